@@ -1,0 +1,39 @@
+/**
+ * Platform limits and the product limits derived from them, in one place. Code chunks its work
+ * against these numbers; each has the page that documents it.
+ */
+
+// --- D1: https://developers.cloudflare.com/d1/platform/limits/
+/** Bound parameters per statement. */
+export const D1_MAX_BOUND_PARAMS = 100;
+/** SQL text per statement, bytes (applies to each statement of a batch). */
+export const D1_MAX_STATEMENT_BYTES = 100_000;
+/** Largest string/BLOB/row, bytes. A JSON batch bound as one parameter must stay below it. */
+export const D1_MAX_VALUE_BYTES = 2_000_000;
+/** Queries per Worker invocation on the Free plan (Paid: 1000). Ingest must stay well under. */
+export const D1_MAX_QUERIES_PER_INVOCATION_FREE = 50;
+
+// --- Workers: https://developers.cloudflare.com/workers/platform/limits/
+/** CPU time per request on the Free plan, ms. */
+export const WORKERS_FREE_CPU_MS = 10;
+/** Request body size on the Free and Pro plans, bytes. */
+export const WORKERS_MAX_BODY_BYTES = 100 * 1024 * 1024;
+/** Subrequests per invocation on the Free plan (Durable Object RPCs count). */
+export const WORKERS_FREE_SUBREQUESTS = 50;
+
+// --- Durable Objects: https://developers.cloudflare.com/durable-objects/platform/limits/
+/** Soft limit of requests per second to one object; above it, calls fail with `overloaded`. */
+export const DO_SOFT_REQUESTS_PER_SECOND = 1000;
+/** Bound parameters per SQL statement in a Durable Object. */
+export const DO_MAX_BOUND_PARAMS = 100;
+
+// --- Product limits (ours), documented in docs/api.md
+/** Largest ingest body after decompression, bytes. Above it: 413. */
+export const INGEST_MAX_BYTES = 1_048_576;
+/** Most lines in one ingest batch. Above it: 413. */
+export const INGEST_MAX_LINES = 5000;
+/** Longest single line kept; longer lines are truncated and flagged (`porchlight.truncated`). */
+export const INGEST_MAX_LINE_BYTES = 65_536;
+/** Most events returned by one `GET /v1/events` page. */
+export const EVENTS_MAX_LIMIT = 5000;
+export const EVENTS_DEFAULT_LIMIT = 100;

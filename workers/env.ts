@@ -1,0 +1,25 @@
+/**
+ * The Worker's bindings and settings, validated once at the entry point (see `readEnv`).
+ * Everything that reaches the platform goes through this type.
+ */
+import type { RuleState } from "../durable-objects/rule-state.ts";
+import type { LiveHub } from "../durable-objects/live-hub.ts";
+
+export interface Env {
+  DB: D1Database;
+  /** Bootstrap secret with every scope. Set with `wrangler secret put ADMIN_TOKEN`; locally in `.dev.vars`. */
+  ADMIN_TOKEN: string;
+  /** Per-(rule, shard) correlation state. */
+  RULE_STATE: DurableObjectNamespace<RuleState>;
+  /** Fan-out of live alert updates to web view sockets (hibernation API). */
+  LIVE: DurableObjectNamespace<LiveHub>;
+  /** Static files of the web view (web/public). */
+  ASSETS: Fetcher;
+  /** Optional Cloudflare Access: team domain (e.g. `home.cloudflareaccess.com`) and application audience tag. */
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
+}
+
+/** Scopes a token can hold. `admin` implies `read` and `ingest`. */
+export type Scope = "ingest" | "read" | "admin";
+export const SCOPES: readonly Scope[] = ["ingest", "read", "admin"];

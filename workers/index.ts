@@ -1,0 +1,14 @@
+/**
+ * Worker entry point: the HTTP app, plus the Durable Object classes that wrangler.toml binds.
+ */
+import { createApp } from "./app.ts";
+import type { Env } from "./env.ts";
+
+export { RuleState } from "../durable-objects/rule-state.ts";
+export { LiveHub } from "../durable-objects/live-hub.ts";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,61 @@
+/**
+ * Contracts of the parsing stage. Parsing is pure: no Workers APIs and no I/O, so the same code runs
+ * in workerd, in Node tests and in Node benchmarks.
+ *
+ * Stages: framing (one line = one message, done by the caller) → format (`SyslogMessage`: RFC 5424,
+ * RFC 3164 and real-world variants) → program parser (fills ECS fields from the message text by
+ * program name) → user extractors → `EcsEvent`.
+ */
+import type { EcsEvent } from "../ecs.ts";
+
+/** One raw message as it arrives at ingest (text/plain line or one NDJSON object). */
+export interface RawInput {
+  raw: string;
+  /** Receive time, ms since epoch (relay's clock when given, else the edge's). */
+  receivedAt: number;
+  sourceIp?: string;
+  transport?: "udp" | "tcp" | "tls" | "file" | "stdin" | "http";
+}
+
+/** Result of the syslog format stage. Absent fields were absent (or NILVALUE) in the line. */
+export interface SyslogMessage {
+  format: "rfc5424" | "rfc3164" | "openwrt" | "iso" | "none";
+  pri?: number;
+  facility?: number;
+  severity?: number;
+  version?: number;
+  /** Event time, ms since epoch, when the line carried one (after year and zone inference for 3164). */
+  timestamp?: number;
+  hostname?: string;
+  appName?: string;
+  procId?: string;
+  msgId?: string;
+  structuredData?: Record<string, Record<string, string>>;
+  /** The message text (MSG), without BOM. */
+  msg: string;
+  /** `message repeated N times: [ ... ]` → N, with `msg` set to the inner message. */
+  repeatCount?: number;
+}
+
+/** A compiled user extractor (siemstress "helper"): named groups become `labels.<name>`. */
+export interface CompiledExtractor {
+  id: string;
+  name: string;
+  program?: string;
+  host?: string;
+  regex: RegExp;
+}
+
+export interface ParseContext {
+  /** IANA zone for RFC 3164 timestamps (no zone in the line), by hostname or sender IP; default "UTC". */
+  timezoneFor(hostname: string | undefined, sourceIp: string | undefined): string;
+  extractors: readonly CompiledExtractor[];
+}
+
+/** Fields a program parser contributes; merged into the event. `dataset` is required when it matched. */
+export type ProgramFields = Partial<Omit<EcsEvent, "id" | "@timestamp" | "received_at" | "raw">> & {
+  event: EcsEvent["event"];
+};
+
+/** A program parser: returns the fields it recognised, or null when the message is not its kind. */
+export type ProgramParser = (msg: string, syslog: SyslogMessage) => ProgramFields | null;

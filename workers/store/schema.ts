@@ -192,6 +192,18 @@ export const alertHistory = sqliteTable(
   (t) => [index("alert_history_alert").on(t.alertId, t.at)],
 );
 
+/**
+ * Firings already applied to alerts: makes the alert upsert idempotent when a batch (or an alarm) is
+ * retried after its alerts were written. Written once per firing (firings are rare next to events);
+ * rows older than the retry horizon (7 days) are pruned by the alert store. No index beyond the PK.
+ */
+export const alertFirings = sqliteTable("alert_firings", {
+  firingId: text("firing_id").primaryKey(),
+  alertId: text("alert_id").notNull(),
+  /** Wall time of application, ms. */
+  at: integer("at").notNull(),
+});
+
 /** Heartbeats pinged by cron jobs (`POST /v1/heartbeats/:name`) and heartbeat rules' keys; the deadline is a Durable Object alarm, this is the listing. */
 export const heartbeats = sqliteTable(
   "heartbeats",

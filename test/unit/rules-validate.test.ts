@@ -1,0 +1,67 @@
+/** validateRule: the example is accepted as is; every kind of mistake is reported with its field. */
+import { describe, expect, it } from "vitest";
+import { validateRule } from "../../workers/rules/validate.ts";
+
+const example = {
+  id: "ssh-brute-force", name: "SSH brute force", type: "threshold", enabled: true,
+  match: { "event.category": "authentication", "event.outcome": "failure" },
+  group_by: ["source.ip"], threshold: 5, window: "60s",
+  severity: "high", resource: "{{host.hostname}}",
+  title: "Brute force from {{source.ip}}", text: "{{count}} failed logins in {{window}}, last user {{user.name}}",
+};
+const errorsOf = (r: unknown) => {
+  const v = validateRule(r);
+  if (v.ok) throw new Error("expected errors");
+  return v.errors;
+};
+const fields = (r: unknown) => errorsOf(r).map((e) => e.field);
+
+describe("validateRule", () => {
+  it("accepts the issue's example unchanged", () => {
+    const v = validateRule(example);
+    expect(v).toEqual({ ok: true, rule: example });
+  });
+  it("normalizes defaults: enabled, group_by, severity, id from name", () => {
+    const v = validateRule({ name: "Every sudo failure!", type: "single", match: { "event.dataset": "sudo" } });
+    expect(v.ok && v.rule).toMatchObject({ id: "every-sudo-failure", enabled: true, group_by: [], severity: "medium" });
+  });
+  it("rejects non-objects without throwing", () => {
+    for (const x of [null, 1, "x", [], undefined]) expect(validateRule(x).ok).toBe(false);
+  });
+  it("names each bad field", () => {
+    expect(fields({ ...example, type: "window" })).toEqual(["type"]);
+    expect(fields({ ...example, threshold: 0 })).toEqual(["threshold"]);
+    expect(fields({ ...example, threshold: 2.5 })).toEqual(["threshold"]);
+    expect(fields({ ...example, window: "60" })).toEqual(["window"]);
+    expect(fields({ ...example, window: undefined })).toEqual(["window"]);
+    expect(fields({ ...example, severity: "urgent" })).toEqual(["severity"]);
+    expect(fields({ ...example, group_by: "source.ip" })).toEqual(["group_by"]);
+    expect(fields({ ...example, id: "has space" })).toEqual(["id"]);
+    expect(fields({ ...example, name: "" })).toEqual(["name"]);
+    expect(fields({ ...example, enabled: "yes" })).toEqual(["enabled"]);
+    expect(fields({ ...example, title: "Brute {{source.ip" })).toEqual(["title"]);
+    expect(fields({ ...example, match: { "source.ip": { cidr: "300.0.0.0/8" } } })).toEqual(["match.source.ip.cidr"]);
+    expect(fields({ ...example, match: undefined })).toEqual(["match"]);
+    expect(fields({ ...example, treshold: 5 })).toEqual(["treshold"]);
+    expect(errorsOf({ ...example, capacity: 5 })[0]!.message).toMatch(/option of bucket rules/);
+    expect(fields({ ...example, distinct: "not a path" })).toEqual(["distinct"]);
+    expect(fields({ ...example, clear_after: "soon" })).toEqual(["clear_after"]);
+  });
+  it("reports several problems at once", () => {
+    expect(fields({ name: "x", type: "threshold", match: {}, threshold: -1, severity: "x" }).sort()).toEqual(["severity", "threshold", "window"]);
+  });
+  it("validates each type's options", () => {
+    const base = { id: "r", name: "r", match: {} };
+    expect(validateRule({ ...base, type: "bucket", capacity: 5, leakspeed: "10s", blackhole: "1m", distinct: "user.name", group_by: ["source.ip"] }).ok).toBe(true);
+    expect(validateRule({ ...base, type: "bucket", capacity: 0 }).ok).toBe(true);
+    expect(fields({ ...base, type: "bucket", capacity: 5 })).toEqual(["leakspeed"]);
+    expect(validateRule({ ...base, type: "sequence", a: { match: { x: 1 }, count: 5 }, b: { match: { x: 2 } }, window: "5m" }).ok).toBe(true);
+    expect(fields({ ...base, type: "sequence", a: { match: { x: [1] }, count: 0 }, b: { count: 1 }, window: "5m", absent: 1 }).sort()).toEqual(["a.count", "a.match.x", "absent", "b.count", "b.match"]);
+    expect(validateRule({ ...base, type: "heartbeat", timeout: "26h", group_by: ["host.hostname"] }).ok).toBe(true);
+    expect(fields({ ...base, type: "heartbeat" })).toEqual(["timeout"]);
+    expect(validateRule({ ...base, type: "new_value", fields: ["source.mac"], learning: "7d", max_values: 500 }).ok).toBe(true);
+    expect(fields({ ...base, type: "new_value", fields: [], max_values: 10 ** 9 }).sort()).toEqual(["fields", "max_values"]);
+    const s = validateRule({ ...base, type: "suppress" });
+    expect(s.ok && s.rule.severity).toBe("informational");
+  });
+});

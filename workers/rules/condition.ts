@@ -1,0 +1,454 @@
+/**
+ * Rule conditions (`match` of a rule): compiled once into closures, then run for every event of every
+ * ingest batch. Grammar (docs/rules.md):
+ *   { "<ecs.field>": scalar }                       equality (a number matches its decimal string too)
+ *   { "<ecs.field>": { in: [...] } }                one of the values
+ *   { "<ecs.field>": { cidr: "10.0.0.0/8" | [...] } } IPv4 or IPv6 prefix (a bare address = /32, /128)
+ *   { "<ecs.field>": { regex: "..." } }             JavaScript regex; "(?i)" prefix = ignore case; named
+ *                                                   groups become captures usable in templates
+ *   { "<ecs.field>": { gt|gte|lt|lte: n } }         numeric (numeric strings are compared as numbers)
+ *   { "<ecs.field>": { exists: bool } }             present and not null / not an empty array
+ *   { "<ecs.field>": { eq: scalar } | { contains: "s" } }
+ *   { not: cond } | { any: [cond...] } | { all: [cond...] }
+ * Several keys in one object are ANDed; several operators on one field are ANDed; `{}` matches all.
+ * A field holding an array (event.category) matches when ANY element matches.
+ *
+ * Invariant (speed): the hot path allocates nothing for a non-matching event or a match without
+ * captures; captures are allocated only when a regex with named groups matched.
+ */
+import type { Condition } from "./types.ts";
+
+export interface MatchResult {
+  matched: boolean;
+  captures?: Record<string, string>;
+}
+export type CompiledCondition = (event: unknown) => MatchResult;
+
+/** A validation problem: `field` is a path inside the rule ("match.all[1].source.ip.cidr"). */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+const NO_MATCH: MatchResult = Object.freeze({ matched: false }) as MatchResult;
+const MATCHED: MatchResult = Object.freeze({ matched: true }) as MatchResult;
+
+const OPERATORS = ["in", "cidr", "regex", "gt", "gte", "lt", "lte", "exists", "eq", "contains"] as const;
+const FIELD_PATH = /^[@A-Za-z_][A-Za-z0-9_@.\-]*$/;
+const MAX_IN_VALUES = 10_000;
+const MAX_REGEX_LENGTH = 2000;
+
+// ---------------------------------------------------------------- validation
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function isScalar(v: unknown): v is string | number | boolean {
+  return typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
+}
+
+/** "(?i)abc" → RegExp("abc", "i"). Returns an error message when the pattern does not compile. */
+export function toRegExp(pattern: string): RegExp | string {
+  let flags = "";
+  let body = pattern;
+  const inline = /^\(\?([imsu]+)\)/.exec(body);
+  if (inline) {
+    flags = [...new Set(inline[1]!.replace("u", ""))].join("");
+    body = body.slice(inline[0].length);
+  }
+  try {
+    return new RegExp(body, flags);
+  } catch (e) {
+    return `invalid regex: ${(e as Error).message}`;
+  }
+}
+
+/** Checks a condition; returns every problem found, each naming its field. Empty = valid. */
+export function checkCondition(cond: unknown, at = "match"): FieldError[] {
+  const errors: FieldError[] = [];
+  walk(cond, at, errors, 0);
+  return errors;
+}
+
+function walk(cond: unknown, at: string, errors: FieldError[], depth: number): void {
+  if (depth > 16) return void errors.push({ field: at, message: "condition nested deeper than 16 levels" });
+  if (!isPlainObject(cond)) return void errors.push({ field: at, message: "must be an object of field conditions" });
+  for (const [key, value] of Object.entries(cond)) {
+    const here = `${at}.${key}`;
+    if (key === "not") {
+      walk(value, here, errors, depth + 1);
+    } else if (key === "any" || key === "all") {
+      if (!Array.isArray(value) || value.length === 0) {
+        errors.push({ field: here, message: `"${key}" takes a non-empty array of conditions` });
+        continue;
+      }
+      value.forEach((c, i) => walk(c, `${here}[${i}]`, errors, depth + 1));
+    } else if (!FIELD_PATH.test(key)) {
+      errors.push({ field: here, message: `"${key}" is not a field path (like source.ip) nor not/any/all` });
+    } else if (isScalar(value)) {
+      // equality
+    } else if (value === null) {
+      errors.push({ field: here, message: "null cannot be matched; use {\"exists\": false}" });
+    } else if (Array.isArray(value)) {
+      errors.push({ field: here, message: "an array is ambiguous here; use {\"in\": [...]} to match one of several values" });
+    } else if (isPlainObject(value)) {
+      if (Object.keys(value).length === 0) errors.push({ field: here, message: "empty operator object" });
+      for (const [op, arg] of Object.entries(value)) checkOperator(op, arg, `${here}.${op}`, errors);
+    } else {
+      errors.push({ field: here, message: "must be a string, number, boolean or an operator object" });
+    }
+  }
+}
+
+function checkOperator(op: string, arg: unknown, at: string, errors: FieldError[]): void {
+  switch (op) {
+    case "in":
+      if (!Array.isArray(arg) || arg.length === 0 || arg.length > MAX_IN_VALUES || !arg.every(isScalar))
+        errors.push({ field: at, message: `"in" takes a non-empty array (at most ${MAX_IN_VALUES}) of strings, numbers or booleans` });
+      return;
+    case "cidr": {
+      const list = typeof arg === "string" ? [arg] : arg;
+      if (!Array.isArray(list) || list.length === 0) return void errors.push({ field: at, message: `"cidr" takes a prefix like "10.0.0.0/8" or an array of them` });
+      for (const c of list) if (typeof c !== "string" || !parseCidr(c)) errors.push({ field: at, message: `not an IPv4 or IPv6 prefix: ${JSON.stringify(c)}` });
+      return;
+    }
+    case "regex": {
+      if (typeof arg !== "string" || arg.length > MAX_REGEX_LENGTH) return void errors.push({ field: at, message: `"regex" takes a pattern string (at most ${MAX_REGEX_LENGTH} characters)` });
+      const re = toRegExp(arg);
+      if (typeof re === "string") errors.push({ field: at, message: re });
+      return;
+    }
+    case "gt":
+    case "gte":
+    case "lt":
+    case "lte":
+      if (typeof arg !== "number" || !Number.isFinite(arg)) errors.push({ field: at, message: `"${op}" takes a number` });
+      return;
+    case "exists":
+      if (typeof arg !== "boolean") errors.push({ field: at, message: `"exists" takes true or false` });
+      return;
+    case "eq":
+      if (!isScalar(arg)) errors.push({ field: at, message: `"eq" takes a string, number or boolean` });
+      return;
+    case "contains":
+      if (typeof arg !== "string" || arg === "") errors.push({ field: at, message: `"contains" takes a non-empty string` });
+      return;
+    default:
+      errors.push({ field: at, message: `unknown operator "${op}" (known: ${OPERATORS.join(", ")})` });
+  }
+}
+
+// ---------------------------------------------------------------- IP addresses (allocation-free)
+
+/** Parses dotted-quad IPv4 in s[start, end) → uint32, or -1. */
+function ipv4At(s: string, start: number, end: number): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // leading zero ("010") is ambiguous (octal): refuse
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + part;
+}
+
+/**
+ * Parses an IPv6 address (with "::", an embedded IPv4 tail, an optional "%zone") into out[0..7].
+ * Returns false when s is not IPv6. Writes only into `out` (no allocation).
+ */
+function ipv6Into(s: string, out: Uint16Array): boolean {
+  let end = s.indexOf("%");
+  if (end < 0) end = s.length;
+  if (end < 2) return false;
+  let n = 0; // groups written before "::"
+  let gap = -1; // index in out where "::" sits
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+    if (i === end) { out.fill(0); return true; }
+  }
+  while (i < end) {
+    // one group: hex digits, or an IPv4 tail
+    let j = i;
+    let v = 0;
+    while (j < end && j - i < 5) {
+      const c = s.charCodeAt(j);
+      const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (h < 0) break;
+      v = v * 16 + h;
+      j++;
+    }
+    if (j < end && s.charCodeAt(j) === 46) {
+      const v4 = ipv4At(s, i, end);
+      if (v4 < 0 || n > 6) return false;
+      out[n++] = v4 >>> 16;
+      out[n++] = v4 & 0xffff;
+      i = end;
+      break;
+    }
+    if (j === i || j - i > 4 || n > 7) return false;
+    out[n++] = v;
+    if (j === end) { i = end; break; }
+    if (s.charCodeAt(j) !== 58) return false;
+    if (j + 1 < end && s.charCodeAt(j + 1) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      i = j + 2;
+      if (i === end) break;
+    } else {
+      i = j + 1;
+      if (i === end) return false; // trailing single ":"
+    }
+  }
+  if (gap < 0) return n === 8;
+  if (n > 7) return false;
+  // move the groups after the gap to the end, zero the gap
+  const tail = n - gap;
+  for (let k = 0; k < tail; k++) out[7 - k] = out[n - 1 - k]!;
+  for (let k = gap; k < 8 - tail; k++) out[k] = 0;
+  return true;
+}
+
+interface Cidr4 { v: 4; base: number; mask: number }
+interface Cidr6 { v: 6; groups: Uint16Array; bits: number }
+type Cidr = Cidr4 | Cidr6;
+
+function maskOf(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+/** Parses "a.b.c.d/n", "x::y/n" or a bare address. Host bits are ignored (10.1.2.3/8 = 10.0.0.0/8). */
+export function parseCidr(text: string): Cidr | undefined {
+  const slash = text.indexOf("/");
+  const addr = slash < 0 ? text : text.slice(0, slash);
+  const bitsText = slash < 0 ? undefined : text.slice(slash + 1);
+  if (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText)) return undefined;
+  const v4 = ipv4At(addr, 0, addr.length);
+  if (v4 >= 0) {
+    const bits = bitsText === undefined ? 32 : Number(bitsText);
+    if (bits > 32) return undefined;
+    const mask = maskOf(bits);
+    return { v: 4, base: (v4 & mask) >>> 0, mask };
+  }
+  const groups = new Uint16Array(8);
+  if (!ipv6Into(addr, groups)) return undefined;
+  const bits = bitsText === undefined ? 128 : Number(bitsText);
+  if (bits > 128) return undefined;
+  return { v: 6, groups, bits };
+}
+
+/** True when `ip` is a syntactically valid IPv4 or IPv6 address. */
+export function isIp(ip: string): boolean {
+  return ipv4At(ip, 0, ip.length) >= 0 || ipv6Into(ip, new Uint16Array(8));
+}
+
+function compileCidr(list: string[]): (v: unknown) => boolean {
+  const cidrs = list.map((c) => parseCidr(c)!);
+  const v4 = cidrs.filter((c): c is Cidr4 => c.v === 4);
+  const v6 = cidrs.filter((c): c is Cidr6 => c.v === 6);
+  const scratch = new Uint16Array(8);
+  const in6 = (g: Uint16Array, c: Cidr6): boolean => {
+    let bits = c.bits;
+    for (let k = 0; k < 8 && bits > 0; k++, bits -= 16) {
+      const m = bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff;
+      if ((g[k]! & m) !== (c.groups[k]! & m)) return false;
+    }
+    return true;
+  };
+  return (v) => {
+    if (typeof v !== "string") return false;
+    const a = ipv4At(v, 0, v.length);
+    if (a >= 0) {
+      for (const c of v4) if (((a & c.mask) >>> 0) === c.base) return true;
+      return false;
+    }
+    if (!ipv6Into(v, scratch)) return false;
+    for (const c of v6) if (in6(scratch, c)) return true;
+    // IPv4-mapped IPv6 (::ffff:a.b.c.d) matches IPv4 prefixes
+    if (v4.length && scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0 && scratch[3] === 0 && scratch[4] === 0 && scratch[5] === 0xffff) {
+      const m = (scratch[6]! * 65536 + scratch[7]!) >>> 0;
+      for (const c of v4) if (((m & c.mask) >>> 0) === c.base) return true;
+    }
+    return false;
+  };
+}
+
+// ---------------------------------------------------------------- compilation
+
+/** Per-call scratch of one compiled condition (captures found so far). Single-threaded: reused. */
+interface Scratch {
+  caps: Record<string, string> | undefined;
+}
+type Node = (event: unknown, s: Scratch) => boolean;
+type ValueTest = (v: unknown, s: Scratch) => boolean;
+
+/** Compiles a dotted path into a reader; falls back to a flat key (`{"source.ip": ...}`, `@timestamp`). */
+export function compileGetter(path: string): (event: unknown) => unknown {
+  const parts = path.split(".");
+  if (parts.length === 1) return (e) => (e !== null && typeof e === "object" ? (e as Record<string, unknown>)[path] : undefined);
+  const n = parts.length;
+  return (e) => {
+    let cur: unknown = e;
+    for (let i = 0; i < n; i++) {
+      if (cur === null || typeof cur !== "object") { cur = undefined; break; }
+      cur = (cur as Record<string, unknown>)[parts[i]!];
+    }
+    if (cur === undefined && e !== null && typeof e === "object" && path in e) return (e as Record<string, unknown>)[path];
+    return cur;
+  };
+}
+
+function equalityTest(expected: string | number | boolean): (v: unknown) => boolean {
+  if (typeof expected === "string") {
+    const asNumber = expected.trim() !== "" && Number.isFinite(Number(expected)) ? Number(expected) : NaN;
+    return (v) => v === expected || (typeof v === "number" && v === asNumber);
+  }
+  const asString = String(expected);
+  return (v) => v === expected || v === asString;
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && v !== "") return Number(v);
+  return NaN;
+}
+
+function compileOperator(op: string, arg: unknown): ValueTest {
+  switch (op) {
+    case "eq": {
+      const t = equalityTest(arg as string | number | boolean);
+      return (v) => t(v);
+    }
+    case "in": {
+      const set = new Set<unknown>();
+      for (const x of arg as (string | number | boolean)[]) {
+        set.add(x);
+        if (typeof x === "string" && x.trim() !== "" && Number.isFinite(Number(x))) set.add(Number(x));
+        if (typeof x !== "string") set.add(String(x));
+      }
+      return (v) => set.has(v);
+    }
+    case "cidr": {
+      const t = compileCidr(typeof arg === "string" ? [arg] : (arg as string[]));
+      return (v) => t(v);
+    }
+    case "regex": {
+      const re = toRegExp(arg as string) as RegExp;
+      const named = /\(\?<[A-Za-z_]/.test(re.source);
+      if (!named) return (v) => typeof v === "string" && re.test(v);
+      return (v, s) => {
+        if (typeof v !== "string") return false;
+        const m = re.exec(v);
+        if (!m) return false;
+        const caps = (s.caps ??= {});
+        for (const [k, x] of Object.entries(m.groups!)) if (x !== undefined) caps[k] = x;
+        return true;
+      };
+    }
+    case "contains": {
+      const needle = arg as string;
+      return (v) => typeof v === "string" && v.includes(needle);
+    }
+    case "gt": { const n = arg as number; return (v) => toNumber(v) > n; }
+    case "gte": { const n = arg as number; return (v) => toNumber(v) >= n; }
+    case "lt": { const n = arg as number; return (v) => toNumber(v) < n; }
+    case "lte": { const n = arg as number; return (v) => toNumber(v) <= n; }
+  }
+  throw new Error(`unknown operator ${op}`);
+}
+
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+}
+
+function fieldNode(path: string, spec: unknown): Node {
+  const get = compileGetter(path);
+  const tests: ValueTest[] = [];
+  let exists: boolean | undefined;
+  if (isScalar(spec)) {
+    const t = equalityTest(spec);
+    tests.push((v) => t(v));
+  } else {
+    for (const [op, arg] of Object.entries(spec as Record<string, unknown>)) {
+      if (op === "exists") exists = arg as boolean;
+      else tests.push(compileOperator(op, arg));
+    }
+  }
+  const test: ValueTest | undefined =
+    tests.length === 0 ? undefined : tests.length === 1 ? tests[0] : (v, s) => { for (const t of tests) if (!t(v, s)) return false; return true; };
+  return (e, s) => {
+    const v = get(e);
+    if (exists !== undefined && present(v) !== exists) return false;
+    if (!test) return true;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (test(v[i], s)) return true;
+      return false;
+    }
+    return test(v, s);
+  };
+}
+
+function compileNode(cond: Record<string, unknown>): Node {
+  const nodes: Node[] = [];
+  for (const [key, value] of Object.entries(cond)) {
+    if (key === "not") {
+      const inner = compileNode(value as Record<string, unknown>);
+      nodes.push((e, s) => {
+        const saved = s.caps;
+        const r = inner(e, s);
+        s.caps = saved; // captures of a negated branch are meaningless
+        return !r;
+      });
+    } else if (key === "any") {
+      const inner = (value as Record<string, unknown>[]).map(compileNode);
+      nodes.push((e, s) => { for (const n of inner) if (n(e, s)) return true; return false; });
+    } else if (key === "all") {
+      const inner = (value as Record<string, unknown>[]).map(compileNode);
+      nodes.push((e, s) => { for (const n of inner) if (!n(e, s)) return false; return true; });
+    } else {
+      nodes.push(fieldNode(key, value));
+    }
+  }
+  if (nodes.length === 0) return () => true;
+  if (nodes.length === 1) return nodes[0]!;
+  return (e, s) => { for (const n of nodes) if (!n(e, s)) return false; return true; };
+}
+
+/** Compiles a condition once. Throws an Error naming the first invalid field (validateRule reports all). */
+export function compileCondition(cond: Condition): CompiledCondition {
+  const errors = checkCondition(cond);
+  if (errors.length) throw new Error(`${errors[0]!.field}: ${errors[0]!.message}`);
+  const root = compileNode(cond);
+  const scratch: Scratch = { caps: undefined };
+  return (event) => {
+    scratch.caps = undefined;
+    if (!root(event, scratch)) return NO_MATCH;
+    if (scratch.caps === undefined) return MATCHED;
+    return { matched: true, captures: scratch.caps };
+  };
+}
+
+/** Every field path a condition reads (for projection and documentation). */
+export function conditionFields(cond: unknown, out: string[] = []): string[] {
+  if (!isPlainObject(cond)) return out;
+  for (const [key, value] of Object.entries(cond)) {
+    if (key === "not") conditionFields(value, out);
+    else if (key === "any" || key === "all") for (const c of value as unknown[]) conditionFields(c, out);
+    else if (!out.includes(key)) out.push(key);
+  }
+  return out;
+}

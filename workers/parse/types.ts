@@ -35,6 +35,8 @@ export interface SyslogMessage {
   msg: string;
   /** `message repeated N times: [ ... ]` → N, with `msg` set to the inner message. */
   repeatCount?: number;
+  /** Device message counter of Cisco-style lines (`<189>123: *Mar  1 ...` → 123). */
+  sequence?: number;
 }
 
 /** A compiled user extractor (siemstress "helper"): named groups become `labels.<name>`. */

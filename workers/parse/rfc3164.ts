@@ -1,0 +1,320 @@
+/**
+ * RFC 3164 ("BSD syslog") and the real-world variants seen on home networks, parsed by one hand-written
+ * scanner: optional PRI, optional Cisco sequence number and `*`/`.` clock markers, BSD timestamps
+ * (`Mmm dd hh:mm:ss` with optional fraction, year and zone abbreviation), ISO 8601 timestamps, OpenWrt
+ * `logread` lines (`Www Mmm dd hh:mm:ss yyyy facility.severity tag: msg`), optional hostname, the TAG
+ * (`prog[pid]:`, `prog:`), and `message repeated N times: [ ... ]`.
+ *
+ * Year and zone: BSD timestamps carry neither; the zone comes from the caller (per source, default UTC)
+ * and the year is inferred from the receive time (see time.ts inferYear).
+ */
+import type { SyslogMessage } from "./types.ts";
+import { digitAt, inferYear, iso, monthAt, scanIso, utcMs, wallToUtc, weekdayAt } from "./time.ts";
+import { facilityCode, severityCode } from "./names.ts";
+
+export interface BsdOptions {
+  /** Receive time, ms since epoch: the reference for year inference. */
+  receivedAt: number;
+  /** IANA zone of the sender's wall clock, by hostname (absent when the line has none). */
+  timezone: (hostname: string | undefined) => string;
+}
+
+/** Longest TAG we accept (RFC 3164 says 32; real programs such as Synology's exceed it). */
+const TAG_MAX = 96;
+const PID_MAX = 32;
+const HOST_MAX = 255;
+
+/** Result of scanBsdTime (module-level: the hot path allocates nothing). */
+const bt = { month: 0, day: 0, h: 0, mi: 0, sec: 0, ms: 0, year: 0, weekday: false, end: 0 };
+
+/**
+ * Scans a BSD timestamp at `p`: `[Www ]Mmm d[d] [yyyy ]hh:mm:ss[.frac][ yyyy]`. The day may be space-
+ * padded ("Oct  1") or zero-padded; the hour may have one digit. Returns false when it does not match.
+ */
+function scanBsdTime(s: string, p: number): boolean {
+  bt.weekday = false;
+  bt.year = 0;
+  bt.ms = 0;
+  if (weekdayAt(s, p) && s.charCodeAt(p + 3) === 32) {
+    bt.weekday = true;
+    p += 4;
+  }
+  const month = monthAt(s, p);
+  if (month === 0) return false;
+  p += 3;
+  if (s.charCodeAt(p) !== 32) return false;
+  p++;
+  if (s.charCodeAt(p) === 32) p++;
+  let day = digitAt(s, p);
+  if (day < 0) return false;
+  p++;
+  const d2 = digitAt(s, p);
+  if (d2 >= 0) {
+    day = day * 10 + d2;
+    p++;
+  }
+  if (day < 1 || day > 31 || s.charCodeAt(p) !== 32) return false;
+  p++;
+  // "Mmm dd yyyy hh:mm:ss" (Cisco ASA, some NAS firmwares)
+  if (digitAt(s, p) >= 0 && digitAt(s, p + 1) >= 0 && digitAt(s, p + 2) >= 0 && digitAt(s, p + 3) >= 0 && s.charCodeAt(p + 4) === 32) {
+    bt.year = digitAt(s, p) * 1000 + digitAt(s, p + 1) * 100 + digitAt(s, p + 2) * 10 + digitAt(s, p + 3);
+    p += 5;
+  }
+  let h = digitAt(s, p);
+  if (h < 0) return false;
+  p++;
+  if (digitAt(s, p) >= 0) h = h * 10 + digitAt(s, p++);
+  if (h > 23 || s.charCodeAt(p) !== 58) return false;
+  const mi = digitAt(s, p + 1) * 10 + digitAt(s, p + 2);
+  if (digitAt(s, p + 1) < 0 || digitAt(s, p + 2) < 0 || mi > 59 || s.charCodeAt(p + 3) !== 58) return false;
+  let sec = digitAt(s, p + 4) * 10 + digitAt(s, p + 5);
+  if (digitAt(s, p + 4) < 0 || digitAt(s, p + 5) < 0 || sec > 60) return false;
+  if (sec === 60) sec = 59;
+  p += 6;
+  if (s.charCodeAt(p) === 46 /* . */ && digitAt(s, p + 1) >= 0) {
+    p++;
+    let k = 0;
+    let ms = 0;
+    while (digitAt(s, p) >= 0 && k < 9) {
+      if (k < 3) ms = ms * 10 + digitAt(s, p);
+      k++;
+      p++;
+    }
+    bt.ms = k === 1 ? ms * 100 : k === 2 ? ms * 10 : ms;
+  }
+  // ctime order: "... hh:mm:ss yyyy" (OpenWrt logread, `date` output)
+  if (bt.year === 0 && s.charCodeAt(p) === 32 && digitAt(s, p + 1) >= 0 && digitAt(s, p + 2) >= 0 && digitAt(s, p + 3) >= 0 && digitAt(s, p + 4) >= 0) {
+    const after = s.charCodeAt(p + 5);
+    if (after === 32 || after === 58 || Number.isNaN(after)) {
+      bt.year = digitAt(s, p + 1) * 1000 + digitAt(s, p + 2) * 100 + digitAt(s, p + 3) * 10 + digitAt(s, p + 4);
+      p += 5;
+    }
+  }
+  bt.month = month;
+  bt.day = day;
+  bt.h = h;
+  bt.mi = mi;
+  bt.sec = sec;
+  bt.end = p;
+  return true;
+}
+
+function isUpper(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+/** Hostname characters we accept after a timestamp: letters, digits, '.', '-', '_', ':' (IPv6), '%'. */
+function isHostChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 46 || c === 45 || c === 95 || c === 58 || c === 37;
+}
+
+/**
+ * Parses a BSD-style line from `start` (just after the PRI, or 0 when there is none). `pri` is the PRI
+ * value or -1. Never throws; returns format "none" (msg = whole line) when nothing syslog-like is found.
+ */
+export function parseBsd(line: string, start: number, pri: number, opts: BsdOptions): SyslogMessage {
+  const s = line;
+  const n = s.length;
+  const m: SyslogMessage = { format: "rfc3164", msg: "" };
+  if (pri >= 0) {
+    m.pri = pri;
+    m.facility = pri >> 3;
+    m.severity = pri & 7;
+  }
+  let p = start;
+
+  // Cisco IOS: "<189>123: *Mar  1 00:03:17.123: %SYS-5-CONFIG_I: ..." and with origin-id
+  // "<189>123: router1: *Mar  1 ...". The sequence number counts messages on the device.
+  let cisco = false;
+  if (digitAt(s, p) >= 0) {
+    let q = p;
+    let seq = 0;
+    while (q < n && q - p < 10 && digitAt(s, q) >= 0) seq = seq * 10 + digitAt(s, q++);
+    if (s.charCodeAt(q) === 58 && s.charCodeAt(q + 1) === 32) {
+      m.sequence = seq;
+      cisco = true;
+      p = q + 2;
+    }
+  }
+  if (cisco && !startsTime(s, p)) {
+    // origin-id hostname before the timestamp
+    let q = p;
+    while (q < n && q - p < HOST_MAX && isHostChar(s.charCodeAt(q)) && s.charCodeAt(q) !== 58) q++;
+    if (q > p && s.charCodeAt(q) === 58 && s.charCodeAt(q + 1) === 32 && startsTime(s, q + 2)) {
+      m.hostname = s.slice(p, q);
+      p = q + 2;
+    }
+  }
+  const marker = s.charCodeAt(p);
+  if ((marker === 42 /* * */ || marker === 46 /* . */) && monthAt(s, p + 1) > 0) {
+    cisco = true;
+    p++;
+  }
+
+  let haveTime = false;
+  if (scanBsdTime(s, p)) {
+    haveTime = true;
+    p = bt.end;
+    let utcZone = false;
+    // Cisco: "00:03:17.123 UTC: %..." or "00:03:17.123: %..."
+    if (s.charCodeAt(p) === 58 && (cisco || s.charCodeAt(p + 1) === 32)) {
+      p++;
+    } else if (s.charCodeAt(p) === 32 && isUpper(s.charCodeAt(p + 1))) {
+      let q = p + 1;
+      while (q < n && q - p <= 5 && isUpper(s.charCodeAt(q))) q++;
+      if (s.charCodeAt(q) === 58 && q - p >= 3 && (cisco || s.charCodeAt(q + 1) === 32)) {
+        const abbr = s.slice(p + 1, q);
+        utcZone = abbr === "UTC" || abbr === "GMT";
+        p = q + 1;
+      }
+    }
+    // OpenWrt logread: "Sat Oct 26 02:55:20 2024 daemon.info hostapd: ..."
+    if (bt.weekday && bt.year > 0 && s.charCodeAt(p) === 32) {
+      const q = scanFacSev(s, p + 1, m);
+      if (q > 0) {
+        m.format = "openwrt";
+        p = q;
+      }
+    }
+    const month = bt.month, day = bt.day, h = bt.h, mi = bt.mi, sec = bt.sec, ms = bt.ms, year = bt.year;
+    p = skipSpaces(s, p);
+    if (m.format !== "openwrt" && m.hostname === undefined) p = scanHost(s, p, m);
+    const zone = utcZone ? "UTC" : zoneOf(opts, m.hostname);
+    m.timestamp = year > 0
+      ? wallToUtc(utcMs(year, month, day, h, mi, sec, ms), zone)
+      : inferYear(month, day, h, mi, sec, ms, zone, opts.receivedAt);
+    if (m.timestamp === undefined || Number.isNaN(m.timestamp)) m.timestamp = undefined;
+  } else if (digitAt(s, p) >= 0 && s.charCodeAt(p + 4) === 45 && scanIso(s, p, false)) {
+    haveTime = true;
+    m.format = "iso";
+    p = iso.end;
+    const wall = iso.wall, off = iso.offsetMs, hasZone = iso.hasZone;
+    if (s.charCodeAt(p) === 58 && cisco) p++;
+    p = skipSpaces(s, p);
+    if (m.hostname === undefined) p = scanHost(s, p, m);
+    m.timestamp = hasZone ? wall - off : wallToUtc(wall, zoneOf(opts, m.hostname));
+    if (Number.isNaN(m.timestamp)) m.timestamp = undefined;
+  }
+
+  if (!haveTime && pri < 0 && !cisco) return { format: "none", msg: line };
+
+  p = scanTag(s, p, m);
+  let msg = p === 0 ? s : s.slice(p);
+  // "message repeated N times: [ inner ]" (rsyslog's and syslog-ng's duplicate suppression)
+  if (msg.startsWith("message repeated ")) {
+    let q = 17;
+    let count = 0;
+    while (q < msg.length && q < 27 && digitAt(msg, q) >= 0) count = count * 10 + digitAt(msg, q++);
+    if (q > 17 && msg.startsWith(" times: [", q)) {
+      let a = q + 9;
+      if (msg.charCodeAt(a) === 32) a++;
+      let b = msg.length;
+      while (b > a && (msg.charCodeAt(b - 1) === 32 || msg.charCodeAt(b - 1) === 13 || msg.charCodeAt(b - 1) === 10)) b--;
+      if (msg.charCodeAt(b - 1) === 93) {
+        m.repeatCount = count;
+        msg = msg.slice(a, b - 1);
+      }
+    }
+  }
+  m.msg = msg;
+  return m;
+}
+
+function zoneOf(opts: BsdOptions, hostname: string | undefined): string {
+  const z = opts.timezone(hostname);
+  return typeof z === "string" ? z : "UTC";
+}
+
+/** True when a BSD timestamp (optionally after a Cisco '*'/'.' marker) or an ISO date starts at `p`. */
+function startsTime(s: string, p: number): boolean {
+  const c = s.charCodeAt(p);
+  if (c === 42 || c === 46) p++;
+  return monthAt(s, p) > 0 || weekdayAt(s, p) || (digitAt(s, p) >= 0 && s.charCodeAt(p + 4) === 45);
+}
+
+function skipSpaces(s: string, p: number): number {
+  while (s.charCodeAt(p) === 32) p++;
+  return p;
+}
+
+/**
+ * OpenWrt "facility.severity" at `p` followed by a space: sets pri/facility/severity on `m` when the line
+ * had no PRI. Returns the index after the space, or -1.
+ */
+function scanFacSev(s: string, p: number, m: SyslogMessage): number {
+  let dot = -1;
+  let q = p;
+  while (q < s.length && q - p < 24) {
+    const c = s.charCodeAt(q);
+    if (c === 46) dot = q;
+    else if (c === 32) break;
+    else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45)) return -1;
+    q++;
+  }
+  if (dot < 0 || s.charCodeAt(q) !== 32) return -1;
+  const fac = facilityCode(s.slice(p, dot));
+  const sev = severityCode(s.slice(dot + 1, q));
+  if (fac < 0 || sev < 0) return -1;
+  if (m.pri === undefined) {
+    m.pri = fac * 8 + sev;
+    m.facility = fac;
+    m.severity = sev;
+  }
+  return q + 1;
+}
+
+/**
+ * Takes the token at `p` as the hostname unless it looks like a TAG (ends with ':' or contains '[') or
+ * holds characters no hostname has. Returns the index after it (and its spaces).
+ */
+function scanHost(s: string, p: number, m: SyslogMessage): number {
+  const n = s.length;
+  let q = p;
+  while (q < n && q - p <= HOST_MAX) {
+    const c = s.charCodeAt(q);
+    if (c === 32) break;
+    if (!isHostChar(c)) return p;
+    q++;
+  }
+  if (q === p || q - p > HOST_MAX) return p;
+  if (s.charCodeAt(q - 1) === 58) return p; // "prog:" is a TAG
+  if (q < n && s.charCodeAt(q) !== 32) return p;
+  m.hostname = s.slice(p, q);
+  return skipSpaces(s, q);
+}
+
+/**
+ * TAG at `p`: `prog[pid]:`, `prog[pid]`, `prog:` (prog may hold '/', '.', '-', '_', '%'). Sets appName
+ * and procId; returns the index of MSG (after one space). Without a recognisable TAG returns `p`.
+ */
+function scanTag(s: string, p: number, m: SyslogMessage): number {
+  const n = s.length;
+  let q = p;
+  while (q < n && q - p < TAG_MAX) {
+    const c = s.charCodeAt(q);
+    if (c === 32 || c === 58 || c === 91 || c === 9) break;
+    q++;
+  }
+  if (q === p) return p;
+  const c = s.charCodeAt(q);
+  if (c === 91 /* [ */) {
+    let r = q + 1;
+    while (r < n && r - q <= PID_MAX && s.charCodeAt(r) !== 93 && s.charCodeAt(r) !== 32) r++;
+    if (s.charCodeAt(r) !== 93 || r === q + 1) return p;
+    const after = s.charCodeAt(r + 1);
+    let e = r + 1;
+    if (after === 58) e++;
+    else if (!(after === 32 || r + 1 >= n)) return p;
+    m.appName = s.slice(p, q);
+    m.procId = s.slice(q + 1, r);
+    if (s.charCodeAt(e) === 32) e++;
+    return e;
+  }
+  if (c === 58 /* : */) {
+    const after = s.charCodeAt(q + 1);
+    if (!(after === 32 || after === 9 || q + 1 >= n)) return p;
+    m.appName = s.slice(p, q);
+    return q + 1 < n ? q + 2 : q + 1;
+  }
+  return p;
+}

@@ -1,0 +1,64 @@
+/**
+ * The syslog FORMAT stage: one line in, one SyslogMessage out. Picks RFC 5424 when the line has
+ * `<PRI>VERSION SP (NILVALUE|date)`, else the BSD family (RFC 3164, ISO-timestamp, OpenWrt logread, Cisco
+ * sequence-numbered lines), else format "none" with the whole line as msg. Pure and total: never throws.
+ */
+import type { SyslogMessage } from "./types.ts";
+import { parseRfc5424, type Rfc5424Result } from "./rfc5424.ts";
+import { parseBsd, type BsdOptions } from "./rfc3164.ts";
+import { digitAt, scanIso } from "./time.ts";
+
+export { FACILITY_NAMES, SEVERITY_NAMES, facilityName, severityName, facilityCode, severityCode } from "./names.ts";
+export type { FacilityName, SeverityName } from "./names.ts";
+
+export interface SyslogOptions extends BsdOptions {}
+
+/**
+ * Parses one syslog line (no trailing newline; framing is the caller's job). RFC 5424 lines are parsed
+ * leniently (see rfc5424.ts); use parseRfc5424Strict for a verdict.
+ */
+export function parseSyslog(line: string, opts: SyslogOptions): SyslogMessage {
+  try {
+    return parse(line, opts);
+  } catch {
+    // Defensive only: the scanners are written not to throw, but a faulty opts.timezone could.
+    return { format: "none", msg: typeof line === "string" ? line : String(line) };
+  }
+}
+
+/** Strict RFC 5424 (§6 ABNF): valid with the message, or the first error with a 0-based column. */
+export function parseRfc5424Strict(line: string): Rfc5424Result {
+  return parseRfc5424(line, true);
+}
+
+function parse(line: string, opts: SyslogOptions): SyslogMessage {
+  // Lenient PRI: "<" 1-3 digits ">" with value ≤ 191 (leading zeros tolerated outside strict 5424).
+  let pri = -1;
+  let p = 0;
+  if (line.charCodeAt(0) === 60) {
+    let q = 1;
+    let v = 0;
+    while (q < 4 && digitAt(line, q) >= 0) v = v * 10 + digitAt(line, q++);
+    if (q > 1 && line.charCodeAt(q) === 62 && v <= 191) {
+      pri = v;
+      p = q + 1;
+    }
+  }
+  if (pri >= 0 && looks5424(line, p)) {
+    const r = parseRfc5424(line, false);
+    if (r.ok) return r.msg;
+  }
+  return parseBsd(line, p, pri, opts);
+}
+
+/** After the PRI: VERSION (1-3 digits, no leading zero) SP then "- " or a date. */
+function looks5424(s: string, p: number): boolean {
+  const d = digitAt(s, p);
+  if (d <= 0) return false;
+  let q = p + 1;
+  while (q < p + 3 && digitAt(s, q) >= 0) q++;
+  if (s.charCodeAt(q) !== 32) return false;
+  q++;
+  if (s.charCodeAt(q) === 45) return s.charCodeAt(q + 1) === 32 || q + 1 >= s.length;
+  return digitAt(s, q) >= 0 && s.charCodeAt(q + 4) === 45 && scanIso(s, q, false);
+}

@@ -1,5 +1,90 @@
-/** Routes of /v1/ingest (to be built: see the owning issue). */
+/**
+ * `POST /v1/ingest` (ingest scope): a batch of syslog lines → normalized events in D1 → rule evaluation.
+ *
+ * Idempotency: the batch key is the `Idempotency-Key` header (random when absent). Event ids are
+ * deterministic per (key, line), events are INSERT OR IGNORE, and the `batches` row is written last, so
+ * a retry after any failure stores nothing twice, and a retry after success returns the first response
+ * with `"duplicate": true`. If rule evaluation fails the answer is 503 and the `batches` row is not
+ * written: the relay retries the same key and evaluation (idempotent per key) runs again.
+ */
 import type { Hono } from "hono";
-import type { AppEnv } from "../auth.ts";
+import { requireScope, type AppEnv } from "../auth.ts";
+import { PorchlightError } from "../errors.ts";
+import { batchKeyOf, prepareBatch } from "../ingest/batch.ts";
+import { readIngestBody } from "../ingest/body.ts";
+import { parseContextFor } from "../ingest/context.ts";
+import { evaluateBatch } from "../rules/evaluate.ts";
+import { d1Store } from "../store/d1.ts";
+import type { IngestResponse } from "../store/store.ts";
+import { registerParseRoutes } from "./parse.ts";
 
-export function registerIngestRoutes(_app: Hono<AppEnv>): void {}
+const RELAY_RE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
+
+/** The relay's name for the relays table: X-Porchlight-Relay, else the User-Agent, cut to 64 characters. */
+function relayName(header: string | undefined, userAgent: string | undefined): string {
+  if (header && RELAY_RE.test(header.trim())) return header.trim();
+  const ua = (userAgent ?? "").replace(/[^\x20-\x7e]/g, "").trim().slice(0, 64);
+  return ua || "unknown";
+}
+
+export function registerIngestRoutes(app: Hono<AppEnv>): void {
+  app.post("/v1/ingest", requireScope("ingest"), async (c) => {
+    const nowMs = Date.now();
+    const key = batchKeyOf(c.req.header("idempotency-key"));
+    const store = d1Store(c.env.DB);
+    const pre = await store.ingestPreflight(key);
+    if (pre.response) {
+      await store.countDuplicateBatch();
+      return c.json({ ...pre.response, duplicate: true });
+    }
+
+    const body = await readIngestBody(c.req.raw);
+    const ctx = await parseContextFor(store, pre.settingsVersion);
+    const clientIp = c.req.header("cf-connecting-ip");
+    const batch = prepareBatch(body.text, body.kind, { ctx, batchKey: key, nowMs, clientIp });
+    const inserted = await store.insertEvents(batch.rows);
+
+    try {
+      await evaluateBatch(c.env, key, batch.events);
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", where: "evaluateBatch", requestId: c.get("requestId"), error: String(err) }));
+      throw new PorchlightError(
+        "unavailable",
+        "Events are stored but rule evaluation failed; retry with the same Idempotency-Key",
+      );
+    }
+
+    const response: IngestResponse = {
+      accepted: batch.accepted,
+      stored: inserted.stored,
+      parse_errors: batch.parseErrors,
+      empty: batch.empty,
+      duplicate: false,
+      errors: batch.errors,
+    };
+    await store.recordBatch({
+      key,
+      receivedAt: nowMs,
+      response,
+      counters: {
+        received: batch.accepted,
+        stored: inserted.stored,
+        parse_errors: batch.parseErrors,
+        empty_lines: batch.empty,
+        // Lines of this batch already stored by an earlier attempt that failed before completing.
+        duplicates: batch.accepted - inserted.stored,
+        line_errors: batch.errors.length,
+        rows_written: inserted.rowsWritten,
+      },
+      relay: {
+        name: relayName(c.req.header("x-porchlight-relay"), c.req.header("user-agent")),
+        ip: clientIp ?? null,
+        lines: batch.accepted,
+        bytes: body.bytes,
+      },
+    });
+    return c.json(response);
+  });
+
+  registerParseRoutes(app);
+}

@@ -1,5 +1,59 @@
-/** Routes of /v1/sources (to be built: see the owning issue). */
+/**
+ * `/v1/sources/:key`: per-source settings, today the IANA timezone applied to RFC 3164 timestamps
+ * (which carry no zone). Keys are `host:<hostname>` (matched case-insensitively) or `ip:<address>` (the
+ * sender as the relay saw it); a host setting wins over an ip one. Reading needs read, changing admin.
+ */
 import type { Hono } from "hono";
-import type { AppEnv } from "../auth.ts";
+import { z } from "zod";
+import { requireScope, type AppEnv } from "../auth.ts";
+import { PorchlightError } from "../errors.ts";
+import { canonicalSourceKey } from "../ingest/context.ts";
+import { d1Store } from "../store/d1.ts";
+import { parseJsonBody } from "./json-body.ts";
 
-export function registerSourceRoutes(_app: Hono<AppEnv>): void {}
+/** True when the runtime's ICU knows the zone (the same check the parsers' time conversion relies on). */
+export function isIanaZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const SourceBody = z.object({
+  timezone: z.string().min(1).max(64).refine(isIanaZone, "must be an IANA timezone such as Europe/Berlin or UTC"),
+});
+
+function keyOf(param: string): string {
+  const key = canonicalSourceKey(param);
+  if (!key) throw new PorchlightError("validation_failed", "Source key must be host:<hostname> or ip:<address>", { field: "key" });
+  return key;
+}
+
+export function registerSourceRoutes(app: Hono<AppEnv>): void {
+  app.get("/v1/sources", requireScope("read"), async (c) => {
+    return c.json({ sources: await d1Store(c.env.DB).listSources() });
+  });
+
+  app.get("/v1/sources/:key", requireScope("read"), async (c) => {
+    const key = keyOf(c.req.param("key"));
+    const row = await d1Store(c.env.DB).getSource(key);
+    if (!row) throw new PorchlightError("not_found", `No settings for source '${key}'`);
+    return c.json(row);
+  });
+
+  app.put("/v1/sources/:key", requireScope("admin"), async (c) => {
+    const key = keyOf(c.req.param("key"));
+    const body = await parseJsonBody(c.req.raw, SourceBody);
+    const row = { key, timezone: body.timezone, updated_at: Date.now() };
+    await d1Store(c.env.DB).putSource(row);
+    return c.json(row);
+  });
+
+  app.delete("/v1/sources/:key", requireScope("admin"), async (c) => {
+    const key = keyOf(c.req.param("key"));
+    if (!(await d1Store(c.env.DB).deleteSource(key))) throw new PorchlightError("not_found", `No settings for source '${key}'`);
+    return c.body(null, 204);
+  });
+}

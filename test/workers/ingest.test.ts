@@ -1,0 +1,160 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { api, gzip, ingest, tokenWith } from "./api-client.ts";
+
+const line = (n: number, tag = "t") => `<134>Nov 22 10:00:${String(n % 60).padStart(2, "0")} router ${tag}[1]: line ${n} of ${tag}`;
+
+async function eventsWith(q: string): Promise<any[]> {
+  const res = await api(`/v1/events?q=${encodeURIComponent(q)}&limit=5000`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { events: any[] }).events;
+}
+
+async function counters(): Promise<Record<string, number>> {
+  const rows = await env.DB.prepare("SELECT name, value FROM counters").all<{ name: string; value: number }>();
+  return Object.fromEntries(rows.results.map((r) => [r.name, r.value]));
+}
+
+describe("POST /v1/ingest", () => {
+  it("stores text/plain lines and reports counts; empty lines are counted, not stored", async () => {
+    const { status, body } = await ingest(["alpha-1 one", "", "   ", "alpha-1 two"], { headers: { "idempotency-key": "plain-1" } });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ accepted: 2, stored: 2, empty: 2, duplicate: false, errors: [] });
+    const found = await eventsWith("alpha-1");
+    expect(found.map((e) => e.raw).sort()).toEqual(["alpha-1 one", "alpha-1 two"]);
+    for (const e of found) {
+      expect(e.id).toMatch(/^[0-9A-Z]{26}$/);
+      expect(typeof e["@timestamp"]).toBe("string");
+      expect(typeof e.received_at).toBe("string");
+      expect(e.event.dataset).toBeTypeOf("string");
+    }
+  });
+
+  it("acknowledges a retried batch as duplicate and stores nothing twice", async () => {
+    const lines = [line(1, "dup2"), line(2, "dup2"), line(3, "dup2")];
+    const first = await ingest(lines, { headers: { "idempotency-key": "batch-dup-2" } });
+    expect(first.body).toMatchObject({ accepted: 3, stored: 3, duplicate: false });
+    const again = await ingest(lines, { headers: { "idempotency-key": "batch-dup-2" } });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ accepted: 3, stored: 3, duplicate: true });
+    expect(await eventsWith("of dup2")).toHaveLength(3);
+  });
+
+  it("re-stores nothing when a batch is retried after a failure before its batches row was written", async () => {
+    const lines = [line(1, "retry3"), line(2, "retry3")];
+    await ingest(lines, { headers: { "idempotency-key": "retry-3" } });
+    // Simulate a crash after the events were stored but before the batch was recorded.
+    await env.DB.prepare("DELETE FROM batches WHERE key = 'retry-3'").run();
+    const again = await ingest(lines, { headers: { "idempotency-key": "retry-3" } });
+    expect(again.body).toMatchObject({ accepted: 2, stored: 0, duplicate: false });
+    expect(await eventsWith("of retry3")).toHaveLength(2);
+  });
+
+  it("accepts NDJSON, uses received_at and source_ip, and reports malformed lines by number while storing the rest", async () => {
+    const body = [
+      JSON.stringify({ raw: "nd-4 first", received_at: "2026-01-02T03:04:05.678Z", source_ip: "192.168.1.1", transport: "udp" }),
+      "{not json",
+      JSON.stringify({ raw: 42 }),
+      JSON.stringify({ raw: "nd-4 fourth", received_at: "yesterday" }),
+    ].join("\n");
+    const res = await ingest(body, { headers: { "content-type": "application/x-ndjson", "idempotency-key": "nd-4" } });
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(4);
+    expect(res.body.stored).toBe(4);
+    expect(res.body.errors.map((e: any) => e.line)).toEqual([2, 3, 4]);
+    expect(res.body.errors[0].message).toMatch(/invalid JSON/);
+    const found = await eventsWith("nd-4");
+    const first = found.find((e) => e.raw === "nd-4 first");
+    expect(first.received_at).toBe("2026-01-02T03:04:05.678Z");
+    // The malformed line is kept byte-for-byte as a raw line: nothing is lost.
+    const all = await api(`/v1/events?q=${encodeURIComponent("{not json")}`);
+    expect(((await all.json()) as any).events[0].raw).toBe("{not json");
+  });
+
+  it("accepts gzip and rejects invalid gzip with 400", async () => {
+    const zipped = await gzip("gz-5 compressed line\n");
+    const ok = await ingest("", { body: zipped, headers: { "content-encoding": "gzip" } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.stored).toBe(1);
+    expect(await eventsWith("gz-5 compressed")).toHaveLength(1);
+
+    const bad = await ingest("", { body: new TextEncoder().encode("this is not gzip at all"), headers: { "content-encoding": "gzip" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("invalid_gzip");
+
+    const truncated = await ingest("", { body: zipped.slice(0, zipped.length - 6), headers: { "content-encoding": "gzip" } });
+    expect(truncated.status).toBe(400);
+  });
+
+  it("answers 413 for a body over 1 MB, also when it only grows that large after gunzip (bomb)", async () => {
+    const big = "x".repeat(1_100_000);
+    const plain = await ingest(big);
+    expect(plain.status).toBe(413);
+    expect(plain.body.error.code).toBe("payload_too_large");
+    const bomb = await gzip("y".repeat(5_000_000));
+    expect(bomb.length).toBeLessThan(20_000);
+    const res = await ingest("", { body: bomb, headers: { "content-encoding": "gzip" } });
+    expect(res.status).toBe(413);
+  });
+
+  it("answers 413 for more than 5000 lines", async () => {
+    const res = await ingest(Array.from({ length: 5001 }, (_, i) => `l${i}`));
+    expect(res.status).toBe(413);
+  });
+
+  it("answers 415 for an unsupported content type or encoding", async () => {
+    expect((await ingest("a", { headers: { "content-type": "application/xml" } })).status).toBe(415);
+    expect((await ingest("a", { headers: { "content-encoding": "br" } })).status).toBe(415);
+  });
+
+  it("requires the ingest scope: 401 without a token, 403 with a read token", async () => {
+    expect((await ingest("a", { token: null })).status).toBe(401);
+    expect((await ingest("a", { token: "pl_abcdefgh_0123456789abcdef0123" })).status).toBe(401);
+    const read = await tokenWith("read");
+    const res = await ingest("a", { token: read });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("forbidden");
+    const ing = await tokenWith("ingest");
+    expect((await ingest("scope-ok", { token: ing })).status).toBe(200);
+  });
+
+  it("never throws on invalid UTF-8 and NUL bytes; raw keeps them (replacement characters for invalid bytes)", async () => {
+    const bytes = new Uint8Array([...new TextEncoder().encode("nul-8 a"), 0, 0xff, 0xfe, ...new TextEncoder().encode(" b\n")]);
+    const res = await ingest("", { body: bytes });
+    expect(res.status).toBe(200);
+    expect(res.body.stored).toBe(1);
+    const [e] = await eventsWith("nul-8");
+    expect(e.raw).toBe("nul-8 a\u0000\uFFFD\uFFFD b");
+  });
+
+  it("truncates a line over 64 KiB and flags it", async () => {
+    const long = "trunc-9 " + "z".repeat(70_000);
+    const res = await ingest([long]);
+    expect(res.body.stored).toBe(1);
+    const [e] = await eventsWith("trunc-9");
+    expect(e.raw.length).toBe(65_536);
+    expect(e.porchlight.truncated).toBe(true);
+  });
+
+  it("keeps counters and the relay row, with rows_written equal to what D1 billed", async () => {
+    const before = await counters();
+    const res = await ingest(["cnt-10 a", "", "cnt-10 b"], { headers: { "x-porchlight-relay": "nas-1", "idempotency-key": "cnt-10" } });
+    expect(res.status).toBe(200);
+    const after = await counters();
+    const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    expect(d("received")).toBe(2);
+    expect(d("stored")).toBe(2);
+    expect(d("empty_lines")).toBe(1);
+    // 2 events + batches row + relays row + 4 counter rows (received, stored, empty_lines, rows_written),
+    // plus parse_errors when the placeholder parser leaves lines unparsed.
+    const parseErrRow = res.body.parse_errors > 0 ? 1 : 0;
+    expect(d("rows_written")).toBe(2 + 1 + 1 + 4 + parseErrRow);
+    const relay = await env.DB.prepare("SELECT * FROM relays WHERE name = 'nas-1'").first<any>();
+    expect(relay).toMatchObject({ batches: 1, lines: 2 });
+  });
+
+  it("answers 400 for a malformed Idempotency-Key", async () => {
+    const res = await ingest("a", { headers: { "idempotency-key": "has spaces in it" } });
+    expect(res.status).toBe(400);
+  });
+});

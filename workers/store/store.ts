@@ -1,0 +1,473 @@
+/**
+ * The storage interface of the Worker (events, ingest batches, counters, tokens, extractors, sources)
+ * and its one SQL implementation, written against a two-method `Sql` port. D1 (workers/store/d1.ts) and
+ * libSQL (workers/store/libsql.ts) each provide the port; both pass test/unit/store-conformance.suite.ts.
+ *
+ * Write-cost invariants (D1 bills written rows, index entries included):
+ * - events has no secondary index, so one stored event = one written row;
+ * - an ingest batch adds one `batches` row, one `counters` row per non-zero counter and one `relays`
+ *   row, all in one statement batch; `recordBatch` predicts that count and it is asserted in tests.
+ * - events are inserted with one bound JSON parameter per statement (`json_each(?1)`), chunked so that
+ *   the parameter stays well under D1's 2 MB value limit: a 1000-line batch is a handful of statements.
+ */
+import type { EcsEvent } from "../ecs.ts";
+import { ipKey } from "../parse/ip.ts";
+import { D1_MAX_VALUE_BYTES } from "../constants.ts";
+import { buildEventsQuery, type EventsQuery } from "./events-query.ts";
+
+// --- Types
+
+export interface SqlStatement {
+  sql: string;
+  params: unknown[];
+}
+
+export interface SqlResult {
+  rows: Record<string, unknown>[];
+  /** Rows inserted/updated/deleted by the statement. */
+  changes: number;
+  /** Rows written as the database bills them (D1 `meta.rows_written`; libSQL: `rowsAffected`). */
+  rowsWritten: number;
+}
+
+/** The port each backend implements. `batch` runs the statements in order as one transaction. */
+export interface Sql {
+  batch(statements: SqlStatement[]): Promise<SqlResult[]>;
+}
+
+/** One events row: the typed columns queries filter on, plus the rest of the event as `doc`. */
+export interface EventRow {
+  id: string;
+  /** @timestamp, ms since epoch (event time). */
+  ts: number;
+  /** Receive time, ms since epoch. */
+  received_at: number;
+  host: string | null;
+  program: string | null;
+  dataset: string;
+  src_ip: string | null;
+  dst_ip: string | null;
+  src_ip_key: string | null;
+  dst_ip_key: string | null;
+  src_port: number | null;
+  dst_port: number | null;
+  protocol: string | null;
+  user: string | null;
+  action: string | null;
+  outcome: string | null;
+  severity: number | null;
+  message: string | null;
+  raw: string;
+  /** The event without the fields stored in their own columns (id, @timestamp, received_at, message, raw). */
+  doc: Record<string, unknown>;
+}
+
+/** What the API returns for one event: the ECS document plus the envelope. */
+export type ApiEvent = Record<string, unknown> & { id: string; "@timestamp": string; received_at: string; raw: string };
+
+export interface IngestResponse {
+  accepted: number;
+  stored: number;
+  parse_errors: number;
+  empty: number;
+  duplicate: boolean;
+  errors: { line: number; message: string }[];
+}
+
+export interface BatchRecord {
+  key: string;
+  receivedAt: number;
+  response: IngestResponse;
+  /** Increments for the counters table; zero entries are skipped (they would cost a written row). */
+  counters: Record<string, number>;
+  relay?: { name: string; ip: string | null; lines: number; bytes: number } | undefined;
+}
+
+export interface TokenRow {
+  id: string;
+  name: string;
+  scopes: string[];
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface ExtractorRow {
+  id: string;
+  name: string;
+  pattern: string;
+  program: string | null;
+  host: string | null;
+  enabled: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SourceRow {
+  key: string;
+  timezone: string;
+  updated_at: number;
+}
+
+export interface RelayRow {
+  name: string;
+  last_seen_at: number;
+  last_ip: string | null;
+  batches: number;
+  lines: number;
+  bytes: number;
+}
+
+export interface Store {
+  /** One round trip before ingest: the stored response of batch `key` (if any) and the parse settings' version. */
+  ingestPreflight(key: string): Promise<{ response: IngestResponse | null; settingsVersion: string }>;
+  /** INSERT OR IGNORE: a row whose id exists is skipped. `stored` counts the rows actually inserted. */
+  insertEvents(rows: readonly EventRow[]): Promise<{ stored: number; rowsWritten: number }>;
+  /** The batch's idempotency row, counters and relay row, in one statement batch. Returns rows written. */
+  recordBatch(rec: BatchRecord): Promise<{ rowsWritten: number }>;
+  /** Counts a replayed batch (one written row). */
+  countDuplicateBatch(): Promise<void>;
+  queryEvents(q: EventsQuery): Promise<EventRow[]>;
+  getEvent(id: string): Promise<EventRow | null>;
+  counters(): Promise<Record<string, number>>;
+  relays(): Promise<RelayRow[]>;
+
+  createToken(row: TokenRow, hash: string): Promise<void>;
+  listTokens(): Promise<TokenRow[]>;
+  deleteToken(id: string): Promise<boolean>;
+
+  settingsVersion(): Promise<string>;
+  /** Sources and enabled-or-not extractors, with the version `ingestPreflight` reports. */
+  parseSettings(): Promise<{ version: string; sources: SourceRow[]; extractors: ExtractorRow[] }>;
+  listExtractors(): Promise<ExtractorRow[]>;
+  getExtractor(id: string): Promise<ExtractorRow | null>;
+  putExtractor(row: ExtractorRow): Promise<void>;
+  deleteExtractor(id: string): Promise<boolean>;
+  listSources(): Promise<SourceRow[]>;
+  getSource(key: string): Promise<SourceRow | null>;
+  putSource(row: SourceRow): Promise<void>;
+  deleteSource(key: string): Promise<boolean>;
+}
+
+// --- Event rows
+
+const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);
+const int = (v: unknown): number | null => (typeof v === "number" && Number.isInteger(v) ? v : null);
+
+/** Maps a normalized event to its row. The typed columns are copies; `doc` keeps everything else. */
+export function eventRow(e: EcsEvent): EventRow {
+  const { id, "@timestamp": ts, received_at, raw, message, ...doc } = e;
+  const srcIp = str(e.source?.ip), dstIp = str(e.destination?.ip);
+  const tsMs = Date.parse(ts);
+  const recMs = Date.parse(received_at);
+  return {
+    id,
+    ts: Number.isFinite(tsMs) ? tsMs : 0,
+    received_at: Number.isFinite(recMs) ? recMs : 0,
+    host: str(e.host?.hostname) ?? str(e.log?.syslog?.hostname),
+    program: str(e.process?.name) ?? str(e.log?.syslog?.appname),
+    dataset: str(e.event?.dataset) ?? "unparsed",
+    src_ip: srcIp,
+    dst_ip: dstIp,
+    src_ip_key: srcIp ? ipKey(srcIp) : null,
+    dst_ip_key: dstIp ? ipKey(dstIp) : null,
+    src_port: int(e.source?.port),
+    dst_port: int(e.destination?.port),
+    protocol: str(e.network?.transport) ?? str(e.network?.protocol),
+    user: str(e.user?.name),
+    action: str(e.event?.action),
+    outcome: str(e.event?.outcome),
+    severity: int(e.event?.severity) ?? int(e.log?.syslog?.severity?.code),
+    message: typeof message === "string" ? message : null,
+    raw,
+    doc,
+  };
+}
+
+/** The API shape of a stored row: envelope first, then the ECS document, `raw` last. */
+export function apiEvent(r: EventRow): ApiEvent {
+  const out: Record<string, unknown> = {
+    id: r.id,
+    "@timestamp": new Date(r.ts).toISOString(),
+    received_at: new Date(r.received_at).toISOString(),
+  };
+  if (r.message !== null) out.message = r.message;
+  Object.assign(out, r.doc);
+  out.raw = r.raw;
+  return out as ApiEvent;
+}
+
+const EVENT_COLUMNS = [
+  "id", "ts", "received_at", "host", "program", "dataset", "src_ip", "dst_ip", "src_ip_key", "dst_ip_key",
+  "src_port", "dst_port", "protocol", "user", "action", "outcome", "severity", "message", "raw", "doc",
+] as const;
+
+const INSERT_EVENTS_SQL =
+  `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.map((c) => `"${c}"`).join(", ")}) SELECT ` +
+  EVENT_COLUMNS.map((c) => `json_extract(value, '$.${c}')`).join(", ") +
+  " FROM json_each(?1)";
+
+/**
+ * Characters of JSON per statement parameter. JSON.stringify leaves non-ASCII unescaped and one UTF-16
+ * unit encodes to at most 3 UTF-8 bytes, so this many characters stay under D1_MAX_VALUE_BYTES / 3.3.
+ */
+export const INSERT_CHUNK_CHARS = Math.floor(D1_MAX_VALUE_BYTES / 3.3);
+
+/** The INSERT statements for `rows`: one JSON array parameter each, chunked by INSERT_CHUNK_CHARS. */
+export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[] {
+  const out: SqlStatement[] = [];
+  let parts: string[] = [];
+  let size = 2;
+  for (const r of rows) {
+    const json = JSON.stringify(r);
+    if (parts.length > 0 && size + json.length + 1 > INSERT_CHUNK_CHARS) {
+      out.push({ sql: INSERT_EVENTS_SQL, params: ["[" + parts.join(",") + "]"] });
+      parts = [];
+      size = 2;
+    }
+    parts.push(json);
+    size += json.length + 1;
+  }
+  if (parts.length > 0) out.push({ sql: INSERT_EVENTS_SQL, params: ["[" + parts.join(",") + "]"] });
+  return out;
+}
+
+function rowToEvent(r: Record<string, unknown>): EventRow {
+  let doc: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(String(r.doc));
+    if (parsed && typeof parsed === "object") doc = parsed as Record<string, unknown>;
+  } catch {
+    doc = { porchlight: { parse_error: "stored document is not JSON" } };
+  }
+  return {
+    id: String(r.id),
+    ts: Number(r.ts),
+    received_at: Number(r.received_at),
+    host: (r.host as string | null) ?? null,
+    program: (r.program as string | null) ?? null,
+    dataset: String(r.dataset),
+    src_ip: (r.src_ip as string | null) ?? null,
+    dst_ip: (r.dst_ip as string | null) ?? null,
+    src_ip_key: (r.src_ip_key as string | null) ?? null,
+    dst_ip_key: (r.dst_ip_key as string | null) ?? null,
+    src_port: r.src_port == null ? null : Number(r.src_port),
+    dst_port: r.dst_port == null ? null : Number(r.dst_port),
+    protocol: (r.protocol as string | null) ?? null,
+    user: (r.user as string | null) ?? null,
+    action: (r.action as string | null) ?? null,
+    outcome: (r.outcome as string | null) ?? null,
+    severity: r.severity == null ? null : Number(r.severity),
+    message: (r.message as string | null) ?? null,
+    raw: String(r.raw),
+    doc,
+  };
+}
+
+// --- Settings version
+
+/** Changes whenever a source or extractor is added, changed or removed (count and latest update). */
+const SETTINGS_VERSION_SQL =
+  "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM sources) || '/' || " +
+  "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM extractors) AS v";
+
+// --- The SQL implementation
+
+const extractorRow = (r: Record<string, unknown>): ExtractorRow => ({
+  id: String(r.id),
+  name: String(r.name),
+  pattern: String(r.pattern),
+  program: (r.program as string | null) ?? null,
+  host: (r.host as string | null) ?? null,
+  enabled: Boolean(Number(r.enabled)),
+  created_at: Number(r.created_at),
+  updated_at: Number(r.updated_at),
+});
+
+const sourceRow = (r: Record<string, unknown>): SourceRow => ({
+  key: String(r.key),
+  timezone: String(r.timezone),
+  updated_at: Number(r.updated_at),
+});
+
+const tokenRow = (r: Record<string, unknown>): TokenRow => ({
+  id: String(r.id),
+  name: String(r.name),
+  scopes: JSON.parse(String(r.scopes)) as string[],
+  created_at: Number(r.created_at),
+  last_used_at: r.last_used_at == null ? null : Number(r.last_used_at),
+});
+
+export class SqlStore implements Store {
+  readonly sql: Sql;
+  constructor(sql: Sql) {
+    this.sql = sql;
+  }
+
+  private async one(sql: string, ...params: unknown[]): Promise<SqlResult> {
+    const [r] = await this.sql.batch([{ sql, params }]);
+    return r!;
+  }
+
+  async ingestPreflight(key: string) {
+    const [batch, version] = await this.sql.batch([
+      { sql: "SELECT response FROM batches WHERE key = ?1", params: [key] },
+      { sql: SETTINGS_VERSION_SQL, params: [] },
+    ]);
+    const stored = batch!.rows[0]?.response;
+    return {
+      response: typeof stored === "string" ? (JSON.parse(stored) as IngestResponse) : null,
+      settingsVersion: String(version!.rows[0]?.v ?? ""),
+    };
+  }
+
+  async insertEvents(rows: readonly EventRow[]) {
+    if (rows.length === 0) return { stored: 0, rowsWritten: 0 };
+    const results = await this.sql.batch(insertEventStatements(rows));
+    let stored = 0, rowsWritten = 0;
+    for (const r of results) {
+      stored += r.changes;
+      rowsWritten += r.rowsWritten;
+    }
+    return { stored, rowsWritten };
+  }
+
+  async recordBatch(rec: BatchRecord) {
+    // `rows_written`, when present, is kept even at 0: it always receives this statement batch's own rows.
+    const counters = Object.entries(rec.counters).filter(([k, v]) => v !== 0 || k === "rows_written");
+    const stmts: SqlStatement[] = [
+      {
+        sql: "INSERT OR IGNORE INTO batches (key, received_at, response) VALUES (?1, ?2, ?3)",
+        params: [rec.key, rec.receivedAt, JSON.stringify(rec.response)],
+      },
+    ];
+    // This statement's own rows count too: the counter records what the whole batch wrote.
+    const predicted = 1 + (rec.relay ? 1 : 0) + counters.length;
+    const rw = counters.findIndex(([k]) => k === "rows_written");
+    if (rw >= 0) counters[rw] = ["rows_written", counters[rw]![1] + predicted];
+    if (counters.length > 0) {
+      stmts.push({
+        sql:
+          "INSERT INTO counters (name, value) SELECT key, value FROM json_each(?1) WHERE true " +
+          "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+        params: [JSON.stringify(Object.fromEntries(counters))],
+      });
+    }
+    if (rec.relay) {
+      stmts.push({
+        sql:
+          "INSERT INTO relays (name, last_seen_at, last_ip, batches, lines, bytes) VALUES (?1, ?2, ?3, 1, ?4, ?5) " +
+          "ON CONFLICT (name) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_ip = excluded.last_ip, " +
+          "batches = batches + 1, lines = lines + excluded.lines, bytes = bytes + excluded.bytes",
+        params: [rec.relay.name, rec.receivedAt, rec.relay.ip, rec.relay.lines, rec.relay.bytes],
+      });
+    }
+    const results = await this.sql.batch(stmts);
+    return { rowsWritten: results.reduce((n, r) => n + r.rowsWritten, 0) };
+  }
+
+  async countDuplicateBatch() {
+    await this.one(
+      "INSERT INTO counters (name, value) VALUES ('duplicate_batches', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1",
+    );
+  }
+
+  async queryEvents(q: EventsQuery) {
+    const { sql, params } = buildEventsQuery(q);
+    return (await this.one(sql, ...params)).rows.map(rowToEvent);
+  }
+
+  async getEvent(id: string) {
+    const r = await this.one(`SELECT * FROM events WHERE id = ?1`, id);
+    return r.rows[0] ? rowToEvent(r.rows[0]) : null;
+  }
+
+  async counters() {
+    const r = await this.one("SELECT name, value FROM counters ORDER BY name");
+    return Object.fromEntries(r.rows.map((x) => [String(x.name), Number(x.value)]));
+  }
+
+  async relays() {
+    const r = await this.one("SELECT * FROM relays ORDER BY last_seen_at DESC");
+    return r.rows.map((x) => ({
+      name: String(x.name),
+      last_seen_at: Number(x.last_seen_at),
+      last_ip: (x.last_ip as string | null) ?? null,
+      batches: Number(x.batches),
+      lines: Number(x.lines),
+      bytes: Number(x.bytes),
+    }));
+  }
+
+  async createToken(row: TokenRow, hash: string) {
+    await this.one(
+      "INSERT INTO tokens (id, name, scopes, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+      row.id, row.name, JSON.stringify(row.scopes), hash, row.created_at,
+    );
+  }
+
+  async listTokens() {
+    const r = await this.one("SELECT id, name, scopes, created_at, last_used_at FROM tokens ORDER BY created_at, id");
+    return r.rows.map(tokenRow);
+  }
+
+  async deleteToken(id: string) {
+    return (await this.one("DELETE FROM tokens WHERE id = ?1", id)).changes > 0;
+  }
+
+  async settingsVersion() {
+    return String((await this.one(SETTINGS_VERSION_SQL)).rows[0]?.v ?? "");
+  }
+
+  async parseSettings() {
+    const [v, s, x] = await this.sql.batch([
+      { sql: SETTINGS_VERSION_SQL, params: [] },
+      { sql: "SELECT * FROM sources", params: [] },
+      { sql: "SELECT * FROM extractors ORDER BY created_at, id", params: [] },
+    ]);
+    return { version: String(v!.rows[0]?.v ?? ""), sources: s!.rows.map(sourceRow), extractors: x!.rows.map(extractorRow) };
+  }
+
+  async listExtractors() {
+    return (await this.one("SELECT * FROM extractors ORDER BY created_at, id")).rows.map(extractorRow);
+  }
+
+  async getExtractor(id: string) {
+    const r = await this.one("SELECT * FROM extractors WHERE id = ?1", id);
+    return r.rows[0] ? extractorRow(r.rows[0]) : null;
+  }
+
+  async putExtractor(x: ExtractorRow) {
+    await this.one(
+      "INSERT INTO extractors (id, name, pattern, program, host, enabled, created_at, updated_at) " +
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET name = excluded.name, " +
+        "pattern = excluded.pattern, program = excluded.program, host = excluded.host, enabled = excluded.enabled, " +
+        "updated_at = excluded.updated_at",
+      x.id, x.name, x.pattern, x.program, x.host, x.enabled ? 1 : 0, x.created_at, x.updated_at,
+    );
+  }
+
+  async deleteExtractor(id: string) {
+    return (await this.one("DELETE FROM extractors WHERE id = ?1", id)).changes > 0;
+  }
+
+  async listSources() {
+    return (await this.one("SELECT * FROM sources ORDER BY key")).rows.map(sourceRow);
+  }
+
+  async getSource(key: string) {
+    const r = await this.one("SELECT * FROM sources WHERE key = ?1", key);
+    return r.rows[0] ? sourceRow(r.rows[0]) : null;
+  }
+
+  async putSource(s: SourceRow) {
+    await this.one(
+      "INSERT INTO sources (key, timezone, updated_at) VALUES (?1, ?2, ?3) " +
+        "ON CONFLICT (key) DO UPDATE SET timezone = excluded.timezone, updated_at = excluded.updated_at",
+      s.key, s.timezone, s.updated_at,
+    );
+  }
+
+  async deleteSource(key: string) {
+    return (await this.one("DELETE FROM sources WHERE key = ?1", key)).changes > 0;
+  }
+}

@@ -1,0 +1,509 @@
+/**
+ * The durable on-disk spool between sources and the sink. Messages are appended as ready-to-send
+ * NDJSON lines to numbered segment files; the sink reads batches back as byte ranges of one
+ * segment and the read cursor advances only after the edge answered 2xx (or the batch went to the
+ * dead-letter folder).
+ *
+ * Layout of the spool directory:
+ *   id                 random spool id, created once (part of every Idempotency-Key)
+ *   segments/<n>.ndjson  segment n; a process never appends to a segment it did not create
+ *   cursor.json        {seg, off, cut}: acknowledged position, and the batch cut but not yet acked
+ *   files.json         offsets of followed files (owned by sources/file.ts)
+ *   dead-letter/       batches the edge rejected permanently
+ *
+ * Durability (group commit): append() queues the line; it is write()n to the segment within one
+ * event-loop turn, and fdatasync()ed every `fsyncMs`. Hence:
+ *   - kill -9 of the relay loses only lines appended in the last event-loop turn (the data is in
+ *     the kernel page cache once written); TCP data still in kernel socket buffers is lost too, as
+ *     with any plain-TCP syslog receiver (RFC 6587 has no application acknowledgement).
+ *   - power loss loses at most the last `fsyncMs` of appended lines (plus whatever the disk lies about).
+ * Invariants: batch ranges never span segments; a batch's range [start,end) is persisted in
+ * cursor.json (fsync + rename) BEFORE it is sent, so after a crash the same range is re-sent with
+ * the same Idempotency-Key `<spoolId>-<seg>-<start>-<end>` and the edge stores it once.
+ * Bound: segments total ≤ maxBytes; when full, append() refuses (sources pause or drop) and
+ * dropOldest() can delete the oldest segment (UDP's default policy), counting the lines it held.
+ */
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync, close, existsSync } from "node:fs";
+import { open as openAsync, rename, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+
+export interface SpoolOptions {
+  dir: string;
+  maxBytes: number;
+  fsyncMs: number;
+  log: Logger;
+  metrics: Metrics;
+  /** Segment size, bytes; default maxBytes/16 clamped to [4 KiB, 16 MiB], so drop-oldest frees ≤ 1/16. */
+  segmentBytes?: number;
+}
+
+export interface Batch {
+  key: string;
+  seg: number;
+  start: number;
+  end: number;
+  lines: number;
+  body: Buffer;
+  cutAt: number; // wall time ms
+}
+
+interface Cursor {
+  seg: number;
+  off: number;
+  cut: { seg: number; start: number; end: number } | null;
+}
+
+const SEG_RE = /^(\d{12})\.ndjson$/;
+const segName = (n: number) => `${String(n).padStart(12, "0")}.ndjson`;
+const NL = 10;
+
+function fdatasyncP(fd: number): Promise<void> {
+  return new Promise((res, rej) => fdatasync(fd, (e) => (e ? rej(e) : res())));
+}
+
+export class Spool {
+  readonly id: string;
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly segmentBytes: number;
+  private segDir: string;
+  private log: Logger;
+  private metrics: Metrics;
+  /** Segment sizes on disk (written bytes), by segment number, ascending keys. */
+  private sizes = new Map<number, number>();
+  private totalBytes = 0;
+
+  // --- writer state
+  private wSeg: number;
+  private wFd: number;
+  private wLines = 0; // lines written to wSeg
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private writeScheduled = false;
+  private appended = 0; // lines ever accepted by append() in this process
+  private written = 0; // lines written to a segment file
+  private durable = 0; // lines covered by a completed fdatasync
+  private unsyncedFds: number[] = []; // sealed segments still to fsync then close
+  private dirty = false;
+  private syncing = false;
+  private syncWaiters: { target: number; resolve: () => void }[] = [];
+  private spaceWaiters: (() => void)[] = [];
+  private fsyncTimer: NodeJS.Timeout;
+
+  // --- reader state
+  private cursor: Cursor;
+  private rFd: number | null = null;
+  private rFdSeg = -1;
+  private wLinesConsumed = 0; // lines of wSeg already cut into batches
+  private firstSeenAt = 0; // when data was first seen at the current read position (ms)
+  private dataWaiter: (() => void) | null = null;
+  private closed = false;
+
+  constructor(o: SpoolOptions) {
+    this.dir = o.dir;
+    this.log = o.log;
+    this.metrics = o.metrics;
+    this.maxBytes = o.maxBytes;
+    this.segmentBytes = o.segmentBytes ?? Math.max(4096, Math.min(16 * 1024 * 1024, Math.floor(o.maxBytes / 16)));
+    this.segDir = join(o.dir, "segments");
+    mkdirSync(this.segDir, { recursive: true });
+    mkdirSync(join(o.dir, "dead-letter"), { recursive: true });
+    const idPath = join(o.dir, "id");
+    if (!existsSync(idPath)) writeFileSync(idPath, randomBytes(6).toString("hex") + "\n", { flush: true });
+    this.id = readFileSync(idPath, "utf8").trim();
+
+    const nums = readdirSync(this.segDir)
+      .map((f) => SEG_RE.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    this.cursor = this.loadCursor(nums[0] ?? 1);
+    for (const n of nums) {
+      if (n < this.cursor.seg) {
+        unlinkSync(join(this.segDir, segName(n))); // fully acknowledged before a crash
+        continue;
+      }
+      const size = statSync(join(this.segDir, segName(n))).size;
+      this.sizes.set(n, size);
+      this.totalBytes += size;
+    }
+    // Never append to a segment written by an earlier process: its tail may be torn.
+    this.wSeg = Math.max(this.cursor.seg, (nums[nums.length - 1] ?? 0) + 1);
+    this.wFd = this.openSegment(this.wSeg);
+    if (this.sizes.size === 1) this.cursor = { seg: this.wSeg, off: 0, cut: null }; // nothing backlogged
+    this.fsyncTimer = setInterval(() => void this.syncNow(), o.fsyncMs);
+    this.fsyncTimer.unref();
+    this.gauges();
+    if (this.totalBytes > 0) this.log.info("spool backlog found", { bytes: this.totalBytes, segments: this.sizes.size - 1, cursor: this.cursor });
+  }
+
+  private loadCursor(first: number): Cursor {
+    try {
+      const c = JSON.parse(readFileSync(join(this.dir, "cursor.json"), "utf8")) as Cursor;
+      if (Number.isSafeInteger(c.seg) && Number.isSafeInteger(c.off)) return c;
+    } catch {
+      /* no cursor yet: start at the first segment */
+    }
+    return { seg: first, off: 0, cut: null };
+  }
+
+  private async saveCursor(): Promise<void> {
+    const tmp = join(this.dir, "cursor.json.tmp");
+    const fh = await openAsync(tmp, "w");
+    try {
+      await fh.writeFile(JSON.stringify(this.cursor));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.dir, "cursor.json"));
+  }
+
+  private openSegment(n: number): number {
+    const fd = openSync(join(this.segDir, segName(n)), "a");
+    this.sizes.set(n, 0);
+    // The new directory entry must survive power loss too.
+    const dfd = openSync(this.segDir, "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+    return fd;
+  }
+
+  private gauges(): void {
+    this.metrics.set("porchlight_relay_spool_bytes", {}, this.totalBytes + this.pendingBytes, "Bytes held in the spool (segments on disk plus not yet written).");
+    this.metrics.set("porchlight_relay_spool_segments", {}, this.sizes.size, "Segment files in the spool.");
+    this.metrics.set("porchlight_relay_spool_max_bytes", {}, this.maxBytes, "Configured spool bound.");
+  }
+
+  // ===================================================================== Writer
+
+  /** True when `bytes` more would not fit. */
+  full(bytes = 1): boolean {
+    return this.totalBytes + this.pendingBytes + bytes > this.maxBytes;
+  }
+
+  /** Queues one NDJSON line (ending in \n). Returns false, keeping nothing, when the spool is full. */
+  append(line: string): boolean {
+    const bytes = Buffer.byteLength(line);
+    if (this.closed || this.full(bytes)) return false;
+    this.pending.push(line);
+    this.pendingBytes += bytes;
+    this.appended++;
+    if (!this.writeScheduled) {
+      this.writeScheduled = true;
+      setImmediate(() => this.writePending());
+    }
+    return true;
+  }
+
+  /** Writes queued lines to the current segment (page cache); fsync happens in syncNow(). */
+  writePending(): void {
+    this.writeScheduled = false;
+    if (this.pending.length === 0) return;
+    const buf = Buffer.from(this.pending.join(""));
+    const lines = this.pending.length;
+    this.pending = [];
+    this.pendingBytes = 0;
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.wFd, buf, off, buf.length - off);
+    this.sizes.set(this.wSeg, this.sizes.get(this.wSeg)! + buf.length);
+    this.totalBytes += buf.length;
+    this.wLines += lines;
+    this.written += lines;
+    this.dirty = true;
+    if (this.sizes.get(this.wSeg)! >= this.segmentBytes) this.roll();
+    this.gauges();
+    this.wakeReader();
+  }
+
+  private roll(): void {
+    this.unsyncedFds.push(this.wFd);
+    this.wSeg++;
+    this.wFd = this.openSegment(this.wSeg);
+    this.wLines = 0;
+    this.wLinesConsumed = 0;
+  }
+
+  /** Group commit: fdatasync everything written so far; wakes sync() waiters. */
+  async syncNow(): Promise<void> {
+    if (this.syncing || !this.dirty) return;
+    this.syncing = true;
+    this.dirty = false;
+    const target = this.written;
+    const fds = [...this.unsyncedFds, this.wFd];
+    const sealed = this.unsyncedFds.length;
+    this.unsyncedFds = [];
+    try {
+      await Promise.all(fds.map(fdatasyncP));
+    } catch (e) {
+      this.metrics.inc("porchlight_relay_errors_total", { component: "spool", reason: "fsync" });
+      this.log.error("spool fsync failed", { error: String(e) });
+    }
+    for (const fd of fds.slice(0, sealed)) close(fd, () => {});
+    this.metrics.inc("porchlight_relay_spooled_total", {}, target - this.durable, "Lines appended to the spool and fsynced.");
+    this.durable = target;
+    this.syncing = false;
+    this.syncWaiters = this.syncWaiters.filter((w) => (w.target <= this.durable ? (w.resolve(), false) : true));
+    if (this.dirty && this.syncWaiters.length) void this.syncNow();
+  }
+
+  /** Resolves once every line appended so far is fsynced. */
+  sync(): Promise<void> {
+    const target = this.appended;
+    if (target <= this.durable) return Promise.resolve();
+    this.writePending();
+    return new Promise((resolve) => {
+      this.syncWaiters.push({ target, resolve });
+      void this.syncNow();
+    });
+  }
+
+  /** Resolves when space was freed (a segment was deleted) or the spool closed. */
+  whenSpace(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((r) => this.spaceWaiters.push(r));
+  }
+
+  private freed(): void {
+    this.gauges();
+    const w = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const r of w) r();
+  }
+
+  /**
+   * Makes room by deleting the oldest segment (never the one being written). Returns the number of
+   * lines dropped, or -1 when there was nothing to drop (only the current segment holds data).
+   * Lines of a batch already in flight are not counted: they are still delivered.
+   */
+  dropOldest(): number {
+    const oldest = [...this.sizes.keys()].filter((n) => n !== this.wSeg).sort((a, b) => a - b)[0];
+    if (oldest === undefined) return -1;
+    const path = join(this.segDir, segName(oldest));
+    let from = 0;
+    if (oldest === this.cursor.seg) from = this.cursor.cut?.seg === oldest ? this.cursor.cut.end : this.cursor.off;
+    const dropped = countLines(path, from);
+    unlinkSync(path); // an open read fd keeps an in-flight batch readable
+    this.totalBytes -= this.sizes.get(oldest)!;
+    this.sizes.delete(oldest);
+    this.metrics.inc("porchlight_relay_dropped_total", { component: "spool", reason: "full_drop_oldest" }, dropped);
+    this.log.warn("spool full: dropped the oldest segment", { segment: oldest, lines: dropped });
+    this.freed();
+    return dropped;
+  }
+
+  // ===================================================================== Reader
+
+  private wakeReader(): void {
+    const w = this.dataWaiter;
+    this.dataWaiter = null;
+    w?.();
+  }
+
+  private waitData(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.dataWaiter = null;
+        resolve();
+      }, ms);
+      this.dataWaiter = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private readFd(seg: number): number {
+    if (this.rFdSeg !== seg) {
+      if (this.rFd !== null) closeSync(this.rFd);
+      this.rFd = openSync(join(this.segDir, segName(seg)), "r");
+      this.rFdSeg = seg;
+    }
+    return this.rFd!;
+  }
+
+  private readRange(seg: number, start: number, len: number): Buffer {
+    const buf = Buffer.allocUnsafe(len);
+    const fd = this.readFd(seg);
+    let got = 0;
+    while (got < len) {
+      const n = readSync(fd, buf, got, len - got, start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === len ? buf : buf.subarray(0, got);
+  }
+
+  /** Moves the cursor past a finished or vanished segment, deleting it from disk. */
+  private advanceSegment(): void {
+    const seg = this.cursor.seg;
+    if (this.sizes.has(seg)) {
+      try {
+        unlinkSync(join(this.segDir, segName(seg)));
+      } catch {
+        /* already gone */
+      }
+      this.totalBytes -= this.sizes.get(seg)!;
+      this.sizes.delete(seg);
+    }
+    if (this.rFdSeg === seg && this.rFd !== null) {
+      closeSync(this.rFd);
+      this.rFd = null;
+      this.rFdSeg = -1;
+    }
+    const next = [...this.sizes.keys()].filter((n) => n > seg).sort((a, b) => a - b)[0] ?? this.wSeg;
+    this.cursor = { seg: next, off: 0, cut: null };
+    this.firstSeenAt = 0;
+    this.freed();
+  }
+
+  /**
+   * The next batch, waiting for lines as needed: closes at `maxLines`, `maxBytes`, or when the first
+   * waiting line is `waitMs` old; a backlog (sealed segment) is cut at once. Resolves null once
+   * `stop()` was called and `drain` is false, or when stopped and nothing is left.
+   * The returned range is persisted before this resolves.
+   */
+  async nextBatch(maxLines: number, maxBytes: number, waitMs: number): Promise<Batch | null> {
+    for (;;) {
+      if (this.closed) return null;
+      const seg = this.cursor.seg;
+      if (seg !== this.wSeg && !this.sizes.has(seg)) {
+        this.advanceSegment(); // deleted by drop-oldest
+        continue;
+      }
+      const sealed = seg !== this.wSeg;
+      const size = this.sizes.get(seg)!;
+      const available = size - this.cursor.off;
+      const replay = this.cursor.cut && this.cursor.cut.seg === seg && this.cursor.cut.start === this.cursor.off ? this.cursor.cut : null;
+      if (available <= 0) {
+        if (sealed) {
+          this.advanceSegment();
+          continue;
+        }
+        if (this.stopping) return null;
+        await this.waitData(1000);
+        continue;
+      }
+      if (!replay && !sealed && !this.stopping) {
+        const now = Date.now();
+        if (this.firstSeenAt === 0) this.firstSeenAt = now;
+        const ready = available >= maxBytes || this.wLines - this.wLinesConsumed >= maxLines || now - this.firstSeenAt >= waitMs;
+        if (!ready) {
+          await this.waitData(this.firstSeenAt + waitMs - now);
+          continue;
+        }
+      }
+      let body: Buffer;
+      let lines = 0;
+      if (replay) {
+        body = this.readRange(seg, replay.start, replay.end - replay.start);
+        for (let i = body.indexOf(NL); i !== -1; i = body.indexOf(NL, i + 1)) lines++;
+        if (body.length !== replay.end - replay.start) {
+          // Power loss shortened the segment below a persisted cut: send what survived.
+          this.log.warn("spool segment shorter than a persisted batch", { segment: seg, expected: replay.end, have: replay.start + body.length });
+        }
+      } else {
+        let buf = this.readRange(seg, this.cursor.off, Math.min(available, maxBytes));
+        let end = 0;
+        for (let i = buf.indexOf(NL); i !== -1 && lines < maxLines; i = buf.indexOf(NL, i + 1)) {
+          lines++;
+          end = i + 1;
+        }
+        if (lines === 0) {
+          // One line longer than maxBytes (escaping can grow a message): send it alone.
+          buf = this.readRange(seg, this.cursor.off, available);
+          const i = buf.indexOf(NL);
+          if (i === -1) {
+            if (sealed) {
+              // A torn tail (power loss mid-write): nothing after it can be read.
+              this.metrics.inc("porchlight_relay_errors_total", { component: "spool", reason: "torn_tail" });
+              this.log.warn("spool segment ends in a partial line; skipped", { segment: seg, bytes: buf.length });
+              this.advanceSegment();
+            } else await this.waitData(50);
+            continue;
+          }
+          end = i + 1;
+          lines = 1;
+        }
+        body = buf.subarray(0, end);
+        if (seg === this.wSeg) this.wLinesConsumed += lines;
+      }
+      const start = this.cursor.off;
+      const endOff = start + body.length;
+      this.cursor = { seg, off: start, cut: { seg, start, end: endOff } };
+      await this.saveCursor();
+      this.firstSeenAt = 0;
+      this.metrics.inc("porchlight_relay_received_total", { component: "https" }, lines);
+      return { key: `${this.id}-${seg}-${start}-${endOff}`, seg, start, end: endOff, lines, body, cutAt: Date.now() };
+    }
+  }
+
+  /** The batch was delivered (2xx) or dead-lettered: its range leaves the spool. */
+  async ack(b: Batch): Promise<void> {
+    if (this.cursor.seg !== b.seg || this.cursor.off !== b.start) return; // stale (segment dropped meanwhile)
+    this.cursor = { seg: b.seg, off: b.end, cut: null };
+    if (b.seg !== this.wSeg && (!this.sizes.has(b.seg) || b.end >= this.sizes.get(b.seg)!)) this.advanceSegment();
+    this.gauges();
+  }
+
+  private stopping = false;
+
+  /** After stop(), nextBatch cuts whatever is there at once and returns null when empty. */
+  stop(): void {
+    this.stopping = true;
+    this.wakeReader();
+  }
+
+  /** Backlog in bytes not yet acknowledged. */
+  backlogBytes(): number {
+    let b = this.pendingBytes;
+    for (const [n, s] of this.sizes) b += n === this.cursor.seg ? s - this.cursor.off : n > this.cursor.seg ? s : 0;
+    return b;
+  }
+
+  async close(): Promise<void> {
+    this.writePending();
+    this.dirty = true;
+    while (this.syncing) await new Promise((r) => setTimeout(r, 5));
+    await this.syncNow();
+    clearInterval(this.fsyncTimer);
+    this.closed = true;
+    await this.saveCursor();
+    closeSync(this.wFd);
+    if (this.rFd !== null) closeSync(this.rFd);
+    this.freed();
+    this.wakeReader();
+  }
+
+  /** Writes a rejected batch to dead-letter/<key>.ndjson with a .json note beside it, fsynced. */
+  async deadLetter(b: Batch, note: Record<string, unknown>): Promise<string> {
+    const base = join(this.dir, "dead-letter", b.key);
+    await writeFile(base + ".ndjson", b.body, { flush: true });
+    await writeFile(base + ".json", JSON.stringify({ key: b.key, lines: b.lines, at: new Date().toISOString(), ...note }, null, 2) + "\n", { flush: true });
+    return base + ".ndjson";
+  }
+}
+
+/** Counts \n in a file from `from`, streaming in 1 MiB reads (memory stays bounded). */
+function countLines(path: string, from: number): number {
+  const fd = openSync(path, "r");
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let n = 0;
+  try {
+    for (let pos = from; ; ) {
+      const got = readSync(fd, buf, 0, buf.length, pos);
+      if (got === 0) break;
+      for (let i = buf.indexOf(NL); i !== -1 && i < got; i = buf.indexOf(NL, i + 1)) n++;
+      pos += got;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return n;
+}

@@ -1,0 +1,175 @@
+/**
+ * Test harness for the relay: a real local HTTP receiver that behaves like the edge's ingest
+ * (gunzips, records lines, dedupes by Idempotency-Key, can be told to fail), the relay spawned as a
+ * child process (`node relay/main.ts ...`), and small socket helpers. Everything on loopback.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { connect } from "node:net";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
+import type { AddressInfo } from "node:net";
+import { parsePrometheus } from "../../relay/metrics.ts";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const TOKEN = "pl_test_relaytoken";
+
+export interface Line {
+  raw: string;
+  received_at: string;
+  source_ip?: string;
+  transport: string;
+  truncated?: boolean;
+}
+
+export type Responder = (req: IncomingMessage, lines: Line[]) => { status: number; headers?: Record<string, string>; body?: string } | null;
+
+export class Receiver {
+  server!: Server;
+  url = "";
+  /** Lines stored once per Idempotency-Key, in arrival order. */
+  lines: Line[] = [];
+  keys = new Set<string>();
+  requests: { key: string; status: number; lines: number; at: number; relay: string | undefined }[] = [];
+  duplicates = 0;
+  /** Returns a response to fail the request, or null to accept it. */
+  respond: Responder | null = null;
+  delayMs = 0;
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        void (async () => {
+          if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+          const key = String(req.headers["idempotency-key"] ?? "");
+          let body = Buffer.concat(chunks);
+          if (req.headers["content-encoding"] === "gzip") body = gunzipSync(body);
+          const lines = body.toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Line);
+          const relay = req.headers["x-porchlight-relay"] as string | undefined;
+          if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+            this.requests.push({ key, status: 401, lines: lines.length, at: Date.now(), relay });
+            res.writeHead(401).end('{"error":{"code":"unauthorized","message":"bad token"}}');
+            return;
+          }
+          const r = this.respond?.(req, lines) ?? null;
+          if (r) {
+            this.requests.push({ key, status: r.status, lines: lines.length, at: Date.now(), relay });
+            res.writeHead(r.status, r.headers).end(r.body ?? "");
+            return;
+          }
+          const duplicate = this.keys.has(key);
+          if (duplicate) this.duplicates++;
+          else {
+            this.keys.add(key);
+            this.lines.push(...lines);
+          }
+          this.requests.push({ key, status: 200, lines: lines.length, at: Date.now(), relay });
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ accepted: lines.length, stored: duplicate ? 0 : lines.length, parse_errors: 0, duplicate }));
+        })();
+      });
+    });
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+export function tmp(prefix = "relay-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export class Relay {
+  proc!: ChildProcess;
+  logs: Record<string, unknown>[] = [];
+  stderr = "";
+  addresses: Record<string, string> = {};
+  exit: Promise<number | null>;
+  private resolveExit!: (c: number | null) => void;
+
+  constructor(args: string[], opts: { stdin?: boolean; env?: Record<string, string> } = {}) {
+    this.exit = new Promise((r) => (this.resolveExit = r));
+    this.proc = spawn(process.execPath, ["relay/main.ts", ...args], {
+      cwd: ROOT,
+      stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+      env: { ...process.env, ...opts.env },
+    });
+    let buf = "";
+    this.proc.stderr!.on("data", (c: Buffer) => {
+      this.stderr += c.toString();
+      buf += c.toString();
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const l = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          const j = JSON.parse(l) as Record<string, unknown>;
+          this.logs.push(j);
+          if (j.msg === "listening") this.addresses[j.component as string] = j.address as string;
+        } catch {
+          /* not JSON: kept in stderr */
+        }
+      }
+    });
+    this.proc.on("exit", (c) => this.resolveExit(c));
+  }
+
+  /** Waits until every named component logged its listening address. */
+  async ready(components: string[], ms = 20_000): Promise<this> {
+    await waitFor(() => components.every((c) => this.addresses[c]), ms, () => `relay not ready: ${this.stderr.slice(-2000)}`);
+    return this;
+  }
+
+  port(component: string): number {
+    return Number(this.addresses[component]!.split(":").pop());
+  }
+
+  async metrics(): Promise<Map<string, number>> {
+    const r = await fetch(`http://${this.addresses.metrics}/metrics`);
+    return parsePrometheus(await r.text());
+  }
+
+  async kill(sig: NodeJS.Signals = "SIGKILL"): Promise<number | null> {
+    this.proc.kill(sig);
+    return this.exit;
+  }
+}
+
+export function relayArgs(r: Receiver, spool: string, extra: string[] = []): string[] {
+  return ["--endpoint", r.url, "--token", TOKEN, "--spool", spool, "--metrics", "127.0.0.1:0", "--batch-wait-ms", "100", "--spool-fsync-ms", "20", "--log-level", "info", ...extra];
+}
+
+export async function waitFor(cond: () => unknown, ms = 20_000, why: () => string = () => "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out: ${why()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Opens a TCP connection, writes `data` (respecting backpressure), ends it, resolves on close. */
+export function tcpSend(port: number, data: Buffer | string | (Buffer | string)[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1", async () => {
+      for (const d of Array.isArray(data) ? data : [data]) {
+        if (!s.write(d)) await new Promise((r) => s.once("drain", r));
+      }
+      s.end();
+    });
+    s.on("error", reject);
+    s.on("close", () => resolve());
+  });
+}
+
+export function metric(m: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
+  const k = Object.keys(labels).sort().map((l) => `${l}="${labels[l]}"`).join(",");
+  return m.get(k ? `${name}{${k}}` : name) ?? 0;
+}

@@ -43,7 +43,12 @@ export const events = sqliteTable("events", {
   doc: text("doc").notNull(),
 });
 
-/** Idempotency of ingest: one row per accepted batch, keyed by the client's Idempotency-Key. */
+/**
+ * Idempotency of ingest: one row per accepted batch, keyed by the client's Idempotency-Key.
+ * batches, relays and counters are written on every ingest batch, so they are WITHOUT ROWID too
+ * (migration 0002, by hand): a rowid table with a TEXT primary key keeps a hidden unique index, and D1
+ * bills each insert into it as 2 written rows instead of 1.
+ */
 export const batches = sqliteTable("batches", {
   key: text("key").primaryKey(),
   receivedAt: integer("received_at").notNull(),

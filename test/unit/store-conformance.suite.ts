@@ -1,0 +1,199 @@
+/**
+ * The Store conformance suite: one set of behaviours every backend must show. Run against libSQL in Node
+ * (test/unit/store-conformance.test.ts) and against real D1 in workerd (test/workers/events.test.ts).
+ * Tests do not assume an empty database: each uses its own hosts, ids and keys.
+ */
+import { describe, expect, it } from "vitest";
+import type { EcsEvent } from "../../workers/ecs.ts";
+import { eventId, lowerBound } from "../../workers/parse/id.ts";
+import { parseCidr } from "../../workers/parse/ip.ts";
+import { apiEvent, eventRow, insertEventStatements, type Store } from "../../workers/store/store.ts";
+
+let seq = 0;
+const unique = (p: string) => `${p}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+
+/** A plausible parsed event at `ms` for `host`; `extra` overrides ECS parts. */
+export function makeEvent(host: string, ms: number, i: number, extra: Partial<EcsEvent> = {}): EcsEvent {
+  return {
+    id: eventId(ms, host, i),
+    "@timestamp": new Date(ms).toISOString(),
+    received_at: new Date(ms + 5).toISOString(),
+    raw: `<38>Nov 22 10:00:00 ${host} sshd[1]: event ${i}`,
+    message: `Event ${i} from ${host}`,
+    event: { dataset: "sshd", outcome: "failure", action: "ssh_login", severity: 6 },
+    host: { hostname: host },
+    process: { name: "sshd", pid: 1 },
+    source: { ip: `203.0.113.${i % 250}`, port: 40000 + i },
+    destination: { ip: "192.168.1.1", port: 22 },
+    network: { transport: "tcp" },
+    user: { name: i % 2 ? "root" : "admin" },
+    ...extra,
+  };
+}
+
+export function storeConformance(name: string, makeStore: () => Store | Promise<Store>): void {
+  describe(`Store conformance (${name})`, () => {
+    const T0 = Date.parse("2026-03-01T12:00:00.000Z");
+
+    async function seeded(n: number, extra: (i: number) => Partial<EcsEvent> = () => ({})) {
+      const store = await makeStore();
+      const host = unique("h");
+      const events = Array.from({ length: n }, (_, i) => makeEvent(host, T0 + i * 1000, i, extra(i)));
+      const r = await store.insertEvents(events.map(eventRow));
+      expect(r.stored).toBe(n);
+      const hostCond = { kind: "in" as const, column: "host" as const, values: [host], negate: false };
+      return { store, host, events, hostCond };
+    }
+
+    it("stores events once (INSERT OR IGNORE) and reads them back exactly", async () => {
+      const { store, events } = await seeded(3);
+      const again = await store.insertEvents(events.map(eventRow));
+      expect(again.stored).toBe(0);
+      const got = await store.getEvent(events[1]!.id);
+      expect(got).not.toBeNull();
+      expect(apiEvent(got!)).toEqual(events[1]);
+      expect(await store.getEvent("0".repeat(26))).toBeNull();
+    });
+
+    it("returns newest first, pages with a cursor and bounds time ranges by id", async () => {
+      const { store, events, hostCond } = await seeded(10);
+      const page1 = await store.queryEvents({ conditions: [hostCond], limit: 4 });
+      expect(page1.map((r) => r.id)).toEqual(events.slice(6).reverse().map((e) => e.id));
+      const page2 = await store.queryEvents({ conditions: [hostCond], limit: 4, before: page1[3]!.id });
+      expect(page2.map((r) => r.id)).toEqual(events.slice(2, 6).reverse().map((e) => e.id));
+      const ranged = await store.queryEvents({
+        conditions: [hostCond],
+        limit: 100,
+        fromId: lowerBound(T0 + 3000),
+        toId: lowerBound(T0 + 5000 + 1),
+      });
+      expect(ranged.map((r) => r.ts)).toEqual([T0 + 5000, T0 + 4000, T0 + 3000]);
+    });
+
+    it("filters: OR within a field, AND across fields, negation keeps NULLs", async () => {
+      const { store, hostCond } = await seeded(6, (i) => (i === 5 ? { user: undefined } : {}));
+      const q = (conditions: any[]) => store.queryEvents({ conditions: [hostCond, ...conditions], limit: 100 });
+      expect(await q([{ kind: "in", column: "user", values: ["root"], negate: false }])).toHaveLength(2);
+      expect(await q([{ kind: "in", column: "user", values: ["root", "admin"], negate: false }])).toHaveLength(5);
+      // not_user=root: the admin events and the one without a user.
+      expect(await q([{ kind: "in", column: "user", values: ["root"], negate: true }])).toHaveLength(4);
+      expect(
+        await q([
+          { kind: "in", column: "user", values: ["admin"], negate: false },
+          { kind: "range", column: "src_port", ranges: [[40000, 40002]], negate: false },
+        ]),
+      ).toHaveLength(2);
+      expect(await q([{ kind: "in", column: "severity", values: [6], negate: false }])).toHaveLength(6);
+    });
+
+    it("matches IPs and CIDRs (IPv4, IPv4-mapped, IPv6) through the key range", async () => {
+      const ips = ["10.1.2.3", "10.200.0.1", "::ffff:10.9.9.9", "2001:db8::5", "2001:db9::1", "192.168.1.7"];
+      const { store, hostCond } = await seeded(ips.length, (i) => ({ source: { ip: ips[i]! } }));
+      const by = async (cidr: string, negate = false) => {
+        const r = parseCidr(cidr)!;
+        const rows = await store.queryEvents({ conditions: [hostCond, { kind: "range", column: "src_ip_key", ranges: [[r.lo, r.hi]], negate }], limit: 100 });
+        return rows.map((x) => x.src_ip).sort();
+      };
+      expect(await by("10.0.0.0/8")).toEqual(["10.1.2.3", "10.200.0.1", "::ffff:10.9.9.9"].sort());
+      expect(await by("10.1.2.3")).toEqual(["10.1.2.3"]);
+      expect(await by("2001:db8::/32")).toEqual(["2001:db8::5"]);
+      expect(await by("10.0.0.0/8", true)).toEqual(["192.168.1.7", "2001:db8::5", "2001:db9::1"].sort());
+    });
+
+    it("finds case-insensitive substrings of the message, including long needles", async () => {
+      const long = "a needle that is much longer than fifty bytes, which d1 refuses for like patterns";
+      const { store, hostCond } = await seeded(3, (i) => ({ message: i === 1 ? `Prefix ${long.toUpperCase()} suffix` : `other ${i} 100%_x` }));
+      const q = (values: string[], negate = false) =>
+        store.queryEvents({ conditions: [hostCond, { kind: "contains", column: "message", values, negate }], limit: 100 });
+      expect(await q([long])).toHaveLength(1);
+      // % and _ are not wildcards.
+      expect(await q(["100%_x"])).toHaveLength(2);
+      expect(await q(["0%_"])).toHaveLength(2);
+      expect(await q(["%"])).toHaveLength(2);
+      expect(await q([long], true)).toHaveLength(2);
+    });
+
+    it("refuses more filter values than D1 can bind", async () => {
+      const store = await makeStore();
+      const values = Array.from({ length: 200 }, (_, i) => `v${i}`);
+      await expect(store.queryEvents({ conditions: [{ kind: "in", column: "host", values, negate: false }], limit: 10 })).rejects.toThrow(/Too many filter values/);
+    });
+
+    it("splits large batches into several statements, each parameter under D1's value limit", async () => {
+      const host = unique("big");
+      const events = Array.from({ length: 1000 }, (_, i) => makeEvent(host, T0 + i, i, { message: "m".repeat(1500) + i }));
+      const rows = events.map(eventRow);
+      const stmts = insertEventStatements(rows);
+      expect(stmts.length).toBeGreaterThan(1);
+      for (const s of stmts) expect(new TextEncoder().encode(s.params[0] as string).byteLength).toBeLessThan(2_000_000);
+      const store = await makeStore();
+      expect((await store.insertEvents(rows)).stored).toBe(1000);
+      const got = await store.queryEvents({ conditions: [{ kind: "in", column: "host", values: [host], negate: false }], limit: 5000 });
+      expect(got).toHaveLength(1000);
+    });
+
+    it("records a batch once, replays its response and counts what it wrote", async () => {
+      const store = await makeStore();
+      const key = unique("batch");
+      expect((await store.ingestPreflight(key)).response).toBeNull();
+      const before = await store.counters();
+      const response = { accepted: 3, stored: 3, parse_errors: 1, empty: 0, duplicate: false, errors: [] };
+      const w = await store.recordBatch({
+        key,
+        receivedAt: T0,
+        response,
+        counters: { received: 3, stored: 3, parse_errors: 1, empty_lines: 0, rows_written: 3 },
+        relay: { name: key, ip: "192.168.1.2", lines: 3, bytes: 120 },
+      });
+      // batches + relays + 4 non-zero counters (received, stored, parse_errors, rows_written).
+      expect(w.rowsWritten).toBe(6);
+      expect((await store.ingestPreflight(key)).response).toEqual(response);
+      const after = await store.counters();
+      expect((after.received ?? 0) - (before.received ?? 0)).toBe(3);
+      expect((after.rows_written ?? 0) - (before.rows_written ?? 0)).toBe(3 + 6);
+      expect(after.empty_lines ?? 0).toBe(before.empty_lines ?? 0);
+      expect((await store.relays()).find((r) => r.name === key)).toMatchObject({ batches: 1, lines: 3, bytes: 120, last_ip: "192.168.1.2" });
+    });
+
+    it("creates, lists and deletes tokens without exposing hashes", async () => {
+      const store = await makeStore();
+      const id = unique("tok").replace(/-/g, "").slice(0, 20);
+      await store.createToken({ id, name: "relay", scopes: ["ingest"], created_at: T0, last_used_at: null }, "f".repeat(64));
+      const listed = (await store.listTokens()).find((t) => t.id === id);
+      expect(listed).toEqual({ id, name: "relay", scopes: ["ingest"], created_at: T0, last_used_at: null });
+      expect(JSON.stringify(listed)).not.toContain("f".repeat(64));
+      expect(await store.deleteToken(id)).toBe(true);
+      expect(await store.deleteToken(id)).toBe(false);
+    });
+
+    it("keeps extractors and sources, and the settings version changes with them", async () => {
+      const store = await makeStore();
+      const v0 = await store.settingsVersion();
+      const id = unique("x");
+      const x = { id, name: "vpn", pattern: "user=(?<vpn_user>\\S+)", program: "openvpn", host: null, enabled: true, created_at: T0, updated_at: Date.now() };
+      await store.putExtractor(x);
+      const v1 = await store.settingsVersion();
+      expect(v1).not.toBe(v0);
+      expect(await store.getExtractor(id)).toEqual(x);
+      await store.putExtractor({ ...x, pattern: "u=(?<u>\\S+)", updated_at: x.updated_at + 1 });
+      expect((await store.getExtractor(id))!.pattern).toBe("u=(?<u>\\S+)");
+      expect((await store.listExtractors()).some((e) => e.id === id)).toBe(true);
+
+      const key = `host:${unique("src")}`;
+      await store.putSource({ key, timezone: "Europe/Berlin", updated_at: Date.now() + 2 });
+      const settings = await store.parseSettings();
+      expect(settings.version).toBe(await store.settingsVersion());
+      expect(settings.sources.find((s) => s.key === key)?.timezone).toBe("Europe/Berlin");
+      expect(settings.extractors.find((e) => e.id === id)?.pattern).toBe("u=(?<u>\\S+)");
+      expect(await store.getSource(key)).toMatchObject({ key, timezone: "Europe/Berlin" });
+      expect((await store.listSources()).some((s) => s.key === key)).toBe(true);
+
+      const v2 = await store.settingsVersion();
+      expect(await store.deleteSource(key)).toBe(true);
+      expect(await store.deleteExtractor(id)).toBe(true);
+      expect(await store.settingsVersion()).not.toBe(v2);
+      expect(await store.getSource(key)).toBeNull();
+      expect(await store.deleteExtractor(id)).toBe(false);
+    });
+  });
+}

@@ -1,0 +1,27 @@
+/** The Store conformance suite against libSQL (a file database in a temp dir, migrated like D1). */
+import { createClient, type Client } from "@libsql/client";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { libsqlStore } from "../../workers/store/libsql.ts";
+import { storeConformance } from "./store-conformance.suite.ts";
+
+const migrationsDir = new URL("../../migrations/", import.meta.url).pathname;
+let dir: string;
+let client: Client;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "porchlight-libsql-"));
+  client = createClient({ url: `file:${join(dir, "store.db")}` });
+  for (const f of readdirSync(migrationsDir).filter((f) => f.endsWith(".sql")).sort()) {
+    await client.executeMultiple(readFileSync(join(migrationsDir, f), "utf8").replaceAll("--> statement-breakpoint", ""));
+  }
+});
+
+afterAll(() => {
+  client?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+storeConformance("libSQL", () => libsqlStore(client));

@@ -1,5 +1,137 @@
-/** Web view routes (pages, login, live updates): to be built, see the web view issue. */
-import type { Hono } from "hono";
-import type { AppEnv } from "../workers/auth.ts";
+/**
+ * Web view routes on the Worker's app: login/logout, the page shells, the /live WebSocket and the
+ * read-scope aggregates (workers/routes/stats.ts). Also registers the session-cookie credential
+ * resolver, so /v1 routes accept a logged-in browser exactly as they accept a bearer token.
+ *
+ * Nothing here shows data without a session: pages redirect to /login, /live answers 401. Static files
+ * (web/public) hold only the app shell and are public.
+ */
+import type { Context, Hono } from "hono";
+import { addCredentialResolver, hasScope, resolveBearer, type AppEnv, type Principal } from "../workers/auth.ts";
+import { PorchlightError } from "../workers/errors.ts";
+import { registerStatsRoutes } from "../workers/routes/stats.ts";
+import { LIVE_HUB_NAME } from "../durable-objects/live-hub.ts";
+import { renderLogin, renderPage, type PageName } from "./pages.tsx";
+import { securityHeaders } from "./security.ts";
+import {
+  ACCESS_SCOPES,
+  CLEAR_SESSION_COOKIE,
+  accessPrincipal,
+  clearLoginAttempts,
+  clientIp,
+  countLoginAttempt,
+  createSession,
+  crossOrigin,
+  deleteSession,
+  principalKey,
+  readSession,
+  resolveWebCredentials,
+  safeNext,
+  sessionCookie,
+} from "./session.ts";
 
-export function registerWebRoutes(_app: Hono<AppEnv>): void {}
+/** Path → page, for the route table and wrangler.toml's run_worker_first list. */
+export const PAGE_ROUTES: [string, PageName][] = [
+  ["/", "alerts"],
+  ["/alerts", "alerts"],
+  ["/alerts/:id", "alert"],
+  ["/events", "events"],
+  ["/rules", "rules"],
+  ["/heartbeats", "heartbeats"],
+  ["/overview", "overview"],
+  ["/settings", "settings"],
+];
+
+let resolverRegistered = false;
+
+/**
+ * The session behind a page request; with Cloudflare Access configured and a valid assertion but no
+ * session yet, one is created (and its cookie set) so the page gets a CSRF token.
+ */
+async function pageSession(c: Context<AppEnv>): Promise<{ principal: Principal; csrf: string } | null> {
+  const s = await readSession(c);
+  if (s) return s;
+  const a = await accessPrincipal(c);
+  if (!a) return null;
+  const created = await createSession(c.env, `access:${a.email}`, ACCESS_SCOPES);
+  c.header("Set-Cookie", sessionCookie(created.id, created.expiresAt), { append: true });
+  return { principal: { id: `access:${a.email}`, name: a.email, scopes: ACCESS_SCOPES, via: "session" }, csrf: created.csrf };
+}
+
+function toLogin(c: Context<AppEnv>): Response {
+  const url = new URL(c.req.url);
+  const next = url.pathname + url.search;
+  return c.redirect(next === "/" ? "/login" : `/login?next=${encodeURIComponent(next)}`, 303);
+}
+
+export function registerWebRoutes(app: Hono<AppEnv>): void {
+  if (!resolverRegistered) {
+    addCredentialResolver(resolveWebCredentials);
+    resolverRegistered = true;
+  }
+  registerStatsRoutes(app);
+
+  for (const [path] of PAGE_ROUTES) app.use(path, securityHeaders);
+  for (const path of ["/login", "/logout", "/live"]) app.use(path, securityHeaders);
+
+  app.get("/login", async (c) => {
+    if (await pageSession(c)) return c.redirect("/", 303);
+    return c.html(renderLogin({ next: safeNext(c.req.query("next")), access: !!c.env.ACCESS_TEAM_DOMAIN }));
+  });
+
+  app.post("/login", async (c) => {
+    if (crossOrigin(c)) throw new PorchlightError("forbidden", "Cross-origin login refused");
+    const ip = clientIp(c);
+    const limit = await countLoginAttempt(c.env, ip);
+    if (!limit.allowed) {
+      c.header("Retry-After", String(limit.retryAfterS));
+      return c.html(renderLogin({ error: `Too many login attempts. Try again in ${Math.ceil(limit.retryAfterS / 60)} min.` }), 429);
+    }
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const token = typeof form.token === "string" ? form.token.trim() : "";
+    const next = safeNext(typeof form.next === "string" ? form.next : undefined);
+    const p = token && token.length <= 512 ? await resolveBearer(c.env, token) : null;
+    if (!p) return c.html(renderLogin({ error: "That token is not valid.", next }), 401);
+    if (!hasScope(p, "read")) return c.html(renderLogin({ error: "That token has no read or admin scope (ingest tokens cannot log in).", next }), 403);
+    await clearLoginAttempts(c.env, ip);
+    const scopes = p.scopes.filter((s) => s !== "ingest");
+    const s = await createSession(c.env, await principalKey(c.env, p), scopes);
+    c.header("Set-Cookie", sessionCookie(s.id, s.expiresAt));
+    return c.redirect(next ?? "/", 303);
+  });
+
+  app.post("/logout", async (c) => {
+    const s = await readSession(c);
+    if (s) {
+      const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+      const supplied = typeof form.csrf === "string" ? form.csrf : c.req.header("x-csrf-token");
+      // Logout is state-changing too: a cross-site page must not be able to log the user out.
+      if (crossOrigin(c) || supplied !== s.csrf) throw new PorchlightError("forbidden", "Missing or invalid CSRF token");
+      await deleteSession(c.env, s.idHash);
+    }
+    c.header("Set-Cookie", CLEAR_SESSION_COOKIE);
+    // Tell the browser to drop everything this origin cached or stored for the session.
+    c.header("Clear-Site-Data", '"cache", "storage"');
+    return c.redirect("/login", 303);
+  });
+
+  app.get("/live", async (c) => {
+    const s = (await readSession(c)) ?? (await accessPrincipal(c));
+    if (!s) throw new PorchlightError("unauthorized", "Log in first");
+    // Cross-site WebSocket hijacking: browsers send cookies on cross-origin upgrades, so check Origin.
+    if (crossOrigin(c)) throw new PorchlightError("forbidden", "Cross-origin WebSocket refused");
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return c.json({ error: { code: "bad_request", message: "Expected a WebSocket upgrade" } }, 426);
+    }
+    const hub = c.env.LIVE.get(c.env.LIVE.idFromName(LIVE_HUB_NAME));
+    return hub.fetch(c.req.raw);
+  });
+
+  for (const [path, page] of PAGE_ROUTES) {
+    app.get(path, async (c) => {
+      const s = await pageSession(c);
+      if (!s) return toLogin(c);
+      return c.html(renderPage(page, { name: s.principal.name, scopes: s.principal.scopes, csrf: s.csrf }));
+    });
+  }
+}

@@ -1,0 +1,73 @@
+/** Alert detail page: the alert, its lifecycle actions with a note, history and notes, source events. */
+import { api, ApiError } from "./api.ts";
+import { $, clear, fmtTime, h, isAdmin, showMsg, toMs, timeEl } from "./dom.ts";
+import { actionsFor, alertAction, sevBadge, type Alert } from "./alerts.ts";
+import { eventItem, type EventDoc } from "./event-view.ts";
+
+/** Minutes of context on each side of an alert for "events around it". */
+const AROUND_MIN = 10;
+
+export function alertDetailPage(): void {
+  const id = decodeURIComponent(location.pathname.split("/")[2] ?? "");
+  const box = $("#alert")!;
+  const hist = $("#history")!;
+  const evs = $("#events")!;
+
+  function render(a: Alert, events: EventDoc[]): void {
+    document.title = `${a.title} · Porchlight`;
+    $("h1")!.textContent = a.title;
+    const note = h("textarea", { id: "note", name: "note", rows: 2, maxlength: 2000, placeholder: "Optional note" });
+    clear(box);
+    box.append(
+      h("div", { class: `card alert sevbar-${a.severity} st-${a.status}` },
+        h("div", { class: "meta" }, sevBadge(a.severity), h("span", { class: `status status-${a.status}` }, a.status),
+          a.duplicate_count ? h("span", { class: "dup" }, `×${a.duplicate_count + 1}`) : null),
+        h("p", { class: "text" }, a.text),
+        h("dl", { class: "kv" },
+          h("dt", {}, "Rule"), h("dd", {}, h("a", { href: `/rules#${encodeURIComponent(a.rule_id)}` }, a.rule_id)),
+          h("dt", {}, "Resource"), h("dd", {}, a.resource),
+          ...Object.entries(a.group ?? {}).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+          h("dt", {}, "Matches"), h("dd", {}, String(a.count)),
+          h("dt", {}, "First seen"), h("dd", {}, timeEl(a.first_seen)),
+          h("dt", {}, "Last seen"), h("dd", {}, timeEl(a.last_seen)),
+          a.previous_severity ? h("dt", {}, "Previous severity") : null,
+          a.previous_severity ? h("dd", {}, a.previous_severity) : null,
+          a.shelved_until ? h("dt", {}, "Shelved until") : null,
+          a.shelved_until ? h("dd", {}, timeEl(a.shelved_until)) : null,
+        ),
+        isAdmin()
+          ? h("div", { class: "note-box" },
+              h("label", { for: "note" }, "Note"), note,
+              h("div", { class: "actions" },
+                ...actionsFor(a.status).map(([act, label]) =>
+                  h("button", { type: "button", class: `btn act-${act}`, onclick: async () => {
+                    const r = await alertAction(a.id, act, note.value.trim() || undefined);
+                    if (r) void load();
+                  } }, label))))
+          : null,
+      ),
+    );
+    clear(hist);
+    for (const e of [...(a.history ?? [])].reverse()) {
+      hist.append(h("li", {}, timeEl(e.at, fmtTime(e.at)), " ", h("strong", {}, e.action), e.status ? ` → ${e.status}` : "", ` by ${e.who}`, e.note ? h("p", { class: "note" }, e.note) : null));
+    }
+    if (!hist.children.length) hist.append(h("li", { class: "empty" }, "No history yet."));
+    const from = new Date(toMs(a.first_seen) - AROUND_MIN * 60_000).toISOString();
+    const to = new Date(toMs(a.last_seen) + AROUND_MIN * 60_000).toISOString();
+    $<HTMLAnchorElement>("#around")!.href = `/events?${new URLSearchParams({ from, to })}`;
+    clear(evs);
+    for (const ev of events) evs.append(eventItem(ev));
+    if (!events.length) evs.append(h("li", { class: "empty" }, "No source events stored (they may have aged out)."));
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const r = await api<{ alert?: Alert; events?: EventDoc[] } & Alert>(`/v1/alerts/${encodeURIComponent(id)}`);
+      const a = r.alert ?? r;
+      render(a, r.events ?? (a as unknown as { events?: EventDoc[] }).events ?? []);
+    } catch (e) {
+      showMsg(e instanceof ApiError && e.status === 404 ? "No such alert." : e instanceof Error ? e.message : String(e));
+    }
+  }
+  void load();
+}

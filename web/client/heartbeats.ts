@@ -1,0 +1,52 @@
+/** Heartbeats page: each heartbeat with its state and a live countdown to its deadline. */
+import { api, listOf } from "./api.ts";
+import { $, clear, duration, h, showMsg, timeEl, toMs } from "./dom.ts";
+
+type Beat = { name: string; source?: string; state: string; last_beat?: string | number | null; deadline?: string | number | null; timeout?: string; timeout_ms?: number };
+
+export function heartbeatsPage(): void {
+  const list = $("#list")!;
+  const empty = $("#empty")!;
+
+  function tick(): void {
+    for (const el of Array.from(list.querySelectorAll<HTMLElement>("[data-deadline]"))) {
+      const left = Number(el.dataset.deadline) - Date.now();
+      el.textContent = left >= 0 ? `due in ${duration(left)}` : `overdue by ${duration(-left)}`;
+      el.classList.toggle("overdue", left < 0);
+    }
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const beats = listOf<Beat>(await api<unknown>("/v1/heartbeats"), "heartbeats");
+      beats.sort((a, b) => (a.state === "missed" ? -1 : 0) - (b.state === "missed" ? -1 : 0) || toMs(a.deadline) - toMs(b.deadline));
+      clear(list);
+      for (const b of beats) {
+        const dl = toMs(b.deadline);
+        list.append(
+          h("li", { class: `card beat st-${b.state}` },
+            h("div", { class: "card-main" },
+              h("span", { class: "title" }, b.name),
+              h("div", { class: "meta" },
+                h("span", { class: `status status-${b.state}` }, b.state),
+                b.source ? h("span", { class: "tag" }, b.source) : null,
+                b.timeout ?? (b.timeout_ms ? `every ${duration(b.timeout_ms)}` : ""),
+              ),
+              h("div", { class: "meta" },
+                b.last_beat ? h("span", {}, "last beat ", timeEl(b.last_beat)) : h("span", {}, "never beat"),
+                Number.isFinite(dl) ? h("strong", { class: "countdown", "data-deadline": String(dl) }) : null,
+              ),
+            ),
+          ),
+        );
+      }
+      empty.hidden = beats.length > 0;
+      tick();
+    } catch (e) {
+      showMsg(e instanceof Error ? e.message : String(e));
+    }
+  }
+  setInterval(tick, 1000);
+  setInterval(() => void load(), 60_000);
+  void load();
+}

@@ -1,0 +1,164 @@
+/**
+ * Rules page: list, enable/disable, edit the JSON with the API's validation errors shown inline next to
+ * the editor, and a backtest that lists the alerts the rule would have raised over a chosen range.
+ */
+import { api, listOf, ApiError } from "./api.ts";
+import { $, clear, h, isAdmin, showMsg, timeEl } from "./dom.ts";
+import { sevBadge, type Alert } from "./alerts.ts";
+
+type Rule = Record<string, unknown> & { id: string; name?: string; type?: string; enabled?: boolean; severity?: string };
+
+const RANGE_MS: Record<string, number> = { "1h": 3.6e6, "6h": 2.16e7, "24h": 8.64e7, "7d": 6.048e8, "30d": 2.592e9 };
+
+const TEMPLATE = {
+  id: "my-rule",
+  name: "My rule",
+  type: "threshold",
+  enabled: true,
+  match: { "event.category": "authentication", "event.outcome": "failure" },
+  group_by: ["source.ip"],
+  threshold: 5,
+  window: "60s",
+  severity: "medium",
+  title: "Failed logins from {{source.ip}}",
+  text: "{{count}} failures in {{window}}",
+};
+
+/** A readable message from an API validation error (message plus the field it names, if any). */
+export function errorText(e: unknown): string {
+  if (!(e instanceof ApiError)) return e instanceof Error ? e.message : String(e);
+  const d = e.details ?? {};
+  const field = typeof d.field === "string" ? d.field : typeof d.path === "string" ? d.path : "";
+  const issues = Array.isArray(d.issues) ? (d.issues as { path?: unknown; message?: string }[]).map((i) => `${Array.isArray(i.path) ? i.path.join(".") : String(i.path ?? "")}: ${i.message ?? ""}`) : [];
+  return [e.message, field && !e.message.includes(field) ? `(field: ${field})` : "", ...issues].filter(Boolean).join("\n");
+}
+
+function editor(initial: unknown, onSave: (def: unknown) => Promise<void>, onCancel: () => void): HTMLElement {
+  const id = `ed-${Math.random().toString(36).slice(2)}`;
+  const ta = h("textarea", { id, class: "json", rows: 14, spellcheck: false, autocapitalize: "off", "aria-describedby": `${id}-err` }) as HTMLTextAreaElement;
+  ta.value = JSON.stringify(initial, null, 2);
+  const err = h("pre", { id: `${id}-err`, class: "field-error", role: "alert", hidden: true });
+  const save = h("button", { type: "button", class: "btn primary" }, "Save");
+  save.addEventListener("click", async () => {
+    let def: unknown;
+    try {
+      def = JSON.parse(ta.value);
+    } catch (e) {
+      err.textContent = `Not valid JSON: ${(e as Error).message}`;
+      err.hidden = false;
+      ta.setAttribute("aria-invalid", "true");
+      return;
+    }
+    save.disabled = true;
+    try {
+      await onSave(def);
+      err.hidden = true;
+      ta.removeAttribute("aria-invalid");
+    } catch (e) {
+      err.textContent = errorText(e);
+      err.hidden = false;
+      ta.setAttribute("aria-invalid", "true");
+      ta.focus();
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return h("div", { class: "editor" }, h("label", { for: id }, "Rule JSON"), ta, err, h("div", { class: "actions" }, save, h("button", { type: "button", class: "btn", onclick: onCancel }, "Cancel")));
+}
+
+async function backtest(rule: Rule, out: HTMLElement): Promise<void> {
+  const range = $<HTMLSelectElement>("#bt-range")?.value ?? "24h";
+  const to = Date.now();
+  const from = to - (RANGE_MS[range] ?? RANGE_MS["24h"]!);
+  clear(out);
+  out.hidden = false;
+  out.append(h("p", { class: "hint" }, `Backtesting over the last ${range}…`));
+  try {
+    const r = await api<unknown>("/v1/rules/backtest", {
+      method: "POST",
+      body: { rule, from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+    });
+    const alerts = listOf<Alert>(r, "alerts");
+    const scanned = (r as { events_scanned?: number; scanned?: number } | null)?.events_scanned ?? (r as { scanned?: number } | null)?.scanned;
+    clear(out);
+    out.append(h("p", { class: "hint", role: "status" }, `${alerts.length} alert${alerts.length === 1 ? "" : "s"} over the last ${range}${scanned !== undefined ? ` (${scanned} events replayed)` : ""}.`));
+    const ul = h("ul", { class: "rows" });
+    for (const a of alerts) ul.append(h("li", {}, sevBadge(a.severity), " ", a.title, a.count ? ` (${a.count})` : "", " ", a.last_seen ? timeEl(a.last_seen) : null));
+    out.append(ul);
+  } catch (e) {
+    clear(out);
+    out.append(h("pre", { class: "field-error", role: "alert" }, errorText(e)));
+  }
+}
+
+export function rulesPage(): void {
+  const list = $("#list")!;
+  const empty = $("#empty")!;
+
+  function card(rule: Rule): HTMLLIElement {
+    const li = h("li", { class: "card rule", id: rule.id, "data-id": rule.id });
+    const slot = h("div", { class: "slot" });
+    const bt = h("div", { class: "backtest", hidden: true, "aria-live": "polite" });
+    const toggleId = `en-${rule.id}`;
+    const toggle = h("input", { type: "checkbox", id: toggleId, class: "switch", role: "switch", disabled: !isAdmin() }) as HTMLInputElement;
+    toggle.checked = rule.enabled !== false;
+    toggle.addEventListener("change", async () => {
+      try {
+        await api(`/v1/rules/${encodeURIComponent(rule.id)}`, { method: "PATCH", body: { enabled: toggle.checked } });
+        rule.enabled = toggle.checked;
+        li.classList.toggle("disabled", !toggle.checked);
+        showMsg("");
+      } catch (e) {
+        toggle.checked = !toggle.checked;
+        showMsg(errorText(e));
+      }
+    });
+    li.classList.toggle("disabled", rule.enabled === false);
+    li.append(
+      h("div", { class: "card-main" },
+        h("span", { class: "title" }, String(rule.name ?? rule.id)),
+        h("div", { class: "meta" }, rule.severity ? sevBadge(String(rule.severity)) : null, h("span", { class: "tag" }, String(rule.type ?? "")), h("code", {}, rule.id)),
+      ),
+      h("div", { class: "actions" },
+        h("label", { class: "switch-label", for: toggleId }, toggle, h("span", {}, "Enabled")),
+        isAdmin() ? h("button", { type: "button", class: "btn", onclick: () => {
+          clear(slot);
+          slot.append(editor(rule, async (def) => {
+            const saved = await api<Rule>(`/v1/rules/${encodeURIComponent(rule.id)}`, { method: "PUT", body: def });
+            showMsg(`Saved ${rule.id}.`, "ok");
+            li.replaceWith(card((saved as { rule?: Rule }).rule ?? saved ?? (def as Rule)));
+          }, () => clear(slot)));
+          slot.querySelector("textarea")?.focus();
+        } }, "Edit") : null,
+        h("button", { type: "button", class: "btn", onclick: () => void backtest(rule, bt) }, "Backtest"),
+      ),
+      slot,
+      bt,
+    );
+    return li;
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const rules = listOf<Rule>(await api<unknown>("/v1/rules"), "rules");
+      clear(list);
+      for (const r of rules) list.append(card(r));
+      empty.hidden = rules.length > 0;
+      if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
+    } catch (e) {
+      showMsg(errorText(e));
+    }
+  }
+
+  $("#new-rule")?.addEventListener("click", () => {
+    const li = h("li", { class: "card rule new" });
+    li.append(editor(TEMPLATE, async (def) => {
+      await api("/v1/rules", { method: "POST", body: def });
+      showMsg("Rule created.", "ok");
+      void load();
+    }, () => li.remove()));
+    list.prepend(li);
+    li.querySelector("textarea")?.focus();
+  });
+  void load();
+}

@@ -1,0 +1,114 @@
+/** Settings page: tokens (create, revoke), per-source timezones, relays seen. */
+import { api, listOf } from "./api.ts";
+import { $, age, clear, h, isAdmin, showMsg, timeEl } from "./dom.ts";
+
+type Token = { id: string; name: string; scopes: string[]; created_at?: string | number; last_used_at?: string | number | null };
+type Source = { key: string; timezone: string; updated_at?: string | number };
+type Relay = { name: string; last_seen: string; last_ip: string | null; batches: number; lines: number; bytes: number };
+
+const ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney"];
+
+function fmtBytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`;
+}
+
+export function settingsPage(): void {
+  const err = (e: unknown) => showMsg(e instanceof Error ? e.message : String(e));
+
+  async function loadTokens(): Promise<void> {
+    if (!isAdmin()) return;
+    const ul = $("#tokens")!;
+    try {
+      const tokens = listOf<Token>(await api<unknown>("/v1/tokens"), "tokens");
+      clear(ul);
+      for (const t of tokens) {
+        ul.append(h("li", { class: "row" },
+          h("div", {}, h("strong", {}, t.name), " ", h("span", { class: "tag" }, t.scopes.join(", ")), h("div", { class: "hint" }, `id ${t.id}`, t.last_used_at ? ` · used ${age(t.last_used_at)} ago` : " · never used")),
+          h("button", { type: "button", class: "btn danger", "aria-label": `Revoke token ${t.name}`, onclick: async () => {
+            if (!confirm(`Revoke token "${t.name}"? Clients and sessions using it stop working at once.`)) return;
+            try {
+              await api(`/v1/tokens/${encodeURIComponent(t.id)}`, { method: "DELETE" });
+              showMsg(`Revoked ${t.name}.`, "ok");
+              void loadTokens();
+            } catch (e) {
+              err(e);
+            }
+          } }, "Revoke"),
+        ));
+      }
+      if (!tokens.length) ul.append(h("li", { class: "empty" }, "No tokens yet."));
+    } catch (e) {
+      err(e);
+    }
+  }
+
+  async function loadSources(): Promise<void> {
+    const ul = $("#sources")!;
+    try {
+      const sources = listOf<Source>(await api<unknown>("/v1/sources"), "sources");
+      clear(ul);
+      for (const s of sources) ul.append(h("li", { class: "row" }, h("span", {}, h("strong", {}, s.key), " "), h("span", { class: "tag" }, s.timezone)));
+      if (!sources.length) ul.append(h("li", { class: "empty" }, "All sources use UTC."));
+    } catch (e) {
+      err(e);
+    }
+  }
+
+  async function loadRelays(): Promise<void> {
+    const ul = $("#relays")!;
+    try {
+      const relays = listOf<Relay>(await api<unknown>("/v1/relays"), "relays");
+      clear(ul);
+      for (const r of relays) {
+        ul.append(h("li", { class: "row" },
+          h("div", {}, h("strong", {}, r.name), r.last_ip ? ` (${r.last_ip})` : "",
+            h("div", { class: "hint" }, "last seen ", timeEl(r.last_seen, `${age(r.last_seen)} ago`), ` · ${r.lines} lines in ${r.batches} batches · ${fmtBytes(r.bytes)}`)),
+        ));
+      }
+      if (!relays.length) ul.append(h("li", { class: "empty" }, "No relay has sent anything yet."));
+    } catch (e) {
+      err(e);
+    }
+  }
+
+  $<HTMLFormElement>("#token-form")?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = e.currentTarget as HTMLFormElement;
+    const fd = new FormData(f);
+    const scopes = fd.getAll("scopes").map(String);
+    try {
+      const r = await api<{ token: string; id?: string; name?: string }>("/v1/tokens", { method: "POST", body: { name: String(fd.get("name") ?? ""), scopes } });
+      const box = $("#new-token")!;
+      const code = h("code", { class: "token" }, r.token);
+      clear(box);
+      box.append(h("p", {}, "Copy this token now: it is shown only once."), code,
+        h("button", { type: "button", class: "btn", onclick: () => void navigator.clipboard?.writeText(r.token).then(() => showMsg("Copied.", "ok")) }, "Copy"));
+      box.hidden = false;
+      f.reset();
+      void loadTokens();
+    } catch (e2) {
+      err(e2);
+    }
+  });
+
+  const dl = $("#tz-list");
+  const zones = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.("timeZone") ?? ZONES;
+  for (const z of zones) dl?.append(h("option", { value: z }));
+  $<HTMLFormElement>("#tz-form")?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const fd = new FormData(e.currentTarget as HTMLFormElement);
+    const raw = String(fd.get("key") ?? "").trim();
+    const key = /^(host|ip):/.test(raw) ? raw : /^[\d.:a-fA-F]+$/.test(raw) && /[.:]/.test(raw) ? `ip:${raw}` : `host:${raw}`;
+    try {
+      await api(`/v1/sources/${encodeURIComponent(key)}`, { method: "PUT", body: { timezone: String(fd.get("timezone") ?? "").trim() } });
+      showMsg(`Timezone saved for ${key}.`, "ok");
+      void loadSources();
+    } catch (e2) {
+      err(e2);
+    }
+  });
+
+  void loadTokens();
+  void loadSources();
+  void loadRelays();
+}

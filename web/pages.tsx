@@ -1,0 +1,428 @@
+/**
+ * Server-rendered page shells of the console (hono/jsx). Each page carries its static structure
+ * (headings, filter forms, empty lists) and the CSRF token; web/client fills it from the /v1 API, so
+ * the API stays the single source of truth. Pure: no Workers APIs, so Node tests can render pages.
+ */
+import type { Child } from "hono/jsx";
+
+export type PageName = "alerts" | "alert" | "events" | "rules" | "heartbeats" | "overview" | "settings";
+
+export interface PageUser {
+  name: string;
+  scopes: readonly string[];
+  csrf: string;
+}
+
+const NAV: { page: PageName; href: string; label: string; icon: string }[] = [
+  { page: "alerts", href: "/", label: "Alerts", icon: "M12 3l9 16H3z M12 10v4 M12 16.5v.5" },
+  { page: "events", href: "/events", label: "Events", icon: "M4 6h16 M4 12h16 M4 18h10" },
+  { page: "rules", href: "/rules", label: "Rules", icon: "M5 4h14v16H5z M9 9h6 M9 13h6" },
+  { page: "heartbeats", href: "/heartbeats", label: "Beats", icon: "M3 12h4l2-5 4 10 2-5h6" },
+  { page: "overview", href: "/overview", label: "Charts", icon: "M4 20V10 M10 20V4 M16 20v-7 M22 20H2" },
+  { page: "settings", href: "/settings", label: "Settings", icon: "M12 8a4 4 0 1 0 0 8a4 4 0 1 0 0-8z M12 2v3 M12 19v3 M2 12h3 M19 12h3" },
+];
+
+/** Scripts each page loads, in order. The first page (alerts) loads only app.js: the 50 KB gzip budget. */
+export function pageScripts(page: PageName): string[] {
+  return page === "overview" ? ["/uplot.min.js", "/app.js"] : ["/app.js"];
+}
+
+function Head(props: { title: string; csrf?: string; extraCss?: string[] }) {
+  return (
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
+      <meta name="color-scheme" content="light dark" />
+      <meta name="theme-color" content="#f59e0b" />
+      {props.csrf ? <meta name="csrf-token" content={props.csrf} /> : null}
+      <title>{props.title} · Porchlight</title>
+      <link rel="manifest" href="/manifest.webmanifest" />
+      <link rel="icon" href="/icons/icon.svg" type="image/svg+xml" />
+      <link rel="apple-touch-icon" href="/icons/icon-192.png" />
+      {(props.extraCss ?? []).map((href) => (
+        <link rel="stylesheet" href={href} />
+      ))}
+      <link rel="stylesheet" href="/styles.css" />
+    </head>
+  );
+}
+
+function Layout(props: { page: PageName; title: string; user: PageUser; children: Child }) {
+  const admin = props.user.scopes.includes("admin");
+  return (
+    <html lang="en">
+      <Head title={props.title} csrf={props.user.csrf} extraCss={props.page === "overview" ? ["/uplot.min.css"] : []} />
+      <body data-page={props.page} data-admin={admin ? "1" : "0"}>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
+        <header class="top">
+          <a class="brand" href="/">
+            <img src="/icons/icon.svg" alt="" width="28" height="28" />
+            <span>Porchlight</span>
+          </a>
+          <span id="net" class="net" role="status" aria-live="polite"></span>
+          <span class="who" title={props.user.scopes.join(", ")}>
+            {props.user.name}
+            {admin ? "" : " (read-only)"}
+          </span>
+          <form method="post" action="/logout" class="logout">
+            <input type="hidden" name="csrf" value={props.user.csrf} />
+            <button type="submit" class="btn ghost">
+              Log out
+            </button>
+          </form>
+        </header>
+        <main id="main" tabindex={-1}>
+          <h1>{props.title}</h1>
+          {props.children}
+        </main>
+        <nav class="tabs" aria-label="Sections">
+          {NAV.map((n) => (
+            <a href={n.href} aria-current={n.page === props.page || (n.page === "alerts" && props.page === "alert") ? "page" : undefined}>
+              <svg viewBox="0 0 24 24" aria-hidden="true" width="22" height="22">
+                <path d={n.icon} />
+              </svg>
+              <span>{n.label}</span>
+            </a>
+          ))}
+        </nav>
+        {pageScripts(props.page).map((src) => (
+          <script src={src} defer type={src === "/app.js" ? "module" : undefined}></script>
+        ))}
+      </body>
+    </html>
+  );
+}
+
+function Select(props: { name: string; label: string; options: [string, string][]; multiple?: boolean }) {
+  return (
+    <label class="field">
+      <span>{props.label}</span>
+      <select name={props.name}>
+        {props.options.map(([v, l]) => (
+          <option value={v}>{l}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Input(props: { name: string; label: string; placeholder?: string; type?: string; list?: string }) {
+  return (
+    <label class="field">
+      <span>{props.label}</span>
+      <input name={props.name} type={props.type ?? "search"} placeholder={props.placeholder} list={props.list} autocomplete="off" autocapitalize="off" spellcheck={false} />
+    </label>
+  );
+}
+
+const SEVERITIES: [string, string][] = [
+  ["", "Any"],
+  ["critical", "Critical"],
+  ["high", "High"],
+  ["medium", "Medium"],
+  ["low", "Low"],
+  ["informational", "Info"],
+];
+
+const TIME_PRESETS: [string, string][] = [
+  ["15m", "Last 15 min"],
+  ["1h", "Last hour"],
+  ["6h", "Last 6 hours"],
+  ["24h", "Last 24 hours"],
+  ["7d", "Last 7 days"],
+  ["30d", "Last 30 days"],
+];
+
+function AlertsBody() {
+  return (
+    <>
+      <form id="filters" class="filters" role="search" aria-label="Filter alerts">
+        <Select
+          name="status"
+          label="Status"
+          options={[
+            ["active", "Active"],
+            ["open", "Open"],
+            ["ack", "Acknowledged"],
+            ["shelved", "Shelved"],
+            ["closed", "Closed"],
+            ["expired", "Expired"],
+            ["all", "All"],
+          ]}
+        />
+        <Select name="severity" label="Severity" options={SEVERITIES} />
+        <Input name="rule" label="Rule" placeholder="rule id" />
+      </form>
+      <p id="live" class="hint" role="status" aria-live="polite">
+        Live updates: connecting…
+      </p>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <ul id="list" class="cards" aria-label="Alerts"></ul>
+      <p id="empty" class="empty" hidden>
+        No alerts match. All quiet.
+      </p>
+    </>
+  );
+}
+
+function AlertBody() {
+  return (
+    <>
+      <p>
+        <a href="/" class="back">
+          ← All alerts
+        </a>
+      </p>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <section id="alert" aria-live="polite"></section>
+      <section>
+        <h2>History and notes</h2>
+        <ol id="history" class="history"></ol>
+      </section>
+      <section>
+        <h2>Source events</h2>
+        <p>
+          <a id="around" class="btn" href="/events">
+            Events around this alert
+          </a>
+        </p>
+        <ul id="events" class="events"></ul>
+      </section>
+    </>
+  );
+}
+
+function EventsBody() {
+  return (
+    <>
+      <form id="filters" class="filters" role="search" aria-label="Search events">
+        <Input name="q" label="Message contains" placeholder="text" />
+        <Select name="last" label="Time" options={TIME_PRESETS} />
+        <Input name="host" label="Host" />
+        <Input name="program" label="Program" />
+        <Input name="dataset" label="Dataset" />
+        <Input name="src_ip" label="Source IP or CIDR" />
+        <Input name="user" label="User" />
+        <Select
+          name="outcome"
+          label="Outcome"
+          options={[
+            ["", "Any"],
+            ["success", "Success"],
+            ["failure", "Failure"],
+          ]}
+        />
+        <button type="submit" class="btn primary">
+          Search
+        </button>
+      </form>
+      <p id="chips" class="chips" aria-label="Active filters"></p>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <ul id="list" class="events" aria-label="Events"></ul>
+      <p id="empty" class="empty" hidden>
+        No events match.
+      </p>
+      <button id="more" type="button" class="btn wide" hidden>
+        Load more
+      </button>
+    </>
+  );
+}
+
+function RulesBody() {
+  return (
+    <>
+      <p class="toolbar">
+        <button id="new-rule" type="button" class="btn admin-only">
+          New rule
+        </button>
+        <label class="field inline">
+          <span>Backtest range</span>
+          <select id="bt-range">
+            {TIME_PRESETS.slice(1).map(([v, l]) => (
+              <option value={v} selected={v === "24h"}>
+                {l}
+              </option>
+            ))}
+          </select>
+        </label>
+      </p>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <ul id="list" class="cards" aria-label="Rules"></ul>
+      <p id="empty" class="empty" hidden>
+        No rules yet.
+      </p>
+    </>
+  );
+}
+
+function HeartbeatsBody() {
+  return (
+    <>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <ul id="list" class="cards" aria-label="Heartbeats"></ul>
+      <p id="empty" class="empty" hidden>
+        No heartbeats yet. A cron job can ping <code>POST /v1/heartbeats/&lt;name&gt;</code>.
+      </p>
+    </>
+  );
+}
+
+function OverviewBody() {
+  return (
+    <>
+      <form id="filters" class="filters" aria-label="Chart range">
+        <Select
+          name="last"
+          label="Range"
+          options={[
+            ["24h", "Last 24 hours"],
+            ["7d", "Last 7 days"],
+            ["30d", "Last 30 days"],
+          ]}
+        />
+      </form>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <div class="charts">
+        <figure class="chart">
+          <figcaption>Events per hour by dataset</figcaption>
+          <div id="c-events" class="plot"></div>
+        </figure>
+        <figure class="chart">
+          <figcaption>Failed logins per hour</figcaption>
+          <div id="c-logins" class="plot"></div>
+        </figure>
+        <figure class="chart">
+          <figcaption>Alerts per day</figcaption>
+          <div id="c-alerts" class="plot"></div>
+        </figure>
+        <figure class="chart">
+          <figcaption>Top blocked sources</figcaption>
+          <ol id="c-blocked" class="bars"></ol>
+        </figure>
+      </div>
+    </>
+  );
+}
+
+function SettingsBody(props: { user: PageUser }) {
+  return (
+    <>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <section>
+        <h2>Session</h2>
+        <p>
+          Signed in as <strong>{props.user.name}</strong> with scopes {props.user.scopes.join(", ")}.
+        </p>
+      </section>
+      <section class="admin-only">
+        <h2>Tokens</h2>
+        <form id="token-form" class="filters">
+          <label class="field">
+            <span>Name</span>
+            <input name="name" required maxlength={64} autocomplete="off" />
+          </label>
+          <fieldset class="field scopes">
+            <legend>Scopes</legend>
+            <label>
+              <input type="checkbox" name="scopes" value="ingest" /> ingest
+            </label>
+            <label>
+              <input type="checkbox" name="scopes" value="read" checked /> read
+            </label>
+            <label>
+              <input type="checkbox" name="scopes" value="admin" /> admin
+            </label>
+          </fieldset>
+          <button type="submit" class="btn primary">
+            Create token
+          </button>
+        </form>
+        <div id="new-token" class="secret" role="status" hidden></div>
+        <ul id="tokens" class="rows" aria-label="Tokens"></ul>
+      </section>
+      <section>
+        <h2>Source timezones</h2>
+        <p class="hint">RFC 3164 timestamps carry no zone; set it per host or sender IP (default UTC).</p>
+        <form id="tz-form" class="filters admin-only">
+          <label class="field">
+            <span>Host or IP</span>
+            <input name="key" required placeholder="router or 192.168.1.1" autocomplete="off" />
+          </label>
+          <label class="field">
+            <span>Timezone</span>
+            <input name="timezone" required placeholder="Europe/Berlin" list="tz-list" autocomplete="off" />
+          </label>
+          <datalist id="tz-list"></datalist>
+          <button type="submit" class="btn primary">
+            Save
+          </button>
+        </form>
+        <ul id="sources" class="rows" aria-label="Source timezones"></ul>
+      </section>
+      <section>
+        <h2>Relays seen</h2>
+        <ul id="relays" class="rows" aria-label="Relays"></ul>
+      </section>
+    </>
+  );
+}
+
+const TITLES: Record<PageName, string> = {
+  alerts: "Alerts",
+  alert: "Alert",
+  events: "Events",
+  rules: "Rules",
+  heartbeats: "Heartbeats",
+  overview: "Overview",
+  settings: "Settings",
+};
+
+export function renderPage(page: PageName, user: PageUser): string {
+  const body =
+    page === "alerts" ? <AlertsBody /> :
+    page === "alert" ? <AlertBody /> :
+    page === "events" ? <EventsBody /> :
+    page === "rules" ? <RulesBody /> :
+    page === "heartbeats" ? <HeartbeatsBody /> :
+    page === "overview" ? <OverviewBody /> :
+    <SettingsBody user={user} />;
+  return "<!doctype html>" + (
+    <Layout page={page} title={TITLES[page]} user={user}>
+      {body}
+    </Layout>
+  ).toString();
+}
+
+export function renderLogin(opts: { error?: string; next?: string; access?: boolean }): string {
+  return "<!doctype html>" + (
+    <html lang="en">
+      <Head title="Log in" />
+      <body data-page="login" class="login-page">
+        <main id="main" class="login">
+          <img src="/icons/icon.svg" alt="" width="64" height="64" />
+          <h1>Porchlight</h1>
+          <form method="post" action="/login" class="card">
+            <label class="field" for="token">
+              <span>Access token</span>
+            </label>
+            <input id="token" name="token" type="password" required autocomplete="current-password" autocapitalize="off" spellcheck={false} placeholder="pl_… or the admin token" aria-describedby={opts.error ? "login-error" : undefined} />
+            {opts.next ? <input type="hidden" name="next" value={opts.next} /> : null}
+            {opts.error ? (
+              <p id="login-error" class="msg" role="alert">
+                {opts.error}
+              </p>
+            ) : null}
+            <button type="submit" class="btn primary wide">
+              Log in
+            </button>
+            <p class="hint">A token with read scope gives a read-only console; admin can act on alerts and rules.</p>
+            {opts.access ? <p class="hint">Behind Cloudflare Access you are signed in automatically.</p> : null}
+          </form>
+        </main>
+      </body>
+    </html>
+  ).toString();
+}

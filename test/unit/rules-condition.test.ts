@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { checkCondition, compileCondition, isIp, parseCidr } from "../../workers/rules/condition.ts";
 import { formatDuration, parseDuration } from "../../workers/rules/duration.ts";
 import { renderTemplate, templateVars } from "../../workers/rules/template.ts";
+import type { Condition } from "../../workers/rules/types.ts";
 
 const failure = {
   "@timestamp": "2026-11-22T10:00:00.000Z",
@@ -12,7 +13,7 @@ const failure = {
   user: { name: "root" },
   message: "Failed password for root from 203.0.113.7 port 53502 ssh2",
 };
-const m = (cond: object, ev: object = failure) => compileCondition(cond).call(null, ev).matched;
+const m = (cond: Condition, ev: object = failure) => compileCondition(cond).call(null, ev).matched;
 
 describe("compileCondition", () => {
   it("equality on scalars, and any element of an array field", () => {

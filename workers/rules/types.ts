@@ -64,6 +64,8 @@ export interface StepResult<S> {
   state: S | undefined;
   firings: Omit<Firing, "id" | "ruleId">[];
   dueAt?: number;
+  /** True when the event was older than the rule's lateness tolerance and was ignored (the host counts these). */
+  late?: boolean;
 }
 
 /** An engine: a pure reducer per group key. Runs in Node and in the Durable Object unchanged. */

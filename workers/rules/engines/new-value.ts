@@ -1,0 +1,62 @@
+/**
+ * `new_value`: raises the first time a value (or tuple of `fields`) is seen in a group, after an
+ * optional `learning` period during which values are learned silently.
+ * - Learning starts at `rule.learning_from` (ms; the rules API may set it when the rule is created or
+ *   enabled) or else at the group's first event; events before start + learning are learned.
+ * - Events lacking any of the fields carry no value and are ignored.
+ * - Bounded state: at most `max_values` (default 1000) values per group; beyond that the value seen
+ *   least recently is forgotten (and would alert again if it came back). `x` counts forgotten values.
+ * No deadlines; out-of-order events are fine (there is no window).
+ */
+import { parseDuration } from "../duration.ts";
+import { firingVars, groupObject, groupValues } from "../project.ts";
+import { RULE_LIMITS } from "../validate.ts";
+import type { Engine, StepResult } from "../types.ts";
+
+export interface NewValueState {
+  g: string[];
+  /** Learning starts here (event ms). */
+  f: number;
+  /** Value → last seen (event ms). Keys: the value, or a JSON array for a tuple. */
+  v: Record<string, number>;
+  /** Number of values forgotten to stay under max_values. */
+  x?: number;
+}
+
+function valueKey(fields: string[], values: Record<string, unknown>): string | undefined {
+  const parts: string[] = [];
+  for (const f of fields) {
+    const v = values[f];
+    if (v === undefined || v === null || v === "") return undefined;
+    parts.push(typeof v === "object" ? JSON.stringify(v) : String(v));
+  }
+  return parts.length === 1 ? parts[0] : JSON.stringify(parts);
+}
+
+export const newValue: Engine<NewValueState> = {
+  step(rule, state, ev): StepResult<NewValueState> {
+    const fields = rule.fields as string[];
+    const key = valueKey(fields, ev.fields);
+    if (key === undefined) return { state, firings: [] };
+    const st: NewValueState = state ?? { g: groupValues(rule, ev), f: typeof rule.learning_from === "number" ? rule.learning_from : ev.ts, v: {} };
+    const seen = st.v[key];
+    if (seen !== undefined) {
+      if (ev.ts > seen) st.v[key] = ev.ts;
+      return { state: st, firings: [] };
+    }
+    st.v[key] = ev.ts;
+    const max = (rule.max_values as number | undefined) ?? RULE_LIMITS.defaultMaxValues;
+    let size = 0;
+    for (const _ in st.v) size++;
+    if (size > max) {
+      let oldest: string | undefined;
+      for (const k in st.v) if (k !== key && (oldest === undefined || st.v[k]! < st.v[oldest]!)) oldest = k;
+      if (oldest !== undefined) delete st.v[oldest];
+      st.x = (st.x ?? 0) + 1;
+    }
+    const learning = rule.learning === undefined ? 0 : parseDuration(rule.learning) ?? 0;
+    if (ev.ts < st.f + learning) return { state: st, firings: [] };
+    const value = fields.map((f) => String(ev.fields[f])).join(" / ");
+    return { state: st, firings: [{ action: "raise", group: groupObject(rule, st.g), count: 1, eventIds: [ev.id], at: ev.ts, vars: firingVars(rule, ev, { count: 1, first: ev.ts, last: ev.ts, value }) }] };
+  },
+};

@@ -1,0 +1,149 @@
+/**
+ * From a stored event to what a rule's Durable Object receives: `compileRule` matches an event against
+ * a rule once (its `match`, and for sequences which step, a or b) and projects it to a MatchedEvent
+ * that keeps only the fields the rule needs (group_by, distinct, new_value fields, template
+ * variables). Also the helpers every engine shares: group keys and firing variables.
+ */
+import type { EcsEvent } from "../ecs.ts";
+import { compileCondition, compileGetter, type CompiledCondition } from "./condition.ts";
+import { templateVars } from "./template.ts";
+import type { Condition, Firing, MatchedEvent, RuleDef } from "./types.ts";
+
+/** Most event ids a firing carries (siemstress keeps the source events; we keep the latest ones). */
+export const MAX_EVENT_IDS = 20;
+
+/** Template variables that engines provide themselves (not event fields). */
+const ENGINE_VARS = new Set(["count", "window", "first_seen", "last_seen", "value", "timeout", "rule", "late"]);
+
+export interface CompiledRule {
+  rule: RuleDef;
+  /** Dotted paths copied into MatchedEvent.fields. */
+  fields: string[];
+  /** The event as the rule's engine needs it, or undefined when the rule does not match it. */
+  match(event: EcsEvent): MatchedEvent | undefined;
+}
+
+/** The fields a rule needs from each matched event. */
+export function neededFields(rule: RuleDef): string[] {
+  const out = new Set<string>(rule.group_by ?? []);
+  if (typeof rule.distinct === "string") out.add(rule.distinct);
+  if (Array.isArray(rule.fields)) for (const f of rule.fields as string[]) out.add(f);
+  for (const t of [rule.title, rule.text, rule.resource]) for (const v of templateVars(t)) if (!ENGINE_VARS.has(v)) out.add(v);
+  return [...out];
+}
+
+function timestampMs(event: EcsEvent): number {
+  const t = Date.parse(event["@timestamp"]);
+  return Number.isFinite(t) ? t : Date.parse(event.received_at);
+}
+
+/** Compiles a (validated) rule's matching and projection once. */
+export function compileRule(rule: RuleDef): CompiledRule {
+  const match = compileCondition(rule.match);
+  const fields = neededFields(rule);
+  const getters = fields.map(compileGetter);
+  let a: CompiledCondition | undefined;
+  let b: CompiledCondition | undefined;
+  if (rule.type === "sequence") {
+    a = compileCondition((rule.a as { match: Condition }).match);
+    b = compileCondition((rule.b as { match: Condition }).match);
+  }
+  const build = (event: EcsEvent, caps: Record<string, string> | undefined, step?: string): MatchedEvent => {
+    const values: Record<string, unknown> = {};
+    for (let i = 0; i < fields.length; i++) {
+      const v = getters[i]!(event);
+      if (v !== undefined && v !== null) values[fields[i]!] = v;
+    }
+    const m: MatchedEvent = { id: event.id, ts: timestampMs(event), fields: values };
+    if (caps) m.captures = caps;
+    if (step) m.step = step;
+    return m;
+  };
+  return {
+    rule,
+    fields,
+    match(event) {
+      const r = match(event);
+      if (!r.matched) return undefined;
+      if (!a || !b) return build(event, r.captures);
+      const ra = a(event);
+      if (ra.matched) return build(event, mergeCaps(r.captures, ra.captures), "a");
+      const rb = b(event);
+      if (rb.matched) return build(event, mergeCaps(r.captures, rb.captures), "b");
+      return undefined;
+    },
+  };
+}
+
+function mergeCaps(x: Record<string, string> | undefined, y: Record<string, string> | undefined) {
+  return x && y ? { ...x, ...y } : x ?? y;
+}
+
+const compiled = new WeakMap<RuleDef, CompiledRule>();
+
+/** Projects an event that matched `rule` (no matching done here; use compileRule().match for both). */
+export function project(rule: RuleDef, event: EcsEvent, captures?: Record<string, string>, step?: string): MatchedEvent {
+  let c = compiled.get(rule);
+  if (!c) compiled.set(rule, (c = compileRule(rule)));
+  const fields: Record<string, unknown> = {};
+  for (const f of c.fields) {
+    const v = compileGetter(f)(event);
+    if (v !== undefined && v !== null) fields[f] = v;
+  }
+  const m: MatchedEvent = { id: event.id, ts: timestampMs(event), fields };
+  if (captures) m.captures = captures;
+  if (step) m.step = step;
+  return m;
+}
+
+// ---------------------------------------------------------------- shared by the engines
+
+function asKeyPart(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  if (Array.isArray(v)) return v.map(asKeyPart).join(",");
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+/** The group-by values of an event, in group_by order; a missing field is "". */
+export function groupValues(rule: RuleDef, ev: MatchedEvent): string[] {
+  const by = rule.group_by ?? [];
+  const out = new Array<string>(by.length);
+  for (let i = 0; i < by.length; i++) out[i] = asKeyPart(ev.fields[by[i]!]);
+  return out;
+}
+
+/** The key of the group an event belongs to: a JSON array of its group-by values ("[]" when ungrouped). */
+export function groupKeyOf(rule: RuleDef, ev: MatchedEvent): string {
+  return JSON.stringify(groupValues(rule, ev));
+}
+
+/** {"source.ip": "203.0.113.7"} from group values. */
+export function groupObject(rule: RuleDef, values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  (rule.group_by ?? []).forEach((f, i) => (out[f] = values[i] ?? ""));
+  return out;
+}
+
+/** Appends an id keeping only the latest `max`. Mutates and returns the array. */
+export function pushBounded(ids: string[], id: string, max = MAX_EVENT_IDS): string[] {
+  ids.push(id);
+  if (ids.length > max) ids.splice(0, ids.length - max);
+  return ids;
+}
+
+/** Template variables of a firing: the last event's fields and captures, then count, window, first/last seen. */
+export function firingVars(rule: RuleDef, last: MatchedEvent | undefined, extra: { count: number; first?: number; last?: number; [k: string]: unknown }): Record<string, unknown> {
+  const vars: Record<string, unknown> = { ...(last?.fields ?? {}), ...(last?.captures ?? {}) };
+  const window = rule.window ?? rule.leakspeed ?? rule.timeout;
+  if (window !== undefined) vars.window = window;
+  vars.rule = rule.name;
+  for (const [k, v] of Object.entries(extra)) {
+    if (k === "first" || k === "last") continue;
+    vars[k] = v;
+  }
+  if (extra.first !== undefined) vars.first_seen = new Date(extra.first).toISOString();
+  if (extra.last !== undefined) vars.last_seen = new Date(extra.last).toISOString();
+  return vars;
+}
+
+export type EngineFiring = Omit<Firing, "id" | "ruleId">;

@@ -38,7 +38,8 @@ export class Receiver {
   respond: Responder | null = null;
   delayMs = 0;
 
-  async start(): Promise<this> {
+  /** Listens on `port` (0 = any free port; a port given again after stop() = the edge coming back). */
+  async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
@@ -72,7 +73,7 @@ export class Receiver {
         })();
       });
     });
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
+    await new Promise<void>((r) => this.server.listen(port, "127.0.0.1", () => r()));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }

@@ -1,0 +1,152 @@
+/**
+ * The sink's contract with the edge, against a real local receiver: retries with backoff on 500,
+ * Retry-After on 429, dead letter on 400, the edge down and back (backlog drains, nothing lost,
+ * /healthz turns unhealthy then healthy), and the spool-full policies with their counters.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { createSocket } from "node:dgram";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { metric, Receiver, Relay, relayArgs, tcpSend, tmp, waitFor } from "./helpers.ts";
+
+/** How long the edge stays down in the outage test, s (the issue says ~30; default shorter for CI time). */
+const EDGE_DOWN_S = Number(process.env.RELAY_TEST_EDGE_DOWN_S ?? 5);
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((f) => f()));
+});
+async function setup(extra: string[], components = ["tcp", "metrics"]) {
+  const rx = await new Receiver().start();
+  const spool = tmp();
+  const relay = await new Relay(relayArgs(rx, spool, ["--tcp", "127.0.0.1:0", "--retry-base-ms", "50", "--retry-max-ms", "400", ...extra])).ready(components);
+  cleanup.push(() => (relay.proc.exitCode === null ? relay.kill() : Promise.resolve()), () => rx.stop());
+  return { rx, relay, spool };
+}
+const lines = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `<13>${prefix} ${i}\n`).join("");
+
+describe("delivery", () => {
+  it("retries 500 with backoff, same Idempotency-Key, then stores once", async () => {
+    const { rx, relay } = await setup([]);
+    let fails = 3;
+    rx.respond = () => (fails-- > 0 ? { status: 500, body: "boom" } : null);
+    await tcpSend(relay.port("tcp"), lines("r500", 10));
+    await waitFor(() => rx.lines.length === 10);
+    expect(rx.requests.map((r) => r.status)).toEqual([500, 500, 500, 200]);
+    expect(new Set(rx.requests.map((r) => r.key)).size).toBe(1);
+    const gaps = rx.requests.slice(1).map((r, i) => r.at - rx.requests[i]!.at);
+    expect(gaps[1]!).toBeGreaterThanOrEqual(gaps[0]! * 0.5); // exponential: 50→100→200 ms steps with equal jitter
+    const m = await relay.metrics();
+    expect(metric(m, "porchlight_relay_retried_total", { component: "https" })).toBe(3);
+    expect(metric(m, "porchlight_relay_errors_total", { component: "https", reason: "http_500" })).toBe(3);
+    expect(metric(m, "porchlight_relay_sent_total", { component: "https" })).toBe(10);
+  });
+
+  it("honours Retry-After on 429 (longer than its own backoff)", async () => {
+    const { rx, relay } = await setup([]);
+    let n = 0;
+    rx.respond = () => (n++ === 0 ? { status: 429, headers: { "retry-after": "1" } } : null);
+    await tcpSend(relay.port("tcp"), lines("r429", 5));
+    await waitFor(() => rx.lines.length === 5);
+    expect(rx.requests.map((r) => r.status)).toEqual([429, 200]);
+    expect(rx.requests[1]!.at - rx.requests[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(rx.requests[1]!.key).toBe(rx.requests[0]!.key);
+  });
+
+  it("400 moves the batch to the dead-letter folder, counts it, and delivery continues", async () => {
+    const { rx, relay, spool } = await setup([]);
+    rx.respond = (_req, ls) => (ls.some((l) => l.raw.includes("poison")) ? { status: 400, body: '{"error":{"code":"bad_request","message":"nope"}}' } : null);
+    await tcpSend(relay.port("tcp"), lines("poison", 7));
+    await waitFor(async () => metric(await relay.metrics(), "porchlight_relay_rejected_total", { component: "https" }) === 7);
+    await tcpSend(relay.port("tcp"), lines("fine", 3));
+    await waitFor(() => rx.lines.length === 3);
+    const dl = readdirSync(join(spool, "dead-letter"));
+    const body = dl.find((f) => f.endsWith(".ndjson"))!;
+    expect(readFileSync(join(spool, "dead-letter", body), "utf8").trim().split("\n").map((l) => JSON.parse(l).raw)).toEqual(lines("poison", 7).trim().split("\n"));
+    expect(JSON.parse(readFileSync(join(spool, "dead-letter", body.replace(".ndjson", ".json")), "utf8"))).toMatchObject({ status: 400, lines: 7 });
+    expect(relay.logs.some((l) => l.level === "error" && String(l.msg).includes("dead-letter"))).toBe(true);
+    expect(metric(await relay.metrics(), "porchlight_relay_batches_total", { component: "https", outcome: "dead_letter" })).toBe(1);
+  });
+
+  it(`edge down for ${EDGE_DOWN_S} s and back: /healthz fails then recovers, the backlog drains, nothing lost or doubled`, async () => {
+    const { rx, relay } = await setup(["--unhealthy-after-s", "1", "--retry-max-ms", "1000", "--batch-lines", "500"]);
+    const port = Number(new URL(rx.url).port);
+    await rx.stop();
+    const total = 20_000;
+    await tcpSend(relay.port("tcp"), lines("down", total));
+    await waitFor(async () => metric(await relay.metrics(), "porchlight_relay_spooled_total") === total);
+    await new Promise((r) => setTimeout(r, EDGE_DOWN_S * 1000));
+    const h = await fetch(`http://${relay.addresses.metrics}/healthz`);
+    expect(h.status).toBe(503);
+    expect(metric(await relay.metrics(), "porchlight_relay_errors_total", { component: "https", reason: "network" })).toBeGreaterThan(2);
+    expect(metric(await relay.metrics(), "porchlight_relay_edge_up")).toBe(0);
+    await rx.start(port);
+    await waitFor(() => rx.lines.length === total, 30_000, () => `${rx.lines.length}/${total}`);
+    expect(rx.lines.map((l) => l.raw)).toEqual(lines("down", total).trim().split("\n"));
+    expect(rx.duplicates).toBe(0);
+    expect((await fetch(`http://${relay.addresses.metrics}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("spool full", () => {
+  const edgeDown = () => ({ status: 503, body: "down" });
+  const udpFlood = async (port: number, n: number) => {
+    const s = createSocket("udp4");
+    for (let i = 0; i < n; i++) {
+      await new Promise<void>((r) => s.send(`<13>udp flood ${i} ${"p".repeat(60)}`, port, "127.0.0.1", () => r()));
+      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 5)); // stay under the socket buffer
+    }
+    s.close();
+  };
+
+  it("UDP drop-newest: messages beyond the bound are dropped and counted; the rest is delivered", async () => {
+    const { rx, relay } = await setup(["--udp", "127.0.0.1:0", "--spool-max-bytes", "65536", "--udp-full-policy", "drop-newest"], ["udp", "metrics"]);
+    rx.respond = edgeDown;
+    await udpFlood(relay.port("udp"), 2000);
+    let m = await relay.metrics();
+    await waitFor(async () => ((m = await relay.metrics()), metric(m, "porchlight_relay_received_total", { component: "udp" }) >= 1990));
+    const received = metric(m, "porchlight_relay_received_total", { component: "udp" });
+    const dropped = metric(m, "porchlight_relay_dropped_total", { component: "udp", reason: "spool_full" });
+    const kept = metric(m, "porchlight_relay_sent_total", { component: "udp" });
+    expect(dropped).toBeGreaterThan(1000);
+    expect(kept + dropped).toBe(received);
+    expect(metric(m, "porchlight_relay_spool_bytes")).toBeLessThanOrEqual(65536);
+    rx.respond = null;
+    await waitFor(() => rx.lines.length === kept);
+    expect(rx.lines[0]!.raw).toMatch(/^<13>udp flood 0 /); // the oldest were kept
+  });
+
+  it("UDP drop-oldest (default): oldest segments are deleted and counted; the newest messages survive", async () => {
+    const { rx, relay } = await setup(["--udp", "127.0.0.1:0", "--spool-max-bytes", "65536"], ["udp", "metrics"]);
+    rx.respond = edgeDown;
+    await udpFlood(relay.port("udp"), 2000);
+    let m = await relay.metrics();
+    await waitFor(async () => ((m = await relay.metrics()), metric(m, "porchlight_relay_received_total", { component: "udp" }) >= 1990));
+    const received = metric(m, "porchlight_relay_received_total", { component: "udp" });
+    const droppedOld = metric(m, "porchlight_relay_dropped_total", { component: "spool", reason: "full_drop_oldest" });
+    expect(droppedOld).toBeGreaterThan(1000);
+    expect(metric(m, "porchlight_relay_dropped_total", { component: "udp", reason: "spool_full" })).toBe(0);
+    expect(metric(m, "porchlight_relay_spool_bytes")).toBeLessThanOrEqual(65536);
+    rx.respond = null;
+    // Every received message is either delivered or counted as dropped.
+    await waitFor(() => rx.lines.length + droppedOld === received, 10_000, () => `${rx.lines.length} + ${droppedOld} != ${received}`);
+    expect(rx.lines.at(-1)!.raw).toMatch(/^<13>udp flood 1999 /);
+    expect(rx.duplicates).toBe(0);
+  });
+
+  it("TCP: reads pause (backpressure), nothing is dropped, everything arrives in order once the edge is back", async () => {
+    const { rx, relay } = await setup(["--spool-max-bytes", "65536"]);
+    rx.respond = edgeDown;
+    const total = 5000;
+    const sending = tcpSend(relay.port("tcp"), lines("bp", total));
+    await waitFor(async () => metric(await relay.metrics(), "porchlight_relay_backpressure_total", { component: "tcp" }) > 0);
+    const m = await relay.metrics();
+    expect(metric(m, "porchlight_relay_spool_bytes")).toBeLessThanOrEqual(65536);
+    expect(metric(m, "porchlight_relay_sent_total", { component: "tcp" })).toBeLessThan(total);
+    rx.respond = null;
+    await sending;
+    await waitFor(() => rx.lines.length === total, 20_000, () => `${rx.lines.length}/${total}`);
+    expect(rx.lines.map((l) => l.raw)).toEqual(lines("bp", total).trim().split("\n"));
+    expect(metric(await relay.metrics(), "porchlight_relay_dropped_total", { component: "tcp", reason: "spool_full" })).toBe(0);
+  });
+});

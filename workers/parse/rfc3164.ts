@@ -25,7 +25,7 @@ const PID_MAX = 32;
 const HOST_MAX = 255;
 
 /** Result of scanBsdTime (module-level: the hot path allocates nothing). */
-const bt = { month: 0, day: 0, h: 0, mi: 0, sec: 0, ms: 0, year: 0, weekday: false, end: 0 };
+const bt = { month: 0, day: 0, h: 0, mi: 0, sec: 0, ms: 0, us: 0, year: 0, weekday: false, end: 0 };
 
 /**
  * Scans a BSD timestamp at `p`: `[Www ]Mmm d[d] [yyyy ]hh:mm:ss[.frac][ yyyy]`. The day may be space-
@@ -71,21 +71,27 @@ function scanBsdTime(s: string, p: number): boolean {
   if (digitAt(s, p + 4) < 0 || digitAt(s, p + 5) < 0 || sec > 60) return false;
   if (sec === 60) sec = 59;
   p += 6;
-  if (s.charCodeAt(p) === 46 /* . */ && digitAt(s, p + 1) >= 0) {
+  bt.us = 0;
+  if (s.charCodeAt(p) === 46 /* . */) {
     p++;
+    // Fraction of any length (syslog-ng's tests send up to 60 digits); the first 6 count. A lone '.'
+    // ("02:00:00. host") is accepted as no fraction.
     let k = 0;
     let ms = 0;
-    while (digitAt(s, p) >= 0 && k < 9) {
+    let us = 0;
+    while (digitAt(s, p) >= 0 && k < 64) {
       if (k < 3) ms = ms * 10 + digitAt(s, p);
+      else if (k < 6) us = us * 10 + digitAt(s, p);
       k++;
       p++;
     }
     bt.ms = k === 1 ? ms * 100 : k === 2 ? ms * 10 : ms;
+    bt.us = k <= 3 ? 0 : k === 4 ? us * 100 : k === 5 ? us * 10 : us;
   }
   // ctime order: "... hh:mm:ss yyyy" (OpenWrt logread, `date` output)
   if (bt.year === 0 && s.charCodeAt(p) === 32 && digitAt(s, p + 1) >= 0 && digitAt(s, p + 2) >= 0 && digitAt(s, p + 3) >= 0 && digitAt(s, p + 4) >= 0) {
     const after = s.charCodeAt(p + 5);
-    if (after === 32 || after === 58 || Number.isNaN(after)) {
+    if (after === 32 || Number.isNaN(after)) {
       bt.year = digitAt(s, p + 1) * 1000 + digitAt(s, p + 2) * 100 + digitAt(s, p + 3) * 10 + digitAt(s, p + 4);
       p += 5;
     }
@@ -103,10 +109,30 @@ function isUpper(c: number): boolean {
   return c >= 65 && c <= 90;
 }
 
-/** Hostname characters we accept after a timestamp: letters, digits, '.', '-', '_', ':' (IPv6), '%'. */
+/** Hostname characters: letters, digits, '.', '-', '_', ':' (IPv6), '@' (rsyslog permit.AtSignsInHostname). */
 function isHostChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 46 || c === 45 || c === 95 || c === 58 || c === 37;
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 46 || c === 45 || c === 95 || c === 58 || c === 64;
 }
+
+/**
+ * TAG (program name) characters: letters, digits and `_ . - / % ( ) @ + # ~`. No ',', '=', '"', '|', so
+ * "date=2018-09-13 time=10:12:18" or CSV payloads never yield a program name.
+ */
+function isTagChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45 ||
+    c === 47 || c === 37 || c === 40 || c === 41 || c === 64 || c === 43 || c === 35 || c === 126;
+}
+
+/**
+ * Zone abbreviations some devices print after BSD timestamps (Cisco `service timestamps ... show-timezone`,
+ * `date` output), in minutes east of UTC. Only unambiguous ones; others (IST, CST in China...) are not
+ * listed, so the sender's configured zone applies.
+ */
+const ZONE_ABBR: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
+  UTC: 0, GMT: 0, Z: 0, WET: 0, WEST: 60, BST: 60, CET: 60, CEST: 120, MET: 60, MEST: 120, EET: 120, EEST: 180,
+  MSK: 180, EST: -300, EDT: -240, CDT: -300, MST: -420, MDT: -360, PST: -480, PDT: -420, AKST: -540,
+  AKDT: -480, HST: -600, JST: 540, KST: 540, AEST: 600, AEDT: 660, NZST: 720, NZDT: 780,
+});
 
 /**
  * Parses a BSD-style line from `start` (just after the PRI, or 0 when there is none). `pri` is the PRI
@@ -122,6 +148,7 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
     m.severity = pri & 7;
   }
   let p = start;
+  if (pri >= 0) p = skipSpaces(s, p); // "<167> Mar  7 ..." (seen in the wild and in rsyslog's tests)
 
   // Cisco IOS: "<189>123: *Mar  1 00:03:17.123: %SYS-5-CONFIG_I: ..." and with origin-id
   // "<189>123: router1: *Mar  1 ...". The sequence number counts messages on the device.
@@ -155,17 +182,22 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
   if (scanBsdTime(s, p)) {
     haveTime = true;
     p = bt.end;
-    let utcZone = false;
-    // Cisco: "00:03:17.123 UTC: %..." or "00:03:17.123: %..."
-    if (s.charCodeAt(p) === 58 && (cisco || s.charCodeAt(p + 1) === 32)) {
+    let zoneOffset = NaN; // minutes east of UTC when the line names its zone
+    // Cisco: "00:03:17.123: %..."; with show-timezone "00:03:17.123 UTC: %..."; date(1)-style " UTC host".
+    if (s.charCodeAt(p) === 58 && (cisco || s.charCodeAt(p + 1) === 32 || p + 1 >= n)) {
       p++;
     } else if (s.charCodeAt(p) === 32 && isUpper(s.charCodeAt(p + 1))) {
       let q = p + 1;
       while (q < n && q - p <= 5 && isUpper(s.charCodeAt(q))) q++;
-      if (s.charCodeAt(q) === 58 && q - p >= 3 && (cisco || s.charCodeAt(q + 1) === 32)) {
-        const abbr = s.slice(p + 1, q);
-        utcZone = abbr === "UTC" || abbr === "GMT";
-        p = q + 1;
+      const after = s.charCodeAt(q);
+      if (after === 58 || after === 32) {
+        const off = ZONE_ABBR[s.slice(p + 1, q)];
+        if (off !== undefined) {
+          zoneOffset = off;
+          p = after === 58 ? q + 1 : q;
+        } else if (after === 58 && q - p >= 4 && cisco) {
+          p = q + 1; // unknown abbreviation: skip it, the sender's zone applies
+        }
       }
     }
     // OpenWrt logread: "Sat Oct 26 02:55:20 2024 daemon.info hostapd: ..."
@@ -177,18 +209,28 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
       }
     }
     const month = bt.month, day = bt.day, h = bt.h, mi = bt.mi, sec = bt.sec, ms = bt.ms, year = bt.year;
+    if (bt.us) m.timestampMicros = bt.us;
     p = skipSpaces(s, p);
     if (m.format !== "openwrt" && m.hostname === undefined) p = scanHost(s, p, m);
-    const zone = utcZone ? "UTC" : zoneOf(opts, m.hostname);
-    m.timestamp = year > 0
-      ? wallToUtc(utcMs(year, month, day, h, mi, sec, ms), zone)
-      : inferYear(month, day, h, mi, sec, ms, zone, opts.receivedAt);
+    if (!Number.isNaN(zoneOffset)) {
+      m.tzOffset = zoneOffset;
+      const wall = utcMs(year > 0 ? year : 2000, month, day, h, mi, sec, ms);
+      m.timestamp = year > 0 ? wall - zoneOffset * 60_000 : inferYear(month, day, h, mi, sec, ms, "UTC", opts.receivedAt + zoneOffset * 60_000);
+      if (year === 0 && m.timestamp !== undefined) m.timestamp -= zoneOffset * 60_000;
+    } else {
+      const zone = zoneOf(opts, m.hostname);
+      m.timestamp = year > 0
+        ? wallToUtc(utcMs(year, month, day, h, mi, sec, ms), zone)
+        : inferYear(month, day, h, mi, sec, ms, zone, opts.receivedAt);
+    }
     if (m.timestamp === undefined || Number.isNaN(m.timestamp)) m.timestamp = undefined;
   } else if (digitAt(s, p) >= 0 && s.charCodeAt(p + 4) === 45 && scanIso(s, p, false)) {
     haveTime = true;
     m.format = "iso";
     p = iso.end;
     const wall = iso.wall, off = iso.offsetMs, hasZone = iso.hasZone;
+    if (iso.micros) m.timestampMicros = iso.micros;
+    if (hasZone) m.tzOffset = off / 60_000;
     if (s.charCodeAt(p) === 58 && cisco) p++;
     p = skipSpaces(s, p);
     if (m.hostname === undefined) p = scanHost(s, p, m);
@@ -198,8 +240,31 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
 
   if (!haveTime && pri < 0 && !cisco) return { format: "none", msg: line };
 
+  if (!haveTime && m.hostname === undefined) {
+    // No timestamp: "<30>host prog[pid]: msg" has a hostname only when a TAG follows it.
+    const q = scanHost(s, p, m);
+    if (q !== p && scanTag(s, q, m) !== q) return finish(s, q, m, n);
+    m.hostname = undefined;
+  } else if (haveTime && m.hostname === "Message" && s.startsWith("forwarded from ", p)) {
+    // AIX syslogd relays: "Sep 22 10:11:56 Message forwarded from cdaix66: sshd[1]: ..."
+    const q = p + 15;
+    let r = q;
+    while (r < n && r - q < HOST_MAX && isHostChar(s.charCodeAt(r)) && s.charCodeAt(r) !== 58) r++;
+    if (r > q && s.charCodeAt(r) === 58 && s.charCodeAt(r + 1) === 32) {
+      m.hostname = s.slice(q, r);
+      p = r + 2;
+    }
+  }
+  return finish(s, p, m, n);
+}
+
+/** TAG, MSG (trailing CR/LF dropped) and `message repeated N times: [ ... ]`. */
+function finish(s: string, p: number, m: SyslogMessage, n: number): SyslogMessage {
   p = scanTag(s, p, m);
-  let msg = p === 0 ? s : s.slice(p);
+  // Trailing CR/LF are framing left-overs (CRLF senders, files), never content.
+  let end = n;
+  while (end > p && (s.charCodeAt(end - 1) === 10 || s.charCodeAt(end - 1) === 13)) end--;
+  let msg = p === 0 && end === n ? s : s.slice(p, end);
   // "message repeated N times: [ inner ]" (rsyslog's and syslog-ng's duplicate suppression)
   if (msg.startsWith("message repeated ")) {
     let q = 17;
@@ -277,44 +342,46 @@ function scanHost(s: string, p: number, m: SyslogMessage): number {
     q++;
   }
   if (q === p || q - p > HOST_MAX) return p;
-  if (s.charCodeAt(q - 1) === 58) return p; // "prog:" is a TAG
+  // "prog:" is a TAG; "fe80::" is an IPv6 address
+  if (s.charCodeAt(q - 1) === 58 && !(q - p >= 2 && s.charCodeAt(q - 2) === 58)) return p;
   if (q < n && s.charCodeAt(q) !== 32) return p;
   m.hostname = s.slice(p, q);
-  return skipSpaces(s, q);
+  // Exactly one separator: further spaces belong to MSG (rsyslog keeps them too).
+  return s.charCodeAt(q) === 32 ? q + 1 : q;
 }
 
 /**
- * TAG at `p`: `prog[pid]:`, `prog[pid]`, `prog:` (prog may hold '/', '.', '-', '_', '%'). Sets appName
- * and procId; returns the index of MSG (after one space). Without a recognisable TAG returns `p`.
+ * TAG at `p`, then MSG: `prog[pid]:`, `prog[pid]`, `prog:` (prog may hold '/', '.', '-', '_', '%', '(' and
+ * ')'). Sets appName and procId; returns the index of MSG (after one space). A first word without ':' or
+ * `[pid]` is NOT a TAG (as go-syslog and rsyslog's force.tagEndingByColon; default rsyslog and syslog-ng
+ * take it): "host Some message here" keeps "Some message here" whole, which matters more for search and
+ * program parsers than naming a program "Some". See test/conformance/syslog-deviations.md.
  */
 function scanTag(s: string, p: number, m: SyslogMessage): number {
   const n = s.length;
   let q = p;
-  while (q < n && q - p < TAG_MAX) {
-    const c = s.charCodeAt(q);
-    if (c === 32 || c === 58 || c === 91 || c === 9) break;
-    q++;
-  }
-  if (q === p) return p;
+  while (q < n && q - p < TAG_MAX && isTagChar(s.charCodeAt(q))) q++;
+  if (q === p || q - p >= TAG_MAX) return p;
   const c = s.charCodeAt(q);
   if (c === 91 /* [ */) {
     let r = q + 1;
     while (r < n && r - q <= PID_MAX && s.charCodeAt(r) !== 93 && s.charCodeAt(r) !== 32) r++;
-    if (s.charCodeAt(r) !== 93 || r === q + 1) return p;
+    if (s.charCodeAt(r) !== 93) return p;
     const after = s.charCodeAt(r + 1);
     let e = r + 1;
     if (after === 58) e++;
     else if (!(after === 32 || r + 1 >= n)) return p;
     m.appName = s.slice(p, q);
-    m.procId = s.slice(q + 1, r);
+    if (r > q + 1) m.procId = s.slice(q + 1, r);
     if (s.charCodeAt(e) === 32) e++;
     return e;
   }
   if (c === 58 /* : */) {
+    // "prog: msg" / "prog:" at the end. "Foo::bar", "time=10:12" and "tag:msg" are text, not a TAG.
     const after = s.charCodeAt(q + 1);
     if (!(after === 32 || after === 9 || q + 1 >= n)) return p;
     m.appName = s.slice(p, q);
-    return q + 1 < n ? q + 2 : q + 1;
+    return after === 32 ? q + 2 : q + 1;
   }
   return p;
 }

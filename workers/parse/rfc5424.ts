@@ -5,13 +5,14 @@
  * fields, non-ASCII header fields, malformed structured data, odd timestamps) instead of rejecting them.
  */
 import type { SyslogMessage } from "./types.ts";
-import { iso, scanIso } from "./time.ts";
+import { iso, scanIso, wallToUtc } from "./time.ts";
 
 export type Rfc5424Result =
   | { ok: true; msg: SyslogMessage }
   | { ok: false; error: string; partial?: Partial<SyslogMessage> };
 
-const NUL_LIMITS = { hostname: 255, appName: 48, procId: 128, msgId: 32 } as const;
+/** RFC 5424 §6 maximum lengths of the header fields (strict mode only). */
+const FIELD_MAX = { hostname: 255, appName: 48, procId: 128, msgId: 32 } as const;
 const SD_NAME_MAX = 32;
 
 const E_PRI_BRACKETS = "expecting a priority value within angle brackets";
@@ -28,6 +29,7 @@ const E_SDPARAM = "expecting a structured data parameter (`key=\"value\"`, both 
 const E_ESCAPE = "expecting chars `]`, `\"`, and `\\` to be escaped within param value";
 const E_DUP_SDID = "duplicate structured data element id";
 const E_PARSE = "parsing error";
+const E_MSG_UTF8 = "expecting a free-form optional message in UTF-8 (starting with or without BOM)";
 
 /** Sets a key on a record without letting "__proto__" change the prototype (input is untrusted). */
 export function setOwn<V>(obj: Record<string, V>, key: string, value: V): void {
@@ -116,9 +118,15 @@ function scanField(st: State, max: number): number {
 }
 
 /**
- * Parses an RFC 5424 message. strict: the RFC's grammar; lenient: see module header. Both never throw.
+ * Parses an RFC 5424 message. strict: the RFC's grammar; lenient: see module header (a timestamp without
+ * offset is read in the zone `zoneFor(hostname)` returns, default UTC). Both never throw.
  */
-export function parseRfc5424(line: string, strict: boolean): Rfc5424Result {
+export function parseRfc5424(
+  line: string,
+  strict: boolean,
+  zoneFor?: (hostname: string | undefined) => string,
+  compliantMsg = false,
+): Rfc5424Result {
   const s = line;
   const n = s.length;
   const m: SyslogMessage = { format: "rfc5424", msg: "" };
@@ -136,7 +144,8 @@ export function parseRfc5424(line: string, strict: boolean): Rfc5424Result {
   let p = st.p;
   const vStart = p;
   let version = 0;
-  if (digitOk(s, p) && s.charCodeAt(p) !== 48) {
+  // Lenient: version 0 too (some appliances send "<33>0 2019-11-07T06:09:28+01:00 ...").
+  if (digitOk(s, p) && (s.charCodeAt(p) !== 48 || !strict)) {
     while (p - vStart < 3 && digitOk(s, p)) version = version * 10 + (s.charCodeAt(p++) - 48);
   }
   if (p === vStart) return err(st, E_VERSION, p);
@@ -146,10 +155,17 @@ export function parseRfc5424(line: string, strict: boolean): Rfc5424Result {
   p++;
 
   // TIMESTAMP
+  let localWall = NaN; // a zone-less timestamp (lenient only): resolved with the sender's zone below
   if (s.charCodeAt(p) === 45 /* - */ && (p + 1 >= n || s.charCodeAt(p + 1) === 32 || strict)) {
     p++;
   } else if (scanIso(s, p, strict) && (iso.hasZone || !strict)) {
-    m.timestamp = iso.wall - iso.offsetMs;
+    if (iso.hasZone) {
+      m.timestamp = iso.wall - iso.offsetMs;
+      m.tzOffset = iso.offsetMs / 60_000;
+    } else {
+      localWall = iso.wall;
+    }
+    if (iso.micros) m.timestampMicros = iso.micros;
     p = iso.end;
   } else if (strict) {
     return err(st, E_TIMESTAMP, p >= n ? p : Math.max(iso.errAt, p));
@@ -165,12 +181,16 @@ export function parseRfc5424(line: string, strict: boolean): Rfc5424Result {
   for (let f = 0; f < 4; f++) {
     const name = fields[f]!;
     st.p = p;
-    const end = scanField(st, NUL_LIMITS[name]);
+    const end = scanField(st, FIELD_MAX[name]);
     if (end < 0) return err(st, errors[f]!, p);
     if (!(end === p + 1 && s.charCodeAt(p) === 45)) m[name] = s.slice(p, end);
     p = end;
     if (s.charCodeAt(p) !== 32) return err(st, p >= n ? errors[f + 1] ?? E_SD : E_PARSE, p);
     p++;
+  }
+  if (!Number.isNaN(localWall)) {
+    const zone = zoneFor?.(m.hostname);
+    m.timestamp = wallToUtc(localWall, typeof zone === "string" ? zone : "UTC");
   }
 
   // STRUCTURED-DATA
@@ -196,6 +216,11 @@ export function parseRfc5424(line: string, strict: boolean): Rfc5424Result {
 
   // MSG
   if (p >= n) return { ok: true, msg: m };
+  if (compliantMsg && strict && s.charCodeAt(p + 1) === 0xfeff && s.indexOf("\ufffd", p + 2) >= 0) {
+    // RFC 5424 §6.4: a MSG starting with a BOM is UTF-8. The line reached us decoded, so an invalid
+    // sequence shows as U+FFFD (the WHATWG decoder's replacement character).
+    return err(st, E_MSG_UTF8, s.indexOf("\ufffd", p + 2));
+  }
   if (s.charCodeAt(p) !== 32) {
     if (strict) return err(st, E_PARSE, p);
     m.msg = stripBom(s.slice(p));
@@ -262,11 +287,17 @@ function scanSd(st: State): string | null {
         return E_SDPARAM;
       }
       const key = s.slice(kStart, p);
-      if (s.charCodeAt(p) !== 61 /* = */ || s.charCodeAt(p + 1) !== 34 /* " */) {
-        st.p = s.charCodeAt(p) !== 61 ? p : p + 1;
+      if (s.charCodeAt(p) !== 61 /* = */) {
+        st.p = p;
         return E_SDPARAM;
       }
-      p += 2;
+      p++;
+      if (!strict) while (s.charCodeAt(p) === 32) p++; // `key= "value"` (seen in rsyslog's testbench)
+      if (s.charCodeAt(p) !== 34 /* " */) {
+        st.p = p;
+        return E_SDPARAM;
+      }
+      p++;
       // PARAM-VALUE: '"', '\' and ']' must be escaped; unescape them. Fast path: no backslash.
       let chunkStart = p;
       let value = "";

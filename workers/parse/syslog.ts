@@ -26,9 +26,12 @@ export function parseSyslog(line: string, opts: SyslogOptions): SyslogMessage {
   }
 }
 
-/** Strict RFC 5424 (§6 ABNF): valid with the message, or the first error with a 0-based column. */
-export function parseRfc5424Strict(line: string): Rfc5424Result {
-  return parseRfc5424(line, true);
+/**
+ * Strict RFC 5424 (§6 ABNF): valid with the message, or the first error with a 0-based column.
+ * compliantMsg: also reject a BOM-marked MSG that was not valid UTF-8 (go-syslog's WithCompliantMsg).
+ */
+export function parseRfc5424Strict(line: string, opts?: { compliantMsg?: boolean }): Rfc5424Result {
+  return parseRfc5424(line, true, undefined, opts?.compliantMsg === true);
 }
 
 function parse(line: string, opts: SyslogOptions): SyslogMessage {
@@ -45,16 +48,15 @@ function parse(line: string, opts: SyslogOptions): SyslogMessage {
     }
   }
   if (pri >= 0 && looks5424(line, p)) {
-    const r = parseRfc5424(line, false);
+    const r = parseRfc5424(line, false, opts.timezone);
     if (r.ok) return r.msg;
   }
   return parseBsd(line, p, pri, opts);
 }
 
-/** After the PRI: VERSION (1-3 digits, no leading zero) SP then "- " or a date. */
+/** After the PRI: VERSION (1-3 digits) SP then "- " or a date. */
 function looks5424(s: string, p: number): boolean {
-  const d = digitAt(s, p);
-  if (d <= 0) return false;
+  if (digitAt(s, p) < 0) return false;
   let q = p + 1;
   while (q < p + 3 && digitAt(s, q) >= 0) q++;
   if (s.charCodeAt(q) !== 32) return false;

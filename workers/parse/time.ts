@@ -210,10 +210,13 @@ function twoDigits(s: string, i: number): number {
 
 /**
  * Output of scanIso (module-level to keep the hot path allocation-free; read it right after the call).
- * `wall` is the reading as if UTC (ms); `offsetMs` is meaningful only when `hasZone`. On failure `errAt`
+ * `wall` is the reading as if UTC (ms), `micros` the µs below it (0-999); `offsetMs` is meaningful only when `hasZone`. On failure `errAt`
  * is the index of the first offending character.
  */
-export const iso = { wall: 0, offsetMs: 0, hasZone: false, end: 0, errAt: 0 };
+export const iso = { wall: 0, micros: 0, offsetMs: 0, hasZone: false, end: 0, errAt: 0 };
+
+/** Weight of fraction digit k (0-based): digits 0-2 are ms, 3-5 are µs. */
+const FRACTION_WEIGHT = [100, 10, 1, 100, 10, 1];
 
 /**
  * Scans `YYYY-MM-DDThh:mm:ss[.frac][Z|±hh:mm]` at `i`. strict = RFC 5424 §6.2.3 exactly (upper-case T
@@ -258,15 +261,20 @@ export function scanIso(s: string, i: number, strict: boolean): boolean {
   if (sec === 60) sec = 59; // leap second: keep the instant inside the minute
   p += 2;
   let ms = 0;
+  let us = 0;
   if (s.charCodeAt(p) === 46 /* . */ || (!strict && s.charCodeAt(p) === 44 /* , */)) {
     p++;
     const start = p;
-    const max = strict ? 6 : 9;
+    // Lenient: any number of digits (syslog-ng accepts 60); only the first 6 count.
+    const max = strict ? 6 : 64;
     while (digitAt(s, p) >= 0) {
       if (p - start >= max) return fail(p);
-      const dg = digitAt(s, p);
       const k = p - start;
-      if (k < 3) ms += dg * (k === 0 ? 100 : k === 1 ? 10 : 1);
+      if (k < 6) {
+        const w = FRACTION_WEIGHT[k]!;
+        if (k < 3) ms += digitAt(s, p) * w;
+        else us += digitAt(s, p) * w;
+      }
       p++;
     }
     if (p === start) return fail(p);
@@ -300,6 +308,7 @@ export function scanIso(s: string, i: number, strict: boolean): boolean {
   }
   if (d > daysInMonth(y, mo)) return fail(p);
   iso.wall = utcMs(y, mo, d, h, mi, sec, ms);
+  iso.micros = us;
   iso.offsetMs = offsetMs;
   iso.hasZone = hasZone;
   iso.end = p;

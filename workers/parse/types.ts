@@ -35,6 +35,10 @@ export interface SyslogMessage {
   msg: string;
   /** `message repeated N times: [ ... ]` → N, with `msg` set to the inner message. */
   repeatCount?: number;
+  /** Sub-millisecond part of the timestamp, µs (0-999), when the line carried more than 3 fraction digits. */
+  timestampMicros?: number;
+  /** UTC offset written in the line, minutes east of UTC (absent when the line had no zone). */
+  tzOffset?: number;
   /** Device message counter of Cisco-style lines (`<189>123: *Mar  1 ...` → 123). */
   sequence?: number;
 }

@@ -1,5 +1,73 @@
-/** Routes of /v1/heartbeats (to be built: see the owning issue). */
+/**
+ * Routes of /v1/heartbeats. Cron jobs ping `POST /v1/heartbeats/:name` (ingest or admin scope),
+ * optionally with {"timeout": "26h", "severity": "high"}; the deadline is an alarm of the name's
+ * RuleState object (`heartbeat:<name>`): the alert is raised exactly at the deadline and cleared by
+ * the next ping. `GET /v1/heartbeats` (read) lists pinged and rule heartbeats with their deadlines.
+ */
 import type { Hono } from "hono";
 import type { AppEnv } from "../auth.ts";
+import { requireScope } from "../auth.ts";
+import { PorchlightError } from "../errors.ts";
+import { formatDuration, parseDuration } from "../rules/duration.ts";
+import { heartbeatObjectName } from "../rules/registry.ts";
+import { SEVERITIES } from "../store/alerts.ts";
+import type { Severity } from "../rules/types.ts";
 
-export function registerHeartbeatRoutes(_app: Hono<AppEnv>): void {}
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$/;
+
+interface HeartbeatRow {
+  name: string;
+  source: string;
+  timeout_ms: number;
+  last_beat: number | null;
+  deadline: number | null;
+  state: string;
+  updated_at: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function registerHeartbeatRoutes(app: Hono<AppEnv>): void {
+  app.post("/v1/heartbeats/:name", requireScope("ingest"), async (c) => {
+    const name = c.req.param("name");
+    if (!NAME.test(name)) throw new PorchlightError("validation_failed", "name: 1-64 letters, digits, '_', '.', '-', starting with a letter or digit", { field: "name" });
+    const text = await c.req.text();
+    let body: Record<string, unknown> = {};
+    if (text.trim() !== "") {
+      try {
+        body = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        throw new PorchlightError("invalid_body", "The body must be JSON (or empty)");
+      }
+      if (!body || typeof body !== "object" || Array.isArray(body)) throw new PorchlightError("validation_failed", "The body must be a JSON object", { field: "" });
+    }
+    let timeoutMs: number | undefined;
+    if (body.timeout !== undefined) {
+      timeoutMs = parseDuration(body.timeout);
+      if (timeoutMs === undefined) throw new PorchlightError("validation_failed", `timeout: must be a duration like "26h" (got ${JSON.stringify(body.timeout)})`, { field: "timeout" });
+    }
+    const severity = (body.severity ?? "high") as Severity;
+    if (!SEVERITIES.includes(severity)) throw new PorchlightError("validation_failed", `severity: must be one of ${SEVERITIES.join(", ")}`, { field: "severity" });
+    const stub = c.env.RULE_STATE.get(c.env.RULE_STATE.idFromName(heartbeatObjectName(name)));
+    const r = await stub.beat(name, timeoutMs, Date.now(), severity);
+    return c.json({ name: r.name, timeout: formatDuration(r.timeoutMs), last_beat: iso(r.lastBeat), deadline: iso(r.deadline), cleared: r.cleared });
+  });
+
+  app.get("/v1/heartbeats", requireScope("read"), async (c) => {
+    const now = Date.now();
+    const { results } = await c.env.DB.prepare("SELECT name, source, timeout_ms, last_beat, deadline, state, updated_at FROM heartbeats ORDER BY source, name").all<HeartbeatRow>();
+    return c.json({
+      heartbeats: results.map((h) => ({
+        name: h.name,
+        source: h.source,
+        timeout: formatDuration(h.timeout_ms),
+        last_beat: iso(h.last_beat),
+        deadline: iso(h.deadline),
+        // A passed deadline reads as late even in the instant before the alarm has written it.
+        state: h.state === "ok" && h.deadline !== null && h.deadline <= now ? "late" : h.state,
+        /** ms until the deadline (negative once late); null when none is pending. */
+        ms_to_deadline: h.deadline === null ? null : h.deadline - now,
+      })),
+    });
+  });
+}

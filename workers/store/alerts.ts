@@ -1,0 +1,531 @@
+/**
+ * The alert store (D1): Alerta's alert model with de-duplication, correlation and a lifecycle.
+ * Firings (from the Worker for `single` rules and stateful batches, from RuleState alarms for
+ * deadlines) become alerts here; the API's lifecycle actions (ack, shelve, close, ...) go here too.
+ *
+ * Invariants:
+ * - ONE alert per de-duplication key (rule_id + resource + group), whatever its status (Alerta):
+ *   the alert id is derived from the key, a new firing of a closed or expired alert reopens it.
+ * - Applying a firing is idempotent: its deterministic id is recorded in `alert_firings` in the same
+ *   D1 batch (transaction) as the alert change, and a firing id already there is skipped, so a
+ *   retried ingest batch or a repeated alarm never increments `duplicate_count` twice.
+ * - Shelving and expiry run on wall time and are applied lazily: every read and every write first
+ *   runs `sweepDueAlerts` (one indexed probe; a write batch only when something is due), so the
+ *   status is correct whenever anyone looks, without a cron trigger.
+ * - Times: `first_seen`/`last_seen` are the firings' times (event time for event-driven firings,
+ *   wall time for deadlines); `updated_at`, `shelved_until`, `expires_at` and history are wall time.
+ * Known limit: two DIFFERENT batches updating the same alert at the same instant can lose one
+ * duplicate increment (read-modify-write without a lock); retries of the same batch cannot.
+ */
+import type { Severity } from "../rules/types.ts";
+import { D1_MAX_BOUND_PARAMS } from "../constants.ts";
+
+// --- Types
+
+export type AlertStatus = "open" | "ack" | "shelved" | "closed" | "expired";
+export const ALERT_STATUSES: readonly AlertStatus[] = ["open", "ack", "shelved", "closed", "expired"];
+/** Sigma's levels, lowest first (index = rank). */
+export const SEVERITIES: readonly Severity[] = ["informational", "low", "medium", "high", "critical"];
+export const severityRank = (s: string): number => SEVERITIES.indexOf(s as Severity);
+
+/** Most source event ids kept per alert (newest win); the alert detail shows these events. */
+export const MAX_ALERT_EVENT_IDS = 100;
+/** Applied firing ids are kept this long (ms): longer than any relay retry of a batch. */
+export const FIRING_RETENTION_MS = 7 * 86_400_000;
+
+/** One firing, rendered and ready to become (part of) an alert. */
+export interface AlertInput {
+  /** Deterministic firing id (rule, group, batch or due time, seq). */
+  firingId: string;
+  ruleId: string;
+  action: "raise" | "clear";
+  resource: string;
+  group: Record<string, string>;
+  severity: Severity;
+  title: string;
+  text: string;
+  count: number;
+  eventIds: string[];
+  magnitude: number;
+  tags: string[];
+  attributes: Record<string, unknown>;
+  /** Firing time, ms (see invariants). */
+  at: number;
+  /** Rule `timeout` in ms: the alert expires after this much quiet wall time. */
+  timeoutMs?: number;
+}
+
+export interface AlertRow {
+  id: string;
+  rule_id: string;
+  resource: string;
+  group_key: string;
+  dedup_key: string;
+  severity: string;
+  previous_severity: string | null;
+  status: string;
+  title: string;
+  text: string;
+  duplicate_count: number;
+  count: number;
+  event_ids: string;
+  magnitude: number;
+  tags: string;
+  attributes: string;
+  first_seen: number;
+  last_seen: number;
+  shelved_until: number | null;
+  expires_at: number | null;
+  updated_at: number;
+}
+
+export interface HistoryEntry {
+  at: string;
+  who: string;
+  action: string;
+  status: string | null;
+  severity: string | null;
+  note: string | null;
+}
+
+/** An alert as the API returns it (times as RFC 3339 UTC). */
+export interface AlertJson {
+  id: string;
+  rule_id: string;
+  resource: string;
+  group: Record<string, string>;
+  severity: Severity;
+  previous_severity: Severity | null;
+  status: AlertStatus;
+  title: string;
+  text: string;
+  duplicate_count: number;
+  count: number;
+  event_ids: string[];
+  magnitude: number;
+  tags: string[];
+  attributes: Record<string, unknown>;
+  first_seen: string;
+  last_seen: string;
+  shelved_until: string | null;
+  expires_at: string | null;
+  updated_at: string;
+  history?: HistoryEntry[];
+}
+
+const iso = (ms: number | null): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+export function toAlertJson(row: AlertRow, history?: HistoryEntry[]): AlertJson {
+  return {
+    id: row.id,
+    rule_id: row.rule_id,
+    resource: row.resource,
+    group: JSON.parse(row.group_key) as Record<string, string>,
+    severity: row.severity as Severity,
+    previous_severity: (row.previous_severity as Severity | null) ?? null,
+    status: row.status as AlertStatus,
+    title: row.title,
+    text: row.text,
+    duplicate_count: row.duplicate_count,
+    count: row.count,
+    event_ids: JSON.parse(row.event_ids) as string[],
+    magnitude: row.magnitude,
+    tags: JSON.parse(row.tags) as string[],
+    attributes: JSON.parse(row.attributes) as Record<string, unknown>,
+    first_seen: iso(row.first_seen)!,
+    last_seen: iso(row.last_seen)!,
+    shelved_until: iso(row.shelved_until),
+    expires_at: iso(row.expires_at),
+    updated_at: iso(row.updated_at)!,
+    ...(history ? { history } : {}),
+  };
+}
+
+// --- Keys
+
+/** Canonical JSON of group values: keys sorted, so the same group always has the same text. */
+export function canonicalGroup(group: Record<string, string>): string {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(group).sort()) out[k] = group[k]!;
+  return JSON.stringify(out);
+}
+
+export function dedupKeyOf(ruleId: string, resource: string, group: Record<string, string>): string {
+  return JSON.stringify([ruleId, resource, canonicalGroup(group)]);
+}
+
+/** Alert id from the de-duplication key: `al_` + 24 hex of SHA-256 (one alert per key, see invariants). */
+export async function alertIdFor(dedupKey: string): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(dedupKey)));
+  return "al_" + [...d.slice(0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// --- Queries
+
+const ALERT_COLUMNS =
+  "id, rule_id, resource, group_key, dedup_key, severity, previous_severity, status, title, text, duplicate_count, count, event_ids, magnitude, tags, attributes, first_seen, last_seen, shelved_until, expires_at, updated_at";
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Applies due wall-time transitions: shelved alerts whose `shelved_until` passed return to open,
+ * open/ack alerts whose `expires_at` passed become expired (with history). One indexed probe when
+ * nothing is due. Returns the ids changed.
+ */
+export async function sweepDueAlerts(db: D1Database, now: number): Promise<string[]> {
+  const due = await db
+    .prepare(
+      "SELECT id FROM alerts WHERE (status = 'shelved' AND shelved_until <= ?1) OR (status IN ('open','ack') AND expires_at <= ?1) LIMIT 1",
+    )
+    .bind(now)
+    .first();
+  if (!due) return [];
+  const res = await db.batch([
+    db
+      .prepare(
+        "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?1, 'system', 'unshelve', 'open', severity, 'shelve period ended' FROM alerts WHERE status = 'shelved' AND shelved_until <= ?1",
+      )
+      .bind(now),
+    db
+      .prepare("UPDATE alerts SET status = 'open', shelved_until = NULL, updated_at = ?1 WHERE status = 'shelved' AND shelved_until <= ?1 RETURNING id")
+      .bind(now),
+    db
+      .prepare(
+        "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?1, 'system', 'expire', 'expired', severity, 'rule timeout passed without a new occurrence' FROM alerts WHERE status IN ('open','ack') AND expires_at <= ?1",
+      )
+      .bind(now),
+    db.prepare("UPDATE alerts SET status = 'expired', updated_at = ?1 WHERE status IN ('open','ack') AND expires_at <= ?1 RETURNING id").bind(now),
+  ]);
+  return [...(res[1]!.results as { id: string }[]), ...(res[3]!.results as { id: string }[])].map((r) => r.id);
+}
+
+export async function getAlertRow(db: D1Database, id: string): Promise<AlertRow | null> {
+  return db.prepare(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = ?1`).bind(id).first<AlertRow>();
+}
+
+export async function getAlertHistory(db: D1Database, id: string): Promise<HistoryEntry[]> {
+  const { results } = await db
+    .prepare("SELECT at, who, action, status, severity, note FROM alert_history WHERE alert_id = ?1 ORDER BY at, id")
+    .bind(id)
+    .all<{ at: number; who: string; action: string; status: string | null; severity: string | null; note: string | null }>();
+  return results.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+}
+
+/** Reads alerts by id (chunked against the bound-parameter limit). */
+export async function getAlertRows(db: D1Database, ids: readonly string[]): Promise<AlertRow[]> {
+  const out: AlertRow[] = [];
+  for (const part of chunks([...new Set(ids)], D1_MAX_BOUND_PARAMS)) {
+    const { results } = await db
+      .prepare(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id IN (${part.map((_, i) => `?${i + 1}`).join(",")})`)
+      .bind(...part)
+      .all<AlertRow>();
+    out.push(...results);
+  }
+  return out;
+}
+
+export interface ListFilter {
+  status?: string[];
+  notStatus?: string[];
+  severity?: string[];
+  notSeverity?: string[];
+  rule?: string[];
+  notRule?: string[];
+  resource?: string[];
+  notResource?: string[];
+  /** last_seen >= since, ms. */
+  since?: number;
+  limit: number;
+  /** Continue after this (last_seen, id), newest first. */
+  cursor?: { lastSeen: number; id: string };
+}
+
+/** Lists alerts newest first (by last_seen, then id), after applying due shelve/expiry transitions. */
+export async function listAlerts(db: D1Database, f: ListFilter, now: number): Promise<{ alerts: AlertJson[]; cursor: string | null }> {
+  await sweepDueAlerts(db, now);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const list = (col: string, values: string[] | undefined, negate: boolean) => {
+    if (!values || values.length === 0) return;
+    const marks = values.map((v) => {
+      params.push(v);
+      return `?${params.length}`;
+    });
+    where.push(`${col} ${negate ? "NOT IN" : "IN"} (${marks.join(",")})`);
+  };
+  list("status", f.status, false);
+  list("status", f.notStatus, true);
+  list("severity", f.severity, false);
+  list("severity", f.notSeverity, true);
+  list("rule_id", f.rule, false);
+  list("rule_id", f.notRule, true);
+  list("resource", f.resource, false);
+  list("resource", f.notResource, true);
+  if (f.since !== undefined) {
+    params.push(f.since);
+    where.push(`last_seen >= ?${params.length}`);
+  }
+  if (f.cursor) {
+    params.push(f.cursor.lastSeen, f.cursor.id);
+    where.push(`(last_seen < ?${params.length - 1} OR (last_seen = ?${params.length - 1} AND id < ?${params.length}))`);
+  }
+  params.push(f.limit + 1);
+  const sql = `SELECT ${ALERT_COLUMNS} FROM alerts ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY last_seen DESC, id DESC LIMIT ?${params.length}`;
+  const { results } = await db.prepare(sql).bind(...params).all<AlertRow>();
+  const page = results.slice(0, f.limit);
+  const last = page[page.length - 1];
+  const cursor = results.length > f.limit && last ? encodeCursor(last.last_seen, last.id) : null;
+  return { alerts: page.map((r) => toAlertJson(r)), cursor };
+}
+
+export function encodeCursor(lastSeen: number, id: string): string {
+  return btoa(`${lastSeen}:${id}`).replace(/=+$/, "");
+}
+
+export function decodeCursor(text: string): { lastSeen: number; id: string } | undefined {
+  try {
+    const m = /^(\d+):(al_[0-9a-f]+)$/.exec(atob(text));
+    return m ? { lastSeen: Number(m[1]), id: m[2]! } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// --- Applying firings
+
+interface HistoryInsert {
+  alertId: string;
+  at: number;
+  who: string;
+  action: string;
+  status: string;
+  severity: string;
+  note: string | null;
+}
+
+/**
+ * Applies firings in order: create, de-duplicate, correlate (severity change), reopen, clear.
+ * Returns the alerts that changed (for live updates) and how many firings were skipped because
+ * they had been applied before.
+ */
+export async function applyFirings(
+  db: D1Database,
+  inputs: readonly AlertInput[],
+  now: number,
+): Promise<{ changed: AlertJson[]; applied: number; skipped: number }> {
+  if (inputs.length === 0) return { changed: [], applied: 0, skipped: 0 };
+  await sweepDueAlerts(db, now);
+
+  // Skip firings applied before (a retried batch, a repeated alarm); also collapse repeats within the call.
+  const seen = new Set<string>();
+  for (const part of chunks([...new Set(inputs.map((i) => i.firingId))], D1_MAX_BOUND_PARAMS)) {
+    const { results } = await db
+      .prepare(`SELECT firing_id FROM alert_firings WHERE firing_id IN (${part.map((_, i) => `?${i + 1}`).join(",")})`)
+      .bind(...part)
+      .all<{ firing_id: string }>();
+    for (const r of results) seen.add(r.firing_id);
+  }
+  const todo: (AlertInput & { dedupKey: string; alertId: string })[] = [];
+  let skipped = 0;
+  for (const input of inputs) {
+    if (seen.has(input.firingId)) {
+      skipped++;
+      continue;
+    }
+    seen.add(input.firingId);
+    const dedupKey = dedupKeyOf(input.ruleId, input.resource, input.group);
+    todo.push({ ...input, dedupKey, alertId: await alertIdFor(dedupKey) });
+  }
+  if (todo.length === 0) return { changed: [], applied: 0, skipped };
+
+  const current = new Map<string, AlertRow>();
+  for (const row of await getAlertRows(db, todo.map((t) => t.alertId))) current.set(row.id, row);
+  const dirty = new Set<string>();
+  const history: HistoryInsert[] = [];
+  const firingRows: { firingId: string; alertId: string }[] = [];
+
+  for (const f of todo) {
+    firingRows.push({ firingId: f.firingId, alertId: f.alertId });
+    const who = `rule:${f.ruleId}`;
+    const row = current.get(f.alertId);
+    const expiresAt = f.timeoutMs ? now + f.timeoutMs : null;
+    if (f.action === "clear") {
+      if (!row || row.status === "closed" || row.status === "expired") continue;
+      row.status = "closed";
+      row.shelved_until = null;
+      row.expires_at = null;
+      row.updated_at = now;
+      dirty.add(row.id);
+      history.push({ alertId: row.id, at: now, who, action: "clear", status: "closed", severity: row.severity, note: "cleared by the rule" });
+      continue;
+    }
+    if (!row) {
+      const created: AlertRow = {
+        id: f.alertId,
+        rule_id: f.ruleId,
+        resource: f.resource,
+        group_key: canonicalGroup(f.group),
+        dedup_key: f.dedupKey,
+        severity: f.severity,
+        previous_severity: null,
+        status: "open",
+        title: f.title,
+        text: f.text,
+        duplicate_count: 0,
+        count: f.count,
+        event_ids: JSON.stringify(f.eventIds.slice(-MAX_ALERT_EVENT_IDS)),
+        magnitude: f.magnitude,
+        tags: JSON.stringify(f.tags),
+        attributes: JSON.stringify(f.attributes),
+        first_seen: f.at,
+        last_seen: f.at,
+        shelved_until: null,
+        expires_at: expiresAt,
+        updated_at: now,
+      };
+      current.set(created.id, created);
+      dirty.add(created.id);
+      history.push({ alertId: created.id, at: now, who, action: "create", status: "open", severity: f.severity, note: null });
+      continue;
+    }
+    // A new occurrence of an existing alert.
+    const oldSeverity = row.severity;
+    const rose = severityRank(f.severity) > severityRank(oldSeverity);
+    row.duplicate_count += 1;
+    row.last_seen = Math.max(row.last_seen, f.at);
+    row.count = f.count;
+    row.title = f.title;
+    row.text = f.text;
+    row.magnitude = f.magnitude;
+    row.tags = JSON.stringify(f.tags);
+    row.attributes = JSON.stringify(f.attributes);
+    row.event_ids = JSON.stringify([...new Set([...(JSON.parse(row.event_ids) as string[]), ...f.eventIds])].slice(-MAX_ALERT_EVENT_IDS));
+    row.expires_at = expiresAt;
+    row.updated_at = now;
+    if (f.severity !== oldSeverity) {
+      row.previous_severity = oldSeverity;
+      row.severity = f.severity;
+    }
+    if (row.status === "closed" || row.status === "expired") {
+      row.status = "open";
+      row.shelved_until = null;
+      history.push({ alertId: row.id, at: now, who, action: "reopen", status: "open", severity: row.severity, note: "new occurrence" });
+    } else if (row.status === "ack" && rose) {
+      row.status = "open";
+      history.push({ alertId: row.id, at: now, who, action: "reopen", status: "open", severity: row.severity, note: `severity rose from ${oldSeverity}` });
+    } else if (f.severity !== oldSeverity) {
+      history.push({ alertId: row.id, at: now, who, action: "severity", status: row.status, severity: row.severity, note: `correlated: was ${oldSeverity}` });
+    }
+    dirty.add(row.id);
+  }
+
+  const stmts: D1PreparedStatement[] = [];
+  for (const id of dirty) {
+    const r = current.get(id)!;
+    // Absolute values, not increments: a concurrent re-application of the same firings writes the same row.
+    stmts.push(
+      db
+        .prepare(
+          `INSERT INTO alerts (${ALERT_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)
+           ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, previous_severity=excluded.previous_severity, status=excluded.status,
+             title=excluded.title, text=excluded.text, duplicate_count=excluded.duplicate_count, count=excluded.count, event_ids=excluded.event_ids,
+             magnitude=excluded.magnitude, tags=excluded.tags, attributes=excluded.attributes, first_seen=excluded.first_seen, last_seen=excluded.last_seen,
+             shelved_until=excluded.shelved_until, expires_at=excluded.expires_at, updated_at=excluded.updated_at`,
+        )
+        .bind(
+          r.id, r.rule_id, r.resource, r.group_key, r.dedup_key, r.severity, r.previous_severity, r.status, r.title, r.text,
+          r.duplicate_count, r.count, r.event_ids, r.magnitude, r.tags, r.attributes, r.first_seen, r.last_seen, r.shelved_until, r.expires_at, r.updated_at,
+        ),
+    );
+  }
+  stmts.push(...historyStatements(db, history));
+  for (const part of chunks(firingRows, Math.floor(D1_MAX_BOUND_PARAMS / 3))) {
+    stmts.push(
+      db
+        .prepare(`INSERT OR IGNORE INTO alert_firings (firing_id, alert_id, at) VALUES ${part.map((_, i) => `(?${i * 3 + 1},?${i * 3 + 2},?${i * 3 + 3})`).join(",")}`)
+        .bind(...part.flatMap((p) => [p.firingId, p.alertId, now])),
+    );
+  }
+  stmts.push(db.prepare("DELETE FROM alert_firings WHERE at < ?1").bind(now - FIRING_RETENTION_MS));
+  await db.batch(stmts);
+  return { changed: [...dirty].map((id) => toAlertJson(current.get(id)!)), applied: todo.length, skipped };
+}
+
+function historyStatements(db: D1Database, entries: HistoryInsert[]): D1PreparedStatement[] {
+  return chunks(entries, Math.floor(D1_MAX_BOUND_PARAMS / 7)).map((part) =>
+    db
+      .prepare(
+        `INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) VALUES ${part
+          .map((_, i) => `(${[1, 2, 3, 4, 5, 6, 7].map((k) => `?${i * 7 + k}`).join(",")})`)
+          .join(",")}`,
+      )
+      .bind(...part.flatMap((h) => [h.alertId, h.at, h.who, h.action, h.status, h.severity, h.note])),
+  );
+}
+
+// --- Lifecycle actions (API)
+
+export type AlertAction = "ack" | "unack" | "shelve" | "close" | "reopen";
+export const ALERT_ACTIONS: readonly AlertAction[] = ["ack", "unack", "shelve", "close", "reopen"];
+
+/** Statuses each action may start from, and where it leads. */
+const TRANSITIONS: Record<AlertAction, { from: AlertStatus[]; to: AlertStatus }> = {
+  ack: { from: ["open", "shelved"], to: "ack" },
+  unack: { from: ["ack"], to: "open" },
+  shelve: { from: ["open", "ack"], to: "shelved" },
+  close: { from: ["open", "ack", "shelved", "expired"], to: "closed" },
+  reopen: { from: ["closed", "expired", "ack", "shelved"], to: "open" },
+};
+
+export type TransitionResult =
+  | { status: "ok"; alert: AlertJson }
+  | { status: "not_found" }
+  | { status: "conflict"; message: string };
+
+/** Runs a user's lifecycle action. `shelveMs` is required for shelve (wall-time duration). */
+export async function transitionAlert(
+  db: D1Database,
+  id: string,
+  action: AlertAction,
+  opts: { who: string; note?: string | undefined; shelveMs?: number | undefined },
+  now: number,
+): Promise<TransitionResult> {
+  await sweepDueAlerts(db, now);
+  const row = await getAlertRow(db, id);
+  if (!row) return { status: "not_found" };
+  const t = TRANSITIONS[action];
+  if (!t.from.includes(row.status as AlertStatus)) {
+    return { status: "conflict", message: `Cannot ${action} an alert that is ${row.status} (allowed from: ${t.from.join(", ")})` };
+  }
+  const shelvedUntil = action === "shelve" ? now + (opts.shelveMs ?? 0) : null;
+  // Reopening by hand restarts the expiry clock from now (the alert stays open at least one more timeout).
+  const res = await db.batch([
+    db
+      .prepare("UPDATE alerts SET status = ?2, shelved_until = ?3, updated_at = ?4 WHERE id = ?1 AND status = ?5 RETURNING " + ALERT_COLUMNS)
+      .bind(id, t.to, shelvedUntil, now, row.status),
+    db
+      .prepare(
+        "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?2, ?3, ?4, status, severity, ?5 FROM alerts WHERE id = ?1 AND status = ?6 AND updated_at = ?2",
+      )
+      .bind(id, now, opts.who, action, opts.note ?? (action === "shelve" ? `until ${new Date(shelvedUntil!).toISOString()}` : null), t.to),
+  ]);
+  const updated = (res[0]!.results as AlertRow[])[0];
+  if (!updated) return { status: "conflict", message: `The alert changed concurrently; retry the ${action}` };
+  return { status: "ok", alert: toAlertJson(updated, await getAlertHistory(db, id)) };
+}
+
+/**
+ * Deletes an alert with its history. Its applied firing ids stay (pruned after FIRING_RETENTION_MS),
+ * so a late retry of the batch that raised it does not resurrect it. Returns false when it did not exist.
+ */
+export async function deleteAlert(db: D1Database, id: string): Promise<boolean> {
+  const res = await db.batch([
+    db.prepare("DELETE FROM alert_history WHERE alert_id = ?1").bind(id),
+    db.prepare("DELETE FROM alerts WHERE id = ?1").bind(id),
+  ]);
+  return (res[1]!.meta.changes ?? 0) > 0;
+}

@@ -104,11 +104,14 @@ function asKeyPart(v: unknown): string {
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 }
 
-/** The group-by values of an event, in group_by order; a missing field is "". */
+/**
+ * The group-by values of an event, in group_by order. A group_by name that is not an event field may
+ * name a regex capture of `match` (SEC-style keys such as the rhost of a pam line). Missing → "".
+ */
 export function groupValues(rule: RuleDef, ev: MatchedEvent): string[] {
   const by = rule.group_by ?? [];
   const out = new Array<string>(by.length);
-  for (let i = 0; i < by.length; i++) out[i] = asKeyPart(ev.fields[by[i]!]);
+  for (let i = 0; i < by.length; i++) out[i] = asKeyPart(ev.fields[by[i]!] ?? ev.captures?.[by[i]!]);
   return out;
 }
 

@@ -39,7 +39,7 @@ export const heartbeat: Engine<HeartbeatState> = {
     if (nowMs < deadline) return { state, firings: [], dueAt: deadline };
     return {
       state: { ...state, missed: true },
-      firings: [{ action: "raise", group: groupObject(rule, state.g), count: 0, eventIds: [state.id], at: nowMs, vars: firingVars(rule, undefined, { count: 0, last: state.last, timeout: rule.timeout }) }],
+      firings: [{ action: "raise", group: groupObject(rule, state.g), count: 0, eventIds: [state.id], at: nowMs, vars: firingVars(rule, { id: state.id, ts: state.last, fields: groupObject(rule, state.g) }, { count: 0, last: state.last, timeout: rule.timeout }) }],
     };
   },
 };

@@ -75,7 +75,7 @@ function expire(rule: RuleDef, st: ThresholdState, ref: number, o: ReturnType<ty
     const end = st.c + o.clear!;
     return {
       st: undefined,
-      clear: { action: "clear", group: groupObject(rule, st.g), count: st.n ?? 0, eventIds: [], at: at ?? end, vars: firingVars(rule, undefined, { count: st.n ?? 0, last: st.c, quiet: rule.clear_after }) },
+      clear: { action: "clear", group: groupObject(rule, st.g), count: st.n ?? 0, eventIds: [], at: at ?? end, vars: firingVars(rule, { id: "", ts: st.c, fields: groupObject(rule, st.g) }, { count: st.n ?? 0, last: st.c, quiet: rule.clear_after }) },
     };
   }
   if (st.s !== undefined) return { st: ref - st.s > o.w ? undefined : st };

@@ -1,0 +1,107 @@
+/** The default rule pack: every rule is valid, and each one fires on the events it is meant for (and not on look-alikes). */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { EcsEvent } from "../../workers/ecs.ts";
+import { compileRule } from "../../workers/rules/project.ts";
+import { renderTemplate } from "../../workers/rules/template.ts";
+import type { RuleDef } from "../../workers/rules/types.ts";
+import { validateRule } from "../../workers/rules/validate.ts";
+import { haveCorpus, readCorpusText } from "../conformance/corpora.ts";
+import { RuleHost } from "./rules-engine-harness.ts";
+import { toEvents } from "./rules-replay-events.ts";
+
+const PACK = JSON.parse(readFileSync(new URL("../../workers/rules/default-pack.json", import.meta.url), "utf8")) as unknown[];
+const rules = new Map<string, RuleDef>();
+for (const r of PACK) {
+  const v = validateRule(r);
+  if (v.ok) rules.set(v.rule.id, v.rule);
+}
+const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
+let n = 0;
+function event(ts: number, fields: Partial<EcsEvent> & { event: EcsEvent["event"] }): EcsEvent {
+  return { id: `d${++n}`, "@timestamp": new Date(ts).toISOString(), received_at: new Date(ts).toISOString(), raw: "", host: { hostname: "gw" }, ...fields };
+}
+/** Runs events through one pack rule like the host does; returns the firings with rendered titles. */
+function run(id: string, events: EcsEvent[], tickAt?: number) {
+  const rule = rules.get(id)!;
+  const c = compileRule(rule);
+  const h = new RuleHost(rule);
+  for (const e of events) {
+    const m = c.match(e);
+    if (m) h.step(m);
+  }
+  if (tickAt !== undefined) h.tick(tickAt);
+  return h.firings.map((f) => ({ ...f, title: renderTemplate(rule.title ?? "", f.vars) }));
+}
+const sshFail = (ts: number, ip: string, user = "root", dataset = "sshd") =>
+  event(ts, { event: { dataset, category: ["authentication"], outcome: "failure" }, source: { ip }, user: { name: user } });
+
+describe("default rule pack", () => {
+  it("is a JSON array of valid rules with unique ids, all enabled but the examples", () => {
+    expect(PACK.map((r) => validateRule(r)).filter((v) => !v.ok)).toEqual([]);
+    expect(rules.size).toBe(PACK.length);
+    expect([...rules.values()].filter((r) => !r.enabled).map((r) => r.id)).toEqual(["suppress-known-scanner"]);
+    expect(new Set([...rules.values()].map((r) => r.type))).toEqual(new Set(["threshold", "sequence", "bucket", "new_value", "heartbeat", "suppress"]));
+  });
+
+  it("ssh-brute-force: 5 failures in 60 s from one source, not 4, not spread out", () => {
+    expect(run("ssh-brute-force", [0, 10, 20, 30, 40].map((s) => sshFail(T0 + s * 1000, "198.51.100.9")))).toMatchObject([{ count: 5, title: "SSH brute force from 198.51.100.9" }]);
+    expect(run("ssh-brute-force", [0, 10, 20, 30].map((s) => sshFail(T0 + s * 1000, "198.51.100.9")))).toEqual([]);
+    expect(run("ssh-brute-force", [0, 20, 40, 61, 82].map((s) => sshFail(T0 + s * 1000, "198.51.100.9")))).toEqual([]);
+    expect(run("ssh-brute-force", [0, 1, 2, 3, 4].map((s) => sshFail(T0 + s * 1000, "198.51.100.9", "root", "dropbear")))).toEqual([]);
+    expect(run("dropbear-brute-force", [0, 1, 2, 3, 4].map((s) => sshFail(T0 + s * 1000, "198.51.100.9", "root", "dropbear")))).toHaveLength(1);
+  });
+
+  it("ssh-user-enumeration counts distinct user names", () => {
+    expect(run("ssh-user-enumeration", ["a", "b", "a", "c", "d"].map((u, i) => sshFail(T0 + i, "198.51.100.9", u)))).toEqual([]);
+    expect(run("ssh-user-enumeration", ["a", "b", "c", "d", "e"].map((u, i) => sshFail(T0 + i, "198.51.100.9", u)))).toHaveLength(1);
+  });
+
+  it("login-after-failures: a success after 5 failures from the same source within 10 min", () => {
+    const fails = [0, 1, 2, 3, 4].map((s) => sshFail(T0 + s * 1000, "198.51.100.9"));
+    const ok = (ts: number, ip: string) => event(ts, { event: { dataset: "sshd", category: ["authentication"], outcome: "success" }, source: { ip }, user: { name: "alice" } });
+    expect(run("login-after-failures", [...fails, ok(T0 + 60_000, "198.51.100.9")])).toMatchObject([{ count: 5, title: "Login as alice from 198.51.100.9 after 5 failures" }]);
+    expect(run("login-after-failures", [...fails, ok(T0 + 60_000, "198.51.100.10")])).toEqual([]);
+    expect(run("login-after-failures", [...fails, ok(T0 + 11 * 60_000, "198.51.100.9")])).toEqual([]);
+  });
+
+  it("sudo-auth-failures: 3 failures of one user on one host within 5 min", () => {
+    const sudo = (ts: number, user: string) => event(ts, { event: { dataset: "sudo", category: ["authentication"], outcome: "failure" }, user: { name: user } });
+    expect(run("sudo-auth-failures", [sudo(T0, "bob"), sudo(T0 + 1000, "bob"), sudo(T0 + 2000, "bob")])).toMatchObject([{ title: "sudo failures for bob on gw" }]);
+    expect(run("sudo-auth-failures", [sudo(T0, "bob"), sudo(T0 + 1000, "eve"), sudo(T0 + 2000, "bob")])).toEqual([]);
+  });
+
+  it("router-web-login-failures: LuCI/uhttpd/Synology failures", () => {
+    expect(run("router-web-login-failures", [0, 1, 2, 3, 4].map((s) => sshFail(T0 + s * 1000, "192.168.1.50", "admin", "luci")))).toHaveLength(1);
+    expect(run("router-web-login-failures", [0, 1, 2, 3, 4].map((s) => sshFail(T0 + s * 1000, "192.168.1.50", "admin", "synology")))).toHaveLength(1);
+  });
+
+  it("wan-port-scan: 16 distinct dropped ports from a public source; never from the LAN", () => {
+    const drop = (i: number, ip: string, port: number) => event(T0 + i, { event: { dataset: "iptables", type: ["denied"] }, network: { transport: "tcp" }, source: { ip }, destination: { ip: "203.0.113.1", port } });
+    const ports = Array.from({ length: 16 }, (_, i) => 1000 + i);
+    expect(run("wan-port-scan", ports.map((p, i) => drop(i, "198.51.100.7", p)))).toMatchObject([{ count: 16, title: "Port scan from 198.51.100.7" }]);
+    expect(run("wan-port-scan", ports.map((p, i) => drop(i, "192.168.1.20", p)))).toEqual([]);
+    expect(run("wan-port-scan", ports.map((_, i) => drop(i, "198.51.100.7", 22)))).toEqual([]);
+  });
+
+  it("new-device-on-lan: silent during the 7-day learning, then each new MAC once", () => {
+    const dhcp = (ts: number, mac: string) => event(ts, { event: { dataset: "dnsmasq-dhcp", action: "DHCPACK" }, source: { mac, ip: "192.168.1.77" } });
+    const day = 86_400_000;
+    const f = run("new-device-on-lan", [dhcp(T0, "aa:aa"), dhcp(T0 + day, "bb:bb"), dhcp(T0 + 8 * day, "bb:bb"), dhcp(T0 + 8 * day, "cc:cc"), dhcp(T0 + 9 * day, "cc:cc")]);
+    expect(f.map((x) => x.title)).toEqual(["New device cc:cc on the LAN"]);
+  });
+
+  it("backup-heartbeat: raises 26 h after the last successful backup, per host", () => {
+    const done = (ts: number, host: string) => event(ts, { event: { dataset: "backup", outcome: "success" }, host: { hostname: host } });
+    const H = 3_600_000;
+    expect(run("backup-heartbeat", [done(T0, "nas")], T0 + 26 * H - 1)).toEqual([]);
+    expect(run("backup-heartbeat", [done(T0, "nas")], T0 + 26 * H)).toMatchObject([{ action: "raise", group: { "host.hostname": "nas" }, title: "No backup from nas for 26h" }]);
+    expect(run("backup-heartbeat", [done(T0, "nas"), done(T0 + 25 * H, "nas")], T0 + 26 * H)).toEqual([]);
+  });
+
+  it.skipIf(!haveCorpus("crowdsec", "hub", ".tests", "ssh-bf"))("fires ssh-brute-force and ssh-user-enumeration on the CrowdSec hub ssh-bf log, parsed", () => {
+    const events = toEvents(readCorpusText("crowdsec", "hub", ".tests", "ssh-bf", "ssh-bf.log").split("\n"));
+    expect(run("ssh-brute-force", events).map((f) => f.group)).toEqual([{ "source.ip": "35.188.49.176" }]);
+    expect(run("ssh-user-enumeration", events).map((f) => f.count)).toEqual([5]);
+  });
+});

@@ -140,16 +140,27 @@ export function isValidZone(zone: string): boolean {
 
 /**
  * UTC instant of a wall-clock reading in `zone`. In a DST gap (a wall time that never happened) the
- * reading is taken with the offset before the gap; in an overlap the first (earlier, DST) instant wins.
+ * reading is taken with the offset before the gap (02:30 on a spring-forward night → 03:30 summer time);
+ * in an overlap the first (earlier) instant wins. Same as Temporal's "compatible" disambiguation.
  */
 export function wallToUtc(wall: number, zone: string): number {
   if (isUtcName(zone)) return wall;
-  const o1 = zoneOffsetAt(zone, wall);
-  const t1 = wall - o1;
-  const o2 = zoneOffsetAt(zone, t1);
-  if (o2 === o1) return t1;
-  const t2 = wall - o2;
-  return zoneOffsetAt(zone, t2) === o2 ? t2 : t1;
+  const DAY = 86_400_000;
+  const before = zoneOffsetAt(zone, wall - DAY);
+  const after = zoneOffsetAt(zone, wall + DAY);
+  if (before === after) {
+    // No transition within a day (the common case) unless two cancel out; verify cheaply.
+    const t = wall - before;
+    if (zoneOffsetAt(zone, t) === before) return t;
+  }
+  const tBefore = wall - before;
+  const tAfter = wall - after;
+  const okBefore = zoneOffsetAt(zone, tBefore) === before;
+  const okAfter = zoneOffsetAt(zone, tAfter) === after;
+  if (okBefore && okAfter) return Math.min(tBefore, tAfter);
+  if (okBefore) return tBefore;
+  if (okAfter) return tAfter;
+  return tBefore;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -170,17 +181,28 @@ export const FUTURE_TOLERANCE_MS = 3 * 24 * 3600_000;
 export function inferYear(
   month: number, day: number, h: number, mi: number, s: number, ms: number, zone: string, receivedAt: number,
 ): number | undefined {
-  const recvYear = new Date(receivedAt + zoneOffsetAt(zone, receivedAt)).getUTCFullYear();
+  // A batch shares one receive time and mostly one zone: memoise the receive year (hot path).
+  if (zone !== memo.zone || receivedAt !== memo.receivedAt) {
+    const local = new Date(receivedAt + zoneOffsetAt(zone, receivedAt));
+    memo.zone = zone;
+    memo.receivedAt = receivedAt;
+    memo.year = local.getUTCFullYear();
+    // Next year is possible only when the receive time is within the tolerance of New Year.
+    memo.nextYearPossible = local.getUTCMonth() === 11 && local.getUTCDate() * 86_400_000 + FUTURE_TOLERANCE_MS > 31 * 86_400_000;
+  }
+  const recvYear = memo.year;
   if (!Number.isFinite(recvYear)) return undefined;
   const limit = receivedAt + FUTURE_TOLERANCE_MS;
   // Feb 29 may need up to 4 years back to find a leap year, so try a few.
-  for (let y = recvYear + 1; y >= recvYear - 4; y--) {
+  for (let y = memo.nextYearPossible ? recvYear + 1 : recvYear; y >= recvYear - 4; y--) {
     if (day > daysInMonth(y, month)) continue;
     const t = wallToUtc(Date.UTC(y, month - 1, day, h, mi, s, ms), zone);
     if (t <= limit) return t;
   }
   return undefined;
 }
+
+const memo = { zone: "", receivedAt: NaN, year: 0, nextYearPossible: false };
 
 /** Date.UTC for years 0-99 too (Date.UTC maps them to 1900-1999). */
 export function utcMs(y: number, month: number, day: number, h: number, mi: number, s: number, ms: number): number {

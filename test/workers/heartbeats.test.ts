@@ -1,0 +1,72 @@
+/**
+ * Pinged heartbeats in workerd: POST /v1/heartbeats/:name arms the name's RuleState deadline alarm;
+ * the alarm raises exactly at the deadline (clock set past it, runDurableObjectAlarm — no sleeping);
+ * the next ping clears the alert; GET /v1/heartbeats lists state and time to deadline.
+ */
+import { describe, expect, it } from "vitest";
+import { heartbeatObjectName } from "../../workers/rules/registry.ts";
+import { api } from "./api-client.ts";
+import { alertsOf, ruleObject, runAlarmAt, uid } from "./rules-fixtures.ts";
+
+const H = 3_600_000;
+
+async function listed(name: string) {
+  const body = (await (await api("/v1/heartbeats")).json()) as { heartbeats: { name: string; source: string; state: string; timeout: string; ms_to_deadline: number | null }[] };
+  return body.heartbeats.find((h) => h.source === "ping" && h.name === name);
+}
+
+describe("POST /v1/heartbeats/:name", () => {
+  it("a ping arms the deadline; a missed one raises exactly at it; the next ping clears it", async () => {
+    const name = uid("nightly-backup");
+    const res = await api(`/v1/heartbeats/${name}`, { method: "POST", json: { timeout: "26h" } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { deadline: string; last_beat: string; timeout: string; cleared: boolean };
+    expect(body.timeout).toBe("26h");
+    expect(Date.parse(body.deadline) - Date.parse(body.last_beat)).toBe(26 * H);
+    const obj = ruleObject(heartbeatObjectName(name));
+    expect((await obj.inspect()).alarm).toBe(Date.parse(body.deadline));
+    const hb = await listed(name);
+    expect(hb).toMatchObject({ state: "ok", timeout: "26h" });
+    expect(hb!.ms_to_deadline).toBeGreaterThan(26 * H - 60_000);
+
+    // One ms before the deadline nothing happens; at the deadline the alert is raised, stamped with it.
+    await runAlarmAt(obj.stub, Date.parse(body.deadline) - 1);
+    expect(await alertsOf("heartbeat").then((as) => as.filter((a) => a.resource === name))).toEqual([]);
+    await runAlarmAt(obj.stub, Date.parse(body.deadline));
+    const raised = (await alertsOf("heartbeat")).filter((a) => a.resource === name);
+    expect(raised.map((a) => [a.status, a.severity, a.last_seen, a.title])).toEqual([["open", "high", body.deadline, `Heartbeat ${name} missed`]]);
+    expect((await listed(name))!.state).toBe("late");
+
+    // The next ping (no timeout given) keeps 26h and clears the alert.
+    const again = (await (await api(`/v1/heartbeats/${name}`, { method: "POST" })).json()) as { cleared: boolean; timeout: string };
+    expect(again).toMatchObject({ cleared: true, timeout: "26h" });
+    expect((await alertsOf("heartbeat")).filter((a) => a.resource === name).map((a) => a.status)).toEqual(["closed"]);
+    expect((await listed(name))!.state).toBe("ok");
+  });
+
+  it("defaults to 24h for a new name and keeps each name's own timeout", async () => {
+    const a = uid("hb-a");
+    const b = uid("hb-b");
+    const ra = (await (await api(`/v1/heartbeats/${a}`, { method: "POST" })).json()) as { timeout: string };
+    const rb = (await (await api(`/v1/heartbeats/${b}`, { method: "POST", json: { timeout: "15m", severity: "critical" } })).json()) as { timeout: string };
+    expect([ra.timeout, rb.timeout]).toEqual(["1d", "15m"]);
+    const rb2 = (await (await api(`/v1/heartbeats/${b}`, { method: "POST" })).json()) as { timeout: string };
+    expect(rb2.timeout).toBe("15m");
+  });
+
+  it("validates name, timeout and severity with 400 naming the field; needs ingest or admin", async () => {
+    const cases: [string, unknown, string][] = [
+      [`/v1/heartbeats/${uid("x")}`, { timeout: "soon" }, "timeout"],
+      [`/v1/heartbeats/${uid("x")}`, { severity: "meh" }, "severity"],
+      ["/v1/heartbeats/-bad", {}, "name"],
+    ];
+    for (const [path, json, field] of cases) {
+      const res = await api(path, { method: "POST", json });
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as any).error.details.field).toBe(field);
+    }
+    expect((await api(`/v1/heartbeats/${uid("x")}`, { method: "POST", body: "{not json", headers: { "content-type": "application/json" } })).status).toBe(400);
+    expect((await api(`/v1/heartbeats/${uid("x")}`, { method: "POST", token: null })).status).toBe(401);
+    expect((await api("/v1/heartbeats", { token: null })).status).toBe(401);
+  });
+});

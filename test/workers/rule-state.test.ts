@@ -1,0 +1,139 @@
+/**
+ * RuleState in workerd: idempotent batches, state across eviction, rule versions, the one alarm at
+ * the earliest deadline, idempotent alarm handling, reset. Deadlines run with runDurableObjectAlarm
+ * and the object's clock set past them, never by sleeping.
+ */
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { RuleState } from "../../durable-objects/rule-state.ts";
+import { compileRule } from "../../workers/rules/project.ts";
+import { validateRule } from "../../workers/rules/validate.ts";
+import type { MatchedEvent, RuleDef } from "../../workers/rules/types.ts";
+import type { EcsEvent } from "../../workers/ecs.ts";
+import { alertsOf, ev, ruleObject, runAlarmAt, setClock, SSH_FAIL_MATCH, sshFail, T0, uid } from "./rules-fixtures.ts";
+
+const S = 1000;
+const H = 3600 * S;
+
+function rule(def: Record<string, unknown>): RuleDef {
+  const v = validateRule(def);
+  if (!v.ok) throw new Error(JSON.stringify(v.errors));
+  return v.rule;
+}
+
+const matched = (r: RuleDef, events: EcsEvent[]): MatchedEvent[] => events.map((e) => compileRule(r).match(e)!);
+
+const beat = (host: string, ts: number) => ev(`<14>Nov 22 10:00:00 ${host} backup[1]: backup done`, ts, { host: { hostname: host }, event: { action: "backup_done" } });
+
+describe("RuleState.apply", () => {
+  it("returns the stored firings for a batch applied before and counts nothing twice", async () => {
+    const r = rule({ id: uid("rs"), name: "t", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 2, window: "60s" });
+    const obj = ruleObject(`${r.id}:0`);
+    const batch = matched(r, [sshFail("192.0.2.1", T0), sshFail("192.0.2.1", T0 + S)]);
+    const first = await obj.apply("batch-1", r, 1, batch);
+    expect(first.replayed).toBe(false);
+    expect(first.firings.map((f) => [f.action, f.count, f.group])).toEqual([["raise", 2, { "source.ip": "192.0.2.1" }]]);
+    const stateBefore = (await obj.inspect()).groups;
+    const again = await obj.apply("batch-1", r, 1, batch);
+    expect(again).toEqual({ firings: first.firings, replayed: true });
+    expect((await obj.inspect()).groups).toEqual(stateBefore);
+    // Same firing ids on replay: the alert store skips them.
+    expect(again.firings[0]!.id).toBe(first.firings[0]!.id);
+  });
+
+  it("keeps a window across eviction: 3 matches, evicted, 2 more fire a threshold of 5", async () => {
+    const r = rule({ id: uid("rs-evict"), name: "t", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 5, window: "60s" });
+    const obj = ruleObject(`${r.id}:0`);
+    const first = await obj.apply("e-1", r, 1, matched(r, [0, 1, 2].map((s) => sshFail("192.0.2.2", T0 + s * S))));
+    expect(first.firings).toEqual([]);
+    await evictDurableObject(obj.stub);
+    const second = await obj.apply("e-2", r, 1, matched(r, [3, 4].map((s) => sshFail("192.0.2.2", T0 + s * S))));
+    expect(second.firings.map((f) => f.count)).toEqual([5]);
+    // And the applied-batch memory survives eviction too.
+    await evictDurableObject(obj.stub);
+    expect((await obj.apply("e-1", r, 1, [])).replayed).toBe(true);
+  });
+
+  it("a newer rule version resets windows; an older one (a stale isolate) does not", async () => {
+    const r = rule({ id: uid("rs-ver"), name: "t", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 3, window: "60s" });
+    const obj = ruleObject(`${r.id}:0`);
+    await obj.apply("v-1", r, 2, matched(r, [sshFail("192.0.2.3", T0), sshFail("192.0.2.3", T0 + S)]));
+    const stale = await obj.apply("v-2", r, 1, []);
+    expect(stale.firings).toEqual([]);
+    expect((await obj.inspect()).groups).toHaveLength(1);
+    expect((await obj.inspect()).version).toBe(2);
+    const changed = await obj.apply("v-3", r, 3, matched(r, [sshFail("192.0.2.3", T0 + 2 * S)]));
+    expect(changed.firings).toEqual([]); // the third match counts from zero under version 3
+    expect((await obj.inspect()).version).toBe(3);
+  });
+});
+
+describe("RuleState alarm", () => {
+  it("keeps ONE alarm at the earliest deadline of its groups and moves it when that changes", async () => {
+    const r = rule({ id: uid("rs-hb"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "24h" });
+    const obj = ruleObject(`${r.id}:0`);
+    const wall = Date.now();
+    await obj.apply("a-1", r, 1, matched(r, [beat("nas", wall - 2 * H), beat("pi", wall - H)]));
+    expect((await obj.inspect()).alarm).toBe(wall - 2 * H + 24 * H);
+    await obj.apply("a-2", r, 1, matched(r, [beat("nas", wall)]));
+    expect((await obj.inspect()).alarm).toBe(wall - H + 24 * H); // pi is now the earliest
+  });
+
+  it("raises a missed heartbeat once however often the alarm runs (at-least-once delivery)", async () => {
+    const r = rule({ id: uid("rs-once"), name: "Backup", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h", title: "No backup from {{host.hostname}}" });
+    const obj = ruleObject(`${r.id}:0`);
+    const wall = Date.now();
+    await obj.apply("o-1", r, 1, matched(r, [beat("nas", wall)]));
+    expect(await runAlarmAt(obj.stub, wall + 2 * H)).toBe(true);
+    // A repeated delivery: run the handler again directly.
+    await runInDurableObject(obj.stub, (instance: RuleState) => instance.alarm());
+    await runInDurableObject(obj.stub, (instance: RuleState) => instance.alarm());
+    const alerts = await alertsOf(r.id);
+    expect(alerts.map((a) => [a.title, a.status, a.duplicate_count])).toEqual([["No backup from nas", "open", 0]]);
+    expect(await runDurableObjectAlarm(obj.stub)).toBe(false); // nothing left to wake up for
+    expect((await obj.inspect()).outbox).toBe(0);
+  });
+
+  it("an early alarm does nothing and re-arms at the deadline", async () => {
+    const r = rule({ id: uid("rs-early"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h" });
+    const obj = ruleObject(`${r.id}:0`);
+    const wall = Date.now();
+    await obj.apply("x-1", r, 1, matched(r, [beat("nas", wall)]));
+    expect(await runAlarmAt(obj.stub, wall + 30 * 60 * S)).toBe(true);
+    expect(await alertsOf(r.id)).toEqual([]);
+    expect((await obj.inspect()).alarm).toBe(wall + H);
+  });
+
+  it("threshold clear_after: the quiet period's end (an alarm) closes the alert", async () => {
+    const id = uid("rs-clear");
+    const r = rule({ id, name: "Flood", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 2, window: "60s", clear_after: "5m" });
+    const obj = ruleObject(`${r.id}:0`);
+    const wall = Date.now();
+    await setClock(obj.stub, wall);
+    const res = await obj.apply("c-1", r, 1, matched(r, [sshFail("192.0.2.4", T0), sshFail("192.0.2.4", T0 + S)]));
+    // The Worker writes the raise (as evaluateBatch does); the object writes the clear from its alarm.
+    const { applyFirings } = await import("../../workers/store/alerts.ts");
+    const { toAlertInputs } = await import("../../workers/rules/evaluate.ts");
+    const { env } = await import("cloudflare:test");
+    await applyFirings(env.DB, toAlertInputs(r, res.firings), wall);
+    expect((await alertsOf(id)).map((a) => a.status)).toEqual(["open"]);
+    const due = (await obj.inspect()).alarm!;
+    expect(due).toBeGreaterThan(wall);
+    expect(await runAlarmAt(obj.stub, due)).toBe(true);
+    expect((await alertsOf(id)).map((a) => a.status)).toEqual(["closed"]);
+  });
+});
+
+describe("RuleState.reset", () => {
+  it("forgets groups and cancels the alarm, but still recognizes batches it applied", async () => {
+    const r = rule({ id: uid("rs-reset"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h" });
+    const obj = ruleObject(`${r.id}:0`);
+    await obj.apply("r-1", r, 1, matched(r, [beat("nas", Date.now())]));
+    expect((await obj.inspect()).alarm).not.toBe(null);
+    await obj.reset();
+    const after = await obj.inspect();
+    expect(after.groups).toEqual([]);
+    expect(after.alarm).toBe(null);
+    expect((await obj.apply("r-1", r, 1, [])).replayed).toBe(true);
+  });
+});

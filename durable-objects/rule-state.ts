@@ -70,8 +70,8 @@ const DUE_PER_ALARM = 500;
 /** Outbox retry delay when D1 is unreachable from the alarm, ms. */
 const OUTBOX_RETRY_MS = 30_000;
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 24 * 3_600_000;
-/** Rule id of pinged heartbeats' alerts. */
-export const PING_RULE_ID = "heartbeat";
+/** Rule id of pinged heartbeats' alerts (the colon keeps it apart from every user rule id). */
+export const PING_RULE_ID = "heartbeat:ping";
 
 export class RuleState extends DurableObject<Env> {
   private readonly sql: SqlStorage;

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { heartbeatObjectName } from "../../workers/rules/registry.ts";
+import { PING_RULE_ID } from "../../durable-objects/rule-state.ts";
 import { api } from "./api-client.ts";
 import { alertsOf, ruleObject, runAlarmAt, uid } from "./rules-fixtures.ts";
 
@@ -31,16 +32,16 @@ describe("POST /v1/heartbeats/:name", () => {
 
     // One ms before the deadline nothing happens; at the deadline the alert is raised, stamped with it.
     await runAlarmAt(obj.stub, Date.parse(body.deadline) - 1);
-    expect(await alertsOf("heartbeat").then((as) => as.filter((a) => a.resource === name))).toEqual([]);
+    expect(await alertsOf(PING_RULE_ID).then((as) => as.filter((a) => a.resource === name))).toEqual([]);
     await runAlarmAt(obj.stub, Date.parse(body.deadline));
-    const raised = (await alertsOf("heartbeat")).filter((a) => a.resource === name);
+    const raised = (await alertsOf(PING_RULE_ID)).filter((a) => a.resource === name);
     expect(raised.map((a) => [a.status, a.severity, a.last_seen, a.title])).toEqual([["open", "high", body.deadline, `Heartbeat ${name} missed`]]);
     expect((await listed(name))!.state).toBe("late");
 
     // The next ping (no timeout given) keeps 26h and clears the alert.
     const again = (await (await api(`/v1/heartbeats/${name}`, { method: "POST" })).json()) as { cleared: boolean; timeout: string };
     expect(again).toMatchObject({ cleared: true, timeout: "26h" });
-    expect((await alertsOf("heartbeat")).filter((a) => a.resource === name).map((a) => a.status)).toEqual(["closed"]);
+    expect((await alertsOf(PING_RULE_ID)).filter((a) => a.resource === name).map((a) => a.status)).toEqual(["closed"]);
     expect((await listed(name))!.state).toBe("ok");
   });
 

@@ -156,6 +156,7 @@ describe("RFC 3164 and BSD variants", () => {
   it("reads sequence-numbered Cisco-style lines", () => {
     const a = parseSyslog("<189>123: *Mar  1 00:03:17.123: %SYS-5-CONFIG_I: Configured from console by vty0", utc);
     expect(a).toMatchObject({ sequence: 123, pri: 189, appName: "%SYS-5-CONFIG_I", msg: "Configured from console by vty0" });
+    expect(a.structuredData).toEqual({ timeQuality: { isSynced: "0" } });
     expect(a.timestamp).toBe(at("2024-03-01T00:03:17.123Z"));
     const b = parseSyslog("<189>124: router1: Mar  1 2024 01:03:17.5 CET: %LINK-3-UPDOWN: Interface Gi0/1, changed state to up", utc);
     expect(b).toMatchObject({ sequence: 124, hostname: "router1", appName: "%LINK-3-UPDOWN", tzOffset: 60 });
@@ -174,6 +175,15 @@ describe("RFC 3164 and BSD variants", () => {
 
   it("drops trailing CR/LF and keeps the rest of the message byte for byte", () => {
     expect(parseSyslog("<13>Nov 22 10:00:00 h app: a\tb  \r\n", utc).msg).toBe("a\tb  ");
+  });
+
+  it("reads header-less `host prog[pid]: msg` and `prog[pid]: msg` (journal short output without time)", () => {
+    const a = parseSyslog("srv sshd[13709]: error: PAM: Authentication failure for bob from 192.0.2.6", utc);
+    expect(a).toEqual({ format: "rfc3164", hostname: "srv", appName: "sshd", procId: "13709", msg: "error: PAM: Authentication failure for bob from 192.0.2.6" });
+    const b = parseSyslog('ulogd[4655]: id="2001" severity="info"', utc);
+    expect(b).toEqual({ format: "rfc3164", appName: "ulogd", procId: "4655", msg: 'id="2001" severity="info"' });
+    expect(parseSyslog("Exit (root): Disconnect received", utc).format).toBe("none");
+    expect(parseSyslog("note: this is prose", utc).format).toBe("none");
   });
 
   it("returns format none with the whole line for shapes it does not know", () => {

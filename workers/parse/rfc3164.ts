@@ -174,7 +174,10 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
   }
   const marker = s.charCodeAt(p);
   if ((marker === 42 /* * */ || marker === 46 /* . */) && monthAt(s, p + 1) > 0) {
+    // Cisco marks a clock that is not NTP-synced with '*' (and '.' once synced, then lost); kept as
+    // RFC 5424's timeQuality SD element, the way syslog-ng reports it.
     cisco = true;
+    m.structuredData = { timeQuality: { isSynced: marker === 42 ? "0" : "1" } };
     p++;
   }
 
@@ -238,7 +241,14 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
     if (Number.isNaN(m.timestamp)) m.timestamp = undefined;
   }
 
-  if (!haveTime && pri < 0 && !cisco) return { format: "none", msg: line };
+  if (!haveTime && pri < 0 && !cisco) {
+    // Neither PRI nor timestamp: only `prog[pid]: msg` or `host prog[pid]: msg` (journalctl's short
+    // output without time, relays stripping the header) is recognised; anything else is not syslog.
+    if (pidTagAt(s, p)) return finish(s, p, m, n);
+    const q = scanHost(s, p, m);
+    if (q !== p && pidTagAt(s, q)) return finish(s, q, m, n);
+    return { format: "none", msg: line };
+  }
 
   if (!haveTime && m.hostname === undefined) {
     // No timestamp: "<30>host prog[pid]: msg" has a hostname only when a TAG follows it.
@@ -348,6 +358,17 @@ function scanHost(s: string, p: number, m: SyslogMessage): number {
   m.hostname = s.slice(p, q);
   // Exactly one separator: further spaces belong to MSG (rsyslog keeps them too).
   return s.charCodeAt(q) === 32 ? q + 1 : q;
+}
+
+/** True when `prog[digits]: ` (or `prog[digits]:` at the end) starts at `p`. */
+function pidTagAt(s: string, p: number): boolean {
+  let q = p;
+  while (q < s.length && q - p < TAG_MAX && isTagChar(s.charCodeAt(q))) q++;
+  if (q === p || s.charCodeAt(q) !== 91) return false;
+  const d = ++q;
+  while (q - d < 10 && digitAt(s, q) >= 0) q++;
+  if (q === d || s.charCodeAt(q) !== 93 || s.charCodeAt(q + 1) !== 58) return false;
+  return q + 2 >= s.length || s.charCodeAt(q + 2) === 32;
 }
 
 /**

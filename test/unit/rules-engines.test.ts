@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { validateRule } from "../../workers/rules/validate.ts";
 import { groupKeyOf } from "../../workers/rules/engines/index.ts";
-import { compileRule } from "../../workers/rules/project.ts";
+import { compileRule, compileRuleSet } from "../../workers/rules/project.ts";
 import { magnitude } from "../../workers/rules/magnitude.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
 import { ev, RuleHost } from "./rules-engine-harness.ts";
@@ -343,6 +343,22 @@ describe("compileRule and groupKeyOf", () => {
     expect(c.match({ ...base, event: { dataset: "sshd", category: ["network"], outcome: "failure" } })).toBeUndefined();
     expect(groupKeyOf(r, m!)).toBe('["1.2.3.4"]');
     expect(groupKeyOf(rule({ type: "single" }), m!)).toBe("[]");
+  });
+  it("compileRuleSet (dataset-indexed) matches exactly what each rule's match does", () => {
+    const rules = [
+      rule({ id: "a", type: "single", match: { "event.dataset": "sshd", "event.outcome": "failure" } }),
+      rule({ id: "b", type: "single", match: { "event.dataset": { in: ["sshd", "dropbear"] } } }),
+      rule({ id: "c", type: "single", match: { "source.ip": { cidr: "10.0.0.0/8" } } }),
+      rule({ id: "d", type: "single", match: { "event.dataset": { in: ["x"], exists: true } } }),
+      rule({ id: "e", type: "single", match: {} }),
+    ];
+    const events = ["sshd", "dropbear", "x", "iptables", undefined].flatMap((dataset, i) =>
+      ["failure", "success"].map((outcome, j) => ({ id: `${i}${j}`, "@timestamp": new Date(T0 + i).toISOString(), received_at: "", raw: "", event: { dataset, outcome }, source: { ip: j ? "10.1.1.1" : "8.8.8.8" } }) as never),
+    );
+    const viaSet = compileRuleSet(rules).matchBatch(events).map((l) => l.map((m) => m.id));
+    const viaEach = rules.map((r) => { const c = compileRule(r); return events.map((e) => c.match(e)).filter(Boolean).map((m) => m!.id); });
+    expect(viaSet).toEqual(viaEach);
+    expect(viaSet.map((l) => l.length)).toEqual([1, 4, 5, 2, 10]);
   });
   it("magnitude ranks by severity first, then by count over the limit", () => {
     const t = rule({ type: "threshold", threshold: 5, window: "60s", severity: "high" });

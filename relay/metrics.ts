@@ -69,6 +69,9 @@ export class Metrics {
   }
 
   render(): string {
+    const mem = process.memoryUsage();
+    this.set("porchlight_relay_process_resident_memory_bytes", {}, mem.rss, "Resident set size of the relay process.");
+    this.set("porchlight_relay_process_heap_used_bytes", {}, mem.heapUsed, "V8 heap in use.");
     const out: string[] = [];
     for (const [name, f] of this.families) {
       if (f.help) out.push(`# HELP ${name} ${f.help}`);

@@ -46,6 +46,7 @@ export interface Batch {
   start: number;
   end: number;
   lines: number;
+  /** Valid until the next nextBatch() call (the spool reuses its read buffer). */
   body: Buffer;
   cutAt: number; // wall time ms
 }
@@ -206,14 +207,20 @@ export class Spool {
   writePending(): void {
     this.writeScheduled = false;
     if (this.pending.length === 0) return;
-    const buf = Buffer.from(this.pending.join(""));
+    // Written as a string: Node encodes it into a transient native buffer freed at once, where a
+    // Buffer here would be external memory that waits for a GC (RSS under full intake).
+    const text = this.pending.join("");
+    const bytes = this.pendingBytes;
     const lines = this.pending.length;
     this.pending = [];
     this.pendingBytes = 0;
-    let off = 0;
-    while (off < buf.length) off += writeSync(this.wFd, buf, off, buf.length - off);
-    this.sizes.set(this.wSeg, this.sizes.get(this.wSeg)! + buf.length);
-    this.totalBytes += buf.length;
+    const n = writeSync(this.wFd, text);
+    if (n < bytes) {
+      const rest = Buffer.from(text).subarray(n);
+      for (let off = 0; off < rest.length; ) off += writeSync(this.wFd, rest, off, rest.length - off);
+    }
+    this.sizes.set(this.wSeg, this.sizes.get(this.wSeg)! + bytes);
+    this.totalBytes += bytes;
     this.wLines += lines;
     this.written += lines;
     this.dirty = true;
@@ -328,8 +335,12 @@ export class Spool {
     return this.rFd!;
   }
 
+  /** One read buffer, reused for every batch: a batch's body is only used until the next nextBatch(). */
+  private readBuf = Buffer.allocUnsafeSlow(1 << 20);
+
   private readRange(seg: number, start: number, len: number): Buffer {
-    const buf = Buffer.allocUnsafe(len);
+    if (this.readBuf.length < len) this.readBuf = Buffer.allocUnsafeSlow(len);
+    const buf = this.readBuf;
     const fd = this.readFd(seg);
     let got = 0;
     while (got < len) {
@@ -337,7 +348,7 @@ export class Spool {
       if (n === 0) break;
       got += n;
     }
-    return got === len ? buf : buf.subarray(0, got);
+    return buf.subarray(0, got);
   }
 
   /** Moves the cursor past a finished or vanished segment, deleting it from disk. */

@@ -1,8 +1,15 @@
 #!/usr/bin/env node
-// Launcher for the `porchlight-relay` bin: runs the compiled relay (relay/dist, built by
-// `npm run relay:build`, as in the container) when present, else the TypeScript source directly
-// (Node >= 22.18 / 24 strips types natively).
+// Launcher for the `porchlight-relay` bin. In the repository it runs the TypeScript source (Node
+// 22.18+/24 strip types natively), so a stale build can never shadow the code being edited; in the
+// container, which ships only compiled JS, it runs relay/dist (built by `npm run relay:build`).
 import { existsSync } from "node:fs";
 
+const src = new URL("../main.ts", import.meta.url);
 const dist = new URL("../dist/main.js", import.meta.url);
-await import(existsSync(dist) ? dist.href : new URL("../main.ts", import.meta.url).href);
+const canStrip = Boolean(process.features.typescript);
+if (existsSync(src) && canStrip) await import(src.href);
+else if (existsSync(dist)) await import(dist.href);
+else {
+  process.stderr.write("porchlight-relay: this Node cannot run TypeScript directly; run `npm run relay:build` first (or use Node >= 22.18)\n");
+  process.exit(2);
+}

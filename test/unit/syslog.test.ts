@@ -133,6 +133,11 @@ describe("RFC 3164 and BSD variants", () => {
     expect(tag("<189>Nov 22 10:00:01 fw date=2018-09-13 time=10:12:18 devname=FW")).toEqual([undefined, undefined, "date=2018-09-13 time=10:12:18 devname=FW"]);
   });
 
+  it("reads the hostname of UniFi access points (`name,mac,version:`)", () => {
+    const m = parseSyslog("<30>Nov 22 10:00:00 U7PG2,7483c2aabbcc,v4.3.20.11298: hostapd: ath0: STA 11:22:33:44:55:66 IEEE 802.11: associated", utc);
+    expect(m).toMatchObject({ hostname: "U7PG2", appName: "hostapd", msg: "ath0: STA 11:22:33:44:55:66 IEEE 802.11: associated" });
+  });
+
   it("reads ISO 8601 timestamps with and without offset", () => {
     const z = parseSyslog("<38>2024-10-26T02:55:20.123456+02:00 nas sshd[123]: Accepted password for bob", utc);
     expect(z).toMatchObject({ format: "iso", hostname: "nas", appName: "sshd", procId: "123", tzOffset: 120 });

@@ -245,14 +245,14 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
     // Neither PRI nor timestamp: only `prog[pid]: msg` or `host prog[pid]: msg` (journalctl's short
     // output without time, relays stripping the header) is recognised; anything else is not syslog.
     if (pidTagAt(s, p)) return finish(s, p, m, n);
-    const q = scanHost(s, p, m);
+    const q = scanHost(s, p, m, false);
     if (q !== p && pidTagAt(s, q)) return finish(s, q, m, n);
     return { format: "none", msg: line };
   }
 
   if (!haveTime && m.hostname === undefined) {
     // No timestamp: "<30>host prog[pid]: msg" has a hostname only when a TAG follows it.
-    const q = scanHost(s, p, m);
+    const q = scanHost(s, p, m, false);
     if (q !== p && scanTag(s, q, m) !== q) return finish(s, q, m, n);
     m.hostname = undefined;
   } else if (haveTime && m.hostname === "Message" && s.startsWith("forwarded from ", p)) {
@@ -340,14 +340,16 @@ function scanFacSev(s: string, p: number, m: SyslogMessage): number {
 
 /**
  * Takes the token at `p` as the hostname unless it looks like a TAG (ends with ':' or contains '[') or
- * holds characters no hostname has. Returns the index after it (and its spaces).
+ * holds characters no hostname has. Returns the index after it and its one separating space (or `p`).
+ * afterTime: the token follows a timestamp, where the UniFi `name,mac,version:` form is also read.
  */
-function scanHost(s: string, p: number, m: SyslogMessage): number {
+function scanHost(s: string, p: number, m: SyslogMessage, afterTime = true): number {
   const n = s.length;
   let q = p;
   while (q < n && q - p <= HOST_MAX) {
     const c = s.charCodeAt(q);
     if (c === 32) break;
+    if (c === 44 /* , */ && q > p && afterTime) return scanUnifiHost(s, p, q, m);
     if (!isHostChar(c)) return p;
     q++;
   }
@@ -358,6 +360,18 @@ function scanHost(s: string, p: number, m: SyslogMessage): number {
   m.hostname = s.slice(p, q);
   // Exactly one separator: further spaces belong to MSG (rsyslog keeps them too).
   return s.charCodeAt(q) === 32 ? q + 1 : q;
+}
+
+/**
+ * Ubiquiti UniFi devices write `name,mac,version: prog: msg` where the hostname goes
+ * ("U7PG2,7483c2aabbcc,v4.3.20.11298: hostapd: ath0: STA ..."). `comma` is the first ',' of the token.
+ */
+function scanUnifiHost(s: string, p: number, comma: number, m: SyslogMessage): number {
+  let q = comma;
+  while (q < s.length && q - p <= HOST_MAX && (s.charCodeAt(q) === 44 || isHostChar(s.charCodeAt(q)))) q++;
+  if (s.charCodeAt(q - 1) !== 58 || s.charCodeAt(q) !== 32) return p;
+  m.hostname = s.slice(p, comma);
+  return q + 1;
 }
 
 /** True when `prog[digits]: ` (or `prog[digits]:` at the end) starts at `p`. */

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseRfc5424Strict, parseSyslog } from "../../workers/parse/syslog.ts";
 import type { SyslogMessage } from "../../workers/parse/types.ts";
+import { utcMs } from "../../workers/parse/time.ts";
 
 const FORMATS = new Set(["rfc5424", "rfc3164", "openwrt", "iso", "none"]);
 const opts = { receivedAt: Date.UTC(2024, 10, 22, 12), timezone: (h?: string) => (h?.startsWith("b") ? "Europe/Berlin" : "UTC") };
@@ -106,5 +107,15 @@ describe("parseSyslog properties", () => {
       { numRuns: 3000 },
     );
     expect(valid).toBeGreaterThan(300); // the property was exercised, not vacuously true
+  });
+
+  it("computes calendar instants exactly like Date (all years 0-9999)", () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date("0000-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59.999Z"), noInvalidDate: true }), (d) => {
+        const got = utcMs(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());
+        expect(got).toBe(d.getTime());
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -196,7 +196,7 @@ export function inferYear(
   // Feb 29 may need up to 4 years back to find a leap year, so try a few.
   for (let y = memo.nextYearPossible ? recvYear + 1 : recvYear; y >= recvYear - 4; y--) {
     if (day > daysInMonth(y, month)) continue;
-    const t = wallToUtc(Date.UTC(y, month - 1, day, h, mi, s, ms), zone);
+    const t = wallToUtc(utcMs(y, month, day, h, mi, s, ms), zone);
     if (t <= limit) return t;
   }
   return undefined;
@@ -204,15 +204,19 @@ export function inferYear(
 
 const memo = { zone: "", receivedAt: NaN, year: 0, nextYearPossible: false };
 
-/** Date.UTC for years 0-99 too (Date.UTC maps them to 1900-1999). */
+/**
+ * ms since epoch of a UTC calendar reading (month 1-12), for every year including 0-99 (Date.UTC maps
+ * those to 1900-1999). Pure arithmetic (days-from-civil, H. Hinnant), no Date object: this is the hot
+ * path of every timestamped line. Fields out of range are the caller's to reject.
+ */
 export function utcMs(y: number, month: number, day: number, h: number, mi: number, s: number, ms: number): number {
-  const t = Date.UTC(y, month - 1, day, h, mi, s, ms);
-  if (y >= 0 && y < 100) {
-    const d = new Date(t);
-    d.setUTCFullYear(y);
-    return d.getTime();
-  }
-  return t;
+  const yy = month <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146_097 + doe - 719_468;
+  return days * 86_400_000 + ((h * 60 + mi) * 60 + s) * 1000 + ms;
 }
 
 // ---------------------------------------------------------------------------------------------------

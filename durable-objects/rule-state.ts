@@ -21,7 +21,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../workers/env.ts";
-import type { Firing, MatchedEvent, RuleDef, Severity, StepResult } from "../workers/rules/types.ts";
+import type { Engine, Firing, MatchedEvent, RuleDef, Severity, StepResult } from "../workers/rules/types.ts";
 import { ENGINES } from "../workers/rules/engines/index.ts";
 import { firingId } from "../workers/rules/registry.ts";
 import { groupKeyOf, groupObject, groupValues } from "../workers/rules/project.ts";
@@ -33,6 +33,8 @@ import { notifyAlerts } from "../workers/live.ts";
 export interface ApplyResult {
   firings: Firing[];
   replayed: boolean;
+  /** Set when the engine threw: the batch was recorded as applied without firings (logged). */
+  error?: string;
 }
 
 export interface BeatResult {
@@ -110,11 +112,35 @@ export class RuleState extends DurableObject<Env> {
   async apply(batchKey: string, rule: RuleDef, ruleVersion: number, events: MatchedEvent[]): Promise<ApplyResult> {
     const prev = this.sql.exec<{ result: string }>("SELECT result FROM applied_batches WHERE batch_key = ?", batchKey).toArray()[0];
     if (prev) return { firings: JSON.parse(prev.result) as Firing[], replayed: true };
-    const engine = ENGINES[rule.type];
-    if (!engine) throw new Error(`RuleState: no engine for rule type ${rule.type}`);
     const now = this.now();
     const firings: Firing[] = [];
     const touched = new Map<string, { group: Record<string, string>; lastTs: number }>();
+    try {
+      const engine = ENGINES[rule.type];
+      if (!engine) throw new Error(`no engine for rule type ${rule.type}`);
+      this.applySync(batchKey, rule, ruleVersion, events, engine, now, firings, touched);
+    } catch (err) {
+      // An engine bug must not stall ingest (a throw here → 503 → the relay retries this batch
+      // forever). The transaction rolled back; the batch is recorded as applied with no firings.
+      console.error(JSON.stringify({ level: "error", where: "RuleState.apply", rule: rule.id, batchKey, error: String(err) }));
+      this.sql.exec("INSERT OR IGNORE INTO applied_batches (batch_key, at, result) VALUES (?, ?, '[]')", batchKey, now);
+      return { firings: [], replayed: false, error: String(err) };
+    }
+    await this.rearm();
+    if (rule.type === "heartbeat") await this.recordRuleHeartbeats(rule, touched);
+    return { firings, replayed: false };
+  }
+
+  private applySync(
+    batchKey: string,
+    rule: RuleDef,
+    ruleVersion: number,
+    events: MatchedEvent[],
+    engine: Engine<unknown>,
+    now: number,
+    firings: Firing[],
+    touched: Map<string, { group: Record<string, string>; lastTs: number }>,
+  ): void {
     this.ctx.storage.transactionSync(() => {
       this.adoptRule(rule, ruleVersion);
       // Stable: events of the same ms keep their batch (line) order, the same on every retry.
@@ -143,9 +169,6 @@ export class RuleState extends DurableObject<Env> {
         APPLIED_MAX_ROWS,
       );
     });
-    await this.rearm();
-    if (rule.type === "heartbeat") await this.recordRuleHeartbeats(rule, touched);
-    return { firings, replayed: false };
   }
 
   /**
@@ -275,7 +298,15 @@ export class RuleState extends DurableObject<Env> {
       }
       const firings: Firing[] = [];
       for (const g of due) {
-        const r = engine.onDue(rule, JSON.parse(g.state) as never, now) as StepResult<unknown>;
+        let r: StepResult<unknown>;
+        try {
+          r = engine.onDue(rule, JSON.parse(g.state) as never, now) as StepResult<unknown>;
+        } catch (err) {
+          // An engine bug: drop this deadline rather than wake up for it forever.
+          console.error(JSON.stringify({ level: "error", where: "RuleState.alarm", rule: rule.id, group: g.key, error: String(err) }));
+          this.sql.exec("UPDATE groups SET due_at = NULL WHERE key = ?", g.key);
+          continue;
+        }
         let seq = 0;
         for (const f of r.firings) firings.push({ ...f, id: firingId(rule.id, g.key, `due:${g.due_at}`, seq++), ruleId: rule.id });
         this.writeGroup(g.key, r.state, r.state === undefined ? null : (r.dueAt ?? null));

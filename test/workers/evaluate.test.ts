@@ -184,6 +184,22 @@ describe("evaluateBatch: suppression, idempotency, live rule changes", () => {
     expect(inspect.appliedBatches).toBe(1);
   });
 
+  it("a batch raising 2500 alerts is applied (in chunks of JSON parameters) and its retry adds nothing", async () => {
+    const id = uid("many");
+    await createRule({ id, name: "Every failure", type: "single", match: SSH_FAIL_MATCH, group_by: ["source.ip", "source.port"], title: "{{source.ip}}:{{source.port}}" });
+    const events = Array.from({ length: 2500 }, (_, i) => {
+      const e = sshFail(`10.0.${i >> 8}.${i & 255}`, T0 + i);
+      (e.source as { port?: number }).port = 40000 + i;
+      return e;
+    });
+    const batch = uid("b");
+    // (Other rules of this file match these events too, so the return counts at least ours.)
+    expect((await evaluateBatch(env, batch, events)).alerts).toBeGreaterThanOrEqual(2500);
+    expect((await evaluateBatch(env, batch, events)).alerts).toBe(0); // the retry finds every firing applied
+    const n = await env.DB.prepare("SELECT COUNT(*) AS n, SUM(duplicate_count) AS d FROM alerts WHERE rule_id = ?1").bind(id).first<{ n: number; d: number }>();
+    expect(n).toEqual({ n: 2500, d: 0 });
+  });
+
   it("a rule change applies to the next batch without redeploy; disabled rules stop alerting", async () => {
     const id = uid("live");
     await createRule({ id, name: "Live", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 3, window: "60s" });

@@ -68,6 +68,19 @@ describe("RuleState.apply", () => {
   });
 });
 
+describe("RuleState.apply with a broken rule", () => {
+  it("an engine that throws does not stall ingest: the batch is recorded without firings and the error returned", async () => {
+    const good = rule({ id: uid("rs-broken"), name: "t", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 2, window: "60s" });
+    const broken = { ...good, window: "never" } as RuleDef; // bypasses validation: durationMs throws inside the engine
+    const obj = ruleObject(`${good.id}:0`);
+    const res = await obj.apply("p-1", broken, 1, matched(good, [sshFail("192.0.2.5", T0)]));
+    expect(res.firings).toEqual([]);
+    expect(res.error).toMatch(/window/);
+    expect((await obj.apply("p-1", broken, 1, [])).replayed).toBe(true);
+    expect((await obj.inspect()).groups).toEqual([]); // the failed transaction left no partial state
+  });
+});
+
 describe("RuleState alarm", () => {
   it("keeps ONE alarm at the earliest deadline of its groups and moves it when that changes", async () => {
     const r = rule({ id: uid("rs-hb"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "24h" });

@@ -64,7 +64,17 @@ export function loadRule(stored: StoredRule): LoadedRule {
 export function compileRules(rules: readonly StoredRule[]): { suppress: LoadedRule[]; alerting: LoadedRule[] } {
   const suppress: LoadedRule[] = [];
   const alerting: LoadedRule[] = [];
-  for (const r of rules) (r.def.type === "suppress" ? suppress : alerting).push(loadRule(r));
+  for (const r of rules) {
+    let loaded: LoadedRule;
+    try {
+      loaded = loadRule(r);
+    } catch (err) {
+      // Stored rules passed validateRule; one that still fails to compile is skipped, not allowed to stall ingest.
+      console.error(JSON.stringify({ level: "error", where: "compileRules", rule: r.def.id, error: String(err) }));
+      continue;
+    }
+    (r.def.type === "suppress" ? suppress : alerting).push(loaded);
+  }
   return { suppress, alerting };
 }
 

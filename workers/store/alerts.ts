@@ -18,7 +18,6 @@
  * duplicate increment (read-modify-write without a lock); retries of the same batch cannot.
  */
 import type { Severity } from "../rules/types.ts";
-import { D1_MAX_BOUND_PARAMS } from "../constants.ts";
 
 // --- Types
 
@@ -30,6 +29,8 @@ export const severityRank = (s: string): number => SEVERITIES.indexOf(s as Sever
 
 /** Most source event ids kept per alert (newest win); the alert detail shows these events. */
 export const MAX_ALERT_EVENT_IDS = 100;
+/** Firings applied per D1 transaction (about 5 queries each; ~1 KB of JSON per firing). */
+export const APPLY_CHUNK = 1000;
 /** Applied firing ids are kept this long (ms): longer than any relay retry of a batch. */
 export const FIRING_RETENTION_MS = 7 * 86_400_000;
 
@@ -165,11 +166,6 @@ export async function alertIdFor(dedupKey: string): Promise<string> {
 const ALERT_COLUMNS =
   "id, rule_id, resource, group_key, dedup_key, severity, previous_severity, status, title, text, duplicate_count, count, event_ids, magnitude, tags, attributes, first_seen, last_seen, shelved_until, expires_at, updated_at";
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /**
  * Applies due wall-time transitions: shelved alerts whose `shelved_until` passed return to open,
@@ -215,17 +211,17 @@ export async function getAlertHistory(db: D1Database, id: string): Promise<Histo
   return results.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
 }
 
-/** Reads alerts by id (chunked against the bound-parameter limit). */
+/**
+ * Reads alerts by id. The ids travel as ONE JSON parameter expanded by json_each, so any number of
+ * ids costs one query (D1's per-invocation query limit) and stays clear of the 100-parameter limit.
+ */
 export async function getAlertRows(db: D1Database, ids: readonly string[]): Promise<AlertRow[]> {
-  const out: AlertRow[] = [];
-  for (const part of chunks([...new Set(ids)], D1_MAX_BOUND_PARAMS)) {
-    const { results } = await db
-      .prepare(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id IN (${part.map((_, i) => `?${i + 1}`).join(",")})`)
-      .bind(...part)
-      .all<AlertRow>();
-    out.push(...results);
-  }
-  return out;
+  if (ids.length === 0) return [];
+  const { results } = await db
+    .prepare(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id IN (SELECT value FROM json_each(?1))`)
+    .bind(JSON.stringify([...new Set(ids)]))
+    .all<AlertRow>();
+  return results;
 }
 
 export interface ListFilter {
@@ -318,17 +314,26 @@ export async function applyFirings(
   now: number,
 ): Promise<{ changed: AlertJson[]; applied: number; skipped: number }> {
   if (inputs.length === 0) return { changed: [], applied: 0, skipped: 0 };
+  if (inputs.length > APPLY_CHUNK) {
+    // In order, chunk by chunk: each chunk's JSON parameters stay far below D1's 2 MB value limit.
+    const out = { changed: new Map<string, AlertJson>(), applied: 0, skipped: 0 };
+    for (let i = 0; i < inputs.length; i += APPLY_CHUNK) {
+      const r = await applyFirings(db, inputs.slice(i, i + APPLY_CHUNK), now);
+      for (const a of r.changed) out.changed.set(a.id, a);
+      out.applied += r.applied;
+      out.skipped += r.skipped;
+    }
+    return { changed: [...out.changed.values()], applied: out.applied, skipped: out.skipped };
+  }
   await sweepDueAlerts(db, now);
 
   // Skip firings applied before (a retried batch, a repeated alarm); also collapse repeats within the call.
   const seen = new Set<string>();
-  for (const part of chunks([...new Set(inputs.map((i) => i.firingId))], D1_MAX_BOUND_PARAMS)) {
-    const { results } = await db
-      .prepare(`SELECT firing_id FROM alert_firings WHERE firing_id IN (${part.map((_, i) => `?${i + 1}`).join(",")})`)
-      .bind(...part)
-      .all<{ firing_id: string }>();
-    for (const r of results) seen.add(r.firing_id);
-  }
+  const { results: appliedBefore } = await db
+    .prepare("SELECT firing_id FROM alert_firings WHERE firing_id IN (SELECT value FROM json_each(?1))")
+    .bind(JSON.stringify([...new Set(inputs.map((i) => i.firingId))]))
+    .all<{ firing_id: string }>();
+  for (const r of appliedBefore) seen.add(r.firing_id);
   const todo: (AlertInput & { dedupKey: string; alertId: string })[] = [];
   let skipped = 0;
   for (const input of inputs) {
@@ -423,48 +428,34 @@ export async function applyFirings(
     dirty.add(row.id);
   }
 
-  const stmts: D1PreparedStatement[] = [];
-  for (const id of dirty) {
-    const r = current.get(id)!;
-    // Absolute values, not increments: a concurrent re-application of the same firings writes the same row.
-    stmts.push(
-      db
-        .prepare(
-          `INSERT INTO alerts (${ALERT_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)
-           ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, previous_severity=excluded.previous_severity, status=excluded.status,
-             title=excluded.title, text=excluded.text, duplicate_count=excluded.duplicate_count, count=excluded.count, event_ids=excluded.event_ids,
-             magnitude=excluded.magnitude, tags=excluded.tags, attributes=excluded.attributes, first_seen=excluded.first_seen, last_seen=excluded.last_seen,
-             shelved_until=excluded.shelved_until, expires_at=excluded.expires_at, updated_at=excluded.updated_at`,
-        )
-        .bind(
-          r.id, r.rule_id, r.resource, r.group_key, r.dedup_key, r.severity, r.previous_severity, r.status, r.title, r.text,
-          r.duplicate_count, r.count, r.event_ids, r.magnitude, r.tags, r.attributes, r.first_seen, r.last_seen, r.shelved_until, r.expires_at, r.updated_at,
-        ),
-    );
-  }
-  stmts.push(...historyStatements(db, history));
-  for (const part of chunks(firingRows, Math.floor(D1_MAX_BOUND_PARAMS / 3))) {
-    stmts.push(
-      db
-        .prepare(`INSERT OR IGNORE INTO alert_firings (firing_id, alert_id, at) VALUES ${part.map((_, i) => `(?${i * 3 + 1},?${i * 3 + 2},?${i * 3 + 3})`).join(",")}`)
-        .bind(...part.flatMap((p) => [p.firingId, p.alertId, now])),
-    );
-  }
-  stmts.push(db.prepare("DELETE FROM alert_firings WHERE at < ?1").bind(now - FIRING_RETENTION_MS));
-  await db.batch(stmts);
-  return { changed: [...dirty].map((id) => toAlertJson(current.get(id)!)), applied: todo.length, skipped };
-}
-
-function historyStatements(db: D1Database, entries: HistoryInsert[]): D1PreparedStatement[] {
-  return chunks(entries, Math.floor(D1_MAX_BOUND_PARAMS / 7)).map((part) =>
+  // One transaction of four statements whatever the number of firings: rows travel as JSON parameters
+  // (json_each), so the query count stays constant and no statement nears the bound-parameter limit.
+  // Absolute values, not increments: a concurrent re-application of the same firings writes the same row.
+  const rows = [...dirty].map((id) => current.get(id)!);
+  const upsertCols = ALERT_COLUMNS.split(", ");
+  await db.batch([
     db
       .prepare(
-        `INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) VALUES ${part
-          .map((_, i) => `(${[1, 2, 3, 4, 5, 6, 7].map((k) => `?${i * 7 + k}`).join(",")})`)
-          .join(",")}`,
+        `INSERT INTO alerts (${ALERT_COLUMNS}) SELECT ${upsertCols.map((c) => `json_extract(value, '$.${c}')`).join(", ")} FROM json_each(?1) WHERE true
+         ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, previous_severity=excluded.previous_severity, status=excluded.status,
+           title=excluded.title, text=excluded.text, duplicate_count=excluded.duplicate_count, count=excluded.count, event_ids=excluded.event_ids,
+           magnitude=excluded.magnitude, tags=excluded.tags, attributes=excluded.attributes, first_seen=excluded.first_seen, last_seen=excluded.last_seen,
+           shelved_until=excluded.shelved_until, expires_at=excluded.expires_at, updated_at=excluded.updated_at`,
       )
-      .bind(...part.flatMap((h) => [h.alertId, h.at, h.who, h.action, h.status, h.severity, h.note])),
-  );
+      .bind(JSON.stringify(rows)),
+    db
+      .prepare(
+        `INSERT INTO alert_history (alert_id, at, who, action, status, severity, note)
+         SELECT json_extract(value, '$.alertId'), json_extract(value, '$.at'), json_extract(value, '$.who'), json_extract(value, '$.action'),
+                json_extract(value, '$.status'), json_extract(value, '$.severity'), json_extract(value, '$.note') FROM json_each(?1)`,
+      )
+      .bind(JSON.stringify(history)),
+    db
+      .prepare("INSERT OR IGNORE INTO alert_firings (firing_id, alert_id, at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2 FROM json_each(?1)")
+      .bind(JSON.stringify(firingRows.map((f) => [f.firingId, f.alertId])), now),
+    db.prepare("DELETE FROM alert_firings WHERE at < ?1").bind(now - FIRING_RETENTION_MS),
+  ]);
+  return { changed: rows.map((r) => toAlertJson(r)), applied: todo.length, skipped };
 }
 
 // --- Lifecycle actions (API)

@@ -51,13 +51,14 @@ function shim(raw: string, i: number): EcsEvent {
     e.source = { ip: kv.SRC, port: Number(kv.SPT) };
     e.destination = { ip: kv.DST, port: Number(kv.DPT) };
     e.network = { transport: kv.PROTO?.toLowerCase() };
-    const prefix = /\[UFW (\w+)\]/.exec(m.msg)?.[1];
-    if (prefix) e.event.action = prefix.toLowerCase();
+    const prefix = /\[(UFW \w+)\]/.exec(m.msg)?.[1];
+    if (prefix) e.rule = { name: prefix };
+    e.event.action = /BLOCK|DROP/.test(prefix ?? "") ? "drop" : /ALLOW|ACCEPT/.test(prefix ?? "") ? "accept" : "log";
     if (kv.OUT) e.observer = { egress: { interface: { name: kv.OUT } } };
   } else if (app === "filterlog") {
     const f = m.msg.split(",");
-    e.event.dataset = "pfsense";
-    e.event.type = [f[6] === "block" ? "denied" : "allowed"];
+    e.event.dataset = "pfsense.filterlog";
+    e.event.action = f[6] === "block" ? "drop" : "accept";
     e.network = { transport: f[16] };
     e.source = { ip: f[18], port: Number(f[20]) };
     e.destination = { ip: f[19], port: Number(f[21]) };

@@ -23,14 +23,14 @@ export const LOG_TYPES: Record<string, Condition> = {
   iptables_drop: {
     "event.dataset": { in: ["iptables", "nftables"] },
     "network.transport": { in: ["tcp", "udp"] },
-    not: { any: [{ "event.type": "allowed" }, { "event.action": { in: ["accept", "allow", "audit"] } }, { "observer.egress.interface.name": { exists: true } }] },
+    not: { any: [{ "event.type": "allowed" }, { "event.action": "accept" }, { "rule.name": { regex: "(?i)\\baudit\\b" } }, { "observer.egress.interface.name": { exists: true } }] },
   },
   // firewallservices/pf-logs-drop: filterlog lines whose action is block
-  pf_drop: { "event.dataset": { in: ["pfsense", "opnsense", "filterlog"] }, "event.type": "denied" },
-  ssh_bad_keyexchange: { "event.dataset": "sshd", "event.action": "bad-key-exchange" },
-  ssh_refused_conn: { "event.dataset": "sshd", "event.action": "connection-refused" },
-  ssh_auth_timeout: { "event.dataset": "sshd", "event.action": "auth-timeout" },
-  ssh_dispatch_fatal: { "event.dataset": "sshd", "event.action": "dispatch-fatal" },
+  pf_drop: { "event.dataset": { in: ["pfsense.filterlog", "opnsense.filterlog"] }, "event.action": "drop" },
+  ssh_bad_keyexchange: { "event.dataset": "sshd", "event.action": "negotiation_failed" },
+  ssh_refused_conn: { "event.dataset": "sshd", "event.action": "refused_connect" },
+  ssh_auth_timeout: { "event.dataset": "sshd", "event.action": "auth_timeout" },
+  ssh_dispatch_fatal: { "event.dataset": "sshd", "event.action": "protocol_error" },
 };
 
 /** CrowdSec event fields → ECS fields (values compared as they are). */

@@ -153,6 +153,18 @@ describe("POST /v1/ingest", () => {
     expect(relay).toMatchObject({ batches: 1, lines: 2 });
   });
 
+  it("exposes the counters and relays at GET /v1/metrics (read scope), also for Prometheus", async () => {
+    await ingest(["met-12 a"], { headers: { "x-porchlight-relay": "nas-metrics" } });
+    const res = await api("/v1/metrics");
+    expect(res.status).toBe(200);
+    const m = (await res.json()) as any;
+    expect(m.counters.received).toBeGreaterThanOrEqual(1);
+    expect(m.relays.some((r: any) => r.name === "nas-metrics")).toBe(true);
+    const prom = await (await api("/v1/metrics?format=prometheus")).text();
+    expect(prom).toMatch(/^porchlight_received_total \d+$/m);
+    expect((await api("/v1/metrics", { token: await tokenWith("ingest") })).status).toBe(403);
+  });
+
   it("answers 400 for a malformed Idempotency-Key", async () => {
     const res = await ingest("a", { headers: { "idempotency-key": "has spaces in it" } });
     expect(res.status).toBe(400);

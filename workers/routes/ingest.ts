@@ -16,6 +16,7 @@ import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
 import { d1Store } from "../store/d1.ts";
 import type { IngestResponse } from "../store/store.ts";
+import { registerMetricsRoutes } from "../metrics.ts";
 import { registerParseRoutes } from "./parse.ts";
 
 const RELAY_RE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
@@ -87,4 +88,5 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
   });
 
   registerParseRoutes(app);
+  registerMetricsRoutes(app);
 }

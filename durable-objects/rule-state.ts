@@ -56,6 +56,16 @@ export interface InspectResult {
   alarm: number | null;
 }
 
+/** One row of the heartbeats listing. */
+interface HeartbeatListing {
+  source: string;
+  name: string;
+  timeoutMs: number;
+  lastBeat: number | null;
+  deadline: number | null;
+  state: "ok" | "late";
+}
+
 /** State of one pinged heartbeat (kind "ping"). */
 interface PingState {
   name: string;
@@ -213,7 +223,7 @@ export class RuleState extends DurableObject<Env> {
       this.writeGroup(name, state, deadline);
       result = { name, timeoutMs: state.timeoutMs, lastBeat: state.lastBeat, deadline, cleared };
     });
-    await this.upsertHeartbeatRow("ping", name, result.timeoutMs, result.lastBeat, result.deadline, "ok", now);
+    await this.writeHeartbeatRows([{ source: "ping", name, timeoutMs: result.timeoutMs, lastBeat: result.lastBeat, deadline: result.deadline, state: "ok" }], now);
     await this.flushOutbox(now);
     await this.rearm();
     return result;
@@ -257,7 +267,7 @@ export class RuleState extends DurableObject<Env> {
     this.armedAt = null; // the alarm that woke us is consumed
     const meta = this.meta();
     const kind = meta.get("kind");
-    const heartbeatRows: { name: string; lastBeat: number | null; deadline: number | null; timeoutMs: number; state: string }[] = [];
+    const heartbeatRows: Omit<HeartbeatListing, "source">[] = [];
     this.ctx.storage.transactionSync(() => {
       const due = this.sql
         .exec<{ key: string; state: string; due_at: number }>("SELECT key, state, due_at FROM groups WHERE due_at <= ? ORDER BY due_at LIMIT ?", now, DUE_PER_ALARM)
@@ -324,7 +334,7 @@ export class RuleState extends DurableObject<Env> {
       for (const input of toAlertInputs(rule, firings)) this.queue(input, now);
     });
     const source = kind === "ping" ? "ping" : (JSON.parse(meta.get("rule") ?? "{}") as { id?: string }).id;
-    if (source) for (const h of heartbeatRows) await this.upsertHeartbeatRow(source, h.name, h.timeoutMs, h.lastBeat, h.deadline, h.state, now);
+    if (source) await this.writeHeartbeatRows(heartbeatRows.map((h) => ({ ...h, source })), now);
     await this.flushOutbox(now);
     await this.rearm();
   }
@@ -396,26 +406,38 @@ export class RuleState extends DurableObject<Env> {
 
   private async recordRuleHeartbeats(rule: RuleDef, touched: Map<string, { group: Record<string, string>; lastTs: number }>): Promise<void> {
     const timeoutMs = parseDuration(rule.timeout) ?? 0;
-    const now = this.now();
+    const rows: HeartbeatListing[] = [];
     for (const [key, t] of touched) {
       const row = this.sql.exec<{ due_at: number | null }>("SELECT due_at FROM groups WHERE key = ?", key).toArray()[0];
-      await this.upsertHeartbeatRow(rule.id, heartbeatName(t.group), timeoutMs, t.lastTs, row?.due_at ?? null, "ok", now);
+      rows.push({ source: rule.id, name: heartbeatName(t.group), timeoutMs, lastBeat: t.lastTs, deadline: row?.due_at ?? null, state: "ok" });
     }
+    await this.writeHeartbeatRows(rows, this.now());
   }
 
-  /** The heartbeats table is the listing for GET /v1/heartbeats; the deadline itself is this object's alarm. */
-  private async upsertHeartbeatRow(source: string, name: string, timeoutMs: number, lastBeat: number | null, deadline: number | null, state: string, now: number): Promise<void> {
+  /**
+   * The heartbeats table is the listing for GET /v1/heartbeats (one D1 batch for all rows); the
+   * deadline itself is this object's alarm. `last_beat` never moves back (late or null beats keep it).
+   */
+  private async writeHeartbeatRows(rows: HeartbeatListing[], now: number): Promise<void> {
+    if (rows.length === 0) return;
+    const db = this.env.DB;
     try {
-      await this.env.DB.prepare(
-        `INSERT INTO heartbeats (name, source, timeout_ms, last_beat, deadline, state, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT(source, name) DO UPDATE SET timeout_ms = excluded.timeout_ms, last_beat = COALESCE(excluded.last_beat, heartbeats.last_beat),
-           deadline = excluded.deadline, state = excluded.state, updated_at = excluded.updated_at`,
-      )
-        .bind(name, source, timeoutMs, lastBeat, deadline, state, now)
-        .run();
+      await db.batch(
+        rows.map((h) =>
+          db
+            .prepare(
+              `INSERT INTO heartbeats (name, source, timeout_ms, last_beat, deadline, state, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+               ON CONFLICT(source, name) DO UPDATE SET timeout_ms = excluded.timeout_ms,
+                 last_beat = CASE WHEN excluded.last_beat IS NULL THEN heartbeats.last_beat WHEN heartbeats.last_beat IS NULL THEN excluded.last_beat
+                                  ELSE MAX(excluded.last_beat, heartbeats.last_beat) END,
+                 deadline = excluded.deadline, state = excluded.state, updated_at = excluded.updated_at`,
+            )
+            .bind(h.name, h.source, h.timeoutMs, h.lastBeat, h.deadline, h.state, now),
+        ),
+      );
     } catch (err) {
       // The listing is advisory; the alarm and the alert are what matter.
-      console.error(JSON.stringify({ level: "error", where: "RuleState.upsertHeartbeatRow", error: String(err) }));
+      console.error(JSON.stringify({ level: "error", where: "RuleState.writeHeartbeatRows", error: String(err) }));
     }
   }
 }

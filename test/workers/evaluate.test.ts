@@ -64,6 +64,18 @@ describe("evaluateBatch: rule types", () => {
     expect(b.map((x) => x.group["source.ip"])).toEqual(["192.0.2.1"]);
   });
 
+  it("threshold out of order across batches: a late match inside the window counts, one older than the window does not", async () => {
+    const id = uid("ooo");
+    await createRule({ id, name: "ooo", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 3, window: "60s" });
+    await evaluateBatch(env, uid("b"), [sshFail("192.0.2.70", T0 + 100 * S), sshFail("192.0.2.70", T0 + 110 * S)]);
+    // 70 s older than the newest match: outside any window that could still fire → dropped.
+    await evaluateBatch(env, uid("b"), [sshFail("192.0.2.70", T0 + 40 * S)]);
+    expect(await alertsOf(id)).toEqual([]);
+    // Arrives late but lies within the window of the two before it → the third match.
+    await evaluateBatch(env, uid("b"), [sshFail("192.0.2.70", T0 + 90 * S)]);
+    expect((await alertsOf(id)).map((a) => a.count)).toEqual([3]);
+  });
+
   it("threshold distinct: counts distinct users per source", async () => {
     const id = uid("distinct");
     await createRule({ id, name: "Spray", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 3, window: "5m", distinct: "user.name" });

@@ -4,14 +4,15 @@
  * and compares with the hub's expected overflows (expected_json/<test>.expected.json): number of
  * alerts, scenario, group key (source IP), events_count and the number of events carried.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { corpusPath, haveCorpus, readCorpusJson, readCorpusText } from "../conformance/corpora.ts";
 import { importCrowdsecScenarios, translateFilter } from "../../workers/rules/crowdsec-import.ts";
 import { compileRule } from "../../workers/rules/project.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
-import { RuleHost } from "./rules-engine-harness.ts";
+import { ev, RuleHost } from "./rules-engine-harness.ts";
+import { validateRule } from "../../workers/rules/validate.ts";
 import { toEvents, usingShim } from "./rules-replay-events.ts";
 
 interface Expected {
@@ -79,6 +80,50 @@ describe.skipIf(!HAVE)("CrowdSec hub scenario tests replayed through our parsers
     expect(messages).toEqual([expect.stringMatching(/^cancel_on: /), expect.stringMatching(/^condition: /), expect.stringMatching(/^type: type "conditional" is not supported/)]);
     expect(got.alerts).toEqual([]);
   });
+});
+
+/**
+ * CrowdSec's own bucket unit tests (core/pkg/leakybucket/testdata: bucket.yaml + test.json = events in,
+ * overflows out). Their filters test a label of the test harness (`evt.Line.Labels.type`), so the
+ * bucket options are taken from bucket.yaml directly; Meta fields become event fields (source_ip →
+ * source.ip, others → labels.<name>). Directories using what we do not port (counter, conditional,
+ * bayesian, cancel_on, overflow_filter, scope, data files, reprocess) are listed as skipped.
+ */
+const TESTDATA = ["crowdsec", "core", "pkg", "leakybucket", "testdata"];
+const UNSUPPORTED = ["cancel_on", "overflow_filter", "scope", "data", "duration", "reprocess", "condition"];
+const HAVE_TESTDATA = haveCorpus(...TESTDATA);
+describe.skipIf(!HAVE_TESTDATA)("CrowdSec leakybucket testdata", () => {
+  const dirs = HAVE_TESTDATA ? readdirSync(corpusPath(...TESTDATA)).sort() : [];
+  const supported = dirs.filter((d) => {
+    const docs = parseAllDocuments(readCorpusText(...TESTDATA, d, "bucket.yaml")).map((x) => x.toJS() as Record<string, unknown>);
+    return docs.every((b) => (b.type === "leaky" || b.type === "trigger") && !UNSUPPORTED.some((k) => k in b));
+  });
+  it("runs the supported directories and names the others", () => {
+    console.log(`[crowdsec-testdata] replayed: ${supported.join(", ")}; skipped (unsupported bucket features): ${dirs.filter((d) => !supported.includes(d)).join(", ")}`);
+    expect(supported).toEqual(["leaky-fixedqueue", "overflow-with-meta", "overflow-with-meta-and-information", "simple-leaky-blackhole", "simple-leaky-overflow", "simple-leaky-underflow", "simple-leaky-uniq", "simple-leaky-uniq-cachesize", "simple-trigger"]);
+  });
+  for (const d of supported) {
+    it(`${d}: same overflows (scenario, source, events_count), in order`, () => {
+      const bucket = parseYaml(readCorpusText(...TESTDATA, d, "bucket.yaml")) as Record<string, unknown>;
+      const v = validateRule({
+        id: "t", name: String(bucket.name), type: "bucket", match: {}, group_by: ["source.ip"],
+        capacity: bucket.type === "trigger" ? 0 : bucket.capacity,
+        ...(bucket.leakspeed ? { leakspeed: bucket.leakspeed } : {}),
+        ...(bucket.blackhole ? { blackhole: bucket.blackhole } : {}),
+        ...(bucket.cache_size ? { cache_size: bucket.cache_size } : {}),
+        ...(bucket.distinct ? { distinct: `labels.${String(bucket.distinct).replace("evt.Meta.", "")}` } : {}),
+      });
+      if (!v.ok) throw new Error(JSON.stringify(v.errors));
+      const test = readCorpusJson<{ lines: { MarshaledTime: string; Meta: Record<string, string> }[]; results: { Alert: { Alert?: { scenario: string; events_count: number }; sources?: Record<string, unknown>; Sources?: Record<string, unknown> } }[] }>(...TESTDATA, d, "test.json");
+      const host = new RuleHost(v.rule);
+      for (const l of test.lines) {
+        const { source_ip, ...rest } = l.Meta;
+        host.step(ev(Date.parse(l.MarshaledTime), { "source.ip": source_ip, ...Object.fromEntries(Object.entries(rest).map(([k, x]) => [`labels.${k}`, x])) }));
+      }
+      const want = test.results.filter((r) => r.Alert.Alert).map((r) => ({ scenario: r.Alert.Alert!.scenario, source: Object.keys(r.Alert.sources ?? r.Alert.Sources ?? {})[0], count: r.Alert.Alert!.events_count }));
+      expect(host.firings.map((f) => ({ scenario: String(bucket.name), source: f.group["source.ip"], count: f.count }))).toEqual(want);
+    });
+  }
 });
 
 describe("crowdsec-import", () => {

@@ -1,5 +1,8 @@
 /** validateRule: the issue's example is accepted as is; every kind of mistake is reported with its field. */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { compileRule } from "../../workers/rules/project.ts";
+import { ENGINES } from "../../workers/rules/engines/index.ts";
 import { validateRule } from "../../workers/rules/validate.ts";
 
 const example = {
@@ -63,5 +66,60 @@ describe("validateRule", () => {
     expect(fields({ ...base, type: "new_value", fields: [], max_values: 10 ** 9 }).sort()).toEqual(["fields", "max_values"]);
     const s = validateRule({ ...base, type: "suppress" });
     expect(s.ok && s.rule.severity).toBe("informational");
+  });
+});
+
+describe("validateRule on arbitrary input (never throws; a valid rule always compiles and runs)", () => {
+  const scalar = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null));
+  const field = fc.constantFrom("source.ip", "user.name", "event.category", "destination.port", "a b", "not", "any", "all", "x.y.z");
+  const cond: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    c: fc.oneof(
+      { depthSize: "small" },
+      fc.dictionary(field, fc.oneof(scalar, tie("op")), { maxKeys: 3 }),
+      fc.record({ not: tie("c") }),
+      fc.record({ any: fc.array(tie("c"), { maxLength: 3 }) }),
+    ),
+    op: fc.dictionary(fc.constantFrom("in", "cidr", "regex", "gt", "lte", "exists", "eq", "contains", "like"), fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.constantFrom("10.0.0.0/8", "::/0", "(a", "^x$", "(?<u>\\w+)")), { maxKeys: 2 }),
+  })).c;
+  const ruleArb = fc.record(
+    {
+      id: fc.oneof(fc.constant("r1"), fc.string({ maxLength: 5 })),
+      name: fc.oneof(fc.constant("R"), fc.string({ maxLength: 5 })),
+      type: fc.constantFrom("single", "threshold", "bucket", "sequence", "heartbeat", "new_value", "suppress", "nope"),
+      match: cond,
+      group_by: fc.oneof(fc.constant(["source.ip"]), fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 })),
+      threshold: fc.oneof(fc.integer({ min: -1, max: 5 }), fc.constant("3")),
+      window: fc.constantFrom("60s", "1m", "0s", "x", 60),
+      capacity: fc.integer({ min: -1, max: 4 }),
+      leakspeed: fc.constantFrom("10s", "1s", "bad"),
+      timeout: fc.constantFrom("1h", "nope"),
+      fields: fc.constantFrom(["source.mac"], [], "source.mac"),
+      a: fc.record({ match: cond, count: fc.integer({ min: 0, max: 3 }) }),
+      b: fc.record({ match: cond }),
+      severity: fc.constantFrom("high", "urgent", undefined),
+    },
+    { requiredKeys: ["name", "type", "match"] },
+  );
+  it("holds for 500 random rules", () => {
+    fc.assert(
+      fc.property(ruleArb, fc.array(fc.record({ "source.ip": fc.constantFrom("10.1.2.3", "::1", "x"), "user.name": fc.string({ maxLength: 3 }) }), { maxLength: 5 }), (r, evs) => {
+        const v = validateRule(r);
+        if (!v.ok) {
+          expect(v.errors.length).toBeGreaterThan(0);
+          return;
+        }
+        const c = compileRule(v.rule);
+        let state: unknown;
+        evs.forEach((fields, i) => {
+          const m = c.match({ id: `e${i}`, "@timestamp": new Date(1e12 + i * 1000).toISOString(), received_at: "", raw: "", event: { dataset: "x" }, source: { ip: fields["source.ip"] }, user: { name: fields["user.name"] } });
+          if (!m) return;
+          if (v.rule.type === "sequence") m.step = i % 2 ? "b" : "a";
+          state = JSON.parse(JSON.stringify(ENGINES[v.rule.type].step(v.rule, state as never, m, 1e12 + i * 1000).state ?? null)) ?? undefined;
+        });
+        const onDue = ENGINES[v.rule.type].onDue;
+        if (onDue && state !== undefined) onDue(v.rule, state as never, 2e12);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

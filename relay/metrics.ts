@@ -72,6 +72,8 @@ export class Metrics {
     const mem = process.memoryUsage();
     this.set("porchlight_relay_process_resident_memory_bytes", {}, mem.rss, "Resident set size of the relay process.");
     this.set("porchlight_relay_process_heap_used_bytes", {}, mem.heapUsed, "V8 heap in use.");
+    this.set("porchlight_relay_process_heap_total_bytes", {}, mem.heapTotal, "V8 heap reserved.");
+    this.set("porchlight_relay_process_external_bytes", {}, mem.external, "Memory of Buffers and other objects outside the V8 heap.");
     const out: string[] = [];
     for (const [name, f] of this.families) {
       if (f.help) out.push(`# HELP ${name} ${f.help}`);

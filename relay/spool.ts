@@ -81,8 +81,10 @@ export class Spool {
   private wSeg: number;
   private wFd: number;
   private wLines = 0; // lines written to wSeg
-  private pending: string[] = [];
+  /** Lines appended but not yet written, encoded in place: one reused buffer, no per-write garbage. */
+  private wbuf = Buffer.allocUnsafeSlow(2 << 20);
   private pendingBytes = 0;
+  private pendingLines = 0;
   private writeScheduled = false;
   private appended = 0; // lines ever accepted by append() in this process
   private written = 0; // lines written to a segment file
@@ -193,8 +195,12 @@ export class Spool {
   append(line: string): boolean {
     const bytes = Buffer.byteLength(line);
     if (this.closed || this.full(bytes)) return false;
-    this.pending.push(line);
-    this.pendingBytes += bytes;
+    if (this.pendingBytes + bytes > this.wbuf.length) {
+      this.writePending();
+      if (bytes > this.wbuf.length) this.wbuf = Buffer.allocUnsafeSlow(bytes);
+    }
+    this.pendingBytes += this.wbuf.write(line, this.pendingBytes);
+    this.pendingLines++;
     this.appended++;
     if (!this.writeScheduled) {
       this.writeScheduled = true;
@@ -206,19 +212,12 @@ export class Spool {
   /** Writes queued lines to the current segment (page cache); fsync happens in syncNow(). */
   writePending(): void {
     this.writeScheduled = false;
-    if (this.pending.length === 0) return;
-    // Written as a string: Node encodes it into a transient native buffer freed at once, where a
-    // Buffer here would be external memory that waits for a GC (RSS under full intake).
-    const text = this.pending.join("");
+    if (this.pendingLines === 0) return;
     const bytes = this.pendingBytes;
-    const lines = this.pending.length;
-    this.pending = [];
+    const lines = this.pendingLines;
     this.pendingBytes = 0;
-    const n = writeSync(this.wFd, text);
-    if (n < bytes) {
-      const rest = Buffer.from(text).subarray(n);
-      for (let off = 0; off < rest.length; ) off += writeSync(this.wFd, rest, off, rest.length - off);
-    }
+    this.pendingLines = 0;
+    for (let off = 0; off < bytes; ) off += writeSync(this.wFd, this.wbuf, off, bytes - off);
     this.sizes.set(this.wSeg, this.sizes.get(this.wSeg)! + bytes);
     this.totalBytes += bytes;
     this.wLines += lines;

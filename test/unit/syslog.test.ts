@@ -50,7 +50,7 @@ describe("RFC 5424", () => {
       ["<192>1 - - - - - -", /priority/],
       ["<01>1 - - - - - -", /priority/],
       ["<1>0 - - - - - -", /version/],
-      ["<1>1 2003-09-31T22:14:15Z - - - - -", /timestamp/],
+      ["<1>1 2003-09-31T22:14:15Z - - - - -", /day out of range/],
       ["<1>1 2003-09-29T22:14:15.1234567Z - - - - -", /timestamp/],
       ["<1>1 2003-09-29T22:14:15 - - - - -", /timestamp/],
       ["<1>1 - - abcdefghilmnopqrstuvzabcdefghilmnopqrstuvzabcdefX - - -", /app-name/],
@@ -176,6 +176,11 @@ describe("RFC 3164 and BSD variants", () => {
     const plain = parseSyslog("<86>Nov 22 10:00:00 nas sshd[1]: message repeated often", utc);
     expect(plain.repeatCount).toBeUndefined();
     expect(plain.msg).toBe("message repeated often");
+  });
+
+  it("skips a BOM in front of the PRI", () => {
+    expect(parseSyslog("\ufeff<13>Nov 22 10:00:00 h app: x", utc)).toMatchObject({ format: "rfc3164", pri: 13, hostname: "h", appName: "app", msg: "x" });
+    expect(parseSyslog("\ufeffhello", utc)).toEqual({ format: "none", msg: "\ufeffhello" });
   });
 
   it("drops trailing CR/LF and keeps the rest of the message byte for byte", () => {

@@ -24,12 +24,13 @@ const E_APPNAME = "expecting an app-name (from 1 to max 48 US-ASCII characters) 
 const E_PROCID = "expecting a procid (from 1 to max 128 US-ASCII characters) or a nil value";
 const E_MSGID = "expecting a msgid (from 1 to max 32 US-ASCII characters) or a nil value";
 const E_SD = "expecting a structured data section containing one or more elements (`[id( key=\"value\")*]+`) or a nil value";
-const E_SDID = "expecting a structured data element id (from 1 to max 32 US-ASCII characters)";
+const E_SDID = "expecting a structured data element id (from 1 to max 32 US-ASCII characters; except `=`, ` `, `]`, and `\"`";
 const E_SDPARAM = "expecting a structured data parameter (`key=\"value\"`, both part from 1 to max 32 US-ASCII characters; key cannot contain `=`, ` `, `]`, and `\"`, while value cannot contain `]`, backslash, and `\"` unless escaped)";
 const E_ESCAPE = "expecting chars `]`, `\"`, and `\\` to be escaped within param value";
 const E_DUP_SDID = "duplicate structured data element id";
 const E_PARSE = "parsing error";
-const E_MSG_UTF8 = "expecting a free-form optional message in UTF-8 (starting with or without BOM)";
+const E_MSG_UTF8 =
+  "expecting a free-form optional message in UTF-8 (starting with or without BOM) or a free-form optional message in any encoding (starting without BOM)";
 
 /** Sets a key on a record without letting "__proto__" change the prototype (input is untrusted). */
 export function setOwn<V>(obj: Record<string, V>, key: string, value: V): void {
@@ -168,6 +169,7 @@ export function parseRfc5424(
     if (iso.micros) m.timestampMicros = iso.micros;
     p = iso.end;
   } else if (strict) {
+    if (iso.dayOutOfRange) return err(st, `parsing time "${s.slice(p, iso.errAt)}": day out of range`, iso.errAt);
     return err(st, E_TIMESTAMP, p >= n ? p : Math.max(iso.errAt, p));
   } else {
     while (p < n && s.charCodeAt(p) !== 32) p++; // unreadable timestamp: skip it, keep the rest
@@ -182,10 +184,12 @@ export function parseRfc5424(
     const name = fields[f]!;
     st.p = p;
     const end = scanField(st, FIELD_MAX[name]);
-    if (end < 0) return err(st, errors[f]!, p);
+    // Column: the first character past the limit when the field is too long, else the field's start.
+    if (end < 0) return err(st, errors[f]!, isPrintUsAscii(s.charCodeAt(p)) ? p + FIELD_MAX[name] : p);
     if (!(end === p + 1 && s.charCodeAt(p) === 45)) m[name] = s.slice(p, end);
     p = end;
-    if (s.charCodeAt(p) !== 32) return err(st, p >= n ? errors[f + 1] ?? E_SD : E_PARSE, p);
+    // A control character or non-ASCII inside the field is that field's error; the end of input is the next one's.
+    if (s.charCodeAt(p) !== 32) return err(st, p >= n ? errors[f + 1] ?? E_SD : strict ? errors[f]! : E_PARSE, p);
     p++;
   }
   if (!Number.isNaN(localWall)) {
@@ -277,7 +281,7 @@ function scanSd(st: State): string | null {
       }
       if (c !== 32) {
         st.p = p;
-        return p >= n ? E_SDPARAM : idStart === p ? E_SDID : c === 61 || c === 34 ? E_SDID : E_SDPARAM;
+        return p >= n || Object.keys(params).length > 0 ? E_SDPARAM : E_SDID;
       }
       p++;
       const kStart = p;

@@ -35,6 +35,11 @@ export function parseRfc5424Strict(line: string, opts?: { compliantMsg?: boolean
 }
 
 function parse(line: string, opts: SyslogOptions): SyslogMessage {
+  if (line.charCodeAt(0) === 0xfeff) {
+    // A BOM before the PRI (some Windows forwarders write one per line): parse what follows it.
+    const m = parse(line.slice(1), opts);
+    return m.format === "none" ? { format: "none", msg: line } : m;
+  }
   // Lenient PRI: "<" 1-3 digits ">" with value ≤ 191 (leading zeros tolerated outside strict 5424).
   let pri = -1;
   let p = 0;

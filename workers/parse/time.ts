@@ -239,7 +239,7 @@ function twoDigits(s: string, i: number): number {
  * `wall` is the reading as if UTC (ms), `micros` the µs below it (0-999); `offsetMs` is meaningful only when `hasZone`. On failure `errAt`
  * is the index of the first offending character.
  */
-export const iso = { wall: 0, micros: 0, offsetMs: 0, hasZone: false, end: 0, errAt: 0 };
+export const iso = { wall: 0, micros: 0, offsetMs: 0, hasZone: false, end: 0, errAt: 0, dayOutOfRange: false };
 
 /** Weight of fraction digit k (0-based): digits 0-2 are ms, 3-5 are µs. */
 const FRACTION_WEIGHT = [100, 10, 1, 100, 10, 1];
@@ -251,6 +251,7 @@ const FRACTION_WEIGHT = [100, 10, 1, 100, 10, 1];
  * ±hh offsets, no offset at all (hasZone false: the caller applies the source's zone) and second 60.
  */
 export function scanIso(s: string, i: number, strict: boolean): boolean {
+  iso.dayOutOfRange = false;
   const fail = (at: number): boolean => {
     iso.errAt = at;
     return false;
@@ -332,7 +333,10 @@ export function scanIso(s: string, i: number, strict: boolean): boolean {
     if (strict) return fail(p);
     hasZone = false;
   }
-  if (d > daysInMonth(y, mo)) return fail(p);
+  if (d > daysInMonth(y, mo)) {
+    iso.dayOutOfRange = true; // "2003-09-31": well-formed but not a calendar date
+    return fail(p);
+  }
   iso.wall = utcMs(y, mo, d, h, mi, sec, ms);
   iso.micros = us;
   iso.offsetMs = offsetMs;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { validateRule } from "../../workers/rules/validate.ts";
 import { groupKeyOf } from "../../workers/rules/engines/index.ts";
-import { compileRule, compileRuleSet } from "../../workers/rules/project.ts";
+import { compileRule, compileRuleSet, project } from "../../workers/rules/project.ts";
 import { magnitude } from "../../workers/rules/magnitude.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
 import { ev, RuleHost } from "./rules-engine-harness.ts";
@@ -342,6 +342,7 @@ describe("compileRule and groupKeyOf", () => {
     expect(c.match({ ...base, event: { dataset: "sshd", category: ["authentication"], outcome: "failure" } })?.step).toBe("a");
     expect(c.match({ ...base, event: { dataset: "sshd", category: ["network"], outcome: "failure" } })).toBeUndefined();
     expect(groupKeyOf(r, m!)).toBe('["1.2.3.4"]');
+    expect(project(r, { ...base, event: { dataset: "sshd" } }, { who: "x" }, "b")).toEqual({ ...m, captures: { who: "x" } });
     expect(groupKeyOf(rule({ type: "single" }), m!)).toBe("[]");
   });
   it("compileRuleSet (dataset-indexed) matches exactly what each rule's match does", () => {

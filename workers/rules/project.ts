@@ -21,6 +21,8 @@ export interface CompiledRule {
   fields: string[];
   /** The event as the rule's engine needs it, or undefined when the rule does not match it. */
   match(event: EcsEvent): MatchedEvent | undefined;
+  /** Projection only, for an event already known to match. */
+  project(event: EcsEvent, captures?: Record<string, string>, step?: string): MatchedEvent;
 }
 
 /** The fields a rule needs from each matched event. */
@@ -70,6 +72,7 @@ export function compileRule(rule: RuleDef): CompiledRule {
   return {
     rule,
     fields,
+    project: build,
     match(event) {
       const r = match(event);
       if (!r.matched) return undefined;
@@ -93,15 +96,7 @@ const compiled = new WeakMap<RuleDef, CompiledRule>();
 export function project(rule: RuleDef, event: EcsEvent, captures?: Record<string, string>, step?: string): MatchedEvent {
   let c = compiled.get(rule);
   if (!c) compiled.set(rule, (c = compileRule(rule)));
-  const fields: Record<string, unknown> = {};
-  for (const f of c.fields) {
-    const v = compileGetter(f)(event);
-    if (v !== undefined && v !== null) fields[f] = v;
-  }
-  const m: MatchedEvent = { id: event.id, ts: timestampMs(event), fields };
-  if (captures) m.captures = captures;
-  if (step) m.step = step;
-  return m;
+  return c.project(event, captures, step);
 }
 
 // ---------------------------------------------------------------- shared by the engines

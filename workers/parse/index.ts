@@ -1,27 +1,174 @@
 /**
- * The parsing stage's entry point: one raw input line → one normalized ECS event.
- * Pure (no Workers APIs): runs in workerd, Node tests and Node benchmarks alike.
+ * The parsing stage's entry point: one raw input line → one normalized ECS event (syslog format stage,
+ * then the program parser, then user extractors). Pure (no Workers APIs): runs in workerd, Node tests
+ * and Node benchmarks alike. Used by ingest (`POST /v1/ingest`, `POST /v1/parse`), backtests, benches.
  *
- * PLACEHOLDER until the parsers land: every line becomes a generic event. The signature is the
- * contract used by ingest (`POST /v1/ingest`, `POST /v1/parse`), backtests and benchmarks.
+ * What counts as a parse error (`porchlight.parse_error` set; ingest counts it in `parse_errors`):
+ * exactly the lines stored with `event.dataset = "unparsed"`: the syslog header was not recognised
+ * (format "none") AND no program parser recognised the text — e.g. empty or binary junk, or a bare
+ * line from an unknown program. A line with a valid header whose program we do not know is NOT an
+ * error: it is dataset "syslog" with the generic fields. A known program's unknown message gets that
+ * program's dataset (e.g. "sshd") with no classification. Never throws: an internal fault also yields
+ * "unparsed" with the reason, and `raw` is always kept.
  */
 import type { EcsEvent } from "../ecs.ts";
-import type { ParseContext, RawInput } from "./types.ts";
-import { newEventId } from "./id.ts";
-
-/** Normalizes one line. Never throws: a line no parser understands becomes `event.dataset = "unparsed"`. */
-export function normalize(input: RawInput, _ctx: ParseContext): EcsEvent {
-  const ts = input.receivedAt;
-  return {
-    id: newEventId(ts),
-    "@timestamp": new Date(ts).toISOString(),
-    received_at: new Date(input.receivedAt).toISOString(),
-    raw: input.raw,
-    message: input.raw,
-    event: { dataset: "unparsed" },
-    porchlight: { parse_error: "no parser yet" },
-  };
-}
+import type { ParseContext, ProgramFields, RawInput, SyslogMessage } from "./types.ts";
+import { eventId, newEventId } from "./id.ts";
+import { parseSyslog } from "./syslog.ts";
+import { facilityName, severityName } from "./names.ts";
+import { parseProgram, sniffed } from "./programs/index.ts";
+import { applyExtractors } from "./extractors.ts";
+import { INGEST_MAX_LINE_BYTES } from "../constants.ts";
 
 /** A context with UTC everywhere and no extractors (tests, benchmarks). */
 export const DEFAULT_CONTEXT: ParseContext = { timezoneFor: () => "UTC", extractors: [] };
+
+const MAX_TS = 2 ** 48 - 1;
+
+/**
+ * Normalizes one line. `batchKey`/`index` (the ingest Idempotency-Key and line number) make the id
+ * deterministic so a retried batch stores nothing twice; without them the id is random.
+ */
+export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string, index?: number): EcsEvent {
+  const receivedAt = Number.isFinite(input.receivedAt) && input.receivedAt >= 0 && input.receivedAt <= MAX_TS ? input.receivedAt : Date.now();
+  let raw = typeof input.raw === "string" ? input.raw : String(input.raw);
+  let truncated = false;
+  // Cheap pre-check: a UTF-16 string of n units is at most 3n UTF-8 bytes.
+  if (raw.length * 3 > INGEST_MAX_LINE_BYTES && utf8Length(raw) > INGEST_MAX_LINE_BYTES) {
+    raw = truncateUtf8(raw, INGEST_MAX_LINE_BYTES);
+    truncated = true;
+  }
+  try {
+    return build(raw, receivedAt, input, ctx, batchKey, index, truncated);
+  } catch (e) {
+    return {
+      id: batchKey !== undefined ? eventId(receivedAt, batchKey, index ?? 0) : newEventId(receivedAt),
+      "@timestamp": new Date(receivedAt).toISOString(),
+      received_at: new Date(receivedAt).toISOString(),
+      raw,
+      message: raw,
+      event: { dataset: "unparsed", kind: "event" },
+      porchlight: { parse_error: `internal parser fault: ${String((e as Error)?.message ?? e).slice(0, 200)}`, ...(truncated ? { truncated } : {}) },
+    };
+  }
+}
+
+function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseContext, batchKey: string | undefined, index: number | undefined, truncated: boolean): EcsEvent {
+  const sourceIp = input.sourceIp;
+  const syslog = parseSyslog(raw, { receivedAt, timezone: (host) => ctx.timezoneFor(host, sourceIp) });
+  let ts = syslog.timestamp;
+  if (ts === undefined || !Number.isFinite(ts) || ts < 0 || ts > MAX_TS) ts = receivedAt;
+  const receivedIso = new Date(receivedAt).toISOString();
+  const ev: EcsEvent = {
+    id: batchKey !== undefined ? eventId(ts, batchKey, index ?? 0) : newEventId(ts),
+    "@timestamp": ts === receivedAt ? receivedIso : new Date(ts).toISOString(),
+    received_at: receivedIso,
+    raw,
+    message: syslog.msg,
+    event: { dataset: "syslog", kind: "event" },
+  };
+  const log = syslogFields(syslog);
+  if (log) ev.log = { syslog: log };
+  if (syslog.severity !== undefined) ev.event.severity = syslog.severity;
+  if (syslog.repeatCount !== undefined) ev.event.count = syslog.repeatCount;
+
+  const fields = raw.length === 0 ? null : parseProgram(syslog);
+  let program = syslog.appName;
+  let hostname = syslog.hostname;
+  let pid = syslog.procId;
+  if (sniffed.program) {
+    program = sniffed.program;
+    if (sniffed.pid) pid = sniffed.pid;
+    if (sniffed.hostname && !hostname) hostname = sniffed.hostname;
+  }
+  if (hostname) ev.host = { hostname };
+  if (program) {
+    ev.process = { name: program };
+    if (pid && /^\d{1,10}$/.test(pid)) ev.process.pid = Number(pid);
+  }
+
+  const pl: NonNullable<EcsEvent["porchlight"]> = {};
+  if (sourceIp) pl.source_ip = sourceIp;
+  if (input.transport) pl.transport = input.transport;
+  if (truncated) pl.truncated = true;
+
+  if (fields) merge(ev, fields, pl);
+  else if (syslog.format === "none") {
+    ev.event.dataset = "unparsed";
+    pl.parse_error = raw.length === 0 ? "empty line" : "no syslog header and no program parser recognised the line";
+  }
+
+  if (ctx.extractors.length > 0 && syslog.msg) {
+    const labels = applyExtractors(ctx.extractors, syslog.msg, program, hostname);
+    if (labels) ev.labels = { ...(ev.labels ?? {}), ...labels };
+  }
+  if (pl.source_ip !== undefined || pl.transport !== undefined || pl.truncated || pl.parse_error !== undefined || pl.fields !== undefined) {
+    ev.porchlight = pl;
+  }
+  return ev;
+}
+
+function syslogFields(s: SyslogMessage): NonNullable<NonNullable<EcsEvent["log"]>["syslog"]> | undefined {
+  if (s.format === "none") return undefined;
+  const out: NonNullable<NonNullable<EcsEvent["log"]>["syslog"]> = {};
+  if (s.pri !== undefined) out.priority = s.pri;
+  if (s.facility !== undefined) out.facility = { code: s.facility, name: facilityName(s.facility) ?? String(s.facility) };
+  if (s.severity !== undefined) out.severity = { code: s.severity, name: severityName(s.severity) ?? String(s.severity) };
+  if (s.hostname !== undefined) out.hostname = s.hostname;
+  if (s.appName !== undefined) out.appname = s.appName;
+  if (s.procId !== undefined) out.procid = s.procId;
+  if (s.msgId !== undefined) out.msgid = s.msgId;
+  if (s.version !== undefined) out.version = String(s.version);
+  if (s.structuredData !== undefined) out.structured_data = s.structuredData;
+  return out;
+}
+
+/** Merges a program parser's fields into the event: `event`, `process`, `host` and `porchlight` merge; the rest replace. */
+function merge(ev: EcsEvent, f: ProgramFields, pl: NonNullable<EcsEvent["porchlight"]>): void {
+  for (const k in f) {
+    const v = (f as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    switch (k) {
+      case "event":
+        Object.assign(ev.event, v);
+        break;
+      case "process":
+        ev.process = { ...(ev.process ?? {}), ...(v as object) };
+        break;
+      case "host":
+        ev.host = { ...(ev.host ?? {}), ...(v as object) };
+        break;
+      case "porchlight":
+        Object.assign(pl, v);
+        break;
+      default:
+        (ev as unknown as Record<string, unknown>)[k] = v;
+    }
+  }
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { n += 4; i++; }
+    else n += 3;
+  }
+  return n;
+}
+
+/** Longest prefix of `s` whose UTF-8 encoding fits in `max` bytes, never splitting a surrogate pair. */
+function truncateUtf8(s: string, max: number): string {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length;
+    const w = c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    if (n + w > max) return s.slice(0, i);
+    n += w;
+    if (pair) i++;
+  }
+  return s;
+}

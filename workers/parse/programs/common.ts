@@ -1,0 +1,70 @@
+/**
+ * Small builders shared by the program parsers: peers (address → ECS endpoint), authentication
+ * events, and related.* bookkeeping. Kept allocation-light: they run once per matched line.
+ */
+import type { EcsEndpoint, Outcome } from "../../ecs.ts";
+import type { ProgramFields } from "../types.ts";
+import { canonicalIp } from "../ip.ts";
+
+/** An endpoint from an address token (IP, IPv4-mapped IPv6, or hostname) and an optional port. */
+export function peer(addr: string | undefined, port?: string | number): EcsEndpoint | undefined {
+  if (!addr) return undefined;
+  const ep: EcsEndpoint = { address: addr };
+  const ip = canonicalIp(addr);
+  if (ip) ep.ip = ip;
+  else ep.domain = addr;
+  if (port !== undefined && port !== "") {
+    const p = typeof port === "number" ? port : Number(port);
+    if (Number.isInteger(p) && p >= 0 && p <= 65535) ep.port = p;
+  }
+  return ep;
+}
+
+/** Adds source/destination IPs and user names to `related`, without duplicates. */
+export function addRelated(f: ProgramFields): ProgramFields {
+  const ips: string[] = [];
+  if (f.source?.ip) ips.push(f.source.ip);
+  if (f.destination?.ip && f.destination.ip !== f.source?.ip) ips.push(f.destination.ip);
+  const users: string[] = [];
+  if (f.user?.name) users.push(f.user.name);
+  if (f.user?.target?.name && f.user.target.name !== f.user?.name) users.push(f.user.target.name);
+  if (ips.length || users.length) {
+    f.related = {};
+    if (ips.length) f.related.ip = ips;
+    if (users.length) f.related.user = users;
+  }
+  return f;
+}
+
+/**
+ * An authentication event. `type` follows ECS: "start" for a login attempt (either outcome), "end" for a
+ * disconnect or logout, "info" for other auth-phase messages.
+ */
+export function authEvent(
+  dataset: string,
+  action: string,
+  outcome: Outcome | undefined,
+  user: string | undefined,
+  source: EcsEndpoint | undefined,
+  type: "start" | "end" | "info" = "start",
+): ProgramFields {
+  const f: ProgramFields = { event: { dataset, category: ["authentication"], type: [type], action } };
+  if (outcome) f.event.outcome = outcome;
+  if (user !== undefined && user !== "") f.user = { name: user };
+  if (source) f.source = source;
+  return addRelated(f);
+}
+
+/** Parses a decimal integer field; undefined when absent or not a number. */
+export function int(s: string | undefined): number | undefined {
+  if (s === undefined || s === "") return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** MAC in ECS notation (RFC 7042: uppercase, hyphens), or undefined when `s` is not a 6-octet MAC. */
+export function mac(s: string | undefined): string | undefined {
+  if (!s) return undefined;
+  const m = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(s);
+  return m ? m.slice(1).join("-").toUpperCase() : undefined;
+}

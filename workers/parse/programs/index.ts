@@ -1,0 +1,130 @@
+/**
+ * Program dispatch: picks the program parser for a message by its syslog APP-NAME (normalized:
+ * lowercased, `sshd(pam_unix)` → `sshd`, `/usr/sbin/cron` → `cron`), and by content when the name is
+ * missing, unknown or a firewall prefix took its place (`Jan  8 03:37:09 DENY: IN=eth0 ...`), or when the
+ * line had no syslog header at all (`srv sshd[123]: ...`, bare dropbear lines).
+ */
+import type { ProgramFields, SyslogMessage } from "../types.ts";
+import { parseIptables, netfilterStart } from "./iptables.ts";
+import { parseUlogd } from "./ulogd.ts";
+import { parsePfsense, PF_SNIFF } from "./pfsense.ts";
+import { parseSshd, SSHD_SNIFF } from "./sshd.ts";
+import { parseDropbear, DROPBEAR_SNIFF } from "./dropbear.ts";
+import { parseSudo } from "./sudo.ts";
+import { parseSu } from "./su.ts";
+import { parseDnsmasq, parseDnsmasqDhcp } from "./dnsmasq.ts";
+import { parseHostapd } from "./hostapd.ts";
+import { parseArpwatch } from "./arpwatch.ts";
+import { parseSynology, SYNOLOGY_SNIFF } from "./synology.ts";
+import { parseBackup } from "./backup.ts";
+import { parsePam, PAM_SNIFF } from "./pam.ts";
+
+type Parse = (msg: string, syslog: SyslogMessage) => ProgramFields | null;
+
+/** `dataset` is what a message of a known program gets when its parser does not recognise the text. */
+interface Entry {
+  parse: Parse;
+  dataset?: string;
+}
+
+const sshd: Entry = { parse: parseSshd, dataset: "sshd" };
+const ulogd: Entry = { parse: parseUlogd, dataset: "ulogd" };
+const dnsmasq: Entry = { parse: parseDnsmasq, dataset: "dnsmasq" };
+const hostapd: Entry = { parse: parseHostapd, dataset: "hostapd" };
+const arpwatch: Entry = { parse: parseArpwatch, dataset: "arpwatch" };
+const synology: Entry = { parse: parseSynology };
+
+const BY_PROGRAM: Record<string, Entry> = {
+  kernel: { parse: parseIptables },
+  iptables: { parse: parseIptables, dataset: "iptables" },
+  nftables: { parse: parseIptables, dataset: "iptables" },
+  ulogd, ulogd2: ulogd, conntrack: ulogd,
+  filterlog: { parse: parsePfsense, dataset: "pfsense.filterlog" },
+  sshd, "sshd-session": sshd, "sshd-auth": sshd,
+  dropbear: { parse: parseDropbear, dataset: "dropbear" },
+  sudo: { parse: parseSudo, dataset: "sudo" },
+  su: { parse: parseSu, dataset: "su" },
+  dnsmasq,
+  "dnsmasq-dhcp": { parse: parseDnsmasqDhcp, dataset: "dnsmasq.dhcp" },
+  hostapd, wpad: hostapd,
+  arpwatch, addrwatch: arpwatch, addrwatch_syslog: arpwatch,
+  connection: synology, synoscgi: synology, "synoscgi_syno.api.auth": synology,
+  rsnapshot: { parse: parseBackup, dataset: "backup" },
+};
+
+const nameCache = new Map<string, string>();
+/** Normalized program name: lowercase, without `(pam_unix)`-style suffixes and directories. */
+export function programKey(appName: string): string {
+  let k = nameCache.get(appName);
+  if (k === undefined) {
+    k = appName.toLowerCase();
+    const paren = k.indexOf("(");
+    if (paren > 0) k = k.slice(0, paren);
+    const slash = k.lastIndexOf("/");
+    if (slash >= 0) k = k.slice(slash + 1);
+    if (nameCache.size < 4096) nameCache.set(appName, k);
+  }
+  return k;
+}
+
+/** Header pieces recovered from a headerless line by `sniffTag` (module scratch: the hot path allocates nothing). */
+export const sniffed = { program: "", pid: "", hostname: "" };
+
+const TAG_RE = /^(?:([A-Za-z0-9][\w.-]*) )?(?:\[([A-Za-z][\w.-]*)\]|([A-Za-z][\w.\/-]*)(?:\[(\d+)\])?):? /;
+
+/**
+ * Runs the program parsers over one message. Returns null when none recognised it. When the line had no
+ * syslog header and a `host prog[pid]: ` or `[prog]:` tag was found in it, `sniffed` holds the pieces.
+ */
+export function parseProgram(syslog: SyslogMessage): ProgramFields | null {
+  sniffed.program = sniffed.pid = sniffed.hostname = "";
+  const msg = syslog.msg;
+  const app = syslog.appName;
+  let fallbackDataset: string | undefined;
+  if (app) {
+    const entry = BY_PROGRAM[programKey(app)];
+    if (entry) {
+      const r = entry.parse(msg, syslog);
+      if (r) return r;
+      fallbackDataset = entry.dataset;
+    }
+  } else if (syslog.format === "none" || msg.charCodeAt(0) === 0x5b) {
+    // "srv sshd[123]: msg", "[sshd]: msg", "dropbear[1252]: msg" without a usable header.
+    const t = TAG_RE.exec(msg);
+    if (t) {
+      const prog = t[2] ?? t[3]!;
+      const entry = BY_PROGRAM[programKey(prog)];
+      if (entry) {
+        const rest = msg.slice(t[0].length);
+        const r = entry.parse(rest, { ...syslog, appName: prog, msg: rest });
+        sniffed.program = prog;
+        sniffed.pid = t[4] ?? "";
+        sniffed.hostname = t[1] ?? "";
+        if (r) return r;
+        if (entry.dataset) return { event: { dataset: entry.dataset } };
+      }
+    }
+  }
+  const r = sniff(msg, syslog);
+  if (r) return r;
+  return fallbackDataset ? { event: { dataset: fallbackDataset } } : null;
+}
+
+/** Content sniffing: cheapest and most specific checks first. */
+function sniff(msg: string, syslog: SyslogMessage): ProgramFields | null {
+  if (msg.indexOf("SRC=") >= 0 && netfilterStart(msg) >= 0) return parseIptables(msg, syslog);
+  const c0 = msg.charCodeAt(0);
+  if (c0 === 0x5b || c0 === 0x20) {
+    const r = parseUlogd(msg, syslog);
+    if (r) return r;
+  }
+  if (c0 >= 0x30 && c0 <= 0x39 && PF_SNIFF.test(msg)) return parsePfsense(msg, syslog);
+  if (DROPBEAR_SNIFF.test(msg)) return parseDropbear(msg, syslog);
+  if (SSHD_SNIFF.test(msg)) return parseSshd(msg, syslog);
+  if (PAM_SNIFF.test(msg)) return parsePam(msg, "pam");
+  if (msg.indexOf("] from [") >= 0 || msg.indexOf("blocked") >= 0) {
+    if (SYNOLOGY_SNIFF.test(msg)) return parseSynology(msg, syslog);
+  }
+  if (msg.indexOf("ackup") >= 0 || msg.indexOf("ACKUP") >= 0) return parseBackup(msg, syslog);
+  return null;
+}

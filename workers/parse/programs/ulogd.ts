@@ -1,0 +1,100 @@
+/**
+ * Connection-tracking flows: ulogd2 PRINTFLOW lines (`[NEW] ORIG: SRC=a DST=b PROTO=TCP SPT=n DPT=n
+ * PKTS=n BYTES=n , REPLY: SRC=... `, format of ulogd2 util/printflow.c) and `conntrack -E` event lines
+ * (`[DESTROY] tcp 6 src=a dst=b sport=n dport=n packets=n bytes=n src=... [ASSURED]`). The original
+ * direction gives source/destination; the reply direction's counters become destination.bytes/packets.
+ */
+import type { EcsEndpoint } from "../../ecs.ts";
+import type { ProgramFields, SyslogMessage } from "../types.ts";
+import { canonicalIp, directionOf } from "../ip.ts";
+
+const KINDS: Record<string, [string, string]> = {
+  NEW: ["start", "flow_new"],
+  UPDATE: ["change", "flow_update"],
+  DESTROY: ["end", "flow_destroy"],
+};
+
+export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
+  const s = msg.trimStart();
+  if (s.charCodeAt(0) !== 0x5b) return null;
+  const close = s.indexOf("]");
+  const kind = KINDS[s.slice(1, close)];
+  if (!kind) return null;
+  const rest = s.slice(close + 1);
+  const orig = rest.indexOf("ORIG:");
+  if (orig >= 0) {
+    // PRINTFLOW: "ORIG: k=v ... , REPLY: k=v ..."
+    const reply = rest.indexOf("REPLY:", orig);
+    const o = kvUpper(rest.slice(orig + 5, reply < 0 ? undefined : reply));
+    const r = reply < 0 ? {} : kvUpper(rest.slice(reply + 6));
+    return flow(kind, o.SRC, o.DST, o.SPT, o.DPT, o.PROTO, o.PKTS, o.BYTES, r.PKTS, r.BYTES, r.SRC, undefined);
+  }
+  // conntrack -E: "[NEW] tcp 6 120 SYN_SENT src=.. dst=.. sport=.. dport=.. [UNREPLIED] src=.. ..."
+  const toks = rest.trim().split(/\s+/);
+  let proto: string | undefined, state: string | undefined;
+  const o: Record<string, string> = {}, r: Record<string, string> = {};
+  let cur = o, seenSrc = 0;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    const eq = t.indexOf("=");
+    if (eq < 0) {
+      if (i < 4 && /^(?:ipv[46])$/.test(t)) continue; // conntrack -o extended: "ipv4 2 tcp 6 ..."
+      if (!proto && /^[a-z][a-z0-9]*$/.test(t) && !/^\d/.test(t)) proto = t;
+      else if (/^[A-Z_]+$/.test(t) && !t.startsWith("[")) state ??= t;
+      continue;
+    }
+    const k = t.slice(0, eq);
+    if (k === "src" && ++seenSrc === 2) cur = r;
+    if (!(k in cur)) cur[k] = t.slice(eq + 1);
+  }
+  if (!o.src) return null;
+  const f = flow(kind, o.src, o.dst, o.sport, o.dport, proto, o.packets, o.bytes, r.packets, r.bytes, r.src, state);
+  return f;
+}
+
+function kvUpper(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of s.split(/[\s,]+/)) {
+    const eq = t.indexOf("=");
+    if (eq > 0) out[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  return out;
+}
+
+function flow(
+  kind: [string, string], src: string | undefined, dst: string | undefined, sport: string | undefined, dport: string | undefined,
+  proto: string | undefined, opk: string | undefined, oby: string | undefined, rpk: string | undefined, rby: string | undefined,
+  replySrc: string | undefined, state: string | undefined,
+): ProgramFields {
+  const f: ProgramFields = { event: { dataset: "ulogd", category: ["network"], type: ["connection", kind[0]], action: kind[1] } };
+  const s: EcsEndpoint = {}, d: EcsEndpoint = {};
+  const sip = src ? canonicalIp(src) : null, dip = dst ? canonicalIp(dst) : null;
+  if (sip) s.ip = sip;
+  if (dip) d.ip = dip;
+  setNum(s, "port", sport); setNum(d, "port", dport);
+  setNum(s, "packets", opk); setNum(s, "bytes", oby);
+  setNum(d, "packets", rpk); setNum(d, "bytes", rby);
+  if (Object.keys(s).length) f.source = s;
+  if (Object.keys(d).length) f.destination = d;
+  f.network = {};
+  if (proto) f.network.transport = proto.toLowerCase();
+  if (sip || dip) f.network.type = (src ?? dst ?? "").includes(":") ? "ipv6" : "ipv4";
+  const dir = directionOf(sip ?? undefined, dip ?? undefined);
+  if (dir) f.network.direction = dir;
+  if (s.bytes !== undefined || d.bytes !== undefined) f.network.bytes = (s.bytes ?? 0) + (d.bytes ?? 0);
+  if (s.packets !== undefined || d.packets !== undefined) f.network.packets = (s.packets ?? 0) + (d.packets ?? 0);
+  if (sip || dip) f.related = { ip: [sip, dip].filter((x, i, a): x is string => !!x && a.indexOf(x) === i) };
+  const extra: Record<string, string> = {};
+  if (state) extra.ct_state = state;
+  // NAT: the reply comes from somewhere other than the original destination (DNAT / port forward).
+  const rs = replySrc ? canonicalIp(replySrc) : null;
+  if (rs && dip && rs !== dip) extra.nat_destination_ip = rs;
+  if (Object.keys(extra).length) f.porchlight = { fields: extra };
+  return f;
+}
+
+function setNum(ep: EcsEndpoint, k: "port" | "packets" | "bytes", v: string | undefined): void {
+  if (v === undefined || v === "") return;
+  const n = Number(v);
+  if (Number.isFinite(n) && n >= 0) ep[k] = n;
+}

@@ -75,6 +75,15 @@ describe("POST /v1/rules/backtest", () => {
     expect(body.alerts.map((a) => [a.title, a.status, a.first_seen])).toEqual([["No backup from nas", "closed", new Date(base + 3 * H).toISOString()]]);
   });
 
+  it("leaves out events that the enabled suppress rules keep out of alerting", async () => {
+    const base = Date.parse("2025-03-04T00:00:00Z");
+    await store([0, 1, 2, 3, 4].flatMap((s) => [sshFail("192.0.2.200", base + s * S), sshFail("192.0.2.201", base + s * S)]));
+    await createRule({ id: uid("bt-sup"), name: "Scanner", type: "suppress", match: { "source.ip": "192.0.2.200" } });
+    const { body } = await backtest({ rule: brute(uid("bt-s")), from: base, to: base + H });
+    expect([body.scanned, body.suppressed, body.matched]).toEqual([10, 5, 5]);
+    expect(body.alerts.map((a) => a.group["source.ip"])).toEqual(["192.0.2.201"]);
+  });
+
   it("validates its input with 400 naming the field", async () => {
     const cases: [unknown, string][] = [
       [{}, "rule"],

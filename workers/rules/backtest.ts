@@ -15,7 +15,7 @@ import type { Env } from "../env.ts";
 import type { Firing, RuleDef, StepResult } from "./types.ts";
 import { ENGINES } from "./engines/index.ts";
 import { lowerBound } from "../parse/id.ts";
-import { compileRules, toAlertInputs } from "./evaluate.ts";
+import { buildRuleSets, suppressedIds, toAlertInputs } from "./evaluate.ts";
 import { compileRule, groupKeyOf } from "./project.ts";
 import { firingId, loadEnabledRules } from "./registry.ts";
 import { dedupKeyOf, MAX_ALERT_EVENT_IDS } from "../store/alerts.ts";
@@ -55,7 +55,8 @@ export interface BacktestResult {
 
 export async function runBacktest(env: Env, rule: RuleDef, from: number, to: number): Promise<BacktestResult> {
   const target = compileRule(rule);
-  const { suppress } = compileRules((await loadEnabledRules(env)).filter((r) => r.def.type === "suppress" && r.def.id !== rule.id));
+  // The live suppress rules, leaving out the rule under test (built here, not the isolate's cached sets).
+  const sets = buildRuleSets((await loadEnabledRules(env)).filter((r) => r.def.type === "suppress" && r.def.id !== rule.id));
   const engine = rule.type === "suppress" ? undefined : ENGINES[rule.type];
 
   const groups = new Map<string, { state: unknown; dueAt: number | null }>();
@@ -93,13 +94,14 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
     const { results } = await env.DB.prepare(`SELECT doc FROM events WHERE id ${inclusive ? ">=" : ">"} ?1 AND id < ?2 ORDER BY id LIMIT ?3`)
       .bind(cursor, hi, take)
       .all<{ doc: string }>();
-    for (const row of results) {
-      const event = JSON.parse(row.doc) as EcsEvent;
+    const page = results.map((row) => JSON.parse(row.doc) as EcsEvent);
+    const dropped = suppressedIds(sets, page);
+    for (const event of page) {
       scanned++;
       const ts = Date.parse(event["@timestamp"]);
       lastTs = ts;
       cursor = event.id;
-      if (suppress.some((s) => s.compiled.match(event) !== undefined)) {
+      if (dropped.has(event.id)) {
         suppressed++;
         continue;
       }

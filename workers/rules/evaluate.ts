@@ -21,7 +21,7 @@ import type { Env } from "../env.ts";
 import type { Firing, MatchedEvent, RuleDef } from "./types.ts";
 import { renderTemplate } from "./template.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { compileRule, groupKeyOf, type CompiledRule } from "./project.ts";
+import { compileRule, compileRuleSet, groupKeyOf, type CompiledRuleSet } from "./project.ts";
 import { ENGINES } from "./engines/index.ts";
 import { magnitude } from "./magnitude.ts";
 import { firingId, loadEnabledRules, ruleObjectName, shardOf, type StoredRule } from "./registry.ts";
@@ -44,38 +44,50 @@ const RPC_BACKOFF_MS = 50;
 
 // --- Compiling
 
-/** A rule compiled for stateless matching (project.ts), with the version it was loaded at. */
-export interface LoadedRule {
-  def: RuleDef;
-  version: number;
-  compiled: CompiledRule;
+/** The enabled rules compiled for batch matching (project.ts compileRuleSet: indexed by dataset). */
+export interface RuleSets {
+  /** Rule ids and versions the sets were built from. */
+  key: string;
+  suppress: CompiledRuleSet;
+  alerting: CompiledRuleSet;
+  /** Versions of the alerting rules, in `alerting.rules` order. */
+  versions: number[];
 }
 
-const compiledCache = new WeakMap<StoredRule, LoadedRule>();
+/** Per-isolate: rebuilt only when the (id, version) list of enabled rules changes. */
+let cachedSets: RuleSets | undefined;
 
-/** Compiles once per loaded rule version (the registry keeps the same StoredRule while the version holds). */
-export function loadRule(stored: StoredRule): LoadedRule {
-  let c = compiledCache.get(stored);
-  if (!c) compiledCache.set(stored, (c = { def: stored.def, version: stored.version, compiled: compileRule(stored.def) }));
-  return c;
+/** The enabled rules' sets, compiled once per isolate and rule change. */
+export function ruleSets(rules: readonly StoredRule[]): RuleSets {
+  const key = rules.map((r) => `${r.def.id}@${r.version}`).join("\u0000");
+  if (cachedSets?.key !== key) cachedSets = buildRuleSets(rules, key);
+  return cachedSets;
 }
 
-/** Splits rules into suppressors and alerting rules, compiled. */
-export function compileRules(rules: readonly StoredRule[]): { suppress: LoadedRule[]; alerting: LoadedRule[] } {
-  const suppress: LoadedRule[] = [];
-  const alerting: LoadedRule[] = [];
+/** Compiles rule sets, skipping (and logging) a rule that fails to compile rather than stalling ingest. */
+export function buildRuleSets(rules: readonly StoredRule[], key = ""): RuleSets {
+  const suppress: RuleDef[] = [];
+  const alerting: StoredRule[] = [];
   for (const r of rules) {
-    let loaded: LoadedRule;
     try {
-      loaded = loadRule(r);
+      compileRule(r.def);
     } catch (err) {
-      // Stored rules passed validateRule; one that still fails to compile is skipped, not allowed to stall ingest.
-      console.error(JSON.stringify({ level: "error", where: "compileRules", rule: r.def.id, error: String(err) }));
+      // Stored rules passed validateRule; one that still fails to compile is skipped.
+      console.error(JSON.stringify({ level: "error", where: "ruleSets", rule: r.def.id, error: String(err) }));
       continue;
     }
-    (r.def.type === "suppress" ? suppress : alerting).push(loaded);
+    if (r.def.type === "suppress") suppress.push(r.def);
+    else alerting.push(r);
   }
-  return { suppress, alerting };
+  return { key, suppress: compileRuleSet(suppress), alerting: compileRuleSet(alerting.map((r) => r.def)), versions: alerting.map((r) => r.version) };
+}
+
+/** Ids of the events that match any suppress rule. */
+export function suppressedIds(sets: Pick<RuleSets, "suppress">, events: readonly EcsEvent[]): Set<string> {
+  const out = new Set<string>();
+  if (sets.suppress.rules.length === 0) return out;
+  for (const list of sets.suppress.matchBatch(events)) for (const m of list) out.add(m.id);
+  return out;
 }
 
 // --- Rendering
@@ -149,54 +161,49 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
   if (events.length === 0) return { alerts: 0, suppressed: 0 };
   const rules = await loadEnabledRules(env);
   if (rules.length === 0) return { alerts: 0, suppressed: 0 };
-  const { suppress, alerting } = compileRules(rules);
+  const sets = ruleSets(rules);
 
-  let suppressed = 0;
+  const suppressed = suppressedIds(sets, events);
+  const kept = suppressed.size ? events.filter((e) => !suppressed.has(e.id)) : events;
   const inputs: AlertInput[] = [];
-  const singleSeq = new Map<string, number>();
-  const calls = new Map<string, { rule: LoadedRule; name: string; events: MatchedEvent[] }>();
-  for (const event of events) {
-    if (suppress.some((s) => s.compiled.match(event) !== undefined)) {
-      suppressed++;
-      continue;
-    }
-    for (const rule of alerting) {
-      const m = rule.compiled.match(event);
-      if (!m) continue;
-      const key = groupKeyOf(rule.def, m);
-      if (rule.def.type === "single") {
+  const calls = new Map<string, { rule: RuleDef; version: number; name: string; events: MatchedEvent[] }>();
+  const matches = sets.alerting.matchBatch(kept);
+  sets.alerting.rules.forEach(({ rule }, i) => {
+    const singleSeq = new Map<string, number>();
+    for (const m of matches[i]!) {
+      const key = groupKeyOf(rule, m);
+      if (rule.type === "single") {
         // Stateless: the single engine runs here, no Durable Object.
-        const seqKey = `${rule.def.id}\u0000${key}`;
-        let seq = singleSeq.get(seqKey) ?? 0;
-        const firings: Firing[] = ENGINES.single.step(rule.def, undefined as never, m, Date.now()).firings.map((f) => ({
+        let seq = singleSeq.get(key) ?? 0;
+        const firings: Firing[] = ENGINES.single.step(rule, undefined as never, m, Date.now()).firings.map((f) => ({
           ...f,
-          id: firingId(rule.def.id, key, batchKey, seq++),
-          ruleId: rule.def.id,
+          id: firingId(rule.id, key, batchKey, seq++),
+          ruleId: rule.id,
         }));
-        singleSeq.set(seqKey, seq);
-        inputs.push(...toAlertInputs(rule.def, firings));
+        singleSeq.set(key, seq);
+        inputs.push(...toAlertInputs(rule, firings));
         continue;
       }
-      const name = ruleObjectName(rule.def.id, shardOf(key));
+      const name = ruleObjectName(rule.id, shardOf(key));
       let call = calls.get(name);
-      if (!call) calls.set(name, (call = { rule, name, events: [] }));
+      if (!call) calls.set(name, (call = { rule, version: sets.versions[i]!, name, events: [] }));
       call.events.push(m);
     }
-  }
+  });
 
   const results = await inParallel(
     [...calls.values()].map((call) => () =>
       withRetry(async () => {
         // A fresh stub per attempt: a stub that threw may be broken.
-        const r = (await env.RULE_STATE.get(env.RULE_STATE.idFromName(call.name)).apply(batchKey, call.rule.def, call.rule.version, call.events)) as ApplyResult;
+        const r = (await env.RULE_STATE.get(env.RULE_STATE.idFromName(call.name)).apply(batchKey, call.rule, call.version, call.events)) as ApplyResult;
         return { call, firings: r.firings };
       }),
     ),
     RPC_CONCURRENCY,
   );
-  for (const { call, firings } of results) inputs.push(...toAlertInputs(call.rule.def, firings));
-  if (inputs.length === 0) return { alerts: 0, suppressed };
+  for (const { call, firings } of results) inputs.push(...toAlertInputs(call.rule, firings));
+  if (inputs.length === 0) return { alerts: 0, suppressed: suppressed.size };
   const { changed } = await applyFirings(env.DB, inputs, Date.now());
   if (changed.length) await notifyAlerts(env, changed);
-  return { alerts: changed.length, suppressed };
+  return { alerts: changed.length, suppressed: suppressed.size };
 }

@@ -38,6 +38,9 @@ export function hasScope(p: Principal, scope: Scope): boolean {
   return p.scopes.includes("admin") || p.scopes.includes(scope);
 }
 
+/** `tokens.last_used_at` is refreshed at most this often, ms. */
+export const LAST_USED_RESOLUTION_MS = 3_600_000;
+
 const TOKEN_RE = /^pl_([a-z0-9]{8,32})_([A-Za-z0-9_-]{16,128})$/;
 
 /** Resolves a bearer token to a principal, or null when it is unknown or revoked. */
@@ -47,11 +50,16 @@ export async function resolveBearer(env: Env, token: string): Promise<Principal 
   }
   const m = TOKEN_RE.exec(token);
   if (!m) return null;
-  const row = await env.DB.prepare("SELECT id, name, scopes, hash FROM tokens WHERE id = ?1")
+  const row = await env.DB.prepare("SELECT id, name, scopes, hash, last_used_at FROM tokens WHERE id = ?1")
     .bind(m[1])
-    .first<{ id: string; name: string; scopes: string; hash: string }>();
+    .first<{ id: string; name: string; scopes: string; hash: string; last_used_at: number | null }>();
   if (!row) return null;
   if (!(await safeEqual(await sha256Hex(token), row.hash))) return null;
+  const now = Date.now();
+  if (row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS) {
+    // At most one write per token per resolution interval: D1 bills every written row.
+    await env.DB.prepare("UPDATE tokens SET last_used_at = ?1 WHERE id = ?2").bind(now, row.id).run().catch(() => {});
+  }
   return { id: row.id, name: row.name, scopes: JSON.parse(row.scopes) as Scope[], via: "bearer" };
 }
 

@@ -21,6 +21,8 @@ describe("/v1/tokens", () => {
     expect(JSON.stringify(list)).not.toContain(stored!.hash);
 
     expect((await ingest("tok-1 line", { token: created.token })).status).toBe(200);
+    const used = (await (await api("/v1/tokens")).json()) as any;
+    expect(used.tokens.find((t: any) => t.id === created.id).last_used_at).toBeGreaterThanOrEqual(created.created_at);
     expect((await api(`/v1/tokens/${created.id}`, { method: "DELETE" })).status).toBe(204);
     const after = await ingest("tok-1 line 2", { token: created.token });
     expect(after.status).toBe(401);

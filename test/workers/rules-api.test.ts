@@ -126,3 +126,17 @@ describe("scopes and state", () => {
     for (const o of objs) expect(await o.inspect()).toMatchObject({ alarm: null, groups: [] });
   });
 });
+
+describe("default rule pack", () => {
+  it("imports through the API as npm start does, exports back, and can be removed", async () => {
+    const { default: pack } = (await import("../../workers/rules/default-pack.json")) as { default: { id: string }[] };
+    const res = await api("/v1/rules/import", { method: "POST", json: pack });
+    const body = (await res.json()) as { imported: number; ids: string[] };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.ids).toEqual(pack.map((r) => r.id));
+    const exported = (await (await api("/v1/rules/export")).json()) as { id: string }[];
+    for (const r of pack) expect(exported.some((e) => e.id === r.id), r.id).toBe(true);
+    // Leave no enabled rules behind for the other tests of this file.
+    for (const r of pack) expect((await api(`/v1/rules/${r.id}`, { method: "DELETE" })).status).toBe(200);
+  });
+});

@@ -185,6 +185,9 @@ describe("RFC 3164 and BSD variants", () => {
 
   it("drops trailing CR/LF and keeps the rest of the message byte for byte", () => {
     expect(parseSyslog("<13>Nov 22 10:00:00 h app: a\tb  \r\n", utc).msg).toBe("a\tb  ");
+    expect(parseSyslog("<13>1 - h app - - - a\nb\r\n", utc).msg).toBe("a\nb");
+    const strict = parseRfc5424Strict("<13>1 - h app - - - a\nb\r\n");
+    expect(strict.ok && strict.msg.msg).toBe("a\nb\r\n");
   });
 
   it("reads header-less `host prog[pid]: msg` and `prog[pid]: msg` (journal short output without time)", () => {

@@ -216,10 +216,12 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
     p = skipSpaces(s, p);
     if (m.format !== "openwrt" && m.hostname === undefined) p = scanHost(s, p, m);
     if (!Number.isNaN(zoneOffset)) {
+      // The line names its zone: read the wall time as UTC, infer the year against the receive time seen
+      // on that same wall clock, then shift by the written offset.
       m.tzOffset = zoneOffset;
-      const wall = utcMs(year > 0 ? year : 2000, month, day, h, mi, sec, ms);
-      m.timestamp = year > 0 ? wall - zoneOffset * 60_000 : inferYear(month, day, h, mi, sec, ms, "UTC", opts.receivedAt + zoneOffset * 60_000);
-      if (year === 0 && m.timestamp !== undefined) m.timestamp -= zoneOffset * 60_000;
+      const offMs = zoneOffset * 60_000;
+      const wall = year > 0 ? utcMs(year, month, day, h, mi, sec, ms) : inferYear(month, day, h, mi, sec, ms, "UTC", opts.receivedAt + offMs);
+      m.timestamp = wall === undefined ? undefined : wall - offMs;
     } else {
       const zone = zoneOf(opts, m.hostname);
       m.timestamp = year > 0

@@ -208,13 +208,13 @@ export function parseRfc5424(
       if (strict) return err(st, e, st.p);
       // Lenient: malformed SD is kept verbatim as the start of MSG.
       m.structuredData = undefined;
-      m.msg = stripBom(s.slice(sdStart));
+      m.msg = lenientMsg(s, sdStart);
       return { ok: true, msg: m };
     }
     p = st.p;
   } else {
     if (strict) return err(st, E_SD, p);
-    m.msg = stripBom(s.slice(sdStart));
+    m.msg = lenientMsg(s, sdStart);
     return { ok: true, msg: m };
   }
 
@@ -227,11 +227,19 @@ export function parseRfc5424(
   }
   if (s.charCodeAt(p) !== 32) {
     if (strict) return err(st, E_PARSE, p);
-    m.msg = stripBom(s.slice(p));
+    m.msg = lenientMsg(s, p);
     return { ok: true, msg: m };
   }
-  m.msg = stripBom(s.slice(p + 1));
+  m.msg = strict ? stripBom(s.slice(p + 1)) : lenientMsg(s, p + 1);
   return { ok: true, msg: m };
+}
+
+/** MSG from `p` for ingest: without BOM and without trailing CR/LF (framing left-overs of CRLF senders). */
+function lenientMsg(s: string, p: number): string {
+  let end = s.length;
+  while (end > p && (s.charCodeAt(end - 1) === 10 || s.charCodeAt(end - 1) === 13)) end--;
+  if (s.charCodeAt(p) === 0xfeff) p++;
+  return s.slice(p, end);
 }
 
 function digitOk(s: string, p: number): boolean {
@@ -258,21 +266,19 @@ function scanSd(st: State): string | null {
     p++;
     const idStart = p;
     while (p < n && isSdNameChar(s.charCodeAt(p))) p++;
-    if (p === idStart || p - idStart > SD_NAME_MAX) {
+    // Lenient mode keeps over-long ids (syslog-ng accepts them too) and merges a repeated id.
+    if (p === idStart || (strict && p - idStart > SD_NAME_MAX)) {
       st.p = p === idStart ? p : idStart + SD_NAME_MAX;
-      if (!strict && p > idStart) {
-        /* lenient: accept long ids */
-      } else return E_SDID;
+      return E_SDID;
     }
     const id = s.slice(idStart, p);
-    if (Object.hasOwn(sd, id)) {
-      if (strict) {
-        st.p = p;
-        return E_DUP_SDID;
-      }
+    const seen = Object.hasOwn(sd, id);
+    if (seen && strict) {
+      st.p = p;
+      return E_DUP_SDID;
     }
-    const params: Record<string, string> = Object.hasOwn(sd, id) ? sd[id]! : {};
-    setOwn(sd, id, params);
+    const params: Record<string, string> = seen ? sd[id]! : {};
+    if (!seen) setOwn(sd, id, params);
     for (;;) {
       const c = s.charCodeAt(p);
       if (c === 93 /* ] */) {

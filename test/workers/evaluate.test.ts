@@ -247,4 +247,25 @@ describe("POST /v1/ingest → rules → alerts", () => {
     const detail = (await (await api(`/v1/alerts/${(alerts[0] as unknown as { id: string }).id}`)).json()) as { events: { raw: string }[] };
     expect(detail.events.map((e) => e.raw).sort()).toEqual([...lines].sort());
   });
+
+  it("real sshd lines through the parsers and the default pack's brute-force and login-after-failures rules", async () => {
+    const { default: pack } = (await import("../../workers/rules/default-pack.json")) as { default: Record<string, unknown>[] };
+    const bf = uid("pack-bf");
+    const seq = uid("pack-seq");
+    await createRule({ ...pack.find((r) => r.id === "ssh-brute-force")!, id: bf });
+    await createRule({ ...pack.find((r) => r.id === "login-after-failures")!, id: seq });
+    const ip = "203.0.113.120";
+    const lines = [
+      ...[1, 2, 3, 4, 5, 6].map((n) => `<38>Nov 22 09:00:0${n} nas sshd[811]: Failed password for invalid user guest${n} from ${ip} port 5214${n} ssh2`),
+      `<38>Nov 22 09:00:09 nas sshd[811]: Accepted password for admin from ${ip} port 52150 ssh2`,
+    ];
+    const res = await ingest(lines, { headers: { "idempotency-key": uid("pack-key") } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const [brute] = await alertsOf(bf);
+    expect(brute).toMatchObject({ title: `SSH brute force from ${ip}`, resource: "nas", severity: "high", count: 5, group: { "source.ip": ip }, tags: ["ssh", "brute-force", "attack.T1110"] });
+    expect(brute!.text).toBe("5 failed SSH logins in 60s on nas, last user guest5");
+    const [login] = await alertsOf(seq);
+    expect(login!.title).toMatch(new RegExp(`^Login as admin from ${ip.replace(/\./g, "\\.")} after \\d+ failures$`));
+    expect(login!.severity).toBe("critical");
+  });
 });

@@ -200,20 +200,26 @@ function EventsBody() {
       <form id="filters" class="filters" role="search" aria-label="Search events">
         <Input name="q" label="Message contains" placeholder="text" />
         <Select name="last" label="Time" options={TIME_PRESETS} />
-        <Input name="host" label="Host" />
-        <Input name="program" label="Program" />
-        <Input name="dataset" label="Dataset" />
-        <Input name="src_ip" label="Source IP or CIDR" />
-        <Input name="user" label="User" />
-        <Select
-          name="outcome"
-          label="Outcome"
-          options={[
-            ["", "Any"],
-            ["success", "Success"],
-            ["failure", "Failure"],
-          ]}
-        />
+        <details class="more">
+          <summary>More filters</summary>
+          <div class="filters">
+            <Input name="host" label="Host" />
+            <Input name="program" label="Program" />
+            <Input name="dataset" label="Dataset" />
+            <Input name="src_ip" label="Source IP or CIDR" />
+            <Input name="dst_ip" label="Destination IP or CIDR" />
+            <Input name="user" label="User" />
+            <Select
+              name="outcome"
+              label="Outcome"
+              options={[
+                ["", "Any"],
+                ["success", "Success"],
+                ["failure", "Failure"],
+              ]}
+            />
+          </div>
+        </details>
         <button type="submit" class="btn primary">
           Search
         </button>

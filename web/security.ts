@@ -23,7 +23,8 @@ export const CSP = [
 export const SECURITY_HEADERS: Record<string, string> = {
   "Content-Security-Policy": CSP,
   "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-  "Referrer-Policy": "no-referrer",
+  // Not no-referrer: with it Chromium sends `Origin: null` on form POSTs, which the login and CSRF origin checks must refuse.
+  "Referrer-Policy": "strict-origin-when-cross-origin",
   "X-Content-Type-Options": "nosniff",
   "X-Frame-Options": "DENY",
   "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",

@@ -22,7 +22,12 @@ export function eventsPage(): void {
   function fillForm(): void {
     const p = params();
     if (!p.has("last") && !p.has("from")) p.set("last", "24h");
+    const last = form.querySelector<HTMLSelectElement>("select[name=last]")!;
+    if (!p.has("last") && !last.querySelector('option[value=""]')) last.append(h("option", { value: "" }, "Custom range"));
     for (const el of Array.from(form.elements) as HTMLInputElement[]) if (el.name) el.value = p.get(el.name) ?? "";
+    // Keep the extra filters folded on a phone unless one of them is in use.
+    const more = form.querySelector("details");
+    if (more && Array.from(more.querySelectorAll<HTMLInputElement>("[name]")).some((el) => el.value)) more.open = true;
     clear(chips);
     for (const [k, v] of p) {
       if (NOT_FILTERS.has(k)) continue;

@@ -4,6 +4,9 @@ import { $, clear, duration, h, showMsg, timeEl, toMs } from "./dom.ts";
 
 type Beat = { name: string; source?: string; state: string; last_beat?: string | number | null; deadline?: string | number | null; timeout?: string; timeout_ms?: number };
 
+/** Late or missed beats first, then the nearest deadline. */
+const rank = (b: Beat): number => (b.state === "ok" ? 1 : 0);
+
 export function heartbeatsPage(): void {
   const list = $("#list")!;
   const empty = $("#empty")!;
@@ -19,7 +22,7 @@ export function heartbeatsPage(): void {
   async function load(): Promise<void> {
     try {
       const beats = listOf<Beat>(await api<unknown>("/v1/heartbeats"), "heartbeats");
-      beats.sort((a, b) => (a.state === "missed" ? -1 : 0) - (b.state === "missed" ? -1 : 0) || toMs(a.deadline) - toMs(b.deadline));
+      beats.sort((a, b) => rank(a) - rank(b) || (toMs(a.deadline) || Infinity) - (toMs(b.deadline) || Infinity));
       clear(list);
       for (const b of beats) {
         const dl = toMs(b.deadline);
@@ -30,7 +33,7 @@ export function heartbeatsPage(): void {
               h("div", { class: "meta" },
                 h("span", { class: `status status-${b.state}` }, b.state),
                 b.source ? h("span", { class: "tag" }, b.source) : null,
-                b.timeout ?? (b.timeout_ms ? `every ${duration(b.timeout_ms)}` : ""),
+                b.timeout ? `every ${b.timeout}` : b.timeout_ms ? `every ${duration(b.timeout_ms)}` : "",
               ),
               h("div", { class: "meta" },
                 b.last_beat ? h("span", {}, "last beat ", timeEl(b.last_beat)) : h("span", {}, "never beat"),

@@ -5,7 +5,7 @@
  * 503 {"error":{"code":"offline"}} that the client shows as its "offline" state.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "8aaedffdfe92";
+const VERSION = "d9326e5235ed";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",
@@ -47,7 +47,9 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (req.mode === "navigate") {
-    event.respondWith(fetch(req).catch(() => caches.match("/offline.html")));
+    event.respondWith(
+      fetch(req).catch(async () => (await caches.match("/offline.html")) || new Response("Offline", { status: 503, headers: { "content-type": "text/plain" } })),
+    );
     return;
   }
   if (req.method === "GET" && SHELL.includes(url.pathname)) {

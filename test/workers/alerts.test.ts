@@ -164,6 +164,16 @@ describe("lifecycle", () => {
     expect((await one(r, t + 20 * MIN)).status).toBe("open");
   });
 
+  it("an expired alert reopened by hand stays open (its passed expiry is cleared)", async () => {
+    const r = uid("exp-reopen");
+    await applyFirings(env.DB, [firing(r, { timeoutMs: 1 })], Date.now() - MIN);
+    const a = await one(r);
+    expect(a.status).toBe("expired");
+    const reopened = await act(a.id, "reopen", { note: "still investigating" });
+    expect([reopened.status, reopened.body.status, reopened.body.expires_at]).toEqual([200, "open", null]);
+    expect((await one(r)).status).toBe("open");
+  });
+
   it("a clear firing closes the alert; a clear without an open alert does nothing", async () => {
     const r = uid("clear");
     await applyFirings(env.DB, [firing(r, { action: "clear" })], Date.now());

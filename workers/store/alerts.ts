@@ -493,11 +493,15 @@ export async function transitionAlert(
     return { status: "conflict", message: `Cannot ${action} an alert that is ${row.status} (allowed from: ${t.from.join(", ")})` };
   }
   const shelvedUntil = action === "shelve" ? now + (opts.shelveMs ?? 0) : null;
-  // Reopening by hand restarts the expiry clock from now (the alert stays open at least one more timeout).
+  // Reopening by hand clears the expiry (a passed expires_at would expire it again at once): it stays
+  // open until someone closes it or a new occurrence sets a new expiry.
   const res = await db.batch([
     db
-      .prepare("UPDATE alerts SET status = ?2, shelved_until = ?3, updated_at = ?4 WHERE id = ?1 AND status = ?5 RETURNING " + ALERT_COLUMNS)
-      .bind(id, t.to, shelvedUntil, now, row.status),
+      .prepare(
+        `UPDATE alerts SET status = ?2, shelved_until = ?3, updated_at = ?4, expires_at = CASE WHEN ?6 THEN NULL ELSE expires_at END
+         WHERE id = ?1 AND status = ?5 RETURNING ${ALERT_COLUMNS}`,
+      )
+      .bind(id, t.to, shelvedUntil, now, row.status, action === "reopen" ? 1 : 0),
     db
       .prepare(
         "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?2, ?3, ?4, status, severity, ?5 FROM alerts WHERE id = ?1 AND status = ?6 AND updated_at = ?2",

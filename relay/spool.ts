@@ -29,6 +29,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import { wakeableSleep } from "./timer.ts";
 
 export interface SpoolOptions {
   dir: string;
@@ -312,17 +313,11 @@ export class Spool {
     w?.();
   }
 
-  private waitData(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.dataWaiter = null;
-        resolve();
-      }, ms);
-      this.dataWaiter = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+  private async waitData(ms: number): Promise<void> {
+    const z = wakeableSleep(ms);
+    this.dataWaiter = z.wake;
+    await z.done;
+    this.dataWaiter = null;
   }
 
   private readFd(seg: number): number {

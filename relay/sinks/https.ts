@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Batch, Spool } from "../spool.ts";
+import { wakeableSleep } from "../timer.ts";
 
 const gzipP = promisify(gzip);
 const RETRY_AFTER_MAX_MS = 600_000;
@@ -78,17 +79,11 @@ export class HttpsSink {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.sleepCancel = null;
-        resolve();
-      }, ms);
-      this.sleepCancel = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+  private async sleep(ms: number): Promise<void> {
+    const z = wakeableSleep(ms);
+    this.sleepCancel = z.wake;
+    await z.done;
+    this.sleepCancel = null;
   }
 
   /** Delivers or dead-letters one batch; false if interrupted by stop() (the batch stays spooled). */
@@ -138,8 +133,10 @@ export class HttpsSink {
         this.m.inc("porchlight_relay_rejected_total", { component: C }, b.lines);
         this.m.inc("porchlight_relay_batches_total", { component: C, outcome: "dead_letter" });
         this.log.error("edge rejected a batch permanently; moved to dead-letter", { key: b.key, lines: b.lines, status, response: text.slice(0, 500), file });
-        // A 401/403 means every batch will fail: the edge is reachable but we are not accepted.
-        if (status !== 401 && status !== 403) this.failingSince = 0;
+        // A 401/403 means every batch will fail (bad or revoked token): report unhealthy.
+        if (status === 401 || status === 403) {
+          if (this.failingSince === 0) this.failingSince = Date.now();
+        } else this.failingSince = 0;
         return true;
       }
       // Retryable.

@@ -98,14 +98,18 @@ describe("spool full", () => {
     }
     s.close();
   };
-
-  it("UDP drop-newest: messages beyond the bound are dropped and counted; the rest is delivered", async () => {
-    const { rx, relay } = await setup(["--udp", "127.0.0.1:0", "--spool-max-bytes", "65536", "--udp-full-policy", "drop-newest"], ["udp", "metrics"]);
+  /** A relay with a 64 KiB spool and the edge down, flooded with 2000 datagrams; its metrics after. */
+  const floodWhileEdgeDown = async (extra: string[]) => {
+    const { rx, relay } = await setup(["--udp", "127.0.0.1:0", "--spool-max-bytes", "65536", ...extra], ["udp", "metrics"]);
     rx.respond = edgeDown;
     await udpFlood(relay.port("udp"), 2000);
     let m = await relay.metrics();
     await waitFor(async () => ((m = await relay.metrics()), metric(m, "porchlight_relay_received_total", { component: "udp" }) >= 1990));
-    const received = metric(m, "porchlight_relay_received_total", { component: "udp" });
+    return { rx, relay, m, received: metric(m, "porchlight_relay_received_total", { component: "udp" }) };
+  };
+
+  it("UDP drop-newest: messages beyond the bound are dropped and counted; the rest is delivered", async () => {
+    const { rx, relay, m, received } = await floodWhileEdgeDown(["--udp-full-policy", "drop-newest"]);
     const dropped = metric(m, "porchlight_relay_dropped_total", { component: "udp", reason: "spool_full" });
     const kept = metric(m, "porchlight_relay_sent_total", { component: "udp" });
     expect(dropped).toBeGreaterThan(1000);
@@ -117,12 +121,7 @@ describe("spool full", () => {
   });
 
   it("UDP drop-oldest (default): oldest segments are deleted and counted; the newest messages survive", async () => {
-    const { rx, relay } = await setup(["--udp", "127.0.0.1:0", "--spool-max-bytes", "65536"], ["udp", "metrics"]);
-    rx.respond = edgeDown;
-    await udpFlood(relay.port("udp"), 2000);
-    let m = await relay.metrics();
-    await waitFor(async () => ((m = await relay.metrics()), metric(m, "porchlight_relay_received_total", { component: "udp" }) >= 1990));
-    const received = metric(m, "porchlight_relay_received_total", { component: "udp" });
+    const { rx, m, received } = await floodWhileEdgeDown([]);
     const droppedOld = metric(m, "porchlight_relay_dropped_total", { component: "spool", reason: "full_drop_oldest" });
     expect(droppedOld).toBeGreaterThan(1000);
     expect(metric(m, "porchlight_relay_dropped_total", { component: "udp", reason: "spool_full" })).toBe(0);

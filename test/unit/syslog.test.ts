@@ -31,6 +31,16 @@ describe("RFC 5424", () => {
     expect(m).toEqual({ format: "rfc5424", pri: 14, facility: 1, severity: 6, version: 1, msg: "" });
   });
 
+  it("reads what util-linux `logger -n` sends (RFC 5424 with timeQuality SD)", () => {
+    const m = parseSyslog('<13>1 2026-11-22T19:39:37.021953+00:00 vm root - - [timeQuality tzKnown="1" isSynced="0"] hello from logger', utc);
+    expect(m).toEqual({
+      format: "rfc5424", pri: 13, facility: 1, severity: 5, version: 1,
+      timestamp: at("2026-11-22T19:39:37.021Z"), timestampMicros: 953, tzOffset: 0,
+      hostname: "vm", appName: "root", structuredData: { timeQuality: { tzKnown: "1", isSynced: "0" } },
+      msg: "hello from logger",
+    });
+  });
+
   it("keeps 6 fraction digits (ms + µs) and applies numeric offsets", () => {
     const m = parseSyslog("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% Time to make the do-nuts.", utc);
     expect(m.timestamp).toBe(at("2003-08-24T12:14:15.000Z"));

@@ -3,6 +3,7 @@
  * import/export round trip, scopes, and a delete that cancels the rule's pending deadlines.
  */
 import { env } from "cloudflare:test";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../workers/auth.ts";
 import { evaluateBatch } from "../../workers/rules/evaluate.ts";
@@ -138,5 +139,76 @@ describe("default rule pack", () => {
     for (const r of pack) expect(exported.some((e) => e.id === r.id), r.id).toBe(true);
     // Leave no enabled rules behind for the other tests of this file.
     for (const r of pack) expect((await api(`/v1/rules/${r.id}`, { method: "DELETE" })).status).toBe(200);
+  });
+});
+
+describe("fuzzing the rules, alerts, heartbeats and backtest routes: no input yields a 500", () => {
+  const RUNS = 40;
+  /** Rule-shaped objects with arbitrary values, and arbitrary JSON. */
+  const ruleish = fc.oneof(
+    fc.json({ maxDepth: 3 }).map((t) => JSON.parse(t) as unknown),
+    fc.record(
+      {
+        id: fc.oneof(fc.string({ maxLength: 20 }), fc.constant("fz-rule")),
+        name: fc.string({ maxLength: 20 }),
+        type: fc.constantFrom("single", "threshold", "bucket", "sequence", "heartbeat", "new_value", "suppress", "x"),
+        match: fc.oneof(fc.constant(SSH_FAIL_MATCH), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 })),
+        group_by: fc.oneof(fc.array(fc.string({ maxLength: 12 }), { maxLength: 3 }), fc.jsonValue()),
+        threshold: fc.oneof(fc.integer(), fc.jsonValue()),
+        window: fc.oneof(fc.constantFrom("60s", "1h", "0s", "-5m"), fc.string({ maxLength: 8 })),
+        capacity: fc.integer(),
+        leakspeed: fc.string({ maxLength: 6 }),
+        a: fc.jsonValue({ maxDepth: 2 }),
+        b: fc.jsonValue({ maxDepth: 2 }),
+        fields: fc.jsonValue({ maxDepth: 1 }),
+        timeout: fc.oneof(fc.constant("1h"), fc.string({ maxLength: 6 })),
+        title: fc.string({ maxLength: 30 }),
+        severity: fc.oneof(fc.constantFrom("high", "low"), fc.string({ maxLength: 6 })),
+        enabled: fc.jsonValue(),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+  const segment = fc.string({ maxLength: 20 }).map((s) => encodeURIComponent(s));
+
+  it("rules: POST, PUT, PATCH, import and backtest with arbitrary bodies", async () => {
+    await fc.assert(
+      fc.asyncProperty(ruleish, segment, fc.constantFrom("POST", "PUT", "PATCH", "IMPORT", "BACKTEST"), async (body, id, how) => {
+        const res =
+          how === "POST" ? await api("/v1/rules", { method: "POST", json: body })
+          : how === "IMPORT" ? await api("/v1/rules/import", { method: "POST", json: [body] })
+          : how === "BACKTEST" ? await api("/v1/rules/backtest", { method: "POST", json: { rule: body, from: 0, to: 1000 } })
+          : await api(`/v1/rules/${id || "x"}`, { method: how, json: body });
+        expect(res.status, `${how} ${JSON.stringify(body)}`).toBeLessThan(500);
+        const text = await res.text();
+        if (res.status >= 400) expect(typeof (JSON.parse(text) as { error: { code: string } }).error.code).toBe("string");
+        // Whatever was accepted is deleted again so no fuzzed rule runs in later tests.
+        if (res.status < 300 && how !== "BACKTEST") {
+          const ids = how === "IMPORT" ? (JSON.parse(text) as { ids: string[] }).ids : [(JSON.parse(text) as { id: string }).id];
+          for (const rid of ids) await api(`/v1/rules/${encodeURIComponent(rid)}`, { method: "DELETE" });
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("alerts and heartbeats: arbitrary query strings, actions, names and bodies", async () => {
+    const qs = fc.array(fc.tuple(fc.constantFrom("status", "not_status", "severity", "rule", "resource", "since", "limit", "cursor", "x"), fc.string({ maxLength: 12 })), { maxLength: 4 });
+    await fc.assert(
+      fc.asyncProperty(qs, segment, fc.constantFrom("ack", "unack", "shelve", "close", "reopen", "zap"), fc.jsonValue({ maxDepth: 2 }), async (params, name, action, body) => {
+        const search = new URLSearchParams(params).toString();
+        const responses = [
+          await api(`/v1/alerts?${search}`),
+          await api(`/v1/alerts/${name || "x"}`),
+          await api(`/v1/alerts/${name || "x"}/${action}`, { method: "POST", json: body }),
+          await api(`/v1/heartbeats/${name || "x"}`, { method: "POST", json: body }),
+        ];
+        for (const res of responses) {
+          expect(res.status, `${search} ${name} ${action} ${JSON.stringify(body)}`).toBeLessThan(500);
+          await res.arrayBuffer();
+        }
+      }),
+      { numRuns: RUNS },
+    );
   });
 });

@@ -268,7 +268,7 @@ function rsyslog(c: RsCase): Outcome {
         check(notes, k, peer, FACILITY_NAMES[fac]);
         break;
       case "syslogseverity-text":
-        check(notes, k, peer, SEVERITY_NAMES[sev] === "warning" ? "warning" : SEVERITY_NAMES[sev]);
+        check(notes, k, peer, SEVERITY_NAMES[sev]);
         break;
       case "hostname":
         check(notes, k, peer, m.hostname ?? "{{RS_HOSTNAME}}");

@@ -20,7 +20,33 @@ export function pamKv(s: string): Record<string, string> {
   return out;
 }
 
-const AUTH_FAIL = /^(?:pam_unix\((\S+?):auth\):? |\(pam_unix\) |pam_unix: |)authentication failure; (.*)$/;
+const AUTH_FAIL = /^(?:pam_unix\((?:(\S+?):)?auth\):? |\(pam_unix\) |pam_unix: |)authentication failure; (.*)$/;
+
+/**
+ * The fields of a pam_unix failure. PAM prints `logname= uid= euid= tty= ruser= rhost= [user=]` in this
+ * order and does not escape values, so a user name can smuggle in "rhost=...": the real user is all
+ * after the first " user=", the real rhost the last one before it, ruser all between "ruser=" and it.
+ */
+export function pamAuthKv(kv: string): { rhost?: string; user?: string; ruser?: string; logname?: string } {
+  const s = " " + kv.trim();
+  const out: { rhost?: string; user?: string; ruser?: string; logname?: string } = {};
+  let head = s;
+  const u = s.indexOf(" user=");
+  if (u >= 0) {
+    out.user = s.slice(u + 6).trim() || undefined;
+    head = s.slice(0, u);
+  }
+  const r = head.lastIndexOf(" rhost=");
+  if (r >= 0) {
+    out.rhost = head.slice(r + 7).trim().split(/\s+/)[0] || undefined;
+    head = head.slice(0, r);
+  }
+  const ru = head.indexOf(" ruser=");
+  if (ru >= 0) out.ruser = head.slice(ru + 7).trim() || undefined;
+  const ln = /(?:^| )logname=(\S*)/.exec(head);
+  if (ln?.[1]) out.logname = ln[1];
+  return out;
+}
 const SESSION = /^(?:pam_unix\((\S+?):session\):? |)session (opened|closed) for user ([^\s(]+)(?:\(uid=\d+\))?(?: by ([^\s(]*))?/;
 
 /**
@@ -31,7 +57,7 @@ const SESSION = /^(?:pam_unix\((\S+?):session\):? |)session (opened|closed) for 
 export function parsePam(msg: string, dataset: string, actorIsRuser = false): ProgramFields | null {
   let m = AUTH_FAIL.exec(msg);
   if (m) {
-    const kv = pamKv(m[2]!);
+    const kv = pamAuthKv(m[2]!);
     const target = kv.user || undefined;
     const actor = kv.ruser || kv.logname || undefined;
     const name = actorIsRuser ? actor ?? target : target ?? actor;

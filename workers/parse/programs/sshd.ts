@@ -8,10 +8,9 @@
  * count); "success" for accepted logins and opened sessions; no outcome for informational lines. The
  * line's own text decides: no state is kept across lines (see test/conformance/program-deviations.md).
  */
-import type { EcsEndpoint } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { addRelated, authEvent, peer } from "./common.ts";
-import { parsePam } from "./pam.ts";
+import { pamAuthKv, parsePam } from "./pam.ts";
 
 const DS = "sshd";
 /** Address token: IPv4, IPv6 (with an optional ::ffff: prefix) or a hostname. */
@@ -50,7 +49,7 @@ const RULES: Rule[] = [
   // pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=IP  user=bob
   [/^(?:pam_unix\(sshd:auth\): |\(pam_unix\) |)authentication failure; (?<kv>.*)$/, (m) => pamFailure(m.groups!.kv!)],
   // PAM 2 more authentication failures; logname= ... rhost=IP user=root
-  [/^PAM \d+ more authentication failures?; (?<kv>.*)$/, (m) => pamFailure(m.groups!.kv!)],
+  [/^(?:PAM )?\d+ more authentication failures?; (?<kv>.*)$/, (m) => pamFailure(m.groups!.kv!)],
   // (error: ) PAM: Authentication failure for [illegal user ]bob from HOST [via IP]
   [new RegExp(`^PAM: (?:[Aa]uthentication (?:failure|error)|User not known to the underlying authentication module|unknown user) for (?:(?:illegal|invalid) user )?(?<user>.*?) from (?<ip>[0-9A-Za-z_.:%-]+)(?: via \\S+)?\\s*$`), (m) => fail("pam_auth_failure", m, m.groups!.user)],
   // User bob from IP not allowed because ...
@@ -67,10 +66,12 @@ const RULES: Rule[] = [
   [/^Disconnecting: Too many authentication failures(?: for (?<user>\S+))?/, (m) => fail("max_auth_attempts", m, m.groups!.user, "end")],
   [/^Disconnecting: (?<why>.*?)(?: \[preauth\])?$/, (m) => fail("protocol_error", m, undefined, "end")],
   // Connection closed|reset by [authenticating|invalid] user bob IP port N [preauth]
-  [new RegExp(`^(?:Connection (?:closed|reset) by|Disconnected from) (?<kind>authenticating|invalid) user (?<user>.*?) ?(?<ip>[0-9A-Za-z_.:%-]+) port (?<port>\\d+)`), (m) => fail("disconnect_preauth", m, firstWord(m.groups!.user), "end")],
+  // The user is everything up to the last "<addr> port N" (user names can contain spaces, as fail2ban's
+  // injection tests show).
+  [new RegExp(`^(?:Connection (?:closed|reset) by|Disconnected from) (?<kind>authenticating|invalid) user (?<user>.*?) ?(?<ip>[0-9A-Za-z_.:%-]+) port (?<port>\\d+)(?: \\[preauth\\])?$`), (m) => fail("disconnect_preauth", m, m.groups!.user, "end")],
   // Disconnected from user bob IP port N   (normal logout)
   [new RegExp(`^Disconnected from user (?<user>\\S+) (?<ip>[0-9A-Za-z_.:%-]+) port (?<port>\\d+)`), (m) =>
-    authEvent(DS, "logout", "success", m.groups!.user, peer(m.groups!.ip, m.groups!.port), "end")],
+    authEvent(DS, "logout", undefined, m.groups!.user, peer(m.groups!.ip, m.groups!.port), "end")],
   // Connection closed|reset by IP [port N] [preauth]  /  Disconnected from IP port N [preauth]
   [new RegExp(`^(?:Connection (?:closed|reset) by|Disconnected from) (?<ip>[0-9A-Za-z_.:%-]+)(?: port (?<port>\\d+))?(?<pre> \\[preauth\\])?\\s*$`), (m) =>
     m.groups!.pre ? fail("disconnect_preauth", m, undefined, "end") : authEvent(DS, "disconnect", undefined, undefined, peer(m.groups!.ip, m.groups!.port), "end")],
@@ -92,10 +93,13 @@ const RULES: Rule[] = [
   // banner exchange / ssh_dispatch_run_fatal: Connection from IP port N: ...
   [new RegExp(`^(?:banner exchange|ssh_dispatch_run_fatal|kex_exchange_identification): Connection from (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?:`), (m) => fail("protocol_error", m, undefined, "info")],
   [new RegExp(`^Magic value check failed \\(\\d+\\) on obfuscated handshake from (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?$`), (m) => fail("protocol_error", m, undefined, "info")],
-  // Read error from remote host IP: Connection reset by peer
-  [new RegExp(`^Read error from remote host (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?:`), (m) => fail("protocol_error", m, undefined, "info")],
+  // Read error from remote host IP: Connection reset by peer   (after login too: not a failure)
+  [new RegExp(`^Read error from remote host (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?:`), (m) =>
+    authEvent(DS, "connection_reset", undefined, undefined, peer(m.groups!.ip, m.groups!.port), "end")],
+  // PAM service(sshd) ignoring max retries; 6 > 3
+  [/^PAM service\(\S+\) ignoring max retries/, () => authEvent(DS, "pam_max_retries", undefined, undefined, undefined, "info")],
   // Address-less protocol failures before authentication.
-  [/^(?:kex_exchange_identification: |Read from socket failed: |Unable to negotiate a |no matching \S+ found|Corrupted MAC on input|Bad packet length|Connection corrupted)/, (m) => fail("protocol_error", m, undefined, "info")],
+  [/^(?:kex_exchange_identification: |Read from socket failed: |Write failed: .*\[preauth\]|Unable to negotiate a |no matching \S+ found|Corrupted MAC on input|Bad packet length|Connection corrupted)/, (m) => fail("protocol_error", m, undefined, "info")],
   // input_userauth_request: invalid user bob [preauth]
   [/^input_userauth_request: invalid user (?<user>\S*)/, (m) => fail("invalid_user", m, m.groups!.user, "info")],
   // pam_unix(sshd:auth): check pass; user unknown
@@ -131,15 +135,8 @@ const RULES: Rule[] = [
 ];
 
 function pamFailure(kv: string): ProgramFields {
-  // Several rhost= may appear in forged lines; the last one is what PAM appended.
-  let rhost: string | undefined, user: string | undefined, ruser: string | undefined;
-  for (const tok of kv.split(/\s+/)) {
-    if (tok.startsWith("rhost=")) rhost = tok.slice(6) || rhost;
-    else if (tok.startsWith("user=")) user = tok.slice(5) || user;
-    else if (tok.startsWith("ruser=")) ruser = tok.slice(6) || ruser;
-  }
-  const src: EcsEndpoint | undefined = peer(rhost);
-  return authEvent(DS, "pam_auth_failure", "failure", user ?? ruser, src);
+  const k = pamAuthKv(kv);
+  return authEvent(DS, "pam_auth_failure", "failure", k.user ?? k.ruser, peer(k.rhost));
 }
 
 /** Strips wrappers that do not change the meaning: "error: ", "fatal: ", Solaris "[ID n auth.info] ", kernel stamps. */

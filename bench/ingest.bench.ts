@@ -57,21 +57,11 @@ function homeLines(n: number, seed = 1): string[] {
 
 async function ruleMatcher(): Promise<((events: EcsEvent[]) => number) | null> {
   try {
-    // project.ts is the pure part of evaluation (evaluate.ts itself reaches Durable Objects and D1).
-    const { compileRule } = await import("../workers/rules/project.ts");
-    const pack = JSON.parse(readFileSync(join(root, "workers/rules/default-pack.json"), "utf8")) as { type: string; enabled?: boolean }[];
-    const rules = pack.filter((d) => d.enabled !== false).map((def) => ({ type: def.type, compiled: compileRule(def as never) }));
-    const suppress = rules.filter((r) => r.type === "suppress");
-    const alerting = rules.filter((r) => r.type !== "suppress");
-    // The same stateless pass evaluateBatch makes before any Durable Object call.
-    return (events) => {
-      let matches = 0;
-      for (const e of events) {
-        if (suppress.some((s) => s.compiled.match(e) !== undefined)) continue;
-        for (const r of alerting) if (r.compiled.match(e)) matches++;
-      }
-      return matches;
-    };
+    // compileRuleSet is the pure, stateless pass evaluateBatch makes before any Durable Object call.
+    const { compileRuleSet } = await import("../workers/rules/project.ts");
+    const pack = JSON.parse(readFileSync(join(root, "workers/rules/default-pack.json"), "utf8")) as { enabled?: boolean }[];
+    const set = compileRuleSet(pack.filter((d) => d.enabled !== false) as never);
+    return (events) => set.matchBatch(events).reduce((n, m) => n + m.length, 0);
   } catch (err) {
     console.log(`(rule matching not included: ${String(err).slice(0, 200)})`);
     return null;

@@ -153,6 +153,16 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect((after.rows_written ?? 0) - (before.rows_written ?? 0)).toBe(3 + 6);
       expect(after.empty_lines ?? 0).toBe(before.empty_lines ?? 0);
       expect((await store.relays()).find((r) => r.name === key)).toMatchObject({ batches: 1, lines: 3, bytes: 120, last_ip: "192.168.1.2" });
+
+      // A pending attempt is reported as such, then completed in place by recordBatch (one row each).
+      const key2 = unique("pending");
+      await store.markPending(key2, { pending: true, received_at: T0, stored: 2, rows_written: 3 });
+      const pre = await store.ingestPreflight(key2);
+      expect(pre.response).toBeNull();
+      expect(pre.pending).toEqual({ pending: true, received_at: T0, stored: 2, rows_written: 3 });
+      const w2 = await store.recordBatch({ key: key2, receivedAt: T0, response, counters: { received: 2 } });
+      expect(w2.rowsWritten).toBe(2);
+      expect((await store.ingestPreflight(key2)).response).toEqual(response);
     });
 
     it("creates, lists and deletes tokens without exposing hashes", async () => {

@@ -31,9 +31,13 @@ describe("/v1/extractors", () => {
     const x = (await res.json()) as any;
     const parsed = await api("/v1/parse", { method: "POST", body: "xtr-3 ticket=T123 opened\n", headers: { "content-type": "text/plain" } });
     const events = ((await parsed.json()) as any).events;
-    // Extractors run inside normalize(); until the parsers land the placeholder ignores them.
-    if (events[0].labels !== undefined) expect(events[0].labels).toMatchObject({ ticket: "T123" });
+    expect(events[0].labels).toMatchObject({ ticket: "T123" });
     await ingest("xtr-3 ticket=T124 closed");
+    const stored = (await (await api("/v1/events?q=ticket%3DT124")).json()) as any;
+    expect(stored.events[0].labels).toMatchObject({ ticket: "T124" });
+    // Deleting it takes effect on the next batch (the settings version changes).
     await api(`/v1/extractors/${x.id}`, { method: "DELETE" });
+    const after = await api("/v1/parse", { method: "POST", body: "xtr-3 ticket=T125\n", headers: { "content-type": "text/plain" } });
+    expect(((await after.json()) as any).events[0].labels?.ticket).toBeUndefined();
   });
 });

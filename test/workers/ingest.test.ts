@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { d1Store } from "../../workers/store/d1.ts";
 import { api, gzip, ingest, tokenWith } from "./api-client.ts";
 
 const line = (n: number, tag = "t") => `<134>Nov 22 10:00:${String(n % 60).padStart(2, "0")} router ${tag}[1]: line ${n} of ${tag}`;
@@ -48,6 +49,21 @@ describe("POST /v1/ingest", () => {
     const again = await ingest(lines, { headers: { "idempotency-key": "retry-3" } });
     expect(again.body).toMatchObject({ accepted: 2, stored: 0, duplicate: false });
     expect(await eventsWith("of retry3")).toHaveLength(2);
+  });
+
+  it("a retry after a failed rule evaluation reuses the first receive time, so lines without a timestamp are not stored twice", async () => {
+    const lines = ["nots-3b first line without any timestamp", "nots-3b second one"];
+    const first = await ingest(lines, { headers: { "idempotency-key": "nots-3b" } });
+    expect(first.body.stored).toBe(2);
+    const [e] = await eventsWith("nots-3b first");
+    // What the route records when evaluateBatch throws after the events were stored (it then answers 503).
+    await env.DB.prepare("DELETE FROM batches WHERE key = 'nots-3b'").run();
+    await d1Store(env.DB).markPending("nots-3b", { pending: true, received_at: Date.parse(e.received_at), stored: 2, rows_written: 3 });
+    const retry = await ingest(lines, { headers: { "idempotency-key": "nots-3b" } });
+    expect(retry.body).toMatchObject({ accepted: 2, stored: 2, duplicate: false });
+    expect(await eventsWith("nots-3b")).toHaveLength(2);
+    const again = await ingest(lines, { headers: { "idempotency-key": "nots-3b" } });
+    expect(again.body).toMatchObject({ stored: 2, duplicate: true });
   });
 
   it("accepts NDJSON, uses received_at and source_ip, and reports malformed lines by number while storing the rest", async () => {

@@ -9,7 +9,7 @@
  * becomes `raw` and it is parsed like a text/plain line.
  */
 import { z } from "zod";
-import { INGEST_MAX_LINE_BYTES, INGEST_MAX_LINES } from "../constants.ts";
+import { INGEST_MAX_LINES } from "../constants.ts";
 import type { EcsEvent } from "../ecs.ts";
 import { PorchlightError } from "../errors.ts";
 import { normalize } from "../parse/index.ts";
@@ -17,12 +17,6 @@ import { canonicalIp } from "../parse/ip.ts";
 import type { ParseContext, RawInput } from "../parse/types.ts";
 import { eventRow, type EventRow } from "../store/store.ts";
 import type { BodyKind } from "./body.ts";
-
-/**
- * The lead's contract for `normalize` (workers/parse/index.ts): the id of line `index` derives from
- * (batchKey, index). Typed here so the call compiles against the placeholder too. TODO drop once landed.
- */
-type NormalizeFn = (input: RawInput, ctx: ParseContext, batchKey: string, index: number) => EcsEvent;
 
 export interface LineError {
   line: number;
@@ -63,18 +57,6 @@ const NdjsonLine = z.object({
   transport: z.string().optional(),
 });
 const TRANSPORTS = new Set(["udp", "tcp", "tls", "file", "stdin"]);
-
-const encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
-
-/** Cuts `line` to INGEST_MAX_LINE_BYTES of UTF-8 (dropping a character split by the cut). */
-function truncateLine(line: string): string | null {
-  // A UTF-16 unit is at most 3 UTF-8 bytes: most lines are proven short without encoding them.
-  if (line.length * 3 <= INGEST_MAX_LINE_BYTES) return null;
-  const bytes = encoder.encode(line);
-  if (bytes.byteLength <= INGEST_MAX_LINE_BYTES) return null;
-  return utf8Decoder.decode(bytes.subarray(0, INGEST_MAX_LINE_BYTES)).replace(/\uFFFD$/, "");
-}
 
 function isBlank(line: string): boolean {
   for (let i = 0; i < line.length; i++) {
@@ -125,10 +107,8 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
       input = { raw: line, receivedAt: opts.nowMs, transport: "http" };
       if (opts.clientIp) input.sourceIp = opts.clientIp;
     }
-    const cut = truncateLine(input.raw);
-    if (cut !== null) input.raw = cut;
-    const event = (normalize as NormalizeFn)(input, opts.ctx, opts.batchKey, i);
-    if (cut !== null) event.porchlight = { ...event.porchlight, truncated: true };
+    // normalize() also cuts lines over INGEST_MAX_LINE_BYTES and flags them `porchlight.truncated`.
+    const event = normalize(input, opts.ctx, opts.batchKey, i);
     out.accepted++;
     if (event.event.dataset === "unparsed") out.parseErrors++;
     out.events.push(event);

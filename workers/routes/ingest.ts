@@ -30,7 +30,6 @@ function relayName(header: string | undefined, userAgent: string | undefined): s
 
 export function registerIngestRoutes(app: Hono<AppEnv>): void {
   app.post("/v1/ingest", requireScope("ingest"), async (c) => {
-    const nowMs = Date.now();
     const key = batchKeyOf(c.req.header("idempotency-key"));
     const store = d1Store(c.env.DB);
     const pre = await store.ingestPreflight(key);
@@ -38,6 +37,9 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
       await store.countDuplicateBatch();
       return c.json({ ...pre.response, duplicate: true });
     }
+    // A retry of an attempt that stored its events reuses that attempt's receive time: lines without a
+    // timestamp of their own take it as event time, and ids start with the event time.
+    const nowMs = pre.pending?.received_at ?? Date.now();
 
     const body = await readIngestBody(c.req.raw);
     const ctx = await parseContextFor(store, pre.settingsVersion);
@@ -45,10 +47,17 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     const batch = prepareBatch(body.text, body.kind, { ctx, batchKey: key, nowMs, clientIp });
     const inserted = await store.insertEvents(batch.rows);
 
+    const stored = inserted.stored + (pre.pending?.stored ?? 0);
+    const rowsWritten = inserted.rowsWritten + (pre.pending?.rows_written ?? 0);
+
     try {
       await evaluateBatch(c.env, key, batch.events);
     } catch (err) {
       console.error(JSON.stringify({ level: "error", where: "evaluateBatch", requestId: c.get("requestId"), error: String(err) }));
+      // +1: the pending record itself. Best effort: without it a retry still stores nothing twice for
+      // lines that carry their own timestamp.
+      const pending = { pending: true as const, received_at: nowMs, stored, rows_written: rowsWritten + 1 };
+      await store.markPending(key, pending).catch(() => {});
       throw new PorchlightError(
         "unavailable",
         "Events are stored but rule evaluation failed; retry with the same Idempotency-Key",
@@ -57,7 +66,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
 
     const response: IngestResponse = {
       accepted: batch.accepted,
-      stored: inserted.stored,
+      stored,
       parse_errors: batch.parseErrors,
       empty: batch.empty,
       duplicate: false,
@@ -69,13 +78,13 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
       response,
       counters: {
         received: batch.accepted,
-        stored: inserted.stored,
+        stored,
         parse_errors: batch.parseErrors,
         empty_lines: batch.empty,
-        // Lines of this batch already stored by an earlier attempt that failed before completing.
-        duplicates: batch.accepted - inserted.stored,
+        // Lines that were already stored (same id) by something other than this batch's attempts.
+        duplicates: batch.accepted - stored,
         line_errors: batch.errors.length,
-        rows_written: inserted.rowsWritten,
+        rows_written: rowsWritten,
       },
       relay: {
         name: relayName(c.req.header("x-porchlight-relay"), c.req.header("user-agent")),

@@ -74,6 +74,19 @@ export interface IngestResponse {
   errors: { line: number; message: string }[];
 }
 
+/**
+ * An ingest attempt that stored its events but failed afterwards (rule evaluation): its receive time is
+ * reused by the retry so that lines without a timestamp of their own get the same ids again.
+ */
+export interface PendingBatch {
+  pending: true;
+  /** Edge receive time of the first attempt, ms. */
+  received_at: number;
+  /** Events that attempt stored, and the D1 rows it wrote (including this record). */
+  stored: number;
+  rows_written: number;
+}
+
 export interface BatchRecord {
   key: string;
   receivedAt: number;
@@ -118,8 +131,13 @@ export interface RelayRow {
 }
 
 export interface Store {
-  /** One round trip before ingest: the stored response of batch `key` (if any) and the parse settings' version. */
-  ingestPreflight(key: string): Promise<{ response: IngestResponse | null; settingsVersion: string }>;
+  /**
+   * One round trip before ingest: the stored response of batch `key` (if it completed), the pending
+   * record of an earlier attempt that stored events but failed later, and the parse settings' version.
+   */
+  ingestPreflight(key: string): Promise<{ response: IngestResponse | null; pending: PendingBatch | null; settingsVersion: string }>;
+  /** Records an attempt that stored events but did not complete (one written row). */
+  markPending(key: string, pending: PendingBatch): Promise<void>;
   /** INSERT OR IGNORE: a row whose id exists is skipped. `stored` counts the rows actually inserted. */
   insertEvents(rows: readonly EventRow[]): Promise<{ stored: number; rowsWritten: number }>;
   /** The batch's idempotency row, counters and relay row, in one statement batch. Returns rows written. */
@@ -318,10 +336,21 @@ export class SqlStore implements Store {
       { sql: SETTINGS_VERSION_SQL, params: [] },
     ]);
     const stored = batch!.rows[0]?.response;
+    const parsed = typeof stored === "string" ? (JSON.parse(stored) as IngestResponse | PendingBatch) : null;
+    const pending = parsed && "pending" in parsed ? parsed : null;
     return {
-      response: typeof stored === "string" ? (JSON.parse(stored) as IngestResponse) : null,
+      response: parsed && !pending ? (parsed as IngestResponse) : null,
+      pending,
       settingsVersion: String(version!.rows[0]?.v ?? ""),
     };
+  }
+
+  async markPending(key: string, pending: PendingBatch) {
+    await this.one(
+      "INSERT INTO batches (key, received_at, response) VALUES (?1, ?2, ?3) " +
+        "ON CONFLICT (key) DO UPDATE SET response = excluded.response",
+      key, pending.received_at, JSON.stringify(pending),
+    );
   }
 
   async insertEvents(rows: readonly EventRow[]) {
@@ -340,7 +369,10 @@ export class SqlStore implements Store {
     const counters = Object.entries(rec.counters).filter(([k, v]) => v !== 0 || k === "rows_written");
     const stmts: SqlStatement[] = [
       {
-        sql: "INSERT OR IGNORE INTO batches (key, received_at, response) VALUES (?1, ?2, ?3)",
+        // An upsert: a pending record of an earlier attempt is completed in place (still one row).
+        sql:
+          "INSERT INTO batches (key, received_at, response) VALUES (?1, ?2, ?3) " +
+          "ON CONFLICT (key) DO UPDATE SET response = excluded.response",
         params: [rec.key, rec.receivedAt, JSON.stringify(rec.response)],
       },
     ];

@@ -70,4 +70,22 @@ describe("POST /v1/heartbeats/:name", () => {
     expect((await api(`/v1/heartbeats/${uid("x")}`, { method: "POST", token: null })).status).toBe(401);
     expect((await api("/v1/heartbeats", { token: null })).status).toBe(401);
   });
+
+  it("DELETE stops watching a pinged heartbeat: no alarm, not listed; admin only", async () => {
+    const name = uid("retired");
+    await api(`/v1/heartbeats/${name}`, { method: "POST", json: { timeout: "1h" } });
+    const obj = ruleObject(heartbeatObjectName(name));
+    expect((await obj.inspect()).alarm).not.toBe(null);
+    const id = Math.random().toString(36).slice(2, 12).padEnd(10, "z");
+    const tok = `pl_${id}_${"i".repeat(20)}${id}`;
+    const { sha256Hex } = await import("../../workers/auth.ts");
+    const { env } = await import("cloudflare:test");
+    await env.DB.prepare("INSERT INTO tokens (id, name, scopes, hash, created_at) VALUES (?1, 'cron', '[\"ingest\"]', ?2, ?3)").bind(id, await sha256Hex(tok), Date.now()).run();
+    expect((await api(`/v1/heartbeats/${name}`, { method: "POST", token: tok })).status).toBe(200); // ingest tokens ping
+    expect((await api(`/v1/heartbeats/${name}`, { method: "DELETE", token: tok })).status).toBe(403);
+    expect((await api(`/v1/heartbeats/${name}`, { method: "DELETE" })).status).toBe(200);
+    expect((await obj.inspect()).alarm).toBe(null);
+    expect(await listed(name)).toBeUndefined();
+    expect((await api(`/v1/heartbeats/${name}`, { method: "DELETE" })).status).toBe(404);
+  });
 });

@@ -123,8 +123,12 @@ describe("scopes and state", () => {
     const objs = Array.from({ length: RULE_SHARDS }, (_, s) => ruleObject(ruleObjectName(id, s)));
     const armed = (await Promise.all(objs.map((o) => o.inspect()))).filter((i) => i.alarm !== null);
     expect(armed.length).toBeGreaterThan(0);
+    const before = (await (await api("/v1/heartbeats")).json()) as { heartbeats: { source: string; name: string }[] };
+    expect(before.heartbeats.filter((h) => h.source === id).map((h) => h.name).sort()).toEqual([...hosts].sort());
     expect((await api(`/v1/rules/${id}`, { method: "DELETE" })).status).toBe(200);
     for (const o of objs) expect(await o.inspect()).toMatchObject({ alarm: null, groups: [] });
+    const listing = (await (await api("/v1/heartbeats")).json()) as { heartbeats: { source: string }[] };
+    expect(listing.heartbeats.filter((h) => h.source === id)).toEqual([]);
   });
 });
 

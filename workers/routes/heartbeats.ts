@@ -2,7 +2,8 @@
  * Routes of /v1/heartbeats. Cron jobs ping `POST /v1/heartbeats/:name` (ingest or admin scope),
  * optionally with {"timeout": "26h", "severity": "high"}; the deadline is an alarm of the name's
  * RuleState object (`heartbeat:<name>`): the alert is raised exactly at the deadline and cleared by
- * the next ping. `GET /v1/heartbeats` (read) lists pinged and rule heartbeats with their deadlines.
+ * the next ping. `GET /v1/heartbeats` (read) lists pinged and rule heartbeats with their deadlines;
+ * `DELETE /v1/heartbeats/:name` (admin) stops watching a pinged one.
  */
 import type { Hono } from "hono";
 import type { AppEnv } from "../auth.ts";
@@ -51,6 +52,15 @@ export function registerHeartbeatRoutes(app: Hono<AppEnv>): void {
     const stub = c.env.RULE_STATE.get(c.env.RULE_STATE.idFromName(heartbeatObjectName(name)));
     const r = await stub.beat(name, timeoutMs, Date.now(), severity);
     return c.json({ name: r.name, timeout: formatDuration(r.timeoutMs), last_beat: iso(r.lastBeat), deadline: iso(r.deadline), cleared: r.cleared });
+  });
+
+  // Stop watching a pinged heartbeat: its deadline alarm is cancelled and it leaves the listing (an open alert stays for a human to close).
+  app.delete("/v1/heartbeats/:name", requireScope("admin"), async (c) => {
+    const name = c.req.param("name");
+    const res = await c.env.DB.prepare("DELETE FROM heartbeats WHERE source = 'ping' AND name = ?1").bind(name).run();
+    if (!res.meta.changes) throw new PorchlightError("not_found", `No pinged heartbeat "${name}"`);
+    await c.env.RULE_STATE.get(c.env.RULE_STATE.idFromName(heartbeatObjectName(name))).reset();
+    return c.json({ deleted: name });
   });
 
   app.get("/v1/heartbeats", requireScope("read"), async (c) => {

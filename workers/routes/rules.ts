@@ -77,11 +77,15 @@ function upsertStatement(env: Env, rule: RuleDef, now: number): D1PreparedStatem
   ).bind(rule.id, rule.name, rule.type, rule.enabled ? 1 : 0, JSON.stringify(rule), now);
 }
 
-/** Forgets a rule's state in every shard. Best effort: the version check in RuleState.apply resets windows anyway. */
+/**
+ * Forgets a rule's state in every shard and its rows in the heartbeats listing. Best effort: the
+ * version check in RuleState.apply resets windows anyway.
+ */
 export async function resetRuleState(env: Env, ruleId: string): Promise<void> {
-  await Promise.allSettled(
-    Array.from({ length: RULE_SHARDS }, (_, shard) => env.RULE_STATE.get(env.RULE_STATE.idFromName(ruleObjectName(ruleId, shard))).reset()),
-  );
+  await Promise.allSettled([
+    ...Array.from({ length: RULE_SHARDS }, (_, shard) => env.RULE_STATE.get(env.RULE_STATE.idFromName(ruleObjectName(ruleId, shard))).reset()),
+    env.DB.prepare("DELETE FROM heartbeats WHERE source = ?1").bind(ruleId).run(),
+  ]);
 }
 
 /** Validates and writes a whole rule (insert or replace, version bumped), resets its state, returns it as stored. */

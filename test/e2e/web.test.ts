@@ -221,7 +221,10 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await page.locator(`li.alert[data-id="${alertId}"] a.title`).click();
     await page.waitForURL(`${base}/alerts/${alertId}`);
     await expect.poll(() => page.locator("#history").textContent()).toContain("ack");
-    await expect.poll(() => page.locator("#events li.event").count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator("#events li.event").count()).toBe(2);
+    const src = page.locator("#events li.event").first();
+    await src.locator(".ev-head").click();
+    await expect.poll(() => src.locator(".raw pre").textContent()).toMatch(/Failed password for root from 203\.0\.113\.7 port 424[23]/);
     expect(await page.locator("#around").getAttribute("href")).toMatch(/^\/events\?from=/);
     await shoot(page, "alert-phone");
     expect(errors).toEqual([]);

@@ -6,6 +6,8 @@ import { eventItem, type EventDoc } from "./event-view.ts";
 
 /** Minutes of context on each side of an alert for "events around it". */
 const AROUND_MIN = 10;
+/** Most source events read one by one when the alert's embedded ones are incomplete. */
+const MAX_FETCHED_EVENTS = 20;
 
 export function alertDetailPage(): void {
   const id = decodeURIComponent(location.pathname.split("/")[2] ?? "");
@@ -64,7 +66,15 @@ export function alertDetailPage(): void {
     try {
       const r = await api<{ alert?: Alert; events?: EventDoc[] } & Alert>(`/v1/alerts/${encodeURIComponent(id)}`);
       const a = r.alert ?? r;
-      render(a, r.events ?? (a as unknown as { events?: EventDoc[] }).events ?? []);
+      let events = r.events ?? (a as unknown as { events?: EventDoc[] }).events ?? [];
+      // Embedded events without their raw line or time are incomplete: read them one by one from
+      // GET /v1/events/:id (bounded), which returns the whole event.
+      if (events.some((e) => e.raw === undefined || e["@timestamp"] === undefined) && a.event_ids?.length) {
+        const ids = a.event_ids.slice(-MAX_FETCHED_EVENTS);
+        const full = await Promise.all(ids.map((eid) => api<EventDoc>(`/v1/events/${encodeURIComponent(eid)}`).catch(() => null)));
+        events = full.filter((e): e is EventDoc => e !== null);
+      }
+      render(a, events);
     } catch (e) {
       showMsg(e instanceof ApiError && e.status === 404 ? "No such alert." : e instanceof Error ? e.message : String(e));
     }

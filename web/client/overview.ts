@@ -38,7 +38,8 @@ export function overviewPage(): void {
       legend: { show: series.length > 1 },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
-      axes: [axis, { ...axis, size: 40 }],
+      // Counts are whole numbers: only integer ticks on the y axis.
+      axes: [axis, { ...axis, size: 48, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6] }],
       series: [
         {},
         ...series.map(([label], i) => ({

@@ -271,9 +271,12 @@ export class Spool {
     });
   }
 
-  /** Resolves when space was freed (a segment was deleted) or the spool closed. */
+  /**
+   * Resolves when space was freed (a segment was deleted). Never resolves once the spool is closed:
+   * a paused source then simply stays paused while the process exits.
+   */
   whenSpace(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed) return new Promise(() => {});
     return new Promise((r) => this.spaceWaiters.push(r));
   }
 
@@ -482,7 +485,6 @@ export class Spool {
     await this.saveCursor();
     closeSync(this.wFd);
     if (this.rFd !== null) closeSync(this.rFd);
-    this.freed();
     this.wakeReader();
   }
 

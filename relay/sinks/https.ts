@@ -46,6 +46,8 @@ export class HttpsSink {
   private m: Metrics;
   private log: Logger;
   private stopping = false;
+  /** stop() was called: deliver what is spooled while the edge answers 2xx, give up at the first failure. */
+  private draining = false;
   private abort = new AbortController();
   private sleepCancel: (() => void) | null = null;
   /** Since when the edge has failed without a success in between (ms), or 0. */
@@ -148,7 +150,7 @@ export class HttpsSink {
       let delay = exp / 2 + Math.random() * (exp / 2); // "equal jitter": never less than half the step
       if (retryAfter !== null) delay = Math.min(RETRY_AFTER_MAX_MS, Math.max(delay, retryAfter));
       this.log.warn("delivery failed; will retry", { key: b.key, status: status || undefined, error: status ? text.slice(0, 200) : text, attempt: attempt + 1, retry_in_ms: Math.round(delay) });
-      if (this.stopping) return false;
+      if (this.stopping || this.draining) return false; // shutting down: no waiting on a failing edge
       await this.sleep(delay);
       if (this.stopping) return false;
     }
@@ -165,6 +167,7 @@ export class HttpsSink {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.spool.stop();
+    this.draining = true;
     const timer = setTimeout(() => {
       this.stopping = true;
       this.abort.abort();

@@ -88,6 +88,35 @@ describe("delivery", () => {
   });
 });
 
+describe("shutdown (SIGTERM)", () => {
+  it("flushes what it can, exits 0 within the timeout, keeps the rest spooled for the next start", async () => {
+    const { rx, relay, spool } = await setup(["--shutdown-timeout-ms", "1500"]);
+    await tcpSend(relay.port("tcp"), lines("before", 50));
+    await waitFor(() => rx.lines.length === 50); // delivered while the edge is up
+    rx.respond = () => ({ status: 503, body: "maintenance" });
+    await tcpSend(relay.port("tcp"), lines("kept", 30));
+    await waitFor(() => rx.requests.some((r) => r.status === 503));
+    const t0 = Date.now();
+    expect(await relay.kill("SIGTERM")).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(relay.logs.find((l) => l.msg === "stopped")!.backlog_bytes).toBeGreaterThan(0);
+    rx.respond = null;
+    const again = await new Relay(relayArgs(rx, spool, ["--tcp", "127.0.0.1:0"])).ready(["tcp"]);
+    cleanup.push(() => (again.proc.exitCode === null ? again.kill() : Promise.resolve()));
+    await waitFor(() => rx.lines.length === 80);
+    expect(rx.lines.slice(50).map((l) => l.raw)).toEqual(lines("kept", 30).trim().split("\n"));
+  });
+  it("exits promptly on SIGTERM while a TCP sender is paused on a full spool", async () => {
+    const { rx, relay } = await setup(["--spool-max-bytes", "65536", "--shutdown-timeout-ms", "1000"]);
+    rx.respond = () => ({ status: 503 });
+    void tcpSend(relay.port("tcp"), lines("paused", 5000)).catch(() => {});
+    await waitFor(async () => metric(await relay.metrics(), "porchlight_relay_backpressure_total", { component: "tcp" }) > 0);
+    const t0 = Date.now();
+    expect(await relay.kill("SIGTERM")).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
 describe("spool full", () => {
   const edgeDown = () => ({ status: 503, body: "down" });
   const udpFlood = async (port: number, n: number) => {

@@ -155,27 +155,42 @@ async function inParallel<T>(tasks: readonly (() => Promise<T>)[], limit: number
   return out;
 }
 
-// --- Entry point
+// --- Planning (pure)
 
-export async function evaluateBatch(env: Env, batchKey: string, events: readonly EcsEvent[]): Promise<EvaluateResult> {
-  if (events.length === 0) return { alerts: 0, suppressed: 0 };
-  const rules = await loadEnabledRules(env);
-  if (rules.length === 0) return { alerts: 0, suppressed: 0 };
-  const sets = ruleSets(rules);
+/** One RuleState RPC: all of a batch's matches for one (rule, shard). */
+export interface RuleCall {
+  /** Object name, `${rule.id}:${shard}`. */
+  name: string;
+  rule: RuleDef;
+  version: number;
+  events: MatchedEvent[];
+}
 
+export interface BatchPlan {
+  /** Ids of the events kept out of alerting by suppress rules. */
+  suppressed: Set<string>;
+  /** Alert inputs of `single` rules (fired here, without a Durable Object). */
+  inputs: AlertInput[];
+  calls: RuleCall[];
+}
+
+/**
+ * The Worker-side CPU work of a batch, without I/O: suppression, matching, `single` firings and the
+ * grouping of stateful matches into one call per (rule, shard). Deterministic for a batch key.
+ */
+export function planBatch(sets: RuleSets, batchKey: string, events: readonly EcsEvent[]): BatchPlan {
   const suppressed = suppressedIds(sets, events);
   const kept = suppressed.size ? events.filter((e) => !suppressed.has(e.id)) : events;
   const inputs: AlertInput[] = [];
-  const calls = new Map<string, { rule: RuleDef; version: number; name: string; events: MatchedEvent[] }>();
+  const calls = new Map<string, RuleCall>();
   const matches = sets.alerting.matchBatch(kept);
   sets.alerting.rules.forEach(({ rule }, i) => {
     const singleSeq = new Map<string, number>();
     for (const m of matches[i]!) {
       const key = groupKeyOf(rule, m);
       if (rule.type === "single") {
-        // Stateless: the single engine runs here, no Durable Object.
         let seq = singleSeq.get(key) ?? 0;
-        const firings: Firing[] = ENGINES.single.step(rule, undefined as never, m, Date.now()).firings.map((f) => ({
+        const firings: Firing[] = ENGINES.single.step(rule, undefined as never, m, m.ts).firings.map((f) => ({
           ...f,
           id: firingId(rule.id, key, batchKey, seq++),
           ruleId: rule.id,
@@ -186,13 +201,23 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
       }
       const name = ruleObjectName(rule.id, shardOf(key));
       let call = calls.get(name);
-      if (!call) calls.set(name, (call = { rule, version: sets.versions[i]!, name, events: [] }));
+      if (!call) calls.set(name, (call = { name, rule, version: sets.versions[i]!, events: [] }));
       call.events.push(m);
     }
   });
+  return { suppressed, inputs, calls: [...calls.values()] };
+}
+
+// --- Entry point
+
+export async function evaluateBatch(env: Env, batchKey: string, events: readonly EcsEvent[]): Promise<EvaluateResult> {
+  if (events.length === 0) return { alerts: 0, suppressed: 0 };
+  const rules = await loadEnabledRules(env);
+  if (rules.length === 0) return { alerts: 0, suppressed: 0 };
+  const { suppressed, inputs, calls } = planBatch(ruleSets(rules), batchKey, events);
 
   const results = await inParallel(
-    [...calls.values()].map((call) => () =>
+    calls.map((call) => () =>
       withRetry(async () => {
         // A fresh stub per attempt: a stub that threw may be broken.
         const r = (await env.RULE_STATE.get(env.RULE_STATE.idFromName(call.name)).apply(batchKey, call.rule, call.version, call.events)) as ApplyResult;

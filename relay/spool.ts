@@ -86,6 +86,7 @@ export class Spool {
   private wbuf = Buffer.allocUnsafeSlow(2 << 20);
   private pendingBytes = 0;
   private pendingLines = 0;
+  private writeFailing = false;
   private writeScheduled = false;
   private appended = 0; // lines ever accepted by append() in this process
   private written = 0; // lines written to a segment file
@@ -198,7 +199,11 @@ export class Spool {
     if (this.closed || this.full(bytes)) return false;
     if (this.pendingBytes + bytes > this.wbuf.length) {
       this.writePending();
-      if (bytes > this.wbuf.length) this.wbuf = Buffer.allocUnsafeSlow(bytes);
+      if (this.pendingBytes + bytes > this.wbuf.length) {
+        // Still no room: the disk refuses writes (counted in writePending) — behave as full.
+        if (this.pendingBytes > 0) return false;
+        this.wbuf = Buffer.allocUnsafeSlow(bytes); // one line longer than the buffer
+      }
     }
     this.pendingBytes += this.wbuf.write(line, this.pendingBytes);
     this.pendingLines++;
@@ -210,29 +215,63 @@ export class Spool {
     return true;
   }
 
-  /** Writes queued lines to the current segment (page cache); fsync happens in syncNow(). */
+  /**
+   * Writes queued lines to the current segment (page cache); fsync happens in syncNow(). If the
+   * disk refuses (ENOSPC, EIO), what was not written stays queued and is retried every second;
+   * meanwhile append() reports the spool as full, so sources pause or drop by their policy.
+   */
   writePending(): void {
     this.writeScheduled = false;
     if (this.pendingLines === 0) return;
-    const bytes = this.pendingBytes;
-    const lines = this.pendingLines;
-    this.pendingBytes = 0;
-    this.pendingLines = 0;
-    for (let off = 0; off < bytes; ) off += writeSync(this.wFd, this.wbuf, off, bytes - off);
-    this.sizes.set(this.wSeg, this.sizes.get(this.wSeg)! + bytes);
-    this.totalBytes += bytes;
+    let off = 0;
+    let failed: unknown = null;
+    try {
+      while (off < this.pendingBytes) off += writeSync(this.wFd, this.wbuf, off, this.pendingBytes - off);
+    } catch (e) {
+      failed = e;
+    }
+    const lines = failed ? 0 : this.pendingLines;
+    if (failed) {
+      this.wbuf.copy(this.wbuf, 0, off, this.pendingBytes);
+      this.pendingBytes -= off;
+      if (!this.writeFailing) {
+        this.writeFailing = true;
+        this.log.error("spool write failed; retrying every second (sources see the spool as full)", { error: String(failed) });
+      }
+      this.metrics.inc("porchlight_relay_errors_total", { component: "spool", reason: (failed as NodeJS.ErrnoException).code ?? "write" });
+      if (!this.writeScheduled) {
+        this.writeScheduled = true;
+        setTimeout(() => this.writePending(), 1000).unref();
+      }
+    } else {
+      if (this.writeFailing) this.log.info("spool writes recovered");
+      this.writeFailing = false;
+      this.pendingBytes = 0;
+      this.pendingLines = 0;
+    }
+    this.sizes.set(this.wSeg, this.sizes.get(this.wSeg)! + off);
+    this.totalBytes += off;
     this.wLines += lines;
     this.written += lines;
-    this.dirty = true;
-    if (this.sizes.get(this.wSeg)! >= this.segmentBytes) this.roll();
+    if (off > 0) this.dirty = true;
+    if (!failed && this.sizes.get(this.wSeg)! >= this.segmentBytes) this.roll();
     this.gauges();
     this.wakeReader();
   }
 
   private roll(): void {
+    let fd: number;
+    try {
+      fd = this.openSegment(this.wSeg + 1);
+    } catch (e) {
+      // Keep appending to the current segment; the next write tries again.
+      this.metrics.inc("porchlight_relay_errors_total", { component: "spool", reason: (e as NodeJS.ErrnoException).code ?? "open" });
+      this.sizes.delete(this.wSeg + 1);
+      return;
+    }
     this.unsyncedFds.push(this.wFd);
     this.wSeg++;
-    this.wFd = this.openSegment(this.wSeg);
+    this.wFd = fd;
     this.wLines = 0;
     this.wLinesConsumed = 0;
   }

@@ -74,10 +74,18 @@ export class HttpsSink {
 
   private async loop(): Promise<void> {
     for (;;) {
-      const b = await this.spool.nextBatch(this.o.batchLines, this.o.batchBytes, this.o.batchWaitMs);
-      if (!b) return;
-      const done = await this.deliver(b);
-      if (!done) return; // stopping with the batch still spooled
+      try {
+        const b = await this.spool.nextBatch(this.o.batchLines, this.o.batchBytes, this.o.batchWaitMs);
+        if (!b) return;
+        const done = await this.deliver(b);
+        if (!done) return; // stopping with the batch still spooled
+      } catch (e) {
+        // A local failure (spool read, cursor or dead-letter write): the batch stays spooled; retry.
+        this.m.inc("porchlight_relay_errors_total", { component: C, reason: (e as NodeJS.ErrnoException).code ?? "internal" });
+        this.log.error("sink error; retrying in 1 s", { error: String(e) });
+        if (this.draining) return;
+        await this.sleep(1000);
+      }
     }
   }
 

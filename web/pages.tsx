@@ -208,7 +208,10 @@ function EventsBody() {
             <Input name="dataset" label="Dataset" />
             <Input name="src_ip" label="Source IP or CIDR" />
             <Input name="dst_ip" label="Destination IP or CIDR" />
+            <Input name="dst_port" label="Destination port" />
+            <Input name="protocol" label="Protocol" placeholder="tcp, udp, icmp" />
             <Input name="user" label="User" />
+            <Input name="action" label="Action" />
             <Select
               name="outcome"
               label="Outcome"

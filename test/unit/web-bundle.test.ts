@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { pageScripts, renderPage } from "../../web/pages.tsx";
-import { SECURITY_HEADERS } from "../../web/security.ts";
+import { SECURITY_HEADERS } from "../../web/headers.ts";
 import { outputs } from "../../web/build.ts";
 
 const PUB = resolve(import.meta.dirname, "../../web/public");

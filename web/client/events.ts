@@ -27,7 +27,7 @@ export function eventsPage(): void {
     for (const el of Array.from(form.elements) as HTMLInputElement[]) if (el.name) el.value = p.get(el.name) ?? "";
     // Keep the extra filters folded on a phone unless one of them is in use.
     const more = form.querySelector("details");
-    if (more && Array.from(more.querySelectorAll<HTMLInputElement>("[name]")).some((el) => el.value)) more.open = true;
+    if (more && (matchMedia("(min-width: 700px)").matches || Array.from(more.querySelectorAll<HTMLInputElement>("[name]")).some((el) => el.value))) more.open = true;
     clear(chips);
     for (const [k, v] of p) {
       if (NOT_FILTERS.has(k)) continue;

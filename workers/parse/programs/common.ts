@@ -65,6 +65,7 @@ export function int(s: string | undefined): number | undefined {
 /** MAC in ECS notation (RFC 7042: uppercase, hyphens), or undefined when `s` is not a 6-octet MAC. */
 export function mac(s: string | undefined): string | undefined {
   if (!s) return undefined;
-  const m = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(s);
-  return m ? m.slice(1).join("-").toUpperCase() : undefined;
+  // arpwatch prints octets without leading zeros ("0:1b:2:..."), so 1-2 digits are accepted and padded.
+  const m = /^([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})$/i.exec(s);
+  return m ? m.slice(1).map((o) => o.padStart(2, "0")).join("-").toUpperCase() : undefined;
 }

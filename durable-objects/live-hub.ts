@@ -14,6 +14,15 @@ export const LIVE_HUB_NAME = "alerts";
 /** Sockets accepted per hub; beyond it the oldest are closed (a phone that reconnects in a loop cannot exhaust the object). */
 const MAX_SOCKETS = 200;
 
+/** Headers by which the Worker tells the hub whose socket it is (set by web/routes.tsx, never by a client: the hub is not reachable from outside). */
+export const SESSION_HEADER = "x-porchlight-session";
+export const EXPIRES_HEADER = "x-porchlight-session-expires";
+
+interface SocketInfo {
+  /** ms since epoch; the socket is closed at the first publish after it. */
+  expiresAt: number;
+}
+
 /** What a console socket receives: JSON of this shape, one message per publish. */
 export interface LiveMessage {
   type: "alerts";
@@ -42,17 +51,41 @@ export class LiveHub extends DurableObject<Env> {
       }
     }
     const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
+    // The Worker names the session (hash of its id) and its expiry: logout closes the session's sockets
+    // by tag, and publish() closes sockets whose session has expired.
+    const session = request.headers.get(SESSION_HEADER) ?? "";
+    const expiresAt = Number(request.headers.get(EXPIRES_HEADER)) || Date.now() + 3600_000;
+    this.ctx.acceptWebSocket(pair[1], session ? [session] : []);
+    pair[1].serializeAttachment({ expiresAt } satisfies SocketInfo);
     pair[1].send(JSON.stringify({ type: "hello", at: Date.now() }));
     return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Closes every socket of a session (logout). Returns how many were closed. */
+  async closeSession(sessionHash: string): Promise<number> {
+    const sockets = this.ctx.getWebSockets(sessionHash);
+    for (const ws of sockets) {
+      try {
+        ws.close(4001, "logged out");
+      } catch {
+        // already closing
+      }
+    }
+    return sockets.length;
   }
 
   /** Sends one message with all `alerts` to every connected socket; returns how many sockets got it. */
   async publish(alerts: unknown[]): Promise<number> {
     const msg = JSON.stringify({ type: "alerts", at: Date.now(), alerts } satisfies LiveMessage);
     let sent = 0;
+    const now = Date.now();
     for (const ws of this.ctx.getWebSockets()) {
       try {
+        const info = ws.deserializeAttachment() as SocketInfo | null;
+        if (info && info.expiresAt <= now) {
+          ws.close(4001, "session expired");
+          continue;
+        }
         ws.send(msg);
         sent++;
       } catch {

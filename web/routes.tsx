@@ -10,7 +10,7 @@ import type { Context, Hono } from "hono";
 import { addCredentialResolver, hasScope, resolveBearer, type AppEnv, type Principal } from "../workers/auth.ts";
 import { PorchlightError } from "../workers/errors.ts";
 import { registerStatsRoutes } from "../workers/routes/stats.ts";
-import { LIVE_HUB_NAME } from "../durable-objects/live-hub.ts";
+import { EXPIRES_HEADER, LIVE_HUB_NAME, SESSION_HEADER } from "../durable-objects/live-hub.ts";
 import { renderLogin, renderPage, type PageName } from "./pages.tsx";
 import { securityHeaders } from "./security.ts";
 import {
@@ -108,6 +108,10 @@ export function registerWebRoutes(app: Hono<AppEnv>): void {
       // Logout is state-changing too: a cross-site page must not be able to log the user out.
       if (crossOrigin(c) || supplied !== s.csrf) throw new PorchlightError("forbidden", "Missing or invalid CSRF token");
       await deleteSession(c.env, s.idHash);
+      // Live sockets of this session close too; a failure here must not keep the user logged in.
+      await c.env.LIVE.get(c.env.LIVE.idFromName(LIVE_HUB_NAME))
+        .closeSession(s.idHash)
+        .catch((e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "closing live sockets failed", error: String(e) })));
     }
     c.header("Set-Cookie", CLEAR_SESSION_COOKIE);
     // Tell the browser to drop everything this origin cached or stored for the session.
@@ -116,15 +120,22 @@ export function registerWebRoutes(app: Hono<AppEnv>): void {
   });
 
   app.get("/live", async (c) => {
-    const s = (await readSession(c)) ?? (await accessPrincipal(c));
-    if (!s) throw new PorchlightError("unauthorized", "Log in first");
+    const session = await readSession(c);
+    if (!session && !(await accessPrincipal(c))) throw new PorchlightError("unauthorized", "Log in first");
     // Cross-site WebSocket hijacking: browsers send cookies on cross-origin upgrades, so check Origin.
     if (crossOrigin(c)) throw new PorchlightError("forbidden", "Cross-origin WebSocket refused");
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return c.json({ error: { code: "bad_request", message: "Expected a WebSocket upgrade" } }, 426);
     }
     const hub = c.env.LIVE.get(c.env.LIVE.idFromName(LIVE_HUB_NAME));
-    return hub.fetch(c.req.raw);
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete(SESSION_HEADER);
+    headers.delete(EXPIRES_HEADER);
+    if (session) {
+      headers.set(SESSION_HEADER, session.idHash);
+      headers.set(EXPIRES_HEADER, String(session.expiresAt));
+    }
+    return hub.fetch(new Request(c.req.raw.url, { method: "GET", headers }));
   });
 
   for (const [path, page] of PAGE_ROUTES) {

@@ -65,6 +65,35 @@ describe("/live", () => {
     c.ws.close(1000, "bye");
   });
 
+  it("logging out closes that session's sockets, and only those", async () => {
+    const l = await login(ADMIN);
+    const other = await open((await login(ADMIN)).sessionId);
+    const mine = await open(l.sessionId);
+    await mine.next();
+    await other.next();
+    const closed = new Promise<number>((r) => mine.ws.addEventListener("close", (e) => r(e.code), { once: true }));
+    const out = await SELF.fetch(`${BASE}/logout`, { method: "POST", headers: { cookie: l.sessionId, origin: BASE, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ csrf: l.csrf }), redirect: "manual" });
+    expect(out.status).toBe(303);
+    expect(await closed).toBe(4001);
+    await notifyAlerts(env as unknown as Env, [{ id: "after-logout" }]);
+    expect(await other.next()).toMatchObject({ type: "alerts", alerts: [{ id: "after-logout" }] });
+    other.ws.close(1000, "bye");
+  });
+
+  it("a socket whose session expired gets no more updates", async () => {
+    const l = await login(ADMIN);
+    const c = await open(l.sessionId);
+    await c.next();
+    const stub = env.LIVE.get(env.LIVE.idFromName(LIVE_HUB_NAME));
+    await runInDurableObject(stub, (_hub: LiveHub, state) => {
+      for (const ws of state.getWebSockets()) ws.serializeAttachment({ expiresAt: Date.now() - 1 });
+    });
+    const closed = new Promise<number>((r) => c.ws.addEventListener("close", (e) => r(e.code), { once: true }));
+    await notifyAlerts(env as unknown as Env, [{ id: "late" }]);
+    expect(await closed).toBe(4001);
+    expect(c.messages).toEqual([]);
+  });
+
   it("notifyAlerts never throws, even when the hub binding is broken", async () => {
     const broken = { ...env, LIVE: { idFromName: () => { throw new Error("boom"); } } } as unknown as Env;
     await expect(notifyAlerts(broken, [{ id: "x" }])).resolves.toBeUndefined();

@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { evaluateBatch } from "../../workers/rules/evaluate.ts";
 import { groupKeyOf } from "../../workers/rules/project.ts";
-import { ruleObjectName, shardOf } from "../../workers/rules/registry.ts";
+import { RULE_SHARDS, ruleObjectName, shardOf } from "../../workers/rules/registry.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
 import { api, ingest } from "./api-client.ts";
 import { alertsOf, createRule, ev, runAlarmAt, SSH_FAIL_MATCH, sshFail, sshOk, T0, uid, ruleObject } from "./rules-fixtures.ts";
@@ -194,6 +194,25 @@ describe("evaluateBatch: suppression, idempotency, live rule changes", () => {
     expect(singles.map((a) => a.duplicate_count)).toEqual([1]); // two events, one alert + one duplicate, however many retries
     const inspect = await ruleObject(ruleObjectName(id, shardOf(key))).inspect();
     expect(inspect.appliedBatches).toBe(1);
+  });
+
+  it("one RPC per (rule, shard) per batch: 200 sources of one rule reach at most RULE_SHARDS objects, each once", async () => {
+    const id = uid("shards");
+    await createRule({ id, name: "Shards", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 50, window: "60s" });
+    const events = Array.from({ length: 200 }, (_, i) => sshFail(`10.9.${i >> 8}.${i & 255}`, T0 + i));
+    const { loadEnabledRules } = await import("../../workers/rules/registry.ts");
+    const { planBatch, ruleSets } = await import("../../workers/rules/evaluate.ts");
+    const batch = uid("b");
+    const plan = planBatch(ruleSets(await loadEnabledRules(env)), batch, events);
+    const mine = plan.calls.filter((c) => c.rule.id === id);
+    expect(mine.length).toBe(RULE_SHARDS);
+    expect(mine.reduce((n, c) => n + c.events.length, 0)).toBe(200);
+    await evaluateBatch(env, batch, events);
+    for (let shard = 0; shard < RULE_SHARDS; shard++) {
+      const state = await ruleObject(ruleObjectName(id, shard)).inspect();
+      expect(state.appliedBatches, `shard ${shard}`).toBe(1);
+      expect(state.groups.length).toBe(mine.find((c) => c.name === ruleObjectName(id, shard))!.events.length);
+    }
   });
 
   it("a batch raising 2500 alerts is applied (in chunks of JSON parameters) and its retry adds nothing", async () => {

@@ -26,7 +26,6 @@ import { ENGINES } from "./engines/index.ts";
 import { magnitude } from "./magnitude.ts";
 import { firingId, loadEnabledRules, ruleObjectName, shardOf, type StoredRule } from "./registry.ts";
 import { applyFirings, type AlertInput } from "../store/alerts.ts";
-import { notifyAlerts } from "../live.ts";
 import type { ApplyResult } from "../../durable-objects/rule-state.ts";
 
 export interface EvaluateResult {
@@ -229,6 +228,11 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
   for (const { call, firings } of results) inputs.push(...toAlertInputs(call.rule, firings));
   if (inputs.length === 0) return { alerts: 0, suppressed: suppressed.size };
   const { changed } = await applyFirings(env.DB, inputs, Date.now());
-  if (changed.length) await notifyAlerts(env, changed);
+  if (changed.length) {
+    // Imported here, not at the top: live.ts reaches the LiveHub class (cloudflare:workers), and
+    // keeping this module free of it lets Node benchmarks import planBatch.
+    const { notifyAlerts } = await import("../live.ts");
+    await notifyAlerts(env, changed);
+  }
   return { alerts: changed.length, suppressed: suppressed.size };
 }

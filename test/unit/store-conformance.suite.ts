@@ -31,7 +31,12 @@ export function makeEvent(host: string, ms: number, i: number, extra: Partial<Ec
   };
 }
 
-export function storeConformance(name: string, makeStore: () => Store | Promise<Store>): void {
+export interface BackendQuirks {
+  /** False when the backend's client cuts text at a NUL character (the libSQL Node client does; D1 does not). */
+  nulInText?: boolean;
+}
+
+export function storeConformance(name: string, makeStore: () => Store | Promise<Store>, quirks: BackendQuirks = {}): void {
   describe(`Store conformance (${name})`, () => {
     const T0 = Date.parse("2026-03-01T12:00:00.000Z");
 
@@ -53,6 +58,28 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(got).not.toBeNull();
       expect(apiEvent(got!)).toEqual(events[1]);
       expect(await store.getEvent("0".repeat(26))).toBeNull();
+    });
+
+    it("keeps message and raw exact whatever their characters (message sent as a tail length of raw when it can be)", async () => {
+      const cases: [string, string][] = [
+        ["<13>Nov 22 10:00:00 h app: plain tail", "plain tail"],
+        ["<13>Nov 22 10:00:00 h app: accents éàü and 中文 tail", "accents éàü and 中文 tail"],
+        ["<13>Nov 22 10:00:00 h app: emoji 🔥 tail", "emoji 🔥 tail"],
+        ...(quirks.nulInText === false ? [] : ([["<13>Nov 22 10:00:00 h app: nul \u0000 inside", "nul \u0000 inside"]] as [string, string][])),
+        ["🔥 prefix astral, ascii tail", "ascii tail"],
+        ["whole line is the message", "whole line is the message"],
+        ["message not a suffix", "something else"],
+        ["empty message", ""],
+      ];
+      const store = await makeStore();
+      const host = unique("msg");
+      const events = cases.map(([raw, message], i) => makeEvent(host, T0 + i, i, { raw, message }));
+      expect((await store.insertEvents(events.map(eventRow))).stored).toBe(cases.length);
+      for (const e of events) {
+        const got = await store.getEvent(e.id);
+        expect(got?.raw).toBe(e.raw);
+        expect(got?.message).toBe(e.message);
+      }
     });
 
     it("returns newest first, pages with a cursor and bounds time ranges by id", async () => {

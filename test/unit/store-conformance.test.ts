@@ -24,4 +24,5 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-storeConformance("libSQL", () => libsqlStore(client));
+// The libSQL Node client returns text only up to a NUL character; D1 keeps it (tested there).
+storeConformance("libSQL", () => libsqlStore(client), { nulInText: false });

@@ -219,10 +219,32 @@ const EVENT_COLUMNS = [
   "src_port", "dst_port", "protocol", "user", "action", "outcome", "severity", "message", "raw", "doc",
 ] as const;
 
+const MESSAGE = EVENT_COLUMNS.indexOf("message");
+const RAW = EVENT_COLUMNS.indexOf("raw");
+
+/**
+ * `message` is usually the tail of `raw` (the syslog MSG after the header); then the row carries only
+ * its length N and SQL takes the last N characters of raw: ≈15% less JSON to build and for the D1
+ * binding to re-encode. SQLite counts characters in code points, JS in UTF-16 units, so the shortcut
+ * is used only when the message has no surrogates (and raw no NUL, which ends text for SQL functions).
+ */
 const INSERT_EVENTS_SQL =
   `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.map((c) => `"${c}"`).join(", ")}) SELECT ` +
-  EVENT_COLUMNS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ") +
+  EVENT_COLUMNS.map((_, i) =>
+    i === MESSAGE
+      ? `CASE json_type(value, '$[${i}]') WHEN 'integer' THEN substr(json_extract(value, '$[${RAW}]'), -json_extract(value, '$[${i}]')) ELSE json_extract(value, '$[${i}]') END`
+      : `json_extract(value, '$[${i}]')`,
+  ).join(", ") +
   " FROM json_each(?1)";
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** The message column as sent: its length when it is a plain tail of raw, else itself. */
+function messageOnWire(message: string | null, raw: string): string | number | null {
+  if (message === null || message.length === 0 || !raw.endsWith(message)) return message;
+  if (SURROGATE.test(message) || raw.indexOf("\0") >= 0) return message;
+  return message.length;
+}
 
 /**
  * Characters of JSON per statement parameter. JSON.stringify leaves non-ASCII unescaped and one UTF-16
@@ -239,7 +261,7 @@ export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[]
     // Each row is a JSON array in EVENT_COLUMNS order: no key names to write (≈35% less CPU than objects).
     const json = JSON.stringify([
       r.id, r.ts, r.received_at, r.host, r.program, r.dataset, r.src_ip, r.dst_ip, r.src_ip_key, r.dst_ip_key,
-      r.src_port, r.dst_port, r.protocol, r.user, r.action, r.outcome, r.severity, r.message, r.raw, r.doc,
+      r.src_port, r.dst_port, r.protocol, r.user, r.action, r.outcome, r.severity, messageOnWire(r.message, r.raw), r.raw, r.doc,
     ]);
     if (parts.length > 0 && size + json.length + 1 > INSERT_CHUNK_CHARS) {
       out.push({ sql: INSERT_EVENTS_SQL, params: ["[" + parts.join(",") + "]"] });

@@ -25,6 +25,29 @@ async function setup(extra: string[], components = ["tcp", "metrics"]) {
 }
 const lines = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `<13>${prefix} ${i}\n`).join("");
 
+describe("batching", () => {
+  it("closes batches at --batch-lines, at --batch-bytes, and after --batch-wait-ms", async () => {
+    const { rx, relay } = await setup(["--batch-lines", "100", "--batch-bytes", "16384", "--batch-wait-ms", "400", "--spool-fsync-ms", "5"]);
+    // A backlog written at once: full batches by line count (short lines) ...
+    await tcpSend(relay.port("tcp"), lines("n", 250));
+    await waitFor(() => rx.lines.length === 250);
+    expect(rx.requests.map((r) => r.lines)).toEqual([100, 100, 50]);
+    // ... by bytes (long lines: ~1.1 KB each as NDJSON, so at most 15 fit in 16 KiB) ...
+    rx.requests = [];
+    await tcpSend(relay.port("tcp"), Array.from({ length: 20 }, (_, i) => `<13>b ${i} ${"x".repeat(1000)}\n`).join(""));
+    await waitFor(() => rx.lines.length === 270);
+    expect(Math.max(...rx.requests.map((r) => r.lines))).toBeLessThanOrEqual(15);
+    // ... and a lone line waits for --batch-wait-ms, not longer than a little more.
+    rx.requests = [];
+    const t0 = Date.now();
+    await tcpSend(relay.port("tcp"), "<13>lonely\n");
+    await waitFor(() => rx.lines.length === 271);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(350);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(rx.gzipped).toBe(true);
+  });
+});
+
 describe("delivery", () => {
   it("retries 500 with backoff, same Idempotency-Key, then stores once", async () => {
     const { rx, relay } = await setup([]);

@@ -34,6 +34,8 @@ export class Receiver {
   keys = new Set<string>();
   requests: { key: string; status: number; lines: number; at: number; relay: string | undefined }[] = [];
   duplicates = 0;
+  /** Whether every body so far came gzip-encoded as NDJSON. */
+  gzipped = true;
   /** Returns a response to fail the request, or null to accept it. */
   respond: Responder | null = null;
   delayMs = 0;
@@ -49,6 +51,8 @@ export class Receiver {
           const key = String(req.headers["idempotency-key"] ?? "");
           let body = Buffer.concat(chunks);
           if (req.headers["content-encoding"] === "gzip") body = gunzipSync(body);
+          else this.gzipped = false;
+          if (req.headers["content-type"] !== "application/x-ndjson") this.gzipped = false;
           const lines = body.toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Line);
           const relay = req.headers["x-porchlight-relay"] as string | undefined;
           if (req.headers.authorization !== `Bearer ${TOKEN}`) {

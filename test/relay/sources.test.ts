@@ -94,6 +94,17 @@ describe("network sources", () => {
   });
 });
 
+describe("IPv6", () => {
+  it("listens on [::1] for UDP and TCP and reports IPv6 source addresses", async () => {
+    const r = await start(relayArgs(rx, tmp(), ["--udp", "[::1]:0", "--tcp", "[::1]:0"]), ["udp", "tcp"]);
+    expect(r.addresses.tcp).toMatch(/^\[::1\]:\d+$/);
+    execFileSync("logger", ["-n", "::1", "-P", String(r.port("udp")), "-d", "v6 over udp"]);
+    execFileSync("logger", ["-n", "::1", "-P", String(r.port("tcp")), "-T", "v6 over tcp"]);
+    await waitFor(() => raws().filter((x) => x.endsWith(" v6 over udp") || x.endsWith(" v6 over tcp")).length === 2);
+    expect(rx.lines.filter((l) => l.raw.includes(" v6 over ")).map((l) => l.source_ip)).toEqual(["::1", "::1"]);
+  });
+});
+
 describe("TLS (RFC 5425)", () => {
   const dir = tmp("relay-tls-");
   const ssl = (...a: string[]) => execFileSync("openssl", a, { cwd: dir, stdio: "pipe" });

@@ -50,16 +50,6 @@ export class Metrics {
     return this.families.get(name)?.values.get(labelKey(labels)) ?? 0;
   }
 
-  /** Sum of a counter over every label set that contains `labels`. */
-  sum(name: string, labels: Labels = {}): number {
-    const f = this.families.get(name);
-    if (!f) return 0;
-    const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-    let s = 0;
-    for (const [k, v] of f.values) if (want.every((w) => k.includes(w))) s += v;
-    return s;
-  }
-
   observeLatency(seconds: number): void {
     this.hist.count++;
     this.hist.sum += seconds;

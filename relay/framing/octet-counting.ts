@@ -31,10 +31,6 @@ export class SyslogStreamDecoder {
     this.nl = new NewlineDecoder(maxBytes);
   }
 
-  get framing(): string {
-    return this.mode;
-  }
-
   push(chunk: Buffer): Frame[] {
     const out: Frame[] = [];
     let pos = 0;

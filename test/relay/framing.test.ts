@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { SyslogStreamDecoder } from "../../relay/framing/octet-counting.ts";
 import { NewlineDecoder, type Frame } from "../../relay/framing/newline.ts";
 import { ConfigError, loadConfig, type RelayConfig } from "../../relay/config.ts";
+import { parseRetryAfter } from "../../relay/sinks/https.ts";
 
 const texts = (fs: Frame[]) => fs.map((f) => f.data.toString());
 
@@ -95,5 +96,16 @@ describe("configuration", () => {
   ])("rejects %j", (argv, msg) => {
     expect(() => load(argv)).toThrow(ConfigError);
     expect(() => load(argv)).toThrow(msg);
+  });
+});
+
+describe("Retry-After", () => {
+  it("reads delay-seconds and HTTP dates; ignores garbage", () => {
+    const now = Date.parse("2026-11-22T19:00:00Z");
+    expect(parseRetryAfter("120", now)).toBe(120_000);
+    expect(parseRetryAfter("Sun, 22 Nov 2026 19:00:30 GMT", now)).toBe(30_000);
+    expect(parseRetryAfter("Sun, 22 Nov 2026 18:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeNull();
+    expect(parseRetryAfter(null, now)).toBeNull();
   });
 });

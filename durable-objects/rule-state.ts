@@ -7,7 +7,8 @@
  * - meta(k, v): the rule definition and version this object holds (the alarm needs them), its kind.
  * - groups(key, state, due_at): the engine's state per group key; `due_at` (wall ms) asks for onDue.
  * - applied_batches(batch_key, at, result): batches applied and the firings they returned, so a
- *   retried batch returns the same firings and counts nothing twice (kept 7 days, at most 10,000).
+ *   retried batch returns the same firings and counts nothing twice (kept 7 days, at most 10,000,
+ *   pruned every 100 applies).
  * - outbox(firing_id, at, input): alert changes produced by alarms and pings, pending their D1 write.
  * Invariants: ONE alarm, always at MIN(groups.due_at) (or a retry time while the outbox is not
  * empty), re-armed only when that changes; the alarm handler is idempotent (a second run finds no
@@ -77,6 +78,7 @@ interface PingState {
 
 const APPLIED_RETENTION_MS = 7 * 86_400_000;
 const APPLIED_MAX_ROWS = 10_000;
+const PRUNE_EVERY = 100;
 /** Due groups handled per alarm run; more re-arm the alarm immediately (bounds one run's CPU). */
 const DUE_PER_ALARM = 500;
 /** Outbox retry delay when D1 is unreachable from the alarm, ms. */
@@ -87,6 +89,8 @@ export const PING_RULE_ID = "heartbeat:ping";
 
 export class RuleState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** Applies since applied_batches was last pruned (per instance; a fresh instance prunes on its first apply). */
+  private appliedSincePrune = PRUNE_EVERY - 1;
   /** The alarm time currently set (ms), mirrored to avoid re-arming when it did not change. */
   private armedAt: number | null = null;
 
@@ -173,11 +177,16 @@ export class RuleState extends DurableObject<Env> {
       }
       for (const [key, cur] of work) this.writeGroup(key, cur.state, cur.dueAt);
       this.sql.exec("INSERT INTO applied_batches (batch_key, at, result) VALUES (?, ?, ?)", batchKey, now, JSON.stringify(firings));
-      this.sql.exec("DELETE FROM applied_batches WHERE at < ?", now - APPLIED_RETENTION_MS);
-      this.sql.exec(
-        "DELETE FROM applied_batches WHERE batch_key IN (SELECT batch_key FROM applied_batches ORDER BY at DESC LIMIT -1 OFFSET ?)",
-        APPLIED_MAX_ROWS,
-      );
+      // Pruning scans the table (no index on `at`: it would cost a write per batch), so it runs once
+      // every PRUNE_EVERY applies of this instance; the bounds hold within that slack.
+      if (++this.appliedSincePrune >= PRUNE_EVERY) {
+        this.appliedSincePrune = 0;
+        this.sql.exec("DELETE FROM applied_batches WHERE at < ?", now - APPLIED_RETENTION_MS);
+        this.sql.exec(
+          "DELETE FROM applied_batches WHERE batch_key IN (SELECT batch_key FROM applied_batches ORDER BY at DESC LIMIT -1 OFFSET ?)",
+          APPLIED_MAX_ROWS,
+        );
+      }
     });
   }
 

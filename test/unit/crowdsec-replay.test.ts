@@ -13,7 +13,7 @@ import { compileRule } from "../../workers/rules/project.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
 import { ev, RuleHost } from "./rules-engine-harness.ts";
 import { validateRule } from "../../workers/rules/validate.ts";
-import { toEvents, usingShim } from "./rules-replay-events.ts";
+import { toEvents } from "./rules-replay-events.ts";
 
 interface Expected {
   scenario: { alert_count: number; alerts: { scenario: string; events_count: number; sources: Record<string, unknown>; events: unknown[] }[] };
@@ -62,7 +62,6 @@ describe.skipIf(!HAVE)("CrowdSec hub scenario tests replayed through our parsers
   for (const test of ["ssh-bf", "sshd-invalid-bf", "ssh-slow-bf", "iptables-scan-multi-port", "pf-scan-multi-port"]) {
     it(`${test}: same alerts (scenario, source IP, events_count, events carried)`, () => {
       const got = replay(test);
-      if (usingShim) console.log(`[crowdsec-replay] ${test}: TEMPORARY parser shim in use (normalize() is still the placeholder)`);
       const want = expectedAlerts(test);
       expect(got.rejected).toEqual([]);
       expect(got.alerts).toHaveLength(want.count);

@@ -85,7 +85,7 @@ describe("default rule pack", () => {
   });
 
   it("new-device-on-lan: silent during the 7-day learning, then each new MAC once", () => {
-    const dhcp = (ts: number, mac: string) => event(ts, { event: { dataset: "dnsmasq-dhcp", action: "DHCPACK" }, source: { mac, ip: "192.168.1.77" } });
+    const dhcp = (ts: number, mac: string) => event(ts, { event: { dataset: "dnsmasq.dhcp", action: "DHCPACK" }, source: { mac, ip: "192.168.1.77" } });
     const day = 86_400_000;
     const f = run("new-device-on-lan", [dhcp(T0, "aa:aa"), dhcp(T0 + day, "bb:bb"), dhcp(T0 + 8 * day, "bb:bb"), dhcp(T0 + 8 * day, "cc:cc"), dhcp(T0 + 9 * day, "cc:cc")]);
     expect(f.map((x) => x.title)).toEqual(["New device cc:cc on the LAN"]);
@@ -97,6 +97,24 @@ describe("default rule pack", () => {
     expect(run("backup-heartbeat", [done(T0, "nas")], T0 + 26 * H - 1)).toEqual([]);
     expect(run("backup-heartbeat", [done(T0, "nas")], T0 + 26 * H)).toMatchObject([{ action: "raise", group: { "host.hostname": "nas" }, title: "No backup from nas for 26h" }]);
     expect(run("backup-heartbeat", [done(T0, "nas"), done(T0 + 25 * H, "nas")], T0 + 26 * H)).toEqual([]);
+  });
+
+  it("fires on raw syslog lines parsed by normalize(), as ingest sees them", () => {
+    const at = (d: number, h: number, m: number, s: number) => `Nov ${String(d).padStart(2, " ")} ${[h, m, s].map((x) => String(x).padStart(2, "0")).join(":")}`;
+    const five = (f: (i: number) => string) => [0, 1, 2, 3, 4].map(f);
+    const ids = (lines: string[], id: string, tickAt?: number) => run(id, toEvents(lines), tickAt).map((f) => f.title);
+    expect(ids(five((i) => `${at(20, 10, 0, i)} gw dropbear[31${i}]: Bad password attempt for 'root' from 198.51.100.4:5555${i}`), "dropbear-brute-force")).toEqual(["Dropbear brute force from 198.51.100.4"]);
+    expect(ids(five((i) => `${at(20, 10, 0, i)} nas synology: User [admin] from [198.51.100.4] failed to log in via [DSM] due to authorization failure.`), "router-web-login-failures")).toEqual(["Web admin login failures from 198.51.100.4"]);
+    const sshd = [...five((i) => `${at(20, 10, 1, i)} gw sshd[42${i}]: Failed password for alice from 198.51.100.4 port 4000${i} ssh2`), `${at(20, 10, 2, 0)} gw sshd[430]: Accepted password for alice from 198.51.100.4 port 40010 ssh2`];
+    expect(ids(sshd, "login-after-failures")).toEqual(["Login as alice from 198.51.100.4 after 5 failures"]);
+    expect(ids(sshd, "ssh-brute-force")).toEqual(["SSH brute force from 198.51.100.4"]);
+    const sudo = [0, 1, 2].map((i) => `${at(20, 11, 0, i)} host sudo: pam_unix(sudo:auth): authentication failure; logname=bob uid=1000 euid=0 tty=/dev/pts/0 ruser=bob rhost=  user=bob`);
+    expect(ids(sudo, "sudo-auth-failures")).toEqual(["sudo failures for bob on host"]);
+    const dhcp = [`${at(1, 9, 0, 0)} gw dnsmasq-dhcp[123]: DHCPACK(br-lan) 192.168.1.50 aa:bb:cc:dd:ee:ff phone`, `${at(10, 9, 0, 0)} gw dnsmasq-dhcp[123]: DHCPACK(br-lan) 192.168.1.51 aa:bb:cc:dd:ee:01 laptop`, `${at(11, 9, 0, 0)} gw hostapd: wlan0: AP-STA-CONNECTED aa:bb:cc:dd:ee:01`];
+    expect(ids(dhcp, "new-device-on-lan")).toHaveLength(1);
+    const backup = toEvents([`${at(20, 3, 0, 0)} nas rsnapshot[1]: /usr/bin/rsnapshot daily: completed successfully`]);
+    const last = Date.parse(backup[0]!["@timestamp"]);
+    expect(run("backup-heartbeat", backup, last + 26 * 3_600_000).map((f) => f.title)).toEqual(["No backup from nas for 26h"]);
   });
 
   it.skipIf(!haveCorpus("crowdsec", "hub", ".tests", "ssh-bf"))("fires ssh-brute-force and ssh-user-enumeration on the CrowdSec hub ssh-bf log, parsed", () => {

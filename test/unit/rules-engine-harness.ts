@@ -13,7 +13,10 @@ export class RuleHost {
   readonly due = new Map<string, number>();
   readonly firings: HostFiring[] = [];
   late = 0;
-  constructor(readonly rule: RuleDef) {}
+  readonly rule: RuleDef;
+  constructor(rule: RuleDef) {
+    this.rule = rule;
+  }
 
   /** Steps one event (wall time defaults to its event time: a live feed). Returns its firings. */
   step(ev: MatchedEvent, nowMs = ev.ts): HostFiring[] {

@@ -82,6 +82,18 @@ describe("GET /v1/events", () => {
     expect(neg.body.next_cursor).toBe(neg.body.events[1].id);
   });
 
+  it("bounds a regex scan at 10,000 rows and continues from next_cursor", async () => {
+    const { host } = await seed(10_200);
+    const first = await search(`host=${host}&regex=${encodeURIComponent("matches-nothing")}`);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ events: [], scanned: 10_000 });
+    expect(first.body.next_cursor).toMatch(/^[0-9A-Z]{26}$/);
+    const rest = await search(`host=${host}&regex=${encodeURIComponent("event 1[0-9]$")}&cursor=${first.body.next_cursor}`);
+    expect(rest.body.scanned).toBe(200);
+    expect(rest.body.next_cursor).toBeNull();
+    expect(rest.body.events.map((e: any) => e.raw.split(" ").pop())).toEqual(["19", "18", "17", "16", "15", "14", "13", "12", "11", "10"]);
+  });
+
   it("rejects bad parameters with 400 and a message naming the parameter", async () => {
     for (const qs of ["limit=0", "limit=5001", "limit=abc", "from=yesterday", "last=15x", "src_ip=999.1.1.1", "src_port=70000",
       "severity=loud", "cursor=abc", "format=xml", "hosts=a", "regex=(", "regex=(a%2B)%2B", "last=1h&from=2026-01-01T00:00:00Z",

@@ -11,8 +11,9 @@
  *
  * `regex` cannot run in SQL (D1 has no REGEXP), so it is applied here over a bounded scan: the other
  * filters select rows page by page (REGEX_PAGE rows each) and the Worker tests each `raw`, stopping at
- * `limit` matches or after REGEX_MAX_SCAN rows; then `next_cursor` points where the scan stopped and
- * the client continues from there. Patterns with nested quantifiers are refused (see starHeight).
+ * `limit` matches or after REGEX_MAX_SCAN rows (or REGEX_MAX_SCAN_CHARS characters of raw); then
+ * `next_cursor` points where the scan stopped and the client continues from there. Patterns with
+ * nested quantifiers are refused (see starHeight).
  */
 import type { Hono } from "hono";
 import { z } from "zod";
@@ -30,6 +31,8 @@ import { apiEvent, type EventRow } from "../store/store.ts";
 export const REGEX_PAGE = 500;
 /** Most rows one `regex` request examines before it returns with a cursor. */
 export const REGEX_MAX_SCAN = 10_000;
+/** Most characters of `raw` one `regex` request tests (bounds CPU when lines are long), UTF-16 units. */
+export const REGEX_MAX_SCAN_CHARS = 4_000_000;
 /** Longest `regex` pattern, characters. */
 export const REGEX_MAX_LENGTH = 512;
 
@@ -204,11 +207,13 @@ export async function searchEvents(
   }
   const out: EventRow[] = [];
   let before = query.before;
-  let scanned = 0;
+  let scanned = 0, chars = 0;
   for (;;) {
     const page = await store.queryEvents({ ...query, before, limit: REGEX_PAGE });
     for (const row of page) {
+      if (chars > REGEX_MAX_SCAN_CHARS) return { rows: out, nextCursor: before ?? null, scanned };
       scanned++;
+      chars += row.raw.length;
       before = row.id;
       if (matchesRegex(row.raw, s.regex)) {
         out.push(row);

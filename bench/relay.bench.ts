@@ -142,7 +142,7 @@ async function tcpIntake(): Promise<void> {
   const cpu0 = relay.cpu();
   const t0 = performance.now();
   await tcpBlast(relay.port("tcp"), N, 4);
-  while ((await relay.metric('porchlight_relay_spooled_total')) < N) await sleep(20);
+  while ((await relay.metric('porchlight_relay_spooled_total{component="tcp"}')) < N) await sleep(20);
   const tIn = (performance.now() - t0) / 1000;
   const cpuIn = relay.cpu() - cpu0;
   while (edge.lines < N) await sleep(20);
@@ -214,7 +214,7 @@ async function rssBacklog(): Promise<void> {
     maxRss = Math.max(maxRss, rss);
     if (bytes / 1048576 - samples[samples.length - 1]![0] >= BACKLOG_MB / 8) samples.push([bytes / 1048576, rss]);
   }
-  while ((await relay.metric("porchlight_relay_spooled_total")) < total) await sleep(50);
+  while ((await relay.metric('porchlight_relay_spooled_total{component="tcp"}')) < total) await sleep(50);
   const backlog = (await relay.metric("porchlight_relay_spool_bytes")) / 1048576;
   samples.push([backlog, relay.rssMb()]);
   console.log(`RSS vs backlog (edge down, ${fmt(total)} msgs): ` + samples.map(([b, r]) => `${b.toFixed(0)} MB → ${r.toFixed(0)} MB`).join(", ") + `; peak while filling ${maxRss.toFixed(0)} MB   [${CMD}]`);

@@ -86,6 +86,10 @@ export class Spool {
   private wbuf = Buffer.allocUnsafeSlow(2 << 20);
   private pendingBytes = 0;
   private pendingLines = 0;
+  /** Lines per source: queued, written, and covered by a completed fsync (reported as spooled_total). */
+  private pendingBy = new Map<string, number>();
+  private writtenBy = new Map<string, number>();
+  private durableBy = new Map<string, number>();
   private writeFailing = false;
   private writeScheduled = false;
   private appended = 0; // lines ever accepted by append() in this process
@@ -193,8 +197,11 @@ export class Spool {
     return this.totalBytes + this.pendingBytes + bytes > this.maxBytes;
   }
 
-  /** Queues one NDJSON line (ending in \n). Returns false, keeping nothing, when the spool is full. */
-  append(line: string): boolean {
+  /**
+   * Queues one NDJSON line (ending in \n) from `source` (for the per-source `spooled_total`).
+   * Returns false, keeping nothing, when the spool is full.
+   */
+  append(line: string, source: string): boolean {
     const bytes = Buffer.byteLength(line);
     if (this.closed || this.full(bytes)) return false;
     if (this.pendingBytes + bytes > this.wbuf.length) {
@@ -207,6 +214,7 @@ export class Spool {
     }
     this.pendingBytes += this.wbuf.write(line, this.pendingBytes);
     this.pendingLines++;
+    this.pendingBy.set(source, (this.pendingBy.get(source) ?? 0) + 1);
     this.appended++;
     if (!this.writeScheduled) {
       this.writeScheduled = true;
@@ -248,6 +256,8 @@ export class Spool {
       this.writeFailing = false;
       this.pendingBytes = 0;
       this.pendingLines = 0;
+      for (const [k, n] of this.pendingBy) this.writtenBy.set(k, (this.writtenBy.get(k) ?? 0) + n);
+      this.pendingBy.clear();
     }
     this.sizes.set(this.wSeg, this.sizes.get(this.wSeg)! + off);
     this.totalBytes += off;
@@ -282,6 +292,7 @@ export class Spool {
     this.syncing = true;
     this.dirty = false;
     const target = this.written;
+    const byNow = new Map(this.writtenBy);
     const fds = [...this.unsyncedFds, this.wFd];
     const sealed = this.unsyncedFds.length;
     this.unsyncedFds = [];
@@ -292,7 +303,10 @@ export class Spool {
       this.log.error("spool fsync failed", { error: String(e) });
     }
     for (const fd of fds.slice(0, sealed)) close(fd, () => {});
-    this.metrics.inc("porchlight_relay_spooled_total", {}, target - this.durable, "Lines appended to the spool and fsynced.");
+    for (const [source, n] of byNow) {
+      this.metrics.inc("porchlight_relay_spooled_total", { component: source }, n - (this.durableBy.get(source) ?? 0), "Lines appended to the spool and fsynced, per source.");
+      this.durableBy.set(source, n);
+    }
     this.durable = target;
     this.syncing = false;
     this.syncWaiters = this.syncWaiters.filter((w) => (w.target <= this.durable ? (w.resolve(), false) : true));

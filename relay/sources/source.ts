@@ -45,7 +45,7 @@ export function record(raw: Buffer, sourceIp: string | null, transport: Transpor
 export function appendFrames(ctx: SourceContext, component: Transport, frames: Frame[], ip: string | null): Frame[] {
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i]!;
-    if (!ctx.spool.append(record(f.data, ip, component, f.truncated))) return frames.slice(i);
+    if (!ctx.spool.append(record(f.data, ip, component, f.truncated), component)) return frames.slice(i);
     ctx.metrics.inc("porchlight_relay_sent_total", { component });
   }
   return [];
@@ -63,4 +63,5 @@ export function countReceived(ctx: SourceContext, component: Transport, frames: 
 export function initCounters(m: Metrics, component: string): void {
   m.inc("porchlight_relay_received_total", { component }, 0, "Messages (sources) or spooled lines (sink) taken in, per component.");
   m.inc("porchlight_relay_sent_total", { component }, 0, "Messages appended to the spool (sources) or lines delivered with a 2xx (sink).");
+  m.inc("porchlight_relay_spooled_total", { component }, 0, "Lines appended to the spool and fsynced, per source.");
 }

@@ -27,9 +27,9 @@ export async function listenUdp(ctx: SourceContext, at: HostPort, policy: "drop-
       return;
     }
     const line = record(data, cleanIp(rinfo.address), "udp", truncated);
-    let ok = ctx.spool.append(line);
+    let ok = ctx.spool.append(line, "udp");
     if (!ok && policy === "drop-oldest") {
-      while (!ok && ctx.spool.dropOldest() >= 0) ok = ctx.spool.append(line);
+      while (!ok && ctx.spool.dropOldest() >= 0) ok = ctx.spool.append(line, "udp");
     }
     if (ok) m.inc("porchlight_relay_sent_total", { component: "udp" });
     else m.inc("porchlight_relay_dropped_total", { component: "udp", reason: "spool_full" });

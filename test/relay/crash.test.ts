@@ -57,7 +57,7 @@ it("kill -9 mid-stream and restart: every message delivered exactly once", { tim
     sent = i;
   });
   await waitFor(() => sent >= TOTAL / 2 && rx.lines.length >= 5000, 30_000, () => `sent ${sent}, delivered ${rx.lines.length}`);
-  spooledBeforeKill = metric(await a.metrics(), "porchlight_relay_spooled_total");
+  spooledBeforeKill = metric(await a.metrics(), "porchlight_relay_spooled_total", { component: "tcp" });
   a.proc.kill("SIGKILL");
   const sentBeforeBreak = await sending;
   expect(sentBeforeBreak).toBeLessThan(TOTAL);

@@ -97,7 +97,7 @@ describe("delivery", () => {
     await rx.stop();
     const total = 20_000;
     await tcpSend(relay.port("tcp"), lines("down", total));
-    await waitFor(async () => metric(await relay.metrics(), "porchlight_relay_spooled_total") === total);
+    await waitFor(async () => metric(await relay.metrics(), "porchlight_relay_spooled_total", { component: "tcp" }) === total);
     await new Promise((r) => setTimeout(r, EDGE_DOWN_S * 1000));
     const h = await fetch(`http://${relay.addresses.metrics}/healthz`);
     expect(h.status).toBe(503);

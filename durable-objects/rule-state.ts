@@ -15,10 +15,11 @@
  * group due and an empty outbox). Engines are pure; every state change runs in `transactionSync`.
  * Wall time is read through `now()` only.
  *
- * Rule versions: a batch carrying a NEWER version than the one held resets all windows (a changed
- * rule starts afresh: thresholds, windows and learned values of the old definition do not mix with
- * the new one); an OLDER version (an isolate whose rule cache is a batch behind) is applied with the
- * definition it carries, without resetting.
+ * Rule versions (`ruleVersion` = the rule's revision, its updated_at in ms, which orders every write
+ * including a delete and re-create — workers/rules/registry.ts): a batch carrying a NEWER version
+ * than the one held resets all windows (a changed rule starts afresh: thresholds, windows and learned
+ * values of the old definition do not mix with the new one); an OLDER version (an isolate whose rule
+ * cache is a batch behind) is applied with the definition it carries, without resetting.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../workers/env.ts";

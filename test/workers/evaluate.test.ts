@@ -231,6 +231,18 @@ describe("evaluateBatch: suppression, idempotency, live rule changes", () => {
     expect(n).toEqual({ n: 2500, d: 0 });
   });
 
+  it("a rule deleted and created again with the same id runs its new definition from empty windows", async () => {
+    const id = uid("recreate");
+    const def = { id, name: "Recreated", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 5, window: "60s" };
+    await createRule(def);
+    await evaluateBatch(env, uid("b"), [sshFail("192.0.2.80", T0), sshFail("192.0.2.80", T0 + S), sshFail("192.0.2.81", T0)]);
+    expect((await api(`/v1/rules/${id}`, { method: "DELETE" })).status).toBe(200);
+    await createRule({ ...def, threshold: 2 }); // version is 1 again; only the revision tells them apart
+    await evaluateBatch(env, uid("b"), [sshFail("192.0.2.81", T0 + 2 * S), sshFail("192.0.2.82", T0 + 3 * S), sshFail("192.0.2.82", T0 + 4 * S)]);
+    // .82 reached the new threshold; .81's earlier match belonged to the old rule and was forgotten.
+    expect((await alertsOf(id)).map((a) => a.group["source.ip"])).toEqual(["192.0.2.82"]);
+  });
+
   it("a rule change applies to the next batch without redeploy; disabled rules stop alerting", async () => {
     const id = uid("live");
     await createRule({ id, name: "Live", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 3, window: "60s" });

@@ -73,7 +73,7 @@ function upsertStatement(env: Env, rule: RuleDef, now: number): D1PreparedStatem
   return env.DB.prepare(
     `INSERT INTO rules (id, name, type, enabled, definition, version, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)
      ON CONFLICT(id) DO UPDATE SET name = excluded.name, type = excluded.type, enabled = excluded.enabled, definition = excluded.definition,
-       version = rules.version + 1, updated_at = excluded.updated_at`,
+       version = rules.version + 1, updated_at = MAX(excluded.updated_at, rules.updated_at + 1)`,
   ).bind(rule.id, rule.name, rule.type, rule.enabled ? 1 : 0, JSON.stringify(rule), now);
 }
 

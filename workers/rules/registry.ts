@@ -1,8 +1,13 @@
 /**
  * Enabled rules, loaded from D1 and compiled once per isolate. Every evaluation asks D1 for the
- * (id, version) list of enabled rules — one indexed-free scan of a table of tens of rows — and
- * recompiles only what changed, so a rule created, changed, disabled or deleted through the API
- * applies to the next batch ingested after it, in every isolate, without a redeploy.
+ * (id, revision) list of enabled rules — one scan of a table of tens of rows — and re-reads only
+ * what changed, so a rule created, changed, disabled or deleted through the API applies to the next
+ * batch ingested after it, in every isolate, without a redeploy.
+ *
+ * Revision = the row's `updated_at` (ms). The rules API makes it strictly increase on every write of
+ * a rule, and unlike the integer `version` column (which restarts at 1 when a deleted id is created
+ * again) it also orders a delete-and-recreate, so RuleState objects and isolate caches never mistake
+ * a re-created rule for the old one.
  *
  * Also the addressing of rule state: one RuleState object per (rule, shard), shard = FNV-1a of the
  * group key (project.ts `groupKeyOf`) mod RULE_SHARDS.
@@ -47,6 +52,7 @@ export function firingId(ruleId: string, groupKey: string, origin: string, seq: 
 
 export interface StoredRule {
   def: RuleDef;
+  /** Revision: the rule row's updated_at, ms (see above). What RuleState.apply receives as `ruleVersion`. */
   version: number;
 }
 
@@ -55,7 +61,7 @@ interface CacheEntry {
   rule: StoredRule;
 }
 
-/** Per-isolate cache: rule id → the version compiled. Invalidated by the (id, version) check of every load. */
+/** Per-isolate cache: rule id → the revision loaded. Invalidated by the (id, revision) check of every load. */
 const cache = new Map<string, CacheEntry>();
 
 export function parseStoredRule(definition: string, version: number): StoredRule {
@@ -63,17 +69,17 @@ export function parseStoredRule(definition: string, version: number): StoredRule
 }
 
 /**
- * Enabled rules as of now. Costs one D1 query when nothing changed (id, version of enabled rules),
+ * Enabled rules as of now. Costs one D1 query when nothing changed (id, revision of enabled rules),
  * two when something did (the changed definitions).
  */
 export async function loadEnabledRules(env: Env): Promise<StoredRule[]> {
-  const { results } = await env.DB.prepare("SELECT id, version FROM rules WHERE enabled = 1 ORDER BY id").all<{ id: string; version: number }>();
+  const { results } = await env.DB.prepare("SELECT id, updated_at AS version FROM rules WHERE enabled = 1 ORDER BY id").all<{ id: string; version: number }>();
   const stale = results.filter((r) => cache.get(r.id)?.version !== r.version).map((r) => r.id);
   if (stale.length > 0) {
     // Tens of rules at most at home; chunked anyway against the bound-parameter limit.
     for (let i = 0; i < stale.length; i += 100) {
       const part = stale.slice(i, i + 100);
-      const rows = await env.DB.prepare(`SELECT id, version, definition FROM rules WHERE id IN (${part.map((_, k) => `?${k + 1}`).join(",")})`)
+      const rows = await env.DB.prepare(`SELECT id, updated_at AS version, definition FROM rules WHERE id IN (${part.map((_, k) => `?${k + 1}`).join(",")})`)
         .bind(...part)
         .all<{ id: string; version: number; definition: string }>();
       for (const row of rows.results) cache.set(row.id, { version: row.version, rule: parseStoredRule(row.definition, row.version) });

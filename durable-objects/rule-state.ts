@@ -192,11 +192,11 @@ export class RuleState extends DurableObject<Env> {
   }
 
   /**
-   * A ping of heartbeat `name` at wall time `at` (ms). `timeoutMs` undefined keeps the previous
-   * timeout (24 h for a new name). The deadline is lastBeat + timeout; the alarm raises the alert
+   * A ping of heartbeat `name` at wall time `at` (ms). `timeoutMs` (and `severity`) undefined keep
+   * the previous ones (24 h and high for a new name). The deadline is lastBeat + timeout; the alarm raises the alert
    * exactly then, and the next beat clears it.
    */
-  async beat(name: string, timeoutMs: number | undefined, at: number, severity: Severity = "high"): Promise<BeatResult> {
+  async beat(name: string, timeoutMs: number | undefined, at: number, severity?: Severity): Promise<BeatResult> {
     const now = this.now();
     let result!: BeatResult;
     this.ctx.storage.transactionSync(() => {
@@ -207,7 +207,7 @@ export class RuleState extends DurableObject<Env> {
         name,
         timeoutMs: timeoutMs ?? prev?.timeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
         lastBeat: Math.max(prev?.lastBeat ?? at, at),
-        severity,
+        severity: severity ?? prev?.severity ?? "high",
         raised: false,
       };
       const deadline = state.lastBeat + state.timeoutMs;

@@ -53,6 +53,10 @@ describe("POST /v1/heartbeats/:name", () => {
     expect([ra.timeout, rb.timeout]).toEqual(["1d", "15m"]);
     const rb2 = (await (await api(`/v1/heartbeats/${b}`, { method: "POST" })).json()) as { timeout: string };
     expect(rb2.timeout).toBe("15m");
+    // The severity given once is kept too: the missed-beat alert of b is critical.
+    const obj = ruleObject(heartbeatObjectName(b));
+    await runAlarmAt(obj.stub, Date.now() + 16 * 60_000);
+    expect((await alertsOf(PING_RULE_ID)).filter((x) => x.resource === b).map((x) => x.severity)).toEqual(["critical"]);
   });
 
   it("validates name, timeout and severity with 400 naming the field; needs ingest or admin", async () => {

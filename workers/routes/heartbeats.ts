@@ -47,8 +47,8 @@ export function registerHeartbeatRoutes(app: Hono<AppEnv>): void {
       timeoutMs = parseDuration(body.timeout);
       if (timeoutMs === undefined) throw new PorchlightError("validation_failed", `timeout: must be a duration like "26h" (got ${JSON.stringify(body.timeout)})`, { field: "timeout" });
     }
-    const severity = (body.severity ?? "high") as Severity;
-    if (!SEVERITIES.includes(severity)) throw new PorchlightError("validation_failed", `severity: must be one of ${SEVERITIES.join(", ")}`, { field: "severity" });
+    const severity = body.severity as Severity | undefined;
+    if (severity !== undefined && !SEVERITIES.includes(severity)) throw new PorchlightError("validation_failed", `severity: must be one of ${SEVERITIES.join(", ")}`, { field: "severity" });
     const stub = c.env.RULE_STATE.get(c.env.RULE_STATE.idFromName(heartbeatObjectName(name)));
     const r = await stub.beat(name, timeoutMs, Date.now(), severity);
     return c.json({ name: r.name, timeout: formatDuration(r.timeoutMs), last_beat: iso(r.lastBeat), deadline: iso(r.deadline), cleared: r.cleared });

@@ -248,7 +248,7 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     const first = page.locator("#list li.event", { hasText: "203.0.113.7" }).first();
     await first.locator(".ev-head").click();
     await poll(() => first.locator(".raw pre").textContent()).toContain("Failed password for root from 203.0.113.7");
-    await shoot(page, "events-phone");
+    await shoot(page, "events-expanded-phone");
     // Tap a value: the source IP when the sshd parser filled it, else the dataset of the generic event.
     const byIp = (await first.locator('button.fv[data-param="src_ip"]').count()) > 0;
     const [param, value] = byIp ? ["src_ip", "203.0.113.7"] : ["dataset", (await first.locator('button.fv[data-param="dataset"]').textContent())!];
@@ -344,6 +344,14 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
       return (await fetch(`/v1/alerts/${id}/close`, { method: "POST", headers: { "x-csrf-token": csrf, "content-type": "application/json" }, body: "{}" })).status;
     }, alertId);
     expect(status).toBe(403);
+    await page.goto(`${base}/settings`);
+    expect(await page.locator("#token-form").isVisible()).toBe(false);
+    expect(await page.locator("#tz-form").isVisible()).toBe(false);
+    await page.goto(`${base}/rules`);
+    await page.locator("li.rule").first().waitFor();
+    expect(await page.getByRole("button", { name: "New rule" }).isVisible()).toBe(false);
+    expect(await page.getByRole("button", { name: "Edit" }).count()).toBe(0);
+    expect(await page.getByRole("switch").first().isDisabled()).toBe(true);
     await ctx.close();
   });
 

@@ -49,6 +49,9 @@ describe("POST /v1/rules/backtest", () => {
     expect(body.alerts.map((a) => [a.title, a.count, a.duplicate_count, a.first_seen])).toEqual([["Brute force from 203.0.113.50", 5, 0, new Date(base + 20 * S).toISOString()]]);
     expect(await alertsOf(id)).toEqual([]);
     expect((await api(`/v1/rules/${id}`)).status).toBe(404);
+    // A smaller scan bound cuts the range short and says where.
+    const cut = await backtest({ rule: brute(id), from: base, to: base + H, limit: 3 });
+    expect(cut.body).toMatchObject({ scanned: 3, truncated: true, limit: 3, scanned_until: new Date(base + 2 * S).toISOString(), alerts: [] }); // 0 s, 1 s, 2 s
   });
 
   it("runs a saved rule by id, de-duplicating repeated firings into one alert like the store", async () => {
@@ -90,6 +93,8 @@ describe("POST /v1/rules/backtest", () => {
       [{ rule: { ...brute("x"), window: "later" } }, "rule.window"],
       [{ rule: brute("x"), from: "not a time" }, "from"],
       [{ rule: brute("x"), from: 2000, to: 1000 }, "from"],
+      [{ rule: brute("x"), limit: 0 }, "limit"],
+      [{ rule: brute("x"), limit: 50_001 }, "limit"],
       [[], ""],
     ];
     for (const [json, field] of cases) {

@@ -14,7 +14,7 @@ import type { Env } from "../env.ts";
 import type { RuleDef } from "../rules/types.ts";
 import { validateRule } from "../rules/validate.ts";
 import { RULE_SHARDS, ruleObjectName } from "../rules/registry.ts";
-import { runBacktest } from "../rules/backtest.ts";
+import { BACKTEST_MAX_EVENTS, runBacktest } from "../rules/backtest.ts";
 
 // --- Types
 
@@ -156,7 +156,10 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
     const to = time("to", Date.now());
     const from = time("from", to - 86_400_000);
     if (from >= to) throw new PorchlightError("validation_failed", "from: must be before to", { field: "from" });
-    return c.json(await runBacktest(c.env, rule, from, to));
+    const limit = body.limit ?? BACKTEST_MAX_EVENTS;
+    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > BACKTEST_MAX_EVENTS)
+      throw new PorchlightError("validation_failed", `limit: must be an integer from 1 to ${BACKTEST_MAX_EVENTS}`, { field: "limit" });
+    return c.json(await runBacktest(c.env, rule, from, to, limit));
   });
 
   app.post("/v1/rules", requireScope("admin"), async (c) => {

@@ -7,8 +7,10 @@
  * Clock: in scratch the engine's clock is EVENT time (each event's @timestamp), and deadlines due
  * before an event are run first, so heartbeats and absent-B sequences fire where they would have.
  * Events suppressed by the currently enabled suppress rules are left out, as live evaluation would.
- * Bounded: at most BACKTEST_MAX_EVENTS events scanned (25 D1 queries of BACKTEST_PAGE rows, under
- * the Free plan's 50 per invocation); the response says when the range was cut short.
+ * Bounded: at most `limit` (default and maximum BACKTEST_MAX_EVENTS) events scanned (25 D1 queries of
+ * BACKTEST_PAGE rows, under the Free plan's 50 per invocation); the response says when the range was
+ * cut short. CPU grows with the events scanned (JSON parsing dominates): on the Free plan's 10 ms of
+ * CPU only a few thousand events fit, hence the smaller `limit` a caller may ask for.
  */
 import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
@@ -53,7 +55,7 @@ export interface BacktestResult {
   alerts: BacktestAlert[];
 }
 
-export async function runBacktest(env: Env, rule: RuleDef, from: number, to: number): Promise<BacktestResult> {
+export async function runBacktest(env: Env, rule: RuleDef, from: number, to: number, limit = BACKTEST_MAX_EVENTS): Promise<BacktestResult> {
   const target = compileRule(rule);
   // The live suppress rules, leaving out the rule under test (built here, not the isolate's cached sets).
   const sets = buildRuleSets((await loadEnabledRules(env)).filter((r) => r.def.type === "suppress" && r.def.id !== rule.id));
@@ -67,17 +69,26 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
     seq.set(key, n + 1);
     return firingId(rule.id, key, origin, n);
   };
+  /** A lower bound of the groups' due times: the scan for due groups runs only once it is reached. */
+  let nextDue = Infinity;
   const collect = (key: string, r: StepResult<unknown>, origin: string) => {
     for (const f of r.firings) firings.push({ ...f, id: nextId(key, origin), ruleId: rule.id });
     if (r.state === undefined) groups.delete(key);
     else groups.set(key, { state: r.state, dueAt: r.dueAt ?? null });
+    if (r.state !== undefined && r.dueAt !== undefined && r.dueAt < nextDue) nextDue = r.dueAt;
   };
   /** Runs every deadline at or before `t` (event time), earliest first. */
   const runDue = (t: number) => {
-    if (!engine?.onDue) return;
+    if (!engine?.onDue || t < nextDue) return;
     for (;;) {
       let best: [string, number] | undefined;
-      for (const [k, g] of groups) if (g.dueAt !== null && g.dueAt <= t && (!best || g.dueAt < best[1])) best = [k, g.dueAt];
+      let min = Infinity;
+      for (const [k, g] of groups) {
+        if (g.dueAt === null) continue;
+        if (g.dueAt < min) min = g.dueAt;
+        if (g.dueAt <= t && (!best || g.dueAt < best[1])) best = [k, g.dueAt];
+      }
+      nextDue = min;
       if (!best) return;
       const g = groups.get(best[0])!;
       collect(best[0], engine.onDue(rule, g.state as never, best[1]) as StepResult<unknown>, `due:${best[1]}`);
@@ -89,8 +100,8 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
   let cursor = lowerBound(from);
   let inclusive = true;
   const hi = lowerBound(to);
-  while (scanned < BACKTEST_MAX_EVENTS) {
-    const take = Math.min(BACKTEST_PAGE, BACKTEST_MAX_EVENTS - scanned);
+  while (scanned < limit) {
+    const take = Math.min(BACKTEST_PAGE, limit - scanned);
     const { results } = await env.DB.prepare(`SELECT doc FROM events WHERE id ${inclusive ? ">=" : ">"} ?1 AND id < ?2 ORDER BY id LIMIT ?3`)
       .bind(cursor, hi, take)
       .all<{ doc: string }>();
@@ -115,7 +126,7 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
     }
     inclusive = false;
     if (results.length < take) break;
-    if (scanned >= BACKTEST_MAX_EVENTS) truncated = true;
+    if (scanned >= limit) truncated = true;
   }
   runDue(truncated && lastTs !== null ? lastTs : to);
 
@@ -152,7 +163,7 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
     suppressed,
     firings: firings.filter((f) => f.action === "raise").length,
     truncated,
-    limit: BACKTEST_MAX_EVENTS,
+    limit,
     scanned_until: truncated && lastTs !== null ? new Date(lastTs).toISOString() : null,
     alerts: [...alerts.values()],
   };

@@ -3,6 +3,7 @@
  * edges: exactly at the boundary, one ms past it, out of order, late, across batches (every step goes
  * through a JSON round trip, as in the Durable Object), and idempotent onDue.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { validateRule } from "../../workers/rules/validate.ts";
 import { groupKeyOf } from "../../workers/rules/engines/index.ts";
@@ -360,6 +361,16 @@ describe("compileRule and groupKeyOf", () => {
     const viaEach = rules.map((r) => { const c = compileRule(r); return events.map((e) => c.match(e)).filter(Boolean).map((m) => m!.id); });
     expect(viaSet).toEqual(viaEach);
     expect(viaSet.map((l) => l.length)).toEqual([1, 4, 5, 2, 10]);
+  });
+  it("reads event time like Date.parse, for any @timestamp", () => {
+    const r = rule({ type: "single" });
+    const c = compileRule(r);
+    const ts = (iso: string) => c.match({ id: "t", "@timestamp": iso, received_at: "2026-01-01T00:00:00.000Z", raw: "", event: { dataset: "x" } })!.ts;
+    fc.assert(fc.property(fc.date({ min: new Date(0), max: new Date(Date.UTC(9999, 11, 31)), noInvalidDate: true }), (d) => ts(d.toISOString()) === d.getTime()));
+    for (const odd of ["2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123+02:00", "2026-02-30T10:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-11-22T1a:00:00.000Z"]) {
+      const want = Number.isFinite(Date.parse(odd)) ? Date.parse(odd) : Date.parse("2026-01-01T00:00:00.000Z");
+      expect(ts(odd), odd).toBe(want);
+    }
   });
   it("magnitude ranks by severity first, then by count over the limit", () => {
     const t = rule({ type: "threshold", threshold: 5, window: "60s", severity: "high" });

@@ -427,9 +427,27 @@ function fieldNode(path: string, spec: unknown): Node {
   };
 }
 
+/** Relative evaluation cost of a condition, to test cheap checks first (an AND stops at the first miss). */
+function costOf(key: string, value: unknown): number {
+  if (key === "not") return 1 + sumCost(value as Record<string, unknown>);
+  if (key === "any" || key === "all") return (value as Record<string, unknown>[]).reduce((n, c) => n + sumCost(c), 0);
+  if (isScalar(value)) return 1;
+  let c = 0;
+  for (const op of Object.keys(value as object)) c += op === "regex" ? 8 : op === "cidr" ? 4 : op === "contains" ? 3 : op === "in" || op === "eq" || op === "exists" ? 1 : 2;
+  return c;
+}
+function sumCost(cond: Record<string, unknown>): number {
+  let c = 0;
+  for (const [k, v] of Object.entries(cond)) c += costOf(k, v);
+  return c;
+}
+
 function compileNode(cond: Record<string, unknown>): Node {
+  const entries = Object.entries(cond)
+    .map(([key, value], i) => ({ key, value, cost: costOf(key, value), i }))
+    .sort((a, b) => a.cost - b.cost || a.i - b.i);
   const nodes: Node[] = [];
-  for (const [key, value] of Object.entries(cond)) {
+  for (const { key, value } of entries) {
     if (key === "not") {
       const inner = compileNode(value as Record<string, unknown>);
       nodes.push((e, s) => {
@@ -440,17 +458,24 @@ function compileNode(cond: Record<string, unknown>): Node {
       });
     } else if (key === "any") {
       const inner = (value as Record<string, unknown>[]).map(compileNode);
-      nodes.push((e, s) => { for (const n of inner) if (n(e, s)) return true; return false; });
+      const n = inner.length;
+      nodes.push((e, s) => { for (let i = 0; i < n; i++) if (inner[i]!(e, s)) return true; return false; });
     } else if (key === "all") {
       const inner = (value as Record<string, unknown>[]).map(compileNode);
-      nodes.push((e, s) => { for (const n of inner) if (!n(e, s)) return false; return true; });
+      const n = inner.length;
+      nodes.push((e, s) => { for (let i = 0; i < n; i++) if (!inner[i]!(e, s)) return false; return true; });
     } else {
       nodes.push(fieldNode(key, value));
     }
   }
   if (nodes.length === 0) return () => true;
   if (nodes.length === 1) return nodes[0]!;
-  return (e, s) => { for (const n of nodes) if (!n(e, s)) return false; return true; };
+  if (nodes.length === 2) {
+    const [x, y] = nodes as [Node, Node];
+    return (e, s) => x(e, s) && y(e, s);
+  }
+  const n = nodes.length;
+  return (e, s) => { for (let i = 0; i < n; i++) if (!nodes[i]!(e, s)) return false; return true; };
 }
 
 /** Compiles a condition once. Throws an Error naming the first invalid field (validateRule reports all). */

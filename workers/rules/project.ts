@@ -38,9 +38,28 @@ export function neededFields(rule: RuleDef): string[] {
 // usually ask for the same event's time (Date.parse is the costliest step of a projection).
 let lastEvent: EcsEvent | undefined;
 let lastTs = 0;
+/** "2026-11-22T10:00:00.000Z" (the form our events carry) without Date.parse; NaN for any other form. */
+const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+function isoUtcMs(s: string): number {
+  if (s.length !== 24 || s.charCodeAt(10) !== 84 || s.charCodeAt(23) !== 90 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46) return NaN;
+  for (const i of ISO_DIGITS) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return NaN;
+  }
+  const d = (i: number) => s.charCodeAt(i) - 48;
+  const n2 = (i: number) => d(i) * 10 + d(i + 1);
+  const month = n2(5), day = n2(8), hour = n2(11), minute = n2(14), second = n2(17);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return NaN;
+  const t = Date.UTC(n2(0) * 100 + n2(2), month - 1, day, hour, minute, second, d(20) * 100 + n2(21));
+  // day 31 of a 30-day month (and Feb 30) roll over in Date.UTC: let Date.parse decide those
+  return new Date(t).getUTCDate() === day ? t : NaN;
+}
+
 function timestampMs(event: EcsEvent): number {
   if (event === lastEvent) return lastTs;
-  let t = Date.parse(event["@timestamp"]);
+  const iso = event["@timestamp"];
+  let t = typeof iso === "string" ? isoUtcMs(iso) : NaN;
+  if (!Number.isFinite(t)) t = Date.parse(iso);
   if (!Number.isFinite(t)) t = Date.parse(event.received_at);
   lastEvent = event;
   lastTs = t;

@@ -15,61 +15,45 @@ function fmtBytes(n: number): string {
 export function settingsPage(): void {
   const err = (e: unknown) => showMsg(e instanceof Error ? e.message : String(e));
 
-  async function loadTokens(): Promise<void> {
-    if (!isAdmin()) return;
-    const ul = $("#tokens")!;
+  /** Fills a list from an API listing: one row per item, or the empty text. */
+  async function fillList<T>(sel: string, path: string, key: string, row: (item: T) => HTMLElement, emptyText: string): Promise<void> {
+    const ul = $(sel)!;
     try {
-      const tokens = listOf<Token>(await api<unknown>("/v1/tokens"), "tokens");
+      const items = listOf<T>(await api<unknown>(path), key);
       clear(ul);
-      for (const t of tokens) {
-        ul.append(h("li", { class: "row" },
-          h("div", {}, h("strong", {}, t.name), " ", h("span", { class: "tag" }, t.scopes.join(", ")), h("div", { class: "hint" }, `id ${t.id}`, t.last_used_at ? ` · used ${age(t.last_used_at)} ago` : " · never used")),
-          h("button", { type: "button", class: "btn danger", "aria-label": `Revoke token ${t.name}`, onclick: async () => {
-            if (!confirm(`Revoke token "${t.name}"? Clients and sessions using it stop working at once.`)) return;
-            try {
-              await api(`/v1/tokens/${encodeURIComponent(t.id)}`, { method: "DELETE" });
-              showMsg(`Revoked ${t.name}.`, "ok");
-              void loadTokens();
-            } catch (e) {
-              err(e);
-            }
-          } }, "Revoke"),
-        ));
-      }
-      if (!tokens.length) ul.append(h("li", { class: "empty" }, "No tokens yet."));
+      for (const item of items) ul.append(row(item));
+      if (!items.length) ul.append(h("li", { class: "empty" }, emptyText));
     } catch (e) {
       err(e);
     }
   }
 
-  async function loadSources(): Promise<void> {
-    const ul = $("#sources")!;
-    try {
-      const sources = listOf<Source>(await api<unknown>("/v1/sources"), "sources");
-      clear(ul);
-      for (const s of sources) ul.append(h("li", { class: "row" }, h("span", {}, h("strong", {}, s.key), " "), h("span", { class: "tag" }, s.timezone)));
-      if (!sources.length) ul.append(h("li", { class: "empty" }, "All sources use UTC."));
-    } catch (e) {
-      err(e);
-    }
-  }
+  const loadTokens = (): Promise<void> =>
+    !isAdmin() ? Promise.resolve() : fillList<Token>("#tokens", "/v1/tokens", "tokens", (t) =>
+      h("li", { class: "row" },
+        h("div", {}, h("strong", {}, t.name), " ", h("span", { class: "tag" }, t.scopes.join(", ")), h("div", { class: "hint" }, `id ${t.id}`, t.last_used_at ? ` · used ${age(t.last_used_at)} ago` : " · never used")),
+        h("button", { type: "button", class: "btn danger", "aria-label": `Revoke token ${t.name}`, onclick: async () => {
+          if (!confirm(`Revoke token "${t.name}"? Clients and sessions using it stop working at once.`)) return;
+          try {
+            await api(`/v1/tokens/${encodeURIComponent(t.id)}`, { method: "DELETE" });
+            showMsg(`Revoked ${t.name}.`, "ok");
+            void loadTokens();
+          } catch (e) {
+            err(e);
+          }
+        } }, "Revoke"),
+      ), "No tokens yet.");
 
-  async function loadRelays(): Promise<void> {
-    const ul = $("#relays")!;
-    try {
-      const relays = listOf<Relay>(await api<unknown>("/v1/relays"), "relays");
-      clear(ul);
-      for (const r of relays) {
-        ul.append(h("li", { class: "row" },
-          h("div", {}, h("strong", {}, r.name), r.last_ip ? ` (${r.last_ip})` : "",
-            h("div", { class: "hint" }, "last seen ", timeEl(r.last_seen, `${age(r.last_seen)} ago`), ` · ${r.lines} lines in ${r.batches} batches · ${fmtBytes(r.bytes)}`)),
-        ));
-      }
-      if (!relays.length) ul.append(h("li", { class: "empty" }, "No relay has sent anything yet."));
-    } catch (e) {
-      err(e);
-    }
-  }
+  const loadSources = (): Promise<void> =>
+    fillList<Source>("#sources", "/v1/sources", "sources", (s) =>
+      h("li", { class: "row" }, h("span", {}, h("strong", {}, s.key), " "), h("span", { class: "tag" }, s.timezone)), "All sources use UTC.");
+
+  const loadRelays = (): Promise<void> =>
+    fillList<Relay>("#relays", "/v1/relays", "relays", (r) =>
+      h("li", { class: "row" },
+        h("div", {}, h("strong", {}, r.name), r.last_ip ? ` (${r.last_ip})` : "",
+          h("div", { class: "hint" }, "last seen ", timeEl(r.last_seen, `${age(r.last_seen)} ago`), ` · ${r.lines} lines in ${r.batches} batches · ${fmtBytes(r.bytes)}`)),
+      ), "No relay has sent anything yet.");
 
   $<HTMLFormElement>("#token-form")?.addEventListener("submit", async (e) => {
     e.preventDefault();

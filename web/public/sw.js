@@ -5,7 +5,7 @@
  * 503 {"error":{"code":"offline"}} that the client shows as its "offline" state.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "8b1763fffa0e";
+const VERSION = "648d05659bab";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",

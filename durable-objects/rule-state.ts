@@ -35,6 +35,8 @@ import { notifyAlerts } from "../workers/live.ts";
 export interface ApplyResult {
   firings: Firing[];
   replayed: boolean;
+  /** Matches the engine ignored as too late (older than the rule's lateness tolerance). */
+  late: number;
   /** Set when the engine threw: the batch was recorded as applied without firings (logged). */
   error?: string;
 }
@@ -126,24 +128,29 @@ export class RuleState extends DurableObject<Env> {
    */
   async apply(batchKey: string, rule: RuleDef, ruleVersion: number, events: MatchedEvent[]): Promise<ApplyResult> {
     const prev = this.sql.exec<{ result: string }>("SELECT result FROM applied_batches WHERE batch_key = ?", batchKey).toArray()[0];
-    if (prev) return { firings: JSON.parse(prev.result) as Firing[], replayed: true };
+    if (prev) {
+      // `result` is {f: firings, late}; an array is the firings alone (written before `late` was counted).
+      const stored = JSON.parse(prev.result) as Firing[] | { f: Firing[]; late: number };
+      return Array.isArray(stored) ? { firings: stored, replayed: true, late: 0 } : { firings: stored.f, replayed: true, late: stored.late };
+    }
     const now = this.now();
     const firings: Firing[] = [];
     const touched = new Map<string, { group: Record<string, string>; lastTs: number }>();
+    let late = 0;
     try {
       const engine = ENGINES[rule.type];
       if (!engine) throw new Error(`no engine for rule type ${rule.type}`);
-      this.applySync(batchKey, rule, ruleVersion, events, engine, now, firings, touched);
+      late = this.applySync(batchKey, rule, ruleVersion, events, engine, now, firings, touched);
     } catch (err) {
       // An engine bug must not stall ingest (a throw here → 503 → the relay retries this batch
       // forever). The transaction rolled back; the batch is recorded as applied with no firings.
       console.error(JSON.stringify({ level: "error", where: "RuleState.apply", rule: rule.id, batchKey, error: String(err) }));
       this.sql.exec("INSERT OR IGNORE INTO applied_batches (batch_key, at, result) VALUES (?, ?, '[]')", batchKey, now);
-      return { firings: [], replayed: false, error: String(err) };
+      return { firings: [], replayed: false, late: 0, error: String(err) };
     }
     await this.rearm();
     if (rule.type === "heartbeat") await this.recordRuleHeartbeats(rule, touched);
-    return { firings, replayed: false };
+    return { firings, replayed: false, late };
   }
 
   private applySync(
@@ -155,7 +162,8 @@ export class RuleState extends DurableObject<Env> {
     now: number,
     firings: Firing[],
     touched: Map<string, { group: Record<string, string>; lastTs: number }>,
-  ): void {
+  ): number {
+    let late = 0;
     this.ctx.storage.transactionSync(() => {
       this.adoptRule(rule, ruleVersion);
       // Stable: events of the same ms keep their batch (line) order, the same on every retry.
@@ -170,6 +178,7 @@ export class RuleState extends DurableObject<Env> {
           work.set(key, cur);
         }
         const r = engine.step(rule, cur.state as never, ev, now) as StepResult<unknown>;
+        if (r.late) late++;
         cur.state = r.state;
         cur.dueAt = r.state === undefined ? null : (r.dueAt ?? null);
         for (const f of r.firings) firings.push({ ...f, id: firingId(rule.id, key, batchKey, cur.seq++), ruleId: rule.id });
@@ -177,7 +186,7 @@ export class RuleState extends DurableObject<Env> {
         touched.set(key, { group: groupObject(rule, groupValues(rule, ev)), lastTs: Math.max(t?.lastTs ?? 0, ev.ts) });
       }
       for (const [key, cur] of work) this.writeGroup(key, cur.state, cur.dueAt);
-      this.sql.exec("INSERT INTO applied_batches (batch_key, at, result) VALUES (?, ?, ?)", batchKey, now, JSON.stringify(firings));
+      this.sql.exec("INSERT INTO applied_batches (batch_key, at, result) VALUES (?, ?, ?)", batchKey, now, JSON.stringify({ f: firings, late }));
       // Pruning scans the table (no index on `at`: it would cost a write per batch), so it runs once
       // every PRUNE_EVERY applies of this instance; the bounds hold within that slack.
       if (++this.appliedSincePrune >= PRUNE_EVERY) {
@@ -189,6 +198,7 @@ export class RuleState extends DurableObject<Env> {
         );
       }
     });
+    return late;
   }
 
   /**

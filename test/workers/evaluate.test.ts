@@ -66,13 +66,15 @@ describe("evaluateBatch: rule types", () => {
 
   it("threshold out of order across batches: a late match inside the window counts, one older than the window does not", async () => {
     const id = uid("ooo");
-    await createRule({ id, name: "ooo", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 3, window: "60s" });
-    await evaluateBatch(env, uid("b"), [sshFail("192.0.2.70", T0 + 100 * S), sshFail("192.0.2.70", T0 + 110 * S)]);
-    // 70 s older than the newest match: outside any window that could still fire → dropped.
-    await evaluateBatch(env, uid("b"), [sshFail("192.0.2.70", T0 + 40 * S)]);
+    // A category no other rule of this file matches, so `late` counts this rule alone.
+    await createRule({ id, name: "ooo", type: "threshold", match: { "event.category": "intrusion_detection" }, group_by: ["source.ip"], threshold: 3, window: "60s" });
+    const ids = (ts: number) => ev(`<36>Nov 22 10:00:00 gw snort[1]: [1:1000001:1] probe from 192.0.2.70`, ts, { source: { ip: "192.0.2.70" }, event: { category: ["intrusion_detection"] } });
+    await evaluateBatch(env, uid("b"), [ids(T0 + 100 * S), ids(T0 + 110 * S)]);
+    // 70 s older than the newest match: outside any window that could still fire → dropped, and counted.
+    expect((await evaluateBatch(env, uid("b"), [ids(T0 + 40 * S)])).late).toBe(1);
     expect(await alertsOf(id)).toEqual([]);
     // Arrives late but lies within the window of the two before it → the third match.
-    await evaluateBatch(env, uid("b"), [sshFail("192.0.2.70", T0 + 90 * S)]);
+    expect((await evaluateBatch(env, uid("b"), [ids(T0 + 90 * S)])).late).toBe(0);
     expect((await alertsOf(id)).map((a) => a.count)).toEqual([3]);
   });
 

@@ -35,7 +35,7 @@ describe("RuleState.apply", () => {
     expect(first.firings.map((f) => [f.action, f.count, f.group])).toEqual([["raise", 2, { "source.ip": "192.0.2.1" }]]);
     const stateBefore = (await obj.inspect()).groups;
     const again = await obj.apply("batch-1", r, 1, batch);
-    expect(again).toEqual({ firings: first.firings, replayed: true });
+    expect(again).toEqual({ firings: first.firings, replayed: true, late: 0 });
     expect((await obj.inspect()).groups).toEqual(stateBefore);
     // Same firing ids on replay: the alert store skips them.
     expect(again.firings[0]!.id).toBe(first.firings[0]!.id);

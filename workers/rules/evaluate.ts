@@ -33,6 +33,8 @@ export interface EvaluateResult {
   alerts: number;
   /** Events kept out of alerting by suppress rules. */
   suppressed: number;
+  /** Matches the stateful engines ignored as later than their rule tolerates (for the pipeline counters). */
+  late: number;
 }
 
 /** RuleState RPCs in flight at once for one batch. */
@@ -210,9 +212,9 @@ export function planBatch(sets: RuleSets, batchKey: string, events: readonly Ecs
 // --- Entry point
 
 export async function evaluateBatch(env: Env, batchKey: string, events: readonly EcsEvent[]): Promise<EvaluateResult> {
-  if (events.length === 0) return { alerts: 0, suppressed: 0 };
+  if (events.length === 0) return { alerts: 0, suppressed: 0, late: 0 };
   const rules = await loadEnabledRules(env);
-  if (rules.length === 0) return { alerts: 0, suppressed: 0 };
+  if (rules.length === 0) return { alerts: 0, suppressed: 0, late: 0 };
   const { suppressed, inputs, calls } = planBatch(ruleSets(rules), batchKey, events);
 
   const results = await inParallel(
@@ -220,13 +222,17 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
       withRetry(async () => {
         // A fresh stub per attempt: a stub that threw may be broken.
         const r = (await env.RULE_STATE.get(env.RULE_STATE.idFromName(call.name)).apply(batchKey, call.rule, call.version, call.events)) as ApplyResult;
-        return { call, firings: r.firings };
+        return { call, firings: r.firings, late: r.late ?? 0 };
       }),
     ),
     RPC_CONCURRENCY,
   );
-  for (const { call, firings } of results) inputs.push(...toAlertInputs(call.rule, firings));
-  if (inputs.length === 0) return { alerts: 0, suppressed: suppressed.size };
+  let late = 0;
+  for (const r of results) {
+    inputs.push(...toAlertInputs(r.call.rule, r.firings));
+    late += r.late;
+  }
+  if (inputs.length === 0) return { alerts: 0, suppressed: suppressed.size, late };
   const { changed } = await applyFirings(env.DB, inputs, Date.now());
   if (changed.length) {
     // Imported here, not at the top: live.ts reaches the LiveHub class (cloudflare:workers), and
@@ -234,5 +240,5 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
     const { notifyAlerts } = await import("../live.ts");
     await notifyAlerts(env, changed);
   }
-  return { alerts: changed.length, suppressed: suppressed.size };
+  return { alerts: changed.length, suppressed: suppressed.size, late };
 }

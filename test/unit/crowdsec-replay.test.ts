@@ -59,7 +59,7 @@ function expectedAlerts(test: string) {
 const sortAlerts = <T extends { scenario: string; ip: string }>(a: T[]) => [...a].sort((x, y) => (x.scenario + x.ip).localeCompare(y.scenario + y.ip));
 
 describe.skipIf(!HAVE)("CrowdSec hub scenario tests replayed through our parsers and imported scenarios", () => {
-  for (const test of ["ssh-bf", "sshd-invalid-bf", "ssh-slow-bf", "iptables-scan-multi-port", "pf-scan-multi-port"]) {
+  for (const test of ["ssh-bf", "sshd-invalid-bf", "ssh-slow-bf", "iptables-scan-multi-port", "pf-scan-multi-port", "opnsense-sshd", "sshd_banner_exchange", "ssh-timeout", "sshd-bad-keyexchange-bf", "sshd-refused-conn", "ssh-generic-test"]) {
     it(`${test}: same alerts (scenario, source IP, events_count, events carried)`, () => {
       const got = replay(test);
       const want = expectedAlerts(test);

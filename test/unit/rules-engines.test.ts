@@ -345,6 +345,9 @@ describe("compileRule and groupKeyOf", () => {
     expect(groupKeyOf(r, m!)).toBe('["1.2.3.4"]');
     expect(project(r, { ...base, event: { dataset: "sshd" } }, { who: "x" }, "b")).toEqual({ ...m, captures: { who: "x" } });
     expect(groupKeyOf(rule({ type: "single" }), m!)).toBe("[]");
+    // no group_by value → the event does not enter the rule
+    expect(c.match({ ...base, source: {}, event: { dataset: "sshd", category: ["authentication"], outcome: "failure" } })).toBeUndefined();
+    expect(compileRule(rule({ type: "single", group_by: ["who"], match: { message: { regex: "for (?<who>\\w*)" } } })).match({ ...base, message: "for ", event: { dataset: "x" } })).toBeUndefined();
   });
   it("compileRuleSet (dataset-indexed) matches exactly what each rule's match does", () => {
     const rules = [

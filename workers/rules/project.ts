@@ -71,6 +71,7 @@ export function compileRule(rule: RuleDef): CompiledRule {
   const match = compileCondition(rule.match);
   const fields = neededFields(rule);
   const getters = fields.map(compileGetter);
+  const groupBy = rule.group_by ?? [];
   let a: CompiledCondition | undefined;
   let b: CompiledCondition | undefined;
   if (rule.type === "sequence") {
@@ -95,14 +96,26 @@ export function compileRule(rule: RuleDef): CompiledRule {
     match(event) {
       const r = match(event);
       if (!r.matched) return undefined;
-      if (!a || !b) return build(event, r.captures);
-      const ra = a(event);
-      if (ra.matched) return build(event, mergeCaps(r.captures, ra.captures), "a");
-      const rb = b(event);
-      if (rb.matched) return build(event, mergeCaps(r.captures, rb.captures), "b");
-      return undefined;
+      let m: MatchedEvent | undefined;
+      if (!a || !b) m = build(event, r.captures);
+      else {
+        const ra = a(event);
+        if (ra.matched) m = build(event, mergeCaps(r.captures, ra.captures), "a");
+        else {
+          const rb = b(event);
+          if (rb.matched) m = build(event, mergeCaps(r.captures, rb.captures), "b");
+        }
+      }
+      // An event that lacks a group_by value cannot be attributed to a group (a failure without a
+      // source IP is not a brute force "from nowhere"): it does not enter the rule.
+      if (m) for (const f of groupBy) if (!hasValue(m.fields[f] ?? m.captures?.[f])) return undefined;
+      return m;
     },
   };
+}
+
+function hasValue(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
 }
 
 function mergeCaps(x: Record<string, string> | undefined, y: Record<string, string> | undefined) {

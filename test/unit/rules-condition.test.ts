@@ -124,6 +124,8 @@ describe("checkCondition", () => {
     expect(errs({ "user.name": null })[0]!.message).toMatch(/exists/);
     expect(errs({ "user.name": { like: "a%" } })).toEqual([{ field: "match.user.name.like", message: expect.stringContaining('unknown operator "like"') }]);
     expect(errs({ message: { regex: "(" } })[0]!.field).toBe("match.message.regex");
+    expect(errs({ message: { regex: "^(a+)+$" } })[0]!.message).toMatch(/nested quantifiers/);
+    expect(errs({ message: { regex: "(?i)sshd.*: authentication failure[ ;].* rhost=(\\S+)" } })).toEqual([]);
     expect(errs({ any: [] })[0]!.field).toBe("match.any");
     expect(errs({ all: [{ "a b": 1 }] })[0]!.field).toBe("match.all[0].a b");
     expect(errs({ n: { gt: "5" } })[0]!.message).toMatch(/number/);

@@ -16,6 +16,7 @@
  * Invariant (speed): the hot path allocates nothing for a non-matching event or a match without
  * captures; captures are allocated only when a regex with named groups matched.
  */
+import { starHeight } from "../parse/extractors.ts";
 import type { Condition } from "./types.ts";
 
 export interface MatchResult {
@@ -116,6 +117,8 @@ function checkOperator(op: string, arg: unknown, at: string, errors: FieldError[
       if (typeof arg !== "string" || arg.length > MAX_REGEX_LENGTH) return void errors.push({ field: at, message: `"regex" takes a pattern string (at most ${MAX_REGEX_LENGTH} characters)` });
       const re = toRegExp(arg);
       if (typeof re === "string") errors.push({ field: at, message: re });
+      // every event of every batch runs it: refuse patterns that backtrack catastrophically
+      else if (starHeight(re.source) > 1) errors.push({ field: at, message: "nested quantifiers such as (a+)+ backtrack catastrophically; simplify the pattern" });
       return;
     }
     case "gt":

@@ -105,8 +105,14 @@ export const sequence: Engine<SequenceState> = {
 
   onDue(rule, state, nowMs) {
     const o = opts(rule);
+    const clock = nowMs - state.off;
+    if (state.s === undefined) {
+      // counting A's: drop the group only once its last A is out of the window
+      if (clock - state.t[state.t.length - 1]! > o.w) return { state: undefined, firings: [] };
+      return { state, firings: [], dueAt: dueOf(state, o) };
+    }
     const firings: EngineFiring[] = [];
-    const st = expire(rule, state, nowMs - state.off, o, nowMs, firings);
+    const st = expire(rule, state, clock, o, nowMs, firings);
     return { state: st, firings, dueAt: st ? dueOf(st, o) : undefined };
   },
 };

@@ -158,6 +158,12 @@ export const threshold: Engine<ThresholdState> = {
   onDue(rule, state, nowMs) {
     const o = opts(rule);
     const clock = nowMs - state.off;
+    if (state.c === undefined && state.s === undefined) {
+      // counting: only drop the whole group once its last match is out of the window (event times
+      // inside the window are left to the next step, which slides on event time)
+      if (clock - state.t[state.t.length - 1]! > o.w) return { state: undefined, firings: [] };
+      return { state, firings: [], dueAt: dueOf(state, o) };
+    }
     const r = expire(rule, state, clock, o, nowMs);
     if (!r.st) return { state: undefined, firings: r.clear ? [r.clear] : [] };
     return { state: r.st, firings: [], dueAt: dueOf(r.st, o) };

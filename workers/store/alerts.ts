@@ -29,6 +29,10 @@ export const severityRank = (s: string): number => SEVERITIES.indexOf(s as Sever
 
 /** Most source event ids kept per alert (newest win); the alert detail shows these events. */
 export const MAX_ALERT_EVENT_IDS = 100;
+/** Alert writes per isolate between two prunes of alert_firings. */
+const PRUNE_EVERY = 50;
+let writesSincePrune = 0;
+
 /** Firings applied per D1 transaction (about 5 queries each; ~1 KB of JSON per firing). */
 export const APPLY_CHUNK = 1000;
 /** Applied firing ids are kept this long (ms): longer than any relay retry of a batch. */
@@ -428,7 +432,7 @@ export async function applyFirings(
     dirty.add(row.id);
   }
 
-  // One transaction of four statements whatever the number of firings: rows travel as JSON parameters
+  // One transaction of three or four statements whatever the number of firings: rows travel as JSON parameters
   // (json_each), so the query count stays constant and no statement nears the bound-parameter limit.
   // Absolute values, not increments: a concurrent re-application of the same firings writes the same row.
   const rows = [...dirty].map((id) => current.get(id)!);
@@ -453,7 +457,9 @@ export async function applyFirings(
     db
       .prepare("INSERT OR IGNORE INTO alert_firings (firing_id, alert_id, at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2 FROM json_each(?1)")
       .bind(JSON.stringify(firingRows.map((f) => [f.firingId, f.alertId])), now),
-    db.prepare("DELETE FROM alert_firings WHERE at < ?1").bind(now - FIRING_RETENTION_MS),
+    // Pruning scans alert_firings (no index on `at`: it would cost a written row per firing), and D1
+    // bills rows read, so it runs on one write in PRUNE_EVERY per isolate.
+    ...(++writesSincePrune % PRUNE_EVERY === 1 ? [db.prepare("DELETE FROM alert_firings WHERE at < ?1").bind(now - FIRING_RETENTION_MS)] : []),
   ]);
   return { changed: rows.map((r) => toAlertJson(r)), applied: todo.length, skipped };
 }

@@ -153,7 +153,8 @@ function AlertsBody() {
           ]}
         />
         <Select name="severity" label="Severity" options={SEVERITIES} />
-        <Input name="rule" label="Rule" placeholder="rule id" />
+        <Input name="rule" label="Rule" placeholder="rule id" list="rule-list" />
+        <datalist id="rule-list"></datalist>
       </form>
       <p id="live" class="hint" role="status" aria-live="polite">
         Live updates: connecting…

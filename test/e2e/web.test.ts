@@ -364,6 +364,8 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
       page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+      await page.goto(`${base}/login`);
+      await shoot(page, `login-${label}`);
       await logIn(page, ADMIN);
       for (const [i, p] of pages.entries()) {
         await page.goto(`${base}${p}`);
@@ -433,6 +435,10 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     const manifest = await (await fetch(`${base}/manifest.webmanifest`)).json();
     expect(manifest.display).toBe("standalone");
     for (const icon of manifest.icons as { src: string }[]) expect((await fetch(`${base}${icon.src}`)).status).toBe(200);
+    // Static files come straight from the assets (no Worker) with the same headers (web/public/_headers).
+    const js = await fetch(`${base}/app.js`);
+    expect(js.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(js.headers.get("x-content-type-options")).toBe("nosniff");
     // Really offline (the server is gone; this is the last test): the service worker serves the shell
     // and says so, and a page still open shows the offline state for its data instead of stale data.
     await page.reload();

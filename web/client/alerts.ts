@@ -177,4 +177,11 @@ export function alertsPage(): void {
   }, 30_000);
   void load();
   connectLive($("#live"), () => void load());
+  // Rule ids for the filter's suggestions (best effort: the filter works without them).
+  api<unknown>("/v1/rules")
+    .then((r) => {
+      const dl = $("#rule-list");
+      for (const rule of listOf<{ id: string; name?: string }>(r, "rules")) dl?.append(h("option", { value: rule.id }, rule.name ?? rule.id));
+    })
+    .catch(() => {});
 }

@@ -356,6 +356,9 @@ describe("compileRule and groupKeyOf", () => {
       rule({ id: "c", type: "single", match: { "source.ip": { cidr: "10.0.0.0/8" } } }),
       rule({ id: "d", type: "single", match: { "event.dataset": { in: ["x"], exists: true } } }),
       rule({ id: "e", type: "single", match: {} }),
+      rule({ id: "f", type: "single", match: { all: [{ "source.ip": { exists: true } }, { "event.dataset": "sshd" }] } }),
+      rule({ id: "g", type: "single", match: { any: [{ "event.dataset": "x" }, { all: [{ "event.dataset": "iptables" }] }] } }),
+      rule({ id: "h", type: "single", match: { any: [{ "event.dataset": "x" }, { "event.outcome": "success" }] } }),
     ];
     const events = ["sshd", "dropbear", "x", "iptables", undefined].flatMap((dataset, i) =>
       ["failure", "success"].map((outcome, j) => ({ id: `${i}${j}`, "@timestamp": new Date(T0 + i).toISOString(), received_at: "", raw: "", event: { dataset, outcome }, source: { ip: j ? "10.1.1.1" : "8.8.8.8" } }) as never),
@@ -363,7 +366,7 @@ describe("compileRule and groupKeyOf", () => {
     const viaSet = compileRuleSet(rules).matchBatch(events).map((l) => l.map((m) => m.id));
     const viaEach = rules.map((r) => { const c = compileRule(r); return events.map((e) => c.match(e)).filter(Boolean).map((m) => m!.id); });
     expect(viaSet).toEqual(viaEach);
-    expect(viaSet.map((l) => l.length)).toEqual([1, 4, 5, 2, 10]);
+    expect(viaSet.map((l) => l.length)).toEqual([1, 4, 5, 2, 10, 2, 4, 6]);
   });
   it("reads event time like Date.parse, for any @timestamp", () => {
     const r = rule({ type: "single" });

@@ -194,7 +194,10 @@ export interface CompiledRuleSet {
   matchBatch(events: readonly EcsEvent[]): MatchedEvent[][];
 }
 
-/** The datasets a condition requires at its top level (`"event.dataset": "x"` or `{in: [...]}`), if any. */
+/**
+ * The datasets a condition requires (`"event.dataset": "x"` or `{in: [...]}` at its top level or in a
+ * top-level `all`; an `any` whose every branch requires some), or undefined when it may match any.
+ */
 function requiredDatasets(cond: Condition): string[] | undefined {
   const d = cond["event.dataset"];
   if (typeof d === "string") return [d];
@@ -202,6 +205,16 @@ function requiredDatasets(cond: Condition): string[] | undefined {
     const keys = Object.keys(d);
     const list = (d as { in?: unknown }).in;
     if (keys.length === 1 && Array.isArray(list) && list.every((x) => typeof x === "string")) return list as string[];
+  }
+  if (Array.isArray(cond.all)) {
+    for (const c of cond.all as Condition[]) {
+      const r = requiredDatasets(c);
+      if (r) return r;
+    }
+  }
+  if (Array.isArray(cond.any)) {
+    const parts = (cond.any as Condition[]).map(requiredDatasets);
+    if (parts.every((p) => p !== undefined)) return [...new Set(parts.flat() as string[])];
   }
   return undefined;
 }

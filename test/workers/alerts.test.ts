@@ -5,10 +5,9 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../workers/auth.ts";
 import { applyFirings, getAlertRow, listAlerts, type AlertInput, type AlertJson } from "../../workers/store/alerts.ts";
 import type { Severity } from "../../workers/rules/types.ts";
-import { api } from "./api-client.ts";
+import { api, tokenWith } from "./api-client.ts";
 import { uid } from "./rules-fixtures.ts";
 
 const MIN = 60_000;
@@ -43,16 +42,6 @@ async function one(ruleId: string, now = Date.now()): Promise<AlertJson> {
 async function act(id: string, action: string, json?: unknown, token?: string) {
   const res = await api(`/v1/alerts/${id}/${action}`, { method: "POST", ...(json === undefined ? {} : { json }), ...(token ? { token } : {}) });
   return { status: res.status, body: (await res.json()) as any };
-}
-
-/** A token with `scopes`, inserted as the auth module stores it (sha256 of the whole token). */
-async function token(...scopes: string[]): Promise<string> {
-  const id = Math.random().toString(36).slice(2, 12).padEnd(10, "x");
-  const tok = `pl_${id}_${"s".repeat(20)}${id}`;
-  await env.DB.prepare("INSERT INTO tokens (id, name, scopes, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-    .bind(id, `t-${scopes.join("-")}`, JSON.stringify(scopes), await sha256Hex(tok), Date.now())
-    .run();
-  return tok;
 }
 
 describe("de-duplication and correlation", () => {
@@ -225,8 +214,8 @@ describe("scopes", () => {
     const r = uid("scope");
     await applyFirings(env.DB, [firing(r)], Date.now());
     const a = await one(r);
-    const read = await token("read");
-    const ingestOnly = await token("ingest");
+    const read = await tokenWith("read");
+    const ingestOnly = await tokenWith("ingest");
     expect((await api(`/v1/alerts?rule=${r}`, { token: read })).status).toBe(200);
     expect((await api(`/v1/alerts/${a.id}`, { token: read })).status).toBe(200);
     for (const action of ["ack", "shelve", "close", "reopen", "unack"]) expect((await act(a.id, action, undefined, read)).status, action).toBe(403);

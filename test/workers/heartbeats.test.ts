@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { heartbeatObjectName } from "../../workers/rules/registry.ts";
 import { PING_RULE_ID } from "../../durable-objects/rule-state.ts";
-import { api } from "./api-client.ts";
+import { api, tokenWith } from "./api-client.ts";
 import { alertsOf, ruleObject, runAlarmAt, uid } from "./rules-fixtures.ts";
 
 const H = 3_600_000;
@@ -80,11 +80,7 @@ describe("POST /v1/heartbeats/:name", () => {
     await api(`/v1/heartbeats/${name}`, { method: "POST", json: { timeout: "1h" } });
     const obj = ruleObject(heartbeatObjectName(name));
     expect((await obj.inspect()).alarm).not.toBe(null);
-    const id = Math.random().toString(36).slice(2, 12).padEnd(10, "z");
-    const tok = `pl_${id}_${"i".repeat(20)}${id}`;
-    const { sha256Hex } = await import("../../workers/auth.ts");
-    const { env } = await import("cloudflare:test");
-    await env.DB.prepare("INSERT INTO tokens (id, name, scopes, hash, created_at) VALUES (?1, 'cron', '[\"ingest\"]', ?2, ?3)").bind(id, await sha256Hex(tok), Date.now()).run();
+    const tok = await tokenWith("ingest");
     expect((await api(`/v1/heartbeats/${name}`, { method: "POST", token: tok })).status).toBe(200); // ingest tokens ping
     expect((await api(`/v1/heartbeats/${name}`, { method: "DELETE", token: tok })).status).toBe(403);
     expect((await api(`/v1/heartbeats/${name}`, { method: "DELETE" })).status).toBe(200);

@@ -5,20 +5,12 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../workers/auth.ts";
 import { evaluateBatch } from "../../workers/rules/evaluate.ts";
 import { RULE_SHARDS, ruleObjectName } from "../../workers/rules/registry.ts";
-import { api } from "./api-client.ts";
+import { api, tokenWith } from "./api-client.ts";
 import { createRule, ev, ruleObject, SSH_FAIL_MATCH, uid } from "./rules-fixtures.ts";
 
 const brute = (id: string) => ({ id, name: "SSH brute force", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 5, window: "60s", severity: "high", title: "Brute force from {{source.ip}}" });
-
-async function readToken(): Promise<string> {
-  const id = Math.random().toString(36).slice(2, 12).padEnd(10, "y");
-  const tok = `pl_${id}_${"r".repeat(20)}${id}`;
-  await env.DB.prepare("INSERT INTO tokens (id, name, scopes, hash, created_at) VALUES (?1, 'reader', '[\"read\"]', ?2, ?3)").bind(id, await sha256Hex(tok), Date.now()).run();
-  return tok;
-}
 
 describe("rules CRUD", () => {
   it("creates, reads, replaces, patches and deletes a rule; versions bump on every change", async () => {
@@ -103,7 +95,7 @@ describe("import and export", () => {
 
 describe("scopes and state", () => {
   it("read tokens can list and export but not change rules", async () => {
-    const tok = await readToken();
+    const tok = await tokenWith("read");
     const id = uid("scoped");
     expect((await api("/v1/rules", { token: tok })).status).toBe(200);
     expect((await api("/v1/rules/export", { token: tok })).status).toBe(200);

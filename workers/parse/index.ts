@@ -55,13 +55,20 @@ export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string,
 
 function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseContext, batchKey: string | undefined, index: number | undefined, truncated: boolean): EcsEvent {
   const sourceIp = input.sourceIp;
-  const syslog = parseSyslog(raw, { receivedAt, timezone: (host) => ctx.timezoneFor(host, sourceIp) });
+  syslogOpts.receivedAt = receivedAt;
+  tzCtx = ctx;
+  tzIp = sourceIp;
+  const syslog = parseSyslog(raw, syslogOpts);
   let ts = syslog.timestamp;
   if (ts === undefined || !Number.isFinite(ts) || ts < 0 || ts > MAX_TS) ts = receivedAt;
-  const receivedIso = new Date(receivedAt).toISOString();
+  if (receivedAt !== lastReceivedAt) {
+    lastReceivedAt = receivedAt;
+    lastReceivedIso = new Date(receivedAt).toISOString();
+  }
+  const receivedIso = lastReceivedIso;
   const ev: EcsEvent = {
     id: batchKey !== undefined ? eventId(ts, batchKey, index ?? 0) : newEventId(ts),
-    "@timestamp": ts === receivedAt ? receivedIso : new Date(ts).toISOString(),
+    "@timestamp": ts === receivedAt ? receivedIso : isoTime(ts),
     received_at: receivedIso,
     raw,
     message: syslog.msg,
@@ -106,6 +113,33 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
     ev.porchlight = pl;
   }
   return ev;
+}
+
+// Options for parseSyslog, reused across calls (normalize is synchronous, so no call sees another's
+// values): the timezone callback reads the current context and sender from these module slots.
+let tzCtx: ParseContext = DEFAULT_CONTEXT;
+let tzIp: string | undefined;
+const syslogOpts = { receivedAt: 0, timezone: (host: string | undefined): string => tzCtx.timezoneFor(host, tzIp) };
+
+// received_at of the previous call: a batch shares one receive time.
+let lastReceivedAt = NaN;
+let lastReceivedIso = "";
+
+// ISO 8601 text of a time, ms. Consecutive lines mostly share the minute, so its "YYYY-MM-DDTHH:MM:"
+// prefix is cached; Date#toISOString costs more than the rest of a syslog header.
+let isoMinute = -1;
+let isoPrefix = "";
+function isoTime(ms: number): string {
+  const minute = Math.floor(ms / 60_000);
+  if (minute !== isoMinute) {
+    const full = new Date(minute * 60_000).toISOString();
+    if (full.length !== 24) return new Date(ms).toISOString(); // years outside 0000-9999
+    isoMinute = minute;
+    isoPrefix = full.slice(0, 17);
+  }
+  const rest = ms - minute * 60_000; // 0..59999
+  const sec = Math.floor(rest / 1000), milli = rest - sec * 1000;
+  return isoPrefix + (sec < 10 ? "0" : "") + sec + "." + (milli < 10 ? "00" : milli < 100 ? "0" : "") + milli + "Z";
 }
 
 function syslogFields(s: SyslogMessage): NonNullable<NonNullable<EcsEvent["log"]>["syslog"]> | undefined {

@@ -194,6 +194,13 @@ const PRIVATE_RANGES = [
  * (100.64/10, what ISPs hand home routers), IPv6 ULA and link-local. Used for `network.direction`.
  */
 export function isPrivateIp(ip: string): boolean {
+  if (ip.indexOf(":") < 0) {
+    // IPv4 fast path (the common case on a home network): compare the first octets numerically.
+    const v = parseIPv4(ip);
+    if (v < 0) return false;
+    const a = Math.floor(v / 16777216), b = Math.floor(v / 65536) & 255;
+    return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+  }
   const k = ipKey(ip);
   if (k === null) return false;
   for (const r of PRIVATE_RANGES) if (k >= r.lo && k <= r.hi) return true;

@@ -47,22 +47,12 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   // A prefix the syslog stage took for the TAG ("Jan  8 03:37:09 DENY: IN=...").
   if (prefix === "" && syslog?.appName && syslog.appName !== "kernel") prefix = syslog.appName;
 
-  // Fields up to an embedded ICMP error packet "[SRC=... ]", which describes another packet.
-  let body = msg.slice(start);
-  const nested = body.indexOf(" [SRC=");
-  if (nested >= 0) body = body.slice(0, nested);
-  const kv: Record<string, string> = {};
-  const flags: string[] = [];
-  for (const tok of body.split(" ")) {
-    if (tok === "") continue;
-    const eq = tok.indexOf("=");
-    if (eq < 0) flags.push(tok);
-    else {
-      const k = tok.slice(0, eq);
-      if (!(k in kv)) kv[k] = tok.slice(eq + 1); // first wins: IP LEN before UDP LEN, IP ID before ICMP ID
-    }
-  }
-
+  // Fields up to an embedded ICMP error packet "[SRC=... ]", which describes another packet. One pass
+  // over the tokens keeps the first value of each key we use (IP LEN before UDP LEN, IP ID before ICMP
+  // ID) and the bare words (flags); no per-line key/value object is built.
+  const nested = msg.indexOf(" [SRC=", start);
+  const end = nested >= 0 ? nested : msg.length;
+  const kvs = scan(msg, start, end);
   let chain: string | undefined;
   let actionWord = prefix;
   if (/\bA=\S/.test(prefix)) {
@@ -83,12 +73,14 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
       action,
     },
   };
-  const src = kv.SRC !== undefined ? canonicalIp(kv.SRC) : null;
-  const dst = kv.DST !== undefined ? canonicalIp(kv.DST) : null;
+  const srcTok = kvs.SRC, dstTok = kvs.DST;
+  const src = srcTok ? canonicalIp(srcTok) : null;
+  const dst = dstTok ? canonicalIp(dstTok) : null;
+  const proto = kvs.PROTO, lenTok = kvs.LEN, inIf = kvs.IN, outIf = kvs.OUT, macTok = kvs.MAC;
   const network: NonNullable<EcsEvent["network"]> = {};
-  if (kv.PROTO) network.transport = kv.PROTO.toLowerCase();
-  if (src || dst) network.type = (kv.SRC ?? kv.DST ?? "").includes(":") ? "ipv6" : "ipv4";
-  const len = kv.LEN !== undefined ? Number(kv.LEN) : NaN;
+  if (proto) network.transport = proto.toLowerCase();
+  if (src || dst) network.type = (srcTok ?? dstTok ?? "").includes(":") ? "ipv6" : "ipv4";
+  const len = lenTok ? Number(lenTok) : NaN;
   if (len >= 0) {
     network.bytes = len;
     network.packets = 1;
@@ -97,48 +89,95 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   const destination: NonNullable<EcsEvent["destination"]> = {};
   if (src) source.ip = src;
   if (dst) destination.ip = dst;
-  const spt = kv.SPT !== undefined ? Number(kv.SPT) : NaN;
-  const dpt = kv.DPT !== undefined ? Number(kv.DPT) : NaN;
+  const sptTok = kvs.SPT, dptTok = kvs.DPT;
+  const spt = sptTok ? Number(sptTok) : NaN;
+  const dpt = dptTok ? Number(dptTok) : NaN;
   if (spt >= 0 && spt <= 65535) source.port = spt;
   if (dpt >= 0 && dpt <= 65535) destination.port = dpt;
   // MAC= is dst(6) : src(6) : ethertype(2) [: more], as the kernel prints the link-layer header.
-  if (kv.MAC && kv.MAC.length >= 35) {
-    destination.mac = kv.MAC.slice(0, 17).replaceAll(":", "-").toUpperCase();
-    source.mac = kv.MAC.slice(18, 35).replaceAll(":", "-").toUpperCase();
+  if (macTok && macTok.length >= 35) {
+    destination.mac = macTok.slice(0, 17).replaceAll(":", "-").toUpperCase();
+    source.mac = macTok.slice(18, 35).replaceAll(":", "-").toUpperCase();
   }
-  if (kv.IN || kv.OUT) {
+  if (inIf || outIf) {
     f.observer = {};
-    if (kv.IN) f.observer.ingress = { interface: { name: kv.IN } };
-    if (kv.OUT) f.observer.egress = { interface: { name: kv.OUT } };
+    if (inIf) f.observer.ingress = { interface: { name: inIf } };
+    if (outIf) f.observer.egress = { interface: { name: outIf } };
   }
-  const dir = kv.IN && (WANISH.test(kv.IN) || /\bsrc wan\b/i.test(prefix)) ? "inbound"
-    : kv.OUT && WANISH.test(kv.OUT) ? "outbound"
+  const dir = inIf && (WANISH.test(inIf) || /\bsrc wan\b/i.test(prefix)) ? "inbound"
+    : outIf && WANISH.test(outIf) ? "outbound"
     : directionOf(src ?? undefined, dst ?? undefined);
   if (dir) network.direction = dir;
   f.network = network;
-  if (Object.keys(source).length) f.source = source;
-  if (Object.keys(destination).length) f.destination = destination;
+  if (src || source.port !== undefined || source.mac) f.source = source;
+  if (dst || destination.port !== undefined || destination.mac) f.destination = destination;
   if (ruleName) f.rule = { name: ruleName };
   if (src || dst) f.related = { ip: src && dst && src !== dst ? [src, dst] : [(src ?? dst)!] };
   const extra: Record<string, string | number | boolean> = {};
-  if (flags.length) extra.tcp_flags = flags.join(" ");
-  if (kv.TTL) extra.ttl = Number(kv.TTL);
-  if (kv.HOPLIMIT) extra.hop_limit = Number(kv.HOPLIMIT);
-  if (kv.TYPE) extra.icmp_type = Number(kv.TYPE);
-  if (kv.CODE) extra.icmp_code = Number(kv.CODE);
-  if (kv.MARK) extra.mark = kv.MARK;
-  if (kv.PHYSIN) extra.physin = kv.PHYSIN;
-  if (kv.PHYSOUT) extra.physout = kv.PHYSOUT;
-  if (Object.keys(extra).length) f.porchlight = { fields: extra };
+  if (kvs.flags) extra.tcp_flags = kvs.flags;
+  if (kvs.TTL) extra.ttl = Number(kvs.TTL);
+  if (kvs.HOPLIMIT) extra.hop_limit = Number(kvs.HOPLIMIT);
+  if (kvs.TYPE) extra.icmp_type = Number(kvs.TYPE);
+  if (kvs.CODE) extra.icmp_code = Number(kvs.CODE);
+  if (kvs.MARK) extra.mark = kvs.MARK;
+  if (kvs.PHYSIN) extra.physin = kvs.PHYSIN;
+  if (kvs.PHYSOUT) extra.physout = kvs.PHYSOUT;
+  for (const _ in extra) {
+    f.porchlight = { fields: extra };
+    break;
+  }
+  return f;
+}
+
+/** The netfilter fields we use; `undefined` when absent, "" when present but empty (`OUT=`). */
+interface Fields {
+  IN?: string; OUT?: string; MAC?: string; SRC?: string; DST?: string; LEN?: string; PROTO?: string; SPT?: string; DPT?: string;
+  TTL?: string; HOPLIMIT?: string; TYPE?: string; CODE?: string; MARK?: string; PHYSIN?: string; PHYSOUT?: string;
+  flags: string;
+}
+
+function scan(msg: string, from: number, end: number): Fields {
+  const f: Fields = { flags: "" };
+  let i = from;
+  while (i < end) {
+    let j = msg.indexOf(" ", i);
+    if (j < 0 || j > end) j = end;
+    if (j > i) {
+      const eq = msg.indexOf("=", i);
+      if (eq < 0 || eq >= j) f.flags = f.flags ? f.flags + " " + msg.slice(i, j) : msg.slice(i, j);
+      else {
+        const v = msg.slice(eq + 1, j);
+        switch (msg.slice(i, eq)) {
+          case "IN": f.IN ??= v; break;
+          case "OUT": f.OUT ??= v; break;
+          case "MAC": f.MAC ??= v; break;
+          case "SRC": f.SRC ??= v; break;
+          case "DST": f.DST ??= v; break;
+          case "LEN": f.LEN ??= v; break;
+          case "PROTO": f.PROTO ??= v; break;
+          case "SPT": f.SPT ??= v; break;
+          case "DPT": f.DPT ??= v; break;
+          case "TTL": f.TTL ??= v; break;
+          case "HOPLIMIT": f.HOPLIMIT ??= v; break;
+          case "TYPE": f.TYPE ??= v; break;
+          case "CODE": f.CODE ??= v; break;
+          case "MARK": f.MARK ??= v; break;
+          case "PHYSIN": f.PHYSIN ??= v; break;
+          case "PHYSOUT": f.PHYSOUT ??= v; break;
+        }
+      }
+    }
+    i = j + 1;
+  }
   return f;
 }
 
 /** Firewall action from a prefix word: drop, reject, accept, or "log" when it says nothing. */
 export function actionOf(prefix: string): string {
   const p = prefix.toUpperCase();
-  if (/REJECT/.test(p)) return "reject";
-  if (/DROP|DENY|BLOCK/.test(p)) return "drop";
-  if (/ACCEPT|ALLOW|PASS/.test(p)) return "accept";
+  if (p.includes("REJECT")) return "reject";
+  if (p.includes("DROP") || p.includes("DENY") || p.includes("BLOCK")) return "drop";
+  if (p.includes("ACCEPT") || p.includes("ALLOW") || p.includes("PASS")) return "accept";
   // EdgeOS/VyOS "[WAN_IN-10-D]" / "-A" / "-R": the last letter is the rule's action.
   const m = /-([DAR])\]?$/.exec(p);
   if (m) return m[1] === "D" ? "drop" : m[1] === "R" ? "reject" : "accept";

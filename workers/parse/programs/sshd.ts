@@ -154,11 +154,26 @@ function unwrap(msg: string): string {
   return s.trimEnd();
 }
 
+/**
+ * The literal text each rule's regex must start with (after `^`, up to the first metacharacter, minus a
+ * last character made optional by a following quantifier). Testing `startsWith` first skips most regexes
+ * while keeping the rules' order, which decides between overlapping patterns.
+ */
+const LITERAL_PREFIX: string[] = RULES.map(([re]) => {
+  const src = re.source;
+  if (!src.startsWith("^")) return "";
+  let i = 1, out = "";
+  while (i < src.length && !"\\()[]{}*+?.|^$".includes(src[i]!)) out += src[i++];
+  if ("?*{".includes(src[i] ?? "")) out = out.slice(0, -1);
+  return out;
+});
+
 export function parseSshd(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
   const s = unwrap(msg);
-  for (const [re, build] of RULES) {
-    const m = re.exec(s);
-    if (m) return build(m);
+  for (let i = 0; i < RULES.length; i++) {
+    if (!s.startsWith(LITERAL_PREFIX[i]!)) continue;
+    const m = RULES[i]![0].exec(s);
+    if (m) return RULES[i]![1](m);
   }
   return parsePam(s, DS);
 }

@@ -26,7 +26,7 @@ export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields 
     // PRINTFLOW: "ORIG: k=v ... , REPLY: k=v ..."
     const reply = rest.indexOf("REPLY:", orig);
     const o = kvUpper(rest.slice(orig + 5, reply < 0 ? undefined : reply));
-    const r = reply < 0 ? {} : kvUpper(rest.slice(reply + 6));
+    const r: Dir = reply < 0 ? {} : kvUpper(rest.slice(reply + 6));
     return flow(kind, o.SRC, o.DST, o.SPT, o.DPT, o.PROTO, o.PKTS, o.BYTES, r.PKTS, r.BYTES, r.SRC, undefined);
   }
   // conntrack -E: "[NEW] tcp 6 120 SYN_SENT src=.. dst=.. sport=.. dport=.. [UNREPLIED] src=.. ..."
@@ -52,13 +52,24 @@ export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields 
   return f;
 }
 
-function kvUpper(s: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of s.split(/[\s,]+/)) {
-    const eq = t.indexOf("=");
-    if (eq > 0) out[t.slice(0, eq)] = t.slice(eq + 1);
+/** The PRINTFLOW fields of one direction (" SRC=a DST=b ... BYTES=n "), by indexOf: no per-line map. */
+interface Dir { SRC?: string; DST?: string; SPT?: string; DPT?: string; PROTO?: string; PKTS?: string; BYTES?: string }
+function kvUpper(s: string): Dir {
+  const b = " " + s;
+  return { SRC: val(b, " SRC="), DST: val(b, " DST="), SPT: val(b, " SPT="), DPT: val(b, " DPT="), PROTO: val(b, " PROTO="), PKTS: val(b, " PKTS="), BYTES: val(b, " BYTES=") };
+}
+
+function val(b: string, key: string): string | undefined {
+  const i = b.indexOf(key);
+  if (i < 0) return undefined;
+  const from = i + key.length;
+  let end = from;
+  while (end < b.length) {
+    const c = b.charCodeAt(end);
+    if (c === 32 || c === 44 || c === 9) break;
+    end++;
   }
-  return out;
+  return b.slice(from, end);
 }
 
 function flow(
@@ -74,8 +85,8 @@ function flow(
   setNum(s, "port", sport); setNum(d, "port", dport);
   setNum(s, "packets", opk); setNum(s, "bytes", oby);
   setNum(d, "packets", rpk); setNum(d, "bytes", rby);
-  if (Object.keys(s).length) f.source = s;
-  if (Object.keys(d).length) f.destination = d;
+  if (sip || s.port !== undefined) f.source = s;
+  if (dip || d.port !== undefined) f.destination = d;
   f.network = {};
   if (proto) f.network.transport = proto.toLowerCase();
   if (sip || dip) f.network.type = (src ?? dst ?? "").includes(":") ? "ipv6" : "ipv4";
@@ -83,7 +94,7 @@ function flow(
   if (dir) f.network.direction = dir;
   if (s.bytes !== undefined || d.bytes !== undefined) f.network.bytes = (s.bytes ?? 0) + (d.bytes ?? 0);
   if (s.packets !== undefined || d.packets !== undefined) f.network.packets = (s.packets ?? 0) + (d.packets ?? 0);
-  if (sip || dip) f.related = { ip: [sip, dip].filter((x, i, a): x is string => !!x && a.indexOf(x) === i) };
+  if (sip || dip) f.related = { ip: sip && dip && sip !== dip ? [sip, dip] : [(sip ?? dip)!] };
   const extra: Record<string, string> = {};
   if (state) extra.ct_state = state;
   // NAT: the reply comes from somewhere other than the original destination (DNAT / port forward).

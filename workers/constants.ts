@@ -37,3 +37,10 @@ export const INGEST_MAX_LINE_BYTES = 65_536;
 /** Most events returned by one `GET /v1/events` page. */
 export const EVENTS_MAX_LIMIT = 5000;
 export const EVENTS_DEFAULT_LIMIT = 100;
+/**
+ * How long a batch's Idempotency-Key is remembered, ms: longer than any relay retries a batch (its spool
+ * keeps undelivered batches and retries with backoff). Older `batches` rows are pruned.
+ */
+export const INGEST_IDEMPOTENCY_MS = 7 * 86_400_000;
+/** Prune old `batches` rows on one ingest request in this many per isolate (a scan of the table, billed as rows read). */
+export const INGEST_PRUNE_EVERY = 200;

@@ -192,6 +192,18 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect((await store.ingestPreflight(key2)).response).toEqual(response);
     });
 
+    it("prunes batches received before a time, keeping newer ones", async () => {
+      const store = await makeStore();
+      const response = { accepted: 1, stored: 1, parse_errors: 0, empty: 0, duplicate: false, errors: [] };
+      const old = unique("old"), recent = unique("recent");
+      await store.recordBatch({ key: old, receivedAt: 1000, response, counters: {} });
+      await store.recordBatch({ key: recent, receivedAt: Date.now(), response, counters: {} });
+      const r = await store.pruneBatches(Date.now() - 86_400_000);
+      expect(r.rowsWritten).toBeGreaterThanOrEqual(1);
+      expect((await store.ingestPreflight(old)).response).toBeNull();
+      expect((await store.ingestPreflight(recent)).response).toEqual(response);
+    });
+
     it("creates, lists and deletes tokens without exposing hashes", async () => {
       const store = await makeStore();
       const id = unique("tok").replace(/-/g, "").slice(0, 20);

@@ -181,6 +181,15 @@ describe("POST /v1/ingest", () => {
     expect((await api("/v1/metrics", { token: await tokenWith("ingest") })).status).toBe(403);
   });
 
+  it("forgets Idempotency-Keys older than the retention, pruning on one request in 200", async () => {
+    const response = { accepted: 1, stored: 1, parse_errors: 0, empty: 0, duplicate: false, errors: [] };
+    await d1Store(env.DB).recordBatch({ key: "ancient-13", receivedAt: Date.now() - 8 * 86_400_000, response, counters: {} });
+    await d1Store(env.DB).recordBatch({ key: "recent-13", receivedAt: Date.now() - 86_400_000, response, counters: {} });
+    for (let i = 0; i < 200; i++) expect((await ingest("", { headers: { "idempotency-key": `prune-13-${i}` } })).status).toBe(200);
+    const keys = await env.DB.prepare("SELECT key FROM batches WHERE key IN ('ancient-13', 'recent-13')").all<{ key: string }>();
+    expect(keys.results.map((r) => r.key)).toEqual(["recent-13"]);
+  });
+
   it("answers 400 for a malformed Idempotency-Key", async () => {
     const res = await ingest("a", { headers: { "idempotency-key": "has spaces in it" } });
     expect(res.status).toBe(400);

@@ -9,6 +9,7 @@
  */
 import type { Hono } from "hono";
 import { requireScope, type AppEnv } from "../auth.ts";
+import { INGEST_IDEMPOTENCY_MS, INGEST_PRUNE_EVERY } from "../constants.ts";
 import { PorchlightError } from "../errors.ts";
 import { batchKeyOf, prepareBatch } from "../ingest/batch.ts";
 import { readIngestBody } from "../ingest/body.ts";
@@ -19,6 +20,7 @@ import type { IngestResponse } from "../store/store.ts";
 import { registerMetricsRoutes } from "../metrics.ts";
 import { registerParseRoutes } from "./parse.ts";
 
+let ingestsInIsolate = 0;
 const RELAY_RE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
 /** The relay's name for the relays table: X-Porchlight-Relay, else the User-Agent, cut to 64 characters. */
@@ -64,6 +66,12 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
       );
     }
 
+    // Forget Idempotency-Keys older than any relay retry, now and then (the scan is billed as rows read).
+    let pruned = 0;
+    if (++ingestsInIsolate % INGEST_PRUNE_EVERY === 0) {
+      pruned = (await store.pruneBatches(nowMs - INGEST_IDEMPOTENCY_MS)).rowsWritten;
+    }
+
     const response: IngestResponse = {
       accepted: batch.accepted,
       stored,
@@ -84,7 +92,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         // Lines that were already stored (same id) by something other than this batch's attempts.
         duplicates: batch.accepted - stored,
         line_errors: batch.errors.length,
-        rows_written: rowsWritten,
+        rows_written: rowsWritten + pruned,
       },
       relay: {
         name: relayName(c.req.header("x-porchlight-relay"), c.req.header("user-agent")),

@@ -142,6 +142,8 @@ export interface Store {
   insertEvents(rows: readonly EventRow[]): Promise<{ stored: number; rowsWritten: number }>;
   /** The batch's idempotency row, counters and relay row, in one statement batch. Returns rows written. */
   recordBatch(rec: BatchRecord): Promise<{ rowsWritten: number }>;
+  /** Deletes `batches` rows received before `beforeMs` (each deleted row is a written row). */
+  pruneBatches(beforeMs: number): Promise<{ rowsWritten: number }>;
   /** Counts a replayed batch (one written row). */
   countDuplicateBatch(): Promise<void>;
   queryEvents(q: EventsQuery): Promise<EventRow[]>;
@@ -421,6 +423,10 @@ export class SqlStore implements Store {
     }
     const results = await this.sql.batch(stmts);
     return { rowsWritten: results.reduce((n, r) => n + r.rowsWritten, 0) };
+  }
+
+  async pruneBatches(beforeMs: number) {
+    return { rowsWritten: (await this.one("DELETE FROM batches WHERE received_at < ?1", beforeMs)).rowsWritten };
   }
 
   async countDuplicateBatch() {

@@ -100,6 +100,15 @@ describe("API fuzzing: no input yields a 500", () => {
     );
   });
 
+  it("malformed percent-encoding in paths and query strings", async () => {
+    for (const path of ["/v1/events/%E0%A4%A", "/v1/events/%", "/v1/sources/%ZZ", "/v1/sources/host:%C0%AF", "/v1/tokens/%", "/v1/extractors/%E0",
+      "/v1/events?q=%E0%A4%A", "/v1/events?host=%", "/v1/events?%=1", "/v1/events?regex=%5B"]) {
+      for (const method of ["GET", "DELETE", "PUT"]) {
+        await expectNo5xx(await api(path, { method, json: method === "PUT" ? { timezone: "UTC", name: "n", pattern: "(?<a>x)" } : undefined }), `${method} ${path}`);
+      }
+    }
+  });
+
   it("settings routes with arbitrary JSON and paths; arbitrary Authorization headers", async () => {
     const routes = fc.constantFrom(
       ["POST", "/v1/tokens"], ["DELETE", "/v1/tokens/"], ["POST", "/v1/extractors"], ["PUT", "/v1/extractors/"],

@@ -69,7 +69,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     // Forget Idempotency-Keys older than any relay retry, now and then (the scan is billed as rows read).
     let pruned = 0;
     if (++ingestsInIsolate % INGEST_PRUNE_EVERY === 0) {
-      pruned = (await store.pruneBatches(nowMs - INGEST_IDEMPOTENCY_MS)).rowsWritten;
+      pruned = (await store.pruneBatches(Date.now() - INGEST_IDEMPOTENCY_MS)).rowsWritten;
     }
 
     const response: IngestResponse = {

@@ -125,21 +125,20 @@ const syslogOpts = { receivedAt: 0, timezone: (host: string | undefined): string
 let lastReceivedAt = NaN;
 let lastReceivedIso = "";
 
-// ISO 8601 text of a time, ms. Consecutive lines mostly share the minute, so its "YYYY-MM-DDTHH:MM:"
-// prefix is cached; Date#toISOString costs more than the rest of a syslog header.
-let isoMinute = -1;
+// ISO 8601 text of a time, ms. Consecutive lines mostly share the second, so "YYYY-MM-DDTHH:MM:SS."
+// is cached; Date#toISOString costs more than the rest of a syslog header.
+let isoSecond = NaN;
 let isoPrefix = "";
+const MILLIS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0") + "Z");
 function isoTime(ms: number): string {
-  const minute = Math.floor(ms / 60_000);
-  if (minute !== isoMinute) {
-    const full = new Date(minute * 60_000).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const full = new Date(second * 1000).toISOString();
     if (full.length !== 24) return new Date(ms).toISOString(); // years outside 0000-9999
-    isoMinute = minute;
-    isoPrefix = full.slice(0, 17);
+    isoSecond = second;
+    isoPrefix = full.slice(0, 20);
   }
-  const rest = ms - minute * 60_000; // 0..59999
-  const sec = Math.floor(rest / 1000), milli = rest - sec * 1000;
-  return isoPrefix + (sec < 10 ? "0" : "") + sec + "." + (milli < 10 ? "00" : milli < 100 ? "0" : "") + milli + "Z";
+  return isoPrefix + MILLIS[ms - second * 1000]!;
 }
 
 function syslogFields(s: SyslogMessage): NonNullable<NonNullable<EcsEvent["log"]>["syslog"]> | undefined {

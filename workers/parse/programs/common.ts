@@ -62,9 +62,15 @@ export function int(s: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+const HEX17 = /^(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
+
 /** MAC in ECS notation (RFC 7042: uppercase, hyphens), or undefined when `s` is not a 6-octet MAC. */
 export function mac(s: string | undefined): string | undefined {
   if (!s) return undefined;
+  // Fast path: the usual "aa:bb:cc:dd:ee:ff" form.
+  if (s.length === 17 && s.charCodeAt(2) === 58 && s.charCodeAt(5) === 58 && s.charCodeAt(8) === 58 && s.charCodeAt(11) === 58 && s.charCodeAt(14) === 58 && HEX17.test(s)) {
+    return s.replaceAll(":", "-").toUpperCase();
+  }
   // arpwatch prints octets without leading zeros ("0:1b:2:..."), so 1-2 digits are accepted and padded.
   const m = /^([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})$/i.exec(s);
   return m ? m.slice(1).map((o) => o.padStart(2, "0")).join("-").toUpperCase() : undefined;

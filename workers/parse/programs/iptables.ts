@@ -43,9 +43,9 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
     const close = prefix.indexOf("]");
     if (close > 0 && /^\[\s*\d+\.\d+\]$/.test(prefix.slice(0, close + 1))) prefix = prefix.slice(close + 1);
   }
-  prefix = prefix.trim();
   // A prefix the syslog stage took for the TAG ("Jan  8 03:37:09 DENY: IN=...").
-  if (prefix === "" && syslog?.appName && syslog.appName !== "kernel") prefix = syslog.appName;
+  if (prefix.trim() === "" && syslog?.appName && syslog.appName !== "kernel") prefix = syslog.appName;
+  const { action, ruleName, srcWan } = prefixInfo(prefix);
 
   // Fields up to an embedded ICMP error packet "[SRC=... ]", which describes another packet. One pass
   // over the tokens keeps the first value of each key we use (IP LEN before UDP LEN, IP ID before ICMP
@@ -53,17 +53,6 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   const nested = msg.indexOf(" [SRC=", start);
   const end = nested >= 0 ? nested : msg.length;
   const kvs = scan(msg, start, end);
-  let chain: string | undefined;
-  let actionWord = prefix;
-  if (/\bA=\S/.test(prefix)) {
-    // "A=DROP C=inet" style: action and chain are themselves key=value pairs.
-    for (const tok of prefix.split(/\s+/)) {
-      if (tok.startsWith("A=")) actionWord = tok.slice(2);
-      else if (tok.startsWith("C=")) chain = tok.slice(2);
-    }
-  }
-  const action = actionOf(actionWord);
-  const ruleName = chain ?? cleanPrefix(prefix);
 
   const f: ProgramFields = {
     event: {
@@ -104,7 +93,7 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
     if (inIf) f.observer.ingress = { interface: { name: inIf } };
     if (outIf) f.observer.egress = { interface: { name: outIf } };
   }
-  const dir = inIf && (WANISH.test(inIf) || /\bsrc wan\b/i.test(prefix)) ? "inbound"
+  const dir = inIf && (srcWan || WANISH.test(inIf)) ? "inbound"
     : outIf && WANISH.test(outIf) ? "outbound"
     : directionOf(src ?? undefined, dst ?? undefined);
   if (dir) network.direction = dir;
@@ -170,6 +159,31 @@ function scan(msg: string, from: number, end: number): Fields {
     i = j + 1;
   }
   return f;
+}
+
+/**
+ * Action and rule name of a log prefix, memoized: a router uses a handful of prefixes, and this is the
+ * costliest part of a line to recompute (case folding, A=/C= splitting).
+ */
+interface PrefixInfo { action: string; ruleName: string; srcWan: boolean }
+const prefixCache = new Map<string, PrefixInfo>();
+function prefixInfo(raw: string): PrefixInfo {
+  let info = prefixCache.get(raw);
+  if (info) return info;
+  const prefix = raw.trim();
+  let chain: string | undefined;
+  let actionWord = prefix;
+  if (/\bA=\S/.test(prefix)) {
+    // "A=DROP C=inet" style: action and chain are themselves key=value pairs.
+    for (const tok of prefix.split(/\s+/)) {
+      if (tok.startsWith("A=")) actionWord = tok.slice(2);
+      else if (tok.startsWith("C=")) chain = tok.slice(2);
+    }
+  }
+  info = { action: actionOf(actionWord), ruleName: chain ?? cleanPrefix(prefix), srcWan: /\bsrc wan\b/i.test(prefix) };
+  if (prefixCache.size >= 1024) prefixCache.clear();
+  prefixCache.set(raw, info);
+  return info;
 }
 
 /** Firewall action from a prefix word: drop, reject, accept, or "log" when it says nothing. */

@@ -395,6 +395,14 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
           .filter((r) => r.h < 44 || r.w < 44),
       );
       expect(small, p).toEqual([]);
+      // Every control has an accessible name (a label, aria-label or text).
+      const unnamed = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>("input:not([type=hidden]), select, textarea, button, a")]
+          .filter((e) => e.offsetParent !== null)
+          .filter((e) => !((e as HTMLInputElement).labels?.length || e.getAttribute("aria-label") || e.textContent?.trim()))
+          .map((e) => e.outerHTML.slice(0, 80)),
+      );
+      expect(unnamed, p).toEqual([]);
       expect(await page.evaluate(() => document.documentElement.scrollWidth), p).toBeLessThanOrEqual(360);
     }
     await ctx.close();

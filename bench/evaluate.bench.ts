@@ -11,8 +11,7 @@
 import { readFileSync } from "node:fs";
 import type { EcsEvent } from "../workers/ecs.ts";
 import { DEFAULT_CONTEXT, normalize } from "../workers/parse/index.ts";
-import { buildRuleSets, planBatch, toAlertInputs } from "../workers/rules/evaluate.ts";
-import type { StoredRule } from "../workers/rules/registry.ts";
+import { buildRuleSets, planBatch, toAlertInputs, type StoredRule } from "../workers/rules/plan.ts";
 import type { Firing, RuleDef } from "../workers/rules/types.ts";
 import { validateRule } from "../workers/rules/validate.ts";
 

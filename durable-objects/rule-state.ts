@@ -25,21 +25,14 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../workers/env.ts";
 import type { Engine, Firing, MatchedEvent, RuleDef, Severity, StepResult } from "../workers/rules/types.ts";
 import { ENGINES } from "../workers/rules/engines/index.ts";
-import { firingId } from "../workers/rules/registry.ts";
+import { firingId } from "../workers/rules/plan.ts";
 import { groupKeyOf, groupObject, groupValues } from "../workers/rules/project.ts";
 import { applyFirings, type AlertInput } from "../workers/store/alerts.ts";
-import { toAlertInputs } from "../workers/rules/evaluate.ts";
+import { toAlertInputs, type ApplyResult } from "../workers/rules/plan.ts";
+
+export type { ApplyResult };
 import { formatDuration, parseDuration } from "../workers/rules/duration.ts";
 import { notifyAlerts } from "../workers/live.ts";
-
-export interface ApplyResult {
-  firings: Firing[];
-  replayed: boolean;
-  /** Matches the engine ignored as too late (older than the rule's lateness tolerance). */
-  late: number;
-  /** Set when the engine threw: the batch was recorded as applied without firings (logged). */
-  error?: string;
-}
 
 export interface BeatResult {
   name: string;

@@ -9,52 +9,16 @@
  * again) it also orders a delete-and-recreate, so RuleState objects and isolate caches never mistake
  * a re-created rule for the old one.
  *
- * Also the addressing of rule state: one RuleState object per (rule, shard), shard = FNV-1a of the
- * group key (project.ts `groupKeyOf`) mod RULE_SHARDS.
  */
 import type { Env } from "../env.ts";
 import type { RuleDef } from "./types.ts";
+import type { StoredRule } from "./plan.ts";
 
-// --- Addressing
+// Addressing lives in plan.ts (pure); re-exported for the routes and tests that load rules too.
+export { RULE_SHARDS, fnv1a, shardOf, ruleObjectName, heartbeatObjectName, firingId, type StoredRule } from "./plan.ts";
 
-/**
- * Shards per stateful rule. Each (rule, shard) object that receives matches in a batch costs one
- * subrequest; with 4 shards, ten stateful rules stay within 40 of the Free plan's 50 subrequests
- * even when a batch touches every shard (see docs/alerts.md). 4 objects also spread a hot rule's
- * load below a single object's ~1000 requests/s soft limit.
- */
-export const RULE_SHARDS = 4;
-
-/** 32-bit FNV-1a of a string. */
-export function fnv1a(text: string, seed = 0x811c9dc5): number {
-  let h = seed;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-export const shardOf = (groupKey: string): number => fnv1a(groupKey) % RULE_SHARDS;
-
-/** Name of the RuleState object holding `rule`'s groups of `shard`. */
-export const ruleObjectName = (ruleId: string, shard: number): string => `${ruleId}:${shard}`;
-/** Name of the RuleState object holding pinged heartbeat `name` (one object per name). */
-export const heartbeatObjectName = (name: string): string => `heartbeat:${name}`;
-
-/**
- * Deterministic firing id from (rule, group, batch or due time, seq): the same inputs give the same
- * id on every retry, which the alert store uses to skip firings already applied. 2×32-bit FNV.
- */
-export function firingId(ruleId: string, groupKey: string, origin: string, seq: number): string {
-  const text = `${ruleId}\u0000${groupKey}\u0000${origin}\u0000${seq}`;
-  return `f_${fnv1a(text).toString(16).padStart(8, "0")}${fnv1a(text, 0x01000193 ^ 0x5bd1e995).toString(16).padStart(8, "0")}_${seq}`;
-}
 
 // --- Loading
-
-export interface StoredRule {
-  def: RuleDef;
-  /** Revision: the rule row's updated_at, ms (see above). What RuleState.apply receives as `ruleVersion`. */
-  version: number;
-}
 
 interface CacheEntry {
   version: number;

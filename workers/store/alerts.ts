@@ -18,6 +18,9 @@
  * duplicate increment (read-modify-write without a lock); retries of the same batch cannot.
  */
 import type { Severity } from "../rules/types.ts";
+import type { AlertInput } from "../rules/plan.ts";
+
+export type { AlertInput };
 
 // --- Types
 
@@ -37,28 +40,6 @@ let writesSincePrune = 0;
 export const APPLY_CHUNK = 1000;
 /** Applied firing ids are kept this long (ms): longer than any relay retry of a batch. */
 export const FIRING_RETENTION_MS = 7 * 86_400_000;
-
-/** One firing, rendered and ready to become (part of) an alert. */
-export interface AlertInput {
-  /** Deterministic firing id (rule, group, batch or due time, seq). */
-  firingId: string;
-  ruleId: string;
-  action: "raise" | "clear";
-  resource: string;
-  group: Record<string, string>;
-  severity: Severity;
-  title: string;
-  text: string;
-  count: number;
-  eventIds: string[];
-  magnitude: number;
-  tags: string[];
-  attributes: Record<string, unknown>;
-  /** Firing time, ms (see invariants). */
-  at: number;
-  /** Rule `timeout` in ms: the alert expires after this much quiet wall time. */
-  timeoutMs?: number;
-}
 
 export interface AlertRow {
   id: string;

@@ -1,0 +1,221 @@
+/**
+ * The pure part of rule evaluation (no Workers APIs, no I/O), shared by evaluateBatch, the RuleState
+ * objects, backtests and Node benchmarks: the addressing of rule state (which object holds a group,
+ * deterministic firing ids), the compiled rule sets, the per-batch plan (suppression, matching,
+ * `single` firings, one call per (rule, shard)), and the rendering of firings into alert inputs.
+ * Keeping it free of Workers types is what lets Node programs import it.
+ */
+import type { EcsEvent } from "../ecs.ts";
+import type { Firing, MatchedEvent, RuleDef, Severity } from "./types.ts";
+import { renderTemplate } from "./template.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
+import { compileRule, compileRuleSet, groupKeyOf, type CompiledRuleSet } from "./project.ts";
+import { ENGINES } from "./engines/index.ts";
+import { magnitude } from "./magnitude.ts";
+
+// --- Addressing
+
+/**
+ * Shards per stateful rule. Each (rule, shard) object that receives matches in a batch costs one
+ * subrequest; with 4 shards, ten stateful rules stay within 40 of the Free plan's 50 subrequests
+ * even when a batch touches every shard (see docs/alerts.md). 4 objects also spread a hot rule's
+ * load below a single object's ~1000 requests/s soft limit.
+ */
+export const RULE_SHARDS = 4;
+
+/** 32-bit FNV-1a of a string. */
+export function fnv1a(text: string, seed = 0x811c9dc5): number {
+  let h = seed;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+export const shardOf = (groupKey: string): number => fnv1a(groupKey) % RULE_SHARDS;
+
+/** Name of the RuleState object holding `rule`'s groups of `shard`. */
+export const ruleObjectName = (ruleId: string, shard: number): string => `${ruleId}:${shard}`;
+/** Name of the RuleState object holding pinged heartbeat `name` (one object per name). */
+export const heartbeatObjectName = (name: string): string => `heartbeat:${name}`;
+
+/**
+ * Deterministic firing id from (rule, group, batch or due time, seq): the same inputs give the same
+ * id on every retry, which the alert store uses to skip firings already applied. 2×32-bit FNV.
+ */
+export function firingId(ruleId: string, groupKey: string, origin: string, seq: number): string {
+  const text = `${ruleId}\u0000${groupKey}\u0000${origin}\u0000${seq}`;
+  return `f_${fnv1a(text).toString(16).padStart(8, "0")}${fnv1a(text, 0x01000193 ^ 0x5bd1e995).toString(16).padStart(8, "0")}_${seq}`;
+}
+
+// --- Types
+
+/** A rule as loaded from D1 (workers/rules/registry.ts). */
+export interface StoredRule {
+  def: RuleDef;
+  /** Revision: the rule row's updated_at, ms (registry.ts). What RuleState.apply receives as `ruleVersion`. */
+  version: number;
+}
+
+/** One firing, rendered and ready to become (part of) an alert. */
+export interface AlertInput {
+  /** Deterministic firing id (rule, group, batch or due time, seq). */
+  firingId: string;
+  ruleId: string;
+  action: "raise" | "clear";
+  resource: string;
+  group: Record<string, string>;
+  severity: Severity;
+  title: string;
+  text: string;
+  count: number;
+  eventIds: string[];
+  magnitude: number;
+  tags: string[];
+  attributes: Record<string, unknown>;
+  /** Firing time, ms (event time for event-driven firings, the deadline for heartbeats; see workers/store/alerts.ts). */
+  at: number;
+  /** Rule `timeout` in ms: the alert expires after this much quiet wall time. */
+  timeoutMs?: number;
+}
+
+/** What RuleState.apply returns. */
+export interface ApplyResult {
+  firings: Firing[];
+  replayed: boolean;
+  /** Matches the engine ignored as too late (older than the rule's lateness tolerance). */
+  late: number;
+  /** Set when the engine threw: the batch was recorded as applied without firings (logged). */
+  error?: string;
+}
+
+// --- Compiling
+
+/** The enabled rules compiled for batch matching (project.ts compileRuleSet: indexed by dataset). */
+export interface RuleSets {
+  /** Rule ids and versions the sets were built from. */
+  key: string;
+  suppress: CompiledRuleSet;
+  alerting: CompiledRuleSet;
+  /** Versions of the alerting rules, in `alerting.rules` order. */
+  versions: number[];
+}
+
+/** Per-isolate: rebuilt only when the (id, version) list of enabled rules changes. */
+let cachedSets: RuleSets | undefined;
+
+/** The enabled rules' sets, compiled once per isolate and rule change. */
+export function ruleSets(rules: readonly StoredRule[]): RuleSets {
+  const key = rules.map((r) => `${r.def.id}@${r.version}`).join("\u0000");
+  if (cachedSets?.key !== key) cachedSets = buildRuleSets(rules, key);
+  return cachedSets;
+}
+
+/** Compiles rule sets, skipping (and logging) a rule that fails to compile rather than stalling ingest. */
+export function buildRuleSets(rules: readonly StoredRule[], key = ""): RuleSets {
+  const suppress: RuleDef[] = [];
+  const alerting: StoredRule[] = [];
+  for (const r of rules) {
+    try {
+      compileRule(r.def);
+    } catch (err) {
+      // Stored rules passed validateRule; one that still fails to compile is skipped.
+      console.error(JSON.stringify({ level: "error", where: "ruleSets", rule: r.def.id, error: String(err) }));
+      continue;
+    }
+    if (r.def.type === "suppress") suppress.push(r.def);
+    else alerting.push(r);
+  }
+  return { key, suppress: compileRuleSet(suppress), alerting: compileRuleSet(alerting.map((r) => r.def)), versions: alerting.map((r) => r.version) };
+}
+
+/** Ids of the events that match any suppress rule. */
+export function suppressedIds(sets: Pick<RuleSets, "suppress">, events: readonly EcsEvent[]): Set<string> {
+  const out = new Set<string>();
+  if (sets.suppress.rules.length === 0) return out;
+  for (const list of sets.suppress.matchBatch(events)) for (const m of list) out.add(m.id);
+  return out;
+}
+
+// --- Rendering
+
+/** Turns a rule's firings into alert inputs: templates, resource, magnitude, expiry. */
+export function toAlertInputs(rule: RuleDef, firings: readonly Firing[]): AlertInput[] {
+  const windowMs = parseDuration(rule.window);
+  // A heartbeat's `timeout` is its beat period, not an alert expiry: a missed beat stays raised until the next beat.
+  const timeoutMs = rule.type === "heartbeat" ? undefined : parseDuration(rule.timeout);
+  return firings.map((f) => {
+    const vars: Record<string, unknown> = { ...f.group, ...f.vars, count: f.count, rule: rule.name };
+    if (vars.window === undefined && windowMs !== undefined) vars.window = formatDuration(windowMs);
+    // Resource: the rule's template, else the group values, else the rule id (Alerta needs one).
+    const resource = (rule.resource ? renderTemplate(rule.resource, vars) : "") || Object.values(f.group).filter(Boolean).join("/") || rule.id;
+    return {
+      firingId: f.id,
+      ruleId: rule.id,
+      action: f.action,
+      resource,
+      group: f.group,
+      severity: rule.severity,
+      title: renderTemplate(rule.title ?? rule.name, vars) || rule.name,
+      text: renderTemplate(rule.text ?? "", vars),
+      count: f.count,
+      eventIds: f.eventIds,
+      magnitude: magnitude(rule, f.count),
+      tags: rule.tags ?? [],
+      attributes: { rule_name: rule.name, rule_type: rule.type },
+      at: f.at,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    };
+  });
+}
+
+// --- Planning (pure)
+
+/** One RuleState RPC: all of a batch's matches for one (rule, shard). */
+export interface RuleCall {
+  /** Object name, `${rule.id}:${shard}`. */
+  name: string;
+  rule: RuleDef;
+  version: number;
+  events: MatchedEvent[];
+}
+
+export interface BatchPlan {
+  /** Ids of the events kept out of alerting by suppress rules. */
+  suppressed: Set<string>;
+  /** Alert inputs of `single` rules (fired here, without a Durable Object). */
+  inputs: AlertInput[];
+  calls: RuleCall[];
+}
+
+/**
+ * The Worker-side CPU work of a batch, without I/O: suppression, matching, `single` firings and the
+ * grouping of stateful matches into one call per (rule, shard). Deterministic for a batch key.
+ */
+export function planBatch(sets: RuleSets, batchKey: string, events: readonly EcsEvent[]): BatchPlan {
+  const suppressed = suppressedIds(sets, events);
+  const kept = suppressed.size ? events.filter((e) => !suppressed.has(e.id)) : events;
+  const inputs: AlertInput[] = [];
+  const calls = new Map<string, RuleCall>();
+  const matches = sets.alerting.matchBatch(kept);
+  sets.alerting.rules.forEach(({ rule }, i) => {
+    const singleSeq = new Map<string, number>();
+    for (const m of matches[i]!) {
+      const key = groupKeyOf(rule, m);
+      if (rule.type === "single") {
+        let seq = singleSeq.get(key) ?? 0;
+        const firings: Firing[] = ENGINES.single.step(rule, undefined as never, m, m.ts).firings.map((f) => ({
+          ...f,
+          id: firingId(rule.id, key, batchKey, seq++),
+          ruleId: rule.id,
+        }));
+        singleSeq.set(key, seq);
+        inputs.push(...toAlertInputs(rule, firings));
+        continue;
+      }
+      const name = ruleObjectName(rule.id, shardOf(key));
+      let call = calls.get(name);
+      if (!call) calls.set(name, (call = { name, rule, version: sets.versions[i]!, events: [] }));
+      call.events.push(m);
+    }
+  });
+  return { suppressed, inputs, calls: [...calls.values()] };
+}

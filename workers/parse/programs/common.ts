@@ -75,3 +75,21 @@ export function mac(s: string | undefined): string | undefined {
   const m = /^([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})$/i.exec(s);
   return m ? m.slice(1).map((o) => o.padStart(2, "0")).join("-").toUpperCase() : undefined;
 }
+
+/** A firewall verdict event (iptables, pfSense): ECS `connection` + `denied`/`allowed` by action. */
+export function firewallEvent(dataset: string, action: string): ProgramFields {
+  return {
+    event: {
+      dataset,
+      category: ["network"],
+      type: action === "drop" || action === "reject" ? ["connection", "denied"] : action === "accept" ? ["connection", "allowed"] : ["connection"],
+      action,
+    },
+  };
+}
+
+/** related.ip of a flow: both ends, once each. */
+export function flowRelated(src: string | null | undefined, dst: string | null | undefined): { ip: string[] } | undefined {
+  if (!src && !dst) return undefined;
+  return { ip: src && dst && src !== dst ? [src, dst] : [(src ?? dst)!] };
+}

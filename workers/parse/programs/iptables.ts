@@ -14,6 +14,7 @@
 import type { EcsEvent } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
+import { firewallEvent, flowRelated } from "./common.ts";
 
 const WANISH = /^(?:wan|ppp|wwan|erouter|pppoe)/i;
 
@@ -54,14 +55,7 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   const end = nested >= 0 ? nested : msg.length;
   const kvs = scan(msg, start, end);
 
-  const f: ProgramFields = {
-    event: {
-      dataset: "iptables",
-      category: ["network"],
-      type: action === "drop" || action === "reject" ? ["connection", "denied"] : action === "accept" ? ["connection", "allowed"] : ["connection"],
-      action,
-    },
-  };
+  const f = firewallEvent("iptables", action);
   const srcTok = kvs.SRC, dstTok = kvs.DST;
   const src = srcTok ? canonicalIp(srcTok) : null;
   const dst = dstTok ? canonicalIp(dstTok) : null;
@@ -101,7 +95,8 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   if (src || source.port !== undefined || source.mac) f.source = source;
   if (dst || destination.port !== undefined || destination.mac) f.destination = destination;
   if (ruleName) f.rule = { name: ruleName };
-  if (src || dst) f.related = { ip: src && dst && src !== dst ? [src, dst] : [(src ?? dst)!] };
+  const related = flowRelated(src, dst);
+  if (related) f.related = related;
   const extra: Record<string, string | number | boolean> = {};
   if (kvs.flags) extra.tcp_flags = kvs.flags;
   if (kvs.TTL) extra.ttl = Number(kvs.TTL);

@@ -9,6 +9,7 @@
 import type { EcsEndpoint } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
+import { firewallEvent, flowRelated } from "./common.ts";
 
 const ACTIONS: Record<string, string> = { block: "drop", pass: "accept", reject: "reject", match: "log", scrub: "log" };
 
@@ -27,14 +28,7 @@ export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramField
   }
   proto = proto.toLowerCase();
   const action = ACTIONS[act] ?? "log";
-  const f: ProgramFields = {
-    event: {
-      dataset: "pfsense.filterlog",
-      category: ["network"],
-      type: action === "drop" || action === "reject" ? ["connection", "denied"] : action === "accept" ? ["connection", "allowed"] : ["connection"],
-      action,
-    },
-  };
+  const f = firewallEvent("pfsense.filterlog", action);
   const s: EcsEndpoint = {}, d: EcsEndpoint = {};
   const sip = canonicalIp(srcTok), dip = canonicalIp(dstTok);
   if (sip) s.ip = sip;
@@ -61,7 +55,8 @@ export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramField
   if (Object.keys(d).length) f.destination = d;
   if (iface) f.observer = dirWord === "out" ? { egress: { interface: { name: iface } } } : { ingress: { interface: { name: iface } } };
   if (tracker || ruleNo) f.rule = tracker ? { id: tracker, name: ruleNo } : { name: ruleNo };
-  if (sip || dip) f.related = { ip: [sip, dip].filter((x, k, a): x is string => !!x && a.indexOf(x) === k) };
+  const related = flowRelated(sip, dip);
+  if (related) f.related = related;
   f.porchlight = { fields: extra };
   return f;
 }

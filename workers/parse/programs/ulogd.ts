@@ -7,6 +7,7 @@
 import type { EcsEndpoint } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
+import { flowRelated } from "./common.ts";
 
 const KINDS: Record<string, [string, string]> = {
   NEW: ["start", "flow_new"],
@@ -94,7 +95,8 @@ function flow(
   if (dir) f.network.direction = dir;
   if (s.bytes !== undefined || d.bytes !== undefined) f.network.bytes = (s.bytes ?? 0) + (d.bytes ?? 0);
   if (s.packets !== undefined || d.packets !== undefined) f.network.packets = (s.packets ?? 0) + (d.packets ?? 0);
-  if (sip || dip) f.related = { ip: sip && dip && sip !== dip ? [sip, dip] : [(sip ?? dip)!] };
+  const related = flowRelated(sip, dip);
+  if (related) f.related = related;
   const extra: Record<string, string> = {};
   if (state) extra.ct_state = state;
   // NAT: the reply comes from somewhere other than the original destination (DNAT / port forward).

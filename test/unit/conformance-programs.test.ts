@@ -324,4 +324,17 @@ describe("conformance: firewall, DNS, DHCP raw samples", () => {
     expect(dns[1]!.destination?.ip).toBe("8.8.8.8");
     console.log(`[conformance] dns-dhcp-wifi-samples dnsmasq: ${lines.length}/${lines.length} lines dataset dnsmasq, ${dns.length} DNS events`);
   });
+
+  it("parses the Sophos-style ulogd packet-filter lines", () => {
+    if (!haveCorpus("dns-dhcp-wifi-samples", "ulogd_packetfilter_aminer.log")) return;
+    const lines = readCorpusText("dns-dhcp-wifi-samples", "ulogd_packetfilter_aminer.log").split("\n").filter(Boolean);
+    for (const e of lines.map(norm)) {
+      expect(e.event).toMatchObject({ dataset: "ulogd", action: "drop" });
+      expect(e.source).toEqual({ ip: "10.64.0.22", port: 443 });
+      expect(e.destination).toEqual({ ip: "10.64.0.10", port: 56174 });
+      expect(e.network?.transport).toBe("tcp");
+      expect(e.rule).toEqual({ id: "60001", name: "Packet dropped" });
+    }
+    console.log(`[conformance] dns-dhcp-wifi-samples ulogd: ${lines.length}/${lines.length} packet-filter lines parsed`);
+  });
 });

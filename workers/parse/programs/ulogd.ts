@@ -3,11 +3,12 @@
  * PKTS=n BYTES=n , REPLY: SRC=... `, format of ulogd2 util/printflow.c) and `conntrack -E` event lines
  * (`[DESTROY] tcp 6 src=a dst=b sport=n dport=n packets=n bytes=n src=... [ASSURED]`). The original
  * direction gives source/destination; the reply direction's counters become destination.bytes/packets.
+ * Also the quoted key="value" packet-filter lines that Sophos/Astaro UTM logs through ulogd.
  */
 import type { EcsEndpoint } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
-import { flowRelated } from "./common.ts";
+import { firewallEvent, flowRelated } from "./common.ts";
 
 const KINDS: Record<string, [string, string]> = {
   NEW: ["start", "flow_new"],
@@ -17,7 +18,7 @@ const KINDS: Record<string, [string, string]> = {
 
 export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
   const s = msg.trimStart();
-  if (s.charCodeAt(0) !== 0x5b) return null;
+  if (s.charCodeAt(0) !== 0x5b) return s.includes('srcip="') ? parsePacketfilter(s) : null;
   const close = s.indexOf("]");
   const kind = KINDS[s.slice(1, close)];
   if (!kind) return null;
@@ -110,4 +111,40 @@ function setNum(ep: EcsEndpoint, k: "port" | "packets" | "bytes", v: string | un
   if (v === undefined || v === "") return;
   const n = Number(v);
   if (Number.isFinite(n) && n >= 0) ep[k] = n;
+}
+
+const PROTO_NAMES: Record<string, string> = { "1": "icmp", "6": "tcp", "17": "udp", "58": "ipv6-icmp", "47": "gre", "50": "esp" };
+
+/**
+ * Sophos/Astaro UTM packet filter lines, logged through ulogd as quoted pairs: `id="2001" ...
+ * name="Packet dropped" action="drop" fwrule="60001" initf="eth0" srcip="..." dstip="..." proto="6"
+ * length="52" srcport="443" dstport="56174" tcpflags="ACK FIN"`.
+ */
+function parsePacketfilter(s: string): ProgramFields | null {
+  const kv: Record<string, string> = {};
+  const re = /(\w+)="([^"]*)"/g;
+  for (let m = re.exec(s); m; m = re.exec(s)) kv[m[1]!] ??= m[2]!;
+  const sip = kv.srcip ? canonicalIp(kv.srcip) : null, dip = kv.dstip ? canonicalIp(kv.dstip) : null;
+  if (!sip && !dip) return null;
+  const action = kv.action === "drop" || kv.action === "reject" || kv.action === "accept" ? kv.action : kv.action === "allow" ? "accept" : "log";
+  const f = firewallEvent("ulogd", action);
+  const src: EcsEndpoint = {}, dst: EcsEndpoint = {};
+  if (sip) src.ip = sip;
+  if (dip) dst.ip = dip;
+  setNum(src, "port", kv.srcport);
+  setNum(dst, "port", kv.dstport);
+  f.source = src;
+  f.destination = dst;
+  f.network = { type: (kv.srcip ?? kv.dstip ?? "").includes(":") ? "ipv6" : "ipv4" };
+  const proto = kv.proto ? PROTO_NAMES[kv.proto] ?? kv.proto : undefined;
+  if (proto) f.network.transport = proto;
+  const dir = directionOf(sip ?? undefined, dip ?? undefined);
+  if (dir) f.network.direction = dir;
+  if (kv.length) { f.network.bytes = Number(kv.length); f.network.packets = 1; }
+  if (kv.initf) f.observer = { ingress: { interface: { name: kv.initf } } };
+  if (kv.fwrule || kv.name) f.rule = { ...(kv.fwrule ? { id: kv.fwrule } : {}), ...(kv.name ? { name: kv.name } : {}) };
+  const related = flowRelated(sip, dip);
+  if (related) f.related = related;
+  if (kv.tcpflags) f.porchlight = { fields: { tcp_flags: kv.tcpflags } };
+  return f;
 }

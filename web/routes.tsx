@@ -12,7 +12,6 @@ import { PorchlightError } from "../workers/errors.ts";
 import { registerStatsRoutes } from "../workers/routes/stats.ts";
 import { EXPIRES_HEADER, LIVE_HUB_NAME, SESSION_HEADER } from "../durable-objects/live-hub.ts";
 import { renderLogin, renderPage, type PageName } from "./pages.tsx";
-import { securityHeaders } from "./security.ts";
 import {
   ACCESS_SCOPES,
   CLEAR_SESSION_COOKIE,
@@ -71,8 +70,6 @@ export function registerWebRoutes(app: Hono<AppEnv>): void {
   }
   registerStatsRoutes(app);
 
-  for (const [path] of PAGE_ROUTES) app.use(path, securityHeaders);
-  for (const path of ["/login", "/logout", "/live"]) app.use(path, securityHeaders);
 
   app.get("/login", async (c) => {
     if (await pageSession(c)) return c.redirect("/", 303);

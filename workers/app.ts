@@ -16,6 +16,7 @@ import { registerRuleRoutes } from "./routes/rules.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerHeartbeatRoutes } from "./routes/heartbeats.ts";
 import { registerWebRoutes } from "../web/routes.tsx";
+import { securityHeaders } from "../web/security.ts";
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -24,6 +25,8 @@ export function createApp(): Hono<AppEnv> {
     c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
     await next();
   });
+  // Every answer (pages, API, errors) carries the console's security headers and is never cached.
+  app.use("*", securityHeaders);
 
   registerHealthRoutes(app);
   registerIngestRoutes(app);

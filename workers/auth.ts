@@ -1,6 +1,6 @@
 /**
  * Authentication and scopes. API clients send `Authorization: Bearer <token>`; the web view's session
- * cookie is resolved by workers/routes/session.ts into the same `Principal`. Tokens look like
+ * cookie is resolved by web/session.ts into the same `Principal`. Tokens look like
  * `pl_<id>_<secret>`: the id is the primary key of `tokens`, and only SHA-256(token) is stored, so a
  * lookup is one primary-key read and revocation (row deleted) takes effect on the next request.
  */

@@ -20,3 +20,13 @@ describe("foundation", () => {
     expect(row?.sql).toMatch(/WITHOUT ROWID/);
   });
 });
+
+describe("security headers on API answers", () => {
+  it("sets CSP, frame-ancestors and no-store on a JSON error too", async () => {
+    const res = await SELF.fetch("https://porchlight.test/v1/events");
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-security-policy")).toMatch(/frame-ancestors 'none'/);
+    expect(res.headers.get("strict-transport-security")).toMatch(/max-age=/);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+});

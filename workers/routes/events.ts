@@ -13,7 +13,7 @@
  * filters select rows page by page (REGEX_PAGE rows each) and the Worker tests each `raw`, stopping at
  * `limit` matches or after REGEX_MAX_SCAN rows (or REGEX_MAX_SCAN_CHARS characters of raw); then
  * `next_cursor` points where the scan stopped and the client continues from there. Patterns with
- * nested quantifiers are refused (see starHeight).
+ * nested quantifiers or repeated alternations are refused (see starHeight, repeatsAlternation).
  */
 import type { Hono } from "hono";
 import { z } from "zod";
@@ -125,7 +125,41 @@ function compileRegex(param: string, pattern: string): RegExp {
     throw invalid(param, `does not compile: ${(e as Error).message}`);
   }
   if (starHeight(pattern) > 1) throw invalid(param, "nested quantifiers such as (a+)+ backtrack catastrophically; simplify the pattern");
+  if (repeatsAlternation(pattern)) {
+    throw invalid(param, "a repeated group with alternatives such as (a|ab)* can backtrack catastrophically; repeat the regex parameter instead (repeats are OR-ed)");
+  }
   return re;
+}
+
+/**
+ * True when an unbounded quantifier (`*`, `+`, `{n,}`) applies to a group with top-level `|`. With
+ * overlapping branches (`(a|a)*`) that backtracks exponentially, which starHeight does not see; the
+ * Worker cannot time a regex (workerd's clocks stand still during execution), so such shapes are refused.
+ */
+export function repeatsAlternation(src: string): boolean {
+  const alt: boolean[] = [];
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === "\\") i++;
+    else if (c === "[") {
+      for (i++; i < src.length && src[i] !== "]"; i++) if (src[i] === "\\") i++;
+    } else if (c === "(") alt.push(false);
+    else if (c === "|" && alt.length > 0) alt[alt.length - 1] = true;
+    else if (c === ")") {
+      if (alt.pop() && repeats(src, i + 1)) return true;
+    }
+  }
+  return false;
+}
+
+/** True when a quantifier allowing more than one repetition starts at `i` (`*`, `+`, `{2}`, `{0,3}`, `{1,}`). */
+function repeats(src: string, i: number): boolean {
+  const q = src[i];
+  if (q === "*" || q === "+") return true;
+  const m = q === "{" ? /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i, i + 24)) : null;
+  if (!m) return false;
+  const hi = m[2] === undefined ? Number(m[1]) : m[3] === "" ? Infinity : Number(m[3]);
+  return hi > 1;
 }
 
 /** Parses and validates the search parameters. Throws a 400 PorchlightError naming the parameter. */
@@ -189,8 +223,9 @@ export function parseSearch(params: URLSearchParams, nowMs: number): ParsedSearc
   };
 }
 
+/** Repeated `regex` parameters are OR-ed (like every field); a `not_regex` excludes what any of them matches. */
 const matchesRegex = (raw: string, r: ParsedSearch["regex"]): boolean =>
-  r.positive.every((re) => re.test(raw)) && !r.negative.some((re) => re.test(raw));
+  (r.positive.length === 0 || r.positive.some((re) => re.test(raw))) && !r.negative.some((re) => re.test(raw));
 
 /** Runs the search: one query, or for `regex` a bounded page-by-page scan. */
 export async function searchEvents(

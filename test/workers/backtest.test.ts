@@ -8,21 +8,17 @@ import type { EcsEvent } from "../../workers/ecs.ts";
 import { eventId } from "../../workers/parse/id.ts";
 import type { BacktestResult } from "../../workers/rules/backtest.ts";
 import { api } from "./api-client.ts";
+import { eventRow, insertEventStatements } from "../../workers/store/store.ts";
 import { alertsOf, createRule, ev, SSH_FAIL_MATCH, sshFail, uid } from "./rules-fixtures.ts";
 
 const S = 1000;
 const H = 3600 * S;
 
-/** Stores events as ingest does (id, ts, raw, doc), with deterministic time-sortable ids. */
+/** Stores events exactly as ingest does (the store's rows and INSERT statements), with deterministic ids. */
 async function store(events: EcsEvent[]): Promise<void> {
   const batch = uid("bt-store");
-  await env.DB.batch(
-    events.map((e, i) => {
-      const ts = Date.parse(e["@timestamp"]);
-      const doc = { ...e, id: eventId(ts, batch, i) };
-      return env.DB.prepare("INSERT INTO events (id, ts, received_at, dataset, raw, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)").bind(doc.id, ts, ts, e.event.dataset, e.raw, JSON.stringify(doc));
-    }),
-  );
+  const rows = events.map((e, i) => eventRow({ ...e, id: eventId(Date.parse(e["@timestamp"]), batch, i) }));
+  await env.DB.batch(insertEventStatements(rows).map((s) => env.DB.prepare(s.sql).bind(...s.params)));
 }
 
 async function backtest(body: unknown): Promise<{ status: number; body: BacktestResult & { error?: { details: { field: string } } } }> {
@@ -85,6 +81,16 @@ describe("POST /v1/rules/backtest", () => {
     const { body } = await backtest({ rule: brute(uid("bt-s")), from: base, to: base + H });
     expect([body.scanned, body.suppressed, body.matched]).toEqual([10, 5, 5]);
     expect(body.alerts.map((a) => a.group["source.ip"])).toEqual(["192.0.2.201"]);
+  });
+
+  it("sees events as ingest stored them: a rule on the message text matches and times are real", async () => {
+    const base = Date.parse("2025-03-05T00:00:00Z");
+    await store([0, 1, 2].map((s) => sshFail("192.0.2.90", base + s * S, "oracle")));
+    const rule = { id: uid("bt-msg"), name: "Oracle", type: "single", match: { message: { regex: "Failed password for oracle" } }, title: "{{source.ip}}" };
+    const { status, body } = await backtest({ rule, from: base, to: base + H });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ scanned: 3, matched: 3 });
+    expect(body.alerts[0]?.first_seen).toBe(new Date(base).toISOString());
   });
 
   it("validates its input with 400 naming the field", async () => {

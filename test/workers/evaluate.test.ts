@@ -277,8 +277,14 @@ describe("POST /v1/ingest → rules → alerts", () => {
     const { alerts } = (await res.json()) as { alerts: { title: string; duplicate_count: number; event_ids: string[] }[] };
     expect(alerts.map((a) => [a.title, a.duplicate_count, a.event_ids.length])).toEqual([["Brute force from 203.0.113.99 (3 tries, last user3)", 0, 3]]);
     // The alert detail carries its stored source events.
-    const detail = (await (await api(`/v1/alerts/${(alerts[0] as unknown as { id: string }).id}`)).json()) as { events: { raw: string }[] };
+    const detail = (await (await api(`/v1/alerts/${(alerts[0] as unknown as { id: string }).id}`)).json()) as { events: { id: string; raw: string; message: string; "@timestamp": string }[] };
     expect(detail.events.map((e) => e.raw).sort()).toEqual([...lines].sort());
+    // ...in the same shape as GET /v1/events: id, event time and message, not only the ECS document.
+    for (const e of detail.events) {
+      expect(alerts[0]!.event_ids).toContain(e.id);
+      expect(e.message).toMatch(/^Failed password for user\d from 203\.0\.113\.99/);
+      expect(e["@timestamp"]).toMatch(/^\d{4}-11-22T10:00:0[123]\.000Z$/);
+    }
   });
 
   it("real sshd lines through the parsers and the default pack's brute-force and login-after-failures rules", async () => {

@@ -24,6 +24,7 @@ import {
   type ListFilter,
 } from "../store/alerts.ts";
 import { notifyAlerts } from "../live.ts";
+import { storedEvent } from "../store/store.ts";
 
 export const ALERTS_DEFAULT_LIMIT = 50;
 export const ALERTS_MAX_LIMIT = 500;
@@ -105,11 +106,11 @@ export function registerAlertRoutes(app: Hono<AppEnv>): void {
     const ids = alert.event_ids;
     const events: unknown[] = [];
     if (ids.length) {
-      const { results } = await c.env.DB.prepare("SELECT raw, doc FROM events WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")
+      const { results } = await c.env.DB.prepare("SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")
         .bind(JSON.stringify(ids))
-        .all<{ raw: string; doc: string }>();
-      // `raw` has its own column (the doc may omit it to avoid storing the line twice).
-      for (const r of results) events.push({ ...(JSON.parse(r.doc) as object), raw: r.raw });
+        .all<Record<string, unknown>>();
+      // The same event shape as GET /v1/events (id, @timestamp, message and raw live in their own columns).
+      for (const r of results) events.push(storedEvent(r));
     }
     return c.json({ ...alert, events });
   });

@@ -17,6 +17,7 @@ import type { Env } from "../env.ts";
 import type { Firing, RuleDef, StepResult } from "./types.ts";
 import { ENGINES } from "./engines/index.ts";
 import { lowerBound } from "../parse/id.ts";
+import { storedEvent } from "../store/store.ts";
 import { buildRuleSets, suppressedIds, toAlertInputs } from "./evaluate.ts";
 import { compileRule, groupKeyOf } from "./project.ts";
 import { firingId, loadEnabledRules } from "./registry.ts";
@@ -102,10 +103,11 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
   const hi = lowerBound(to);
   while (scanned < limit) {
     const take = Math.min(BACKTEST_PAGE, limit - scanned);
-    const { results } = await env.DB.prepare(`SELECT doc FROM events WHERE id ${inclusive ? ">=" : ">"} ?1 AND id < ?2 ORDER BY id LIMIT ?3`)
+    const { results } = await env.DB.prepare(`SELECT * FROM events WHERE id ${inclusive ? ">=" : ">"} ?1 AND id < ?2 ORDER BY id LIMIT ?3`)
       .bind(cursor, hi, take)
-      .all<{ doc: string }>();
-    const page = results.map((row) => JSON.parse(row.doc) as EcsEvent);
+      .all<Record<string, unknown>>();
+    // The typed columns (id, @timestamp, message, raw...) are not in `doc`: rebuild the whole event.
+    const page = results.map((row) => storedEvent(row) as unknown as EcsEvent);
     const dropped = suppressedIds(sets, page);
     for (const event of page) {
       scanned++;

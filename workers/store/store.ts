@@ -309,6 +309,11 @@ function rowToEvent(r: Record<string, unknown>): EventRow {
   };
 }
 
+/** A stored row (as any SQL client returns it) → the API/ECS event. Use it wherever events are read back. */
+export function storedEvent(r: Record<string, unknown>): ApiEvent {
+  return apiEvent(rowToEvent(r));
+}
+
 // --- Settings version
 
 /** Changes whenever a source or extractor is added, changed or removed (count and latest update). */

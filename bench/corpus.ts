@@ -44,6 +44,8 @@ export function generateCorpus(n: number, seed = 1): string[] {
   const lanIp = (): string => `192.168.1.${int(2, 254)}`;
   const mac = (): string => Array.from({ length: 6 }, () => int(0, 255).toString(16).padStart(2, "0")).join(":");
   const macs = Array.from({ length: HOSTS.length }, mac);
+  // On the WAN port the link-layer pair is always the router's MAC and the ISP gateway's MAC.
+  const wanMacs = `${mac()}:${mac()}:08:00`;
   const families = Object.entries(CORPUS_MIX) as [keyof typeof CORPUS_MIX, number][];
   const base = Date.UTC(2026, 10, 20, 0, 0, 0);
   const lines: string[] = [];
@@ -62,7 +64,7 @@ export function generateCorpus(n: number, seed = 1): string[] {
         const proto = pick(["TCP", "TCP", "UDP", "ICMP"]);
         const ports = proto === "ICMP" ? "TYPE=8 CODE=0 ID=1 SEQ=1" : `SPT=${int(1024, 65535)} DPT=${pick([22, 23, 80, 443, 445, 3389, 8080, 53])} ${proto === "TCP" ? "WINDOW=1024 RES=0x00 SYN URGP=0" : `LEN=${int(20, 200)}`}`;
         const prefix = pick(["DROP(src wan)", "REJECT(src wan)", "[UFW BLOCK] ", "A=DROP C=input ", "ACCEPT(dest wan)"]);
-        const body = `${prefix}IN=${pick(["eth0.2", "wan", "pppoe-wan"])} OUT= MAC=${mac()}:${mac()}:08:00 SRC=${pubIp()} DST=${pick(["203.0.113.2", lanIp()])} LEN=${int(40, 1500)} TOS=0x00 PREC=0x00 TTL=${int(30, 250)} ID=${int(0, 65535)} PROTO=${proto} ${ports}`;
+        const body = `${prefix}IN=${pick(["eth0.2", "wan", "pppoe-wan"])} OUT= MAC=${wanMacs} SRC=${pubIp()} DST=${pick(["203.0.113.2", lanIp()])} LEN=${int(40, 1500)} TOS=0x00 PREC=0x00 TTL=${int(30, 250)} ID=${int(0, 65535)} PROTO=${proto} ${ports}`;
         lines.push(r() < 0.5 ? `<4>${bsd} OpenWrt kernel: [${int(1000, 999999)}.${int(100000, 999999)}] ${body}` : `${logread} kern.warn kernel: [${int(1000, 999999)}.${int(100000, 999999)}] ${body}`);
         break;
       }

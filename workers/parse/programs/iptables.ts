@@ -24,12 +24,11 @@ const WANISH = /^(?:wan|ppp|wwan|erouter|pppoe)/i;
  * SRC= must come later (prose rarely has both).
  */
 export function netfilterStart(msg: string): number {
-  const srcAt = msg.lastIndexOf("SRC=");
-  if (srcAt < 0) return -1;
   for (const key of ["IN=", "OUT="]) {
-    for (let i = msg.indexOf(key); i >= 0 && i < srcAt; i = msg.indexOf(key, i + 3)) {
+    for (let i = msg.indexOf(key); i >= 0; i = msg.indexOf(key, i + 3)) {
       const c = i > 0 ? msg.charCodeAt(i - 1) | 0x20 : 0;
-      if (c < 0x61 || c > 0x7a) return i;
+      if (c >= 0x61 && c <= 0x7a) continue;
+      return msg.indexOf("SRC=", i) > 0 ? i : -1;
     }
   }
   return -1;
@@ -41,8 +40,8 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   let prefix = msg.slice(0, start);
   // Kernel uptime stamp "[ 1234.5678] " before the prefix.
   if (prefix.charCodeAt(0) === 0x5b) {
-    const close = prefix.indexOf("]");
-    if (close > 0 && /^\[\s*\d+\.\d+\]$/.test(prefix.slice(0, close + 1))) prefix = prefix.slice(close + 1);
+    const close = uptimeStampEnd(prefix);
+    if (close > 0) prefix = prefix.slice(close + 1);
   }
   // A prefix the syslog stage took for the TAG ("Jan  8 03:37:09 DENY: IN=...").
   if (prefix.trim() === "" && syslog?.appName && syslog.appName !== "kernel") prefix = syslog.appName;
@@ -79,8 +78,8 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   if (dpt >= 0 && dpt <= 65535) destination.port = dpt;
   // MAC= is dst(6) : src(6) : ethertype(2) [: more], as the kernel prints the link-layer header.
   if (macTok && macTok.length >= 35) {
-    destination.mac = macTok.slice(0, 17).replaceAll(":", "-").toUpperCase();
-    source.mac = macTok.slice(18, 35).replaceAll(":", "-").toUpperCase();
+    destination.mac = ecsMac(macTok.slice(0, 17));
+    source.mac = ecsMac(macTok.slice(18, 35));
   }
   if (inIf || outIf) {
     f.observer = {};
@@ -120,6 +119,45 @@ interface Fields {
   flags: string;
 }
 
+/** Index of the "]" closing a kernel uptime stamp "[ 1234.567890]" at the start of `s`, or -1. */
+function uptimeStampEnd(s: string): number {
+  let i = 1, digits = 0, dot = false;
+  while (i < s.length && s.charCodeAt(i) === 32) i++;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46 && !dot && digits > 0) dot = true;
+    else return c === 93 && dot && digits > 1 ? i : -1;
+  }
+  return -1;
+}
+
+/**
+ * "aa:bb:..:ff" → ECS "AA-BB-..-FF", memoized: a home LAN has a few dozen MACs, and case folding
+ * twice per line costs more than the rest of the line's fields.
+ */
+const macCache = new Map<string, string>();
+function ecsMac(raw: string): string {
+  let m = macCache.get(raw);
+  if (m === undefined) {
+    m = raw.replaceAll(":", "-").toUpperCase();
+    if (macCache.size >= 4096) macCache.clear();
+    macCache.set(raw, m);
+  }
+  return m;
+}
+
+/** Keys we keep, by length then name; everything else (TOS, PREC, ID, WINDOW...) is skipped unsliced. */
+const WANTED: Record<number, readonly (keyof Fields)[]> = {
+  2: ["IN"],
+  3: ["OUT", "MAC", "SRC", "DST", "LEN", "SPT", "DPT", "TTL"],
+  4: ["TYPE", "CODE", "MARK"],
+  5: ["PROTO"],
+  6: ["PHYSIN"],
+  7: ["PHYSOUT"],
+  8: ["HOPLIMIT"],
+};
+
 function scan(msg: string, from: number, end: number): Fields {
   const f: Fields = { flags: "" };
   let i = from;
@@ -130,24 +168,14 @@ function scan(msg: string, from: number, end: number): Fields {
       const eq = msg.indexOf("=", i);
       if (eq < 0 || eq >= j) f.flags = f.flags ? f.flags + " " + msg.slice(i, j) : msg.slice(i, j);
       else {
-        const v = msg.slice(eq + 1, j);
-        switch (msg.slice(i, eq)) {
-          case "IN": f.IN ??= v; break;
-          case "OUT": f.OUT ??= v; break;
-          case "MAC": f.MAC ??= v; break;
-          case "SRC": f.SRC ??= v; break;
-          case "DST": f.DST ??= v; break;
-          case "LEN": f.LEN ??= v; break;
-          case "PROTO": f.PROTO ??= v; break;
-          case "SPT": f.SPT ??= v; break;
-          case "DPT": f.DPT ??= v; break;
-          case "TTL": f.TTL ??= v; break;
-          case "HOPLIMIT": f.HOPLIMIT ??= v; break;
-          case "TYPE": f.TYPE ??= v; break;
-          case "CODE": f.CODE ??= v; break;
-          case "MARK": f.MARK ??= v; break;
-          case "PHYSIN": f.PHYSIN ??= v; break;
-          case "PHYSOUT": f.PHYSOUT ??= v; break;
+        const keys = WANTED[eq - i];
+        if (keys) {
+          for (const k of keys) {
+            if (f[k] === undefined && msg.startsWith(k, i)) {
+              (f as unknown as Record<string, string>)[k] = msg.slice(eq + 1, j);
+              break;
+            }
+          }
         }
       }
     }

@@ -130,7 +130,8 @@ let lastReceivedIso = "";
 let isoSecond = NaN;
 let isoPrefix = "";
 const MILLIS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0") + "Z");
-function isoTime(ms: number): string {
+function isoTime(t: number): string {
+  const ms = Math.floor(t);
   const second = Math.floor(ms / 1000);
   if (second !== isoSecond) {
     const full = new Date(second * 1000).toISOString();

@@ -157,29 +157,43 @@ function syslogFields(s: SyslogMessage): NonNullable<NonNullable<EcsEvent["log"]
   return out;
 }
 
-/** Merges a program parser's fields into the event: `event`, `process`, `host` and `porchlight` merge; the rest replace. */
+/**
+ * Merges a program parser's fields into the event: `event`, `process`, `host` and `porchlight` merge;
+ * the others replace. Named stores (not a loop over keys) keep this monomorphic on the hot path; a new
+ * ProgramFields key must be added here (the type check below fails otherwise).
+ */
 function merge(ev: EcsEvent, f: ProgramFields, pl: NonNullable<EcsEvent["porchlight"]>): void {
-  for (const k in f) {
-    const v = (f as Record<string, unknown>)[k];
-    if (v === undefined) continue;
-    switch (k) {
-      case "event":
-        Object.assign(ev.event, v);
-        break;
-      case "process":
-        ev.process = { ...(ev.process ?? {}), ...(v as object) };
-        break;
-      case "host":
-        ev.host = { ...(ev.host ?? {}), ...(v as object) };
-        break;
-      case "porchlight":
-        Object.assign(pl, v);
-        break;
-      default:
-        (ev as unknown as Record<string, unknown>)[k] = v;
-    }
-  }
+  const e = f.event;
+  const t = ev.event;
+  if (e.dataset !== undefined) t.dataset = e.dataset;
+  if (e.category !== undefined) t.category = e.category;
+  if (e.type !== undefined) t.type = e.type;
+  if (e.action !== undefined) t.action = e.action;
+  if (e.outcome !== undefined) t.outcome = e.outcome;
+  if (e.kind !== undefined) t.kind = e.kind;
+  if (e.severity !== undefined) t.severity = e.severity;
+  if (e.count !== undefined) t.count = e.count;
+  if (e.module !== undefined) t.module = e.module;
+  if (f.process) ev.process = ev.process ? Object.assign(ev.process, f.process) : f.process;
+  if (f.host) ev.host = ev.host ? Object.assign(ev.host, f.host) : f.host;
+  if (f.porchlight) Object.assign(pl, f.porchlight);
+  if (f.source) ev.source = f.source;
+  if (f.destination) ev.destination = f.destination;
+  if (f.network) ev.network = f.network;
+  if (f.user) ev.user = f.user;
+  if (f.dns) ev.dns = f.dns;
+  if (f.rule) ev.rule = f.rule;
+  if (f.observer) ev.observer = f.observer;
+  if (f.related) ev.related = f.related;
+  if (f.labels) ev.labels = f.labels;
+  if (f.message !== undefined) ev.message = f.message;
+  if (f.log) ev.log = f.log;
 }
+
+// Every ProgramFields key is handled by merge(): adding one to the type without merging it fails here.
+type Merged = "event" | "process" | "host" | "porchlight" | "source" | "destination" | "network" | "user" | "dns" | "rule" | "observer" | "related" | "labels" | "message" | "log";
+const _allMerged: Exclude<keyof ProgramFields, Merged> extends never ? true : never = true;
+void _allMerged;
 
 function utf8Length(s: string): number {
   let n = 0;

@@ -199,3 +199,15 @@ describe("normalize never throws (fast-check)", () => {
     }), { numRuns: 3000 });
   });
 });
+
+describe("flow direction from canonical addresses", () => {
+  it("agrees with isPrivateIp on every private and public boundary", () => {
+    const cases = ["10.0.0.1", "10.255.255.255", "11.0.0.1", "127.0.0.1", "172.15.0.1", "172.16.0.1", "172.31.255.1", "172.32.0.1",
+      "192.168.0.1", "192.169.0.1", "169.254.1.1", "169.253.1.1", "100.63.0.1", "100.64.0.1", "100.127.0.1", "100.128.0.1", "1.1.1.1",
+      "8.8.8.8", "fd00::1", "2001:db8::1", "fe80::1", "::1"];
+    for (const a of cases) {
+      const want = isPrivateIp(a) ? "internal" : "outbound";
+      expect([a, directionOf("192.168.1.2", a)]).toEqual([a, want === "internal" ? "internal" : "outbound"]);
+    }
+  });
+});

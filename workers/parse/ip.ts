@@ -207,10 +207,36 @@ export function isPrivateIp(ip: string): boolean {
   return false;
 }
 
-/** Direction of a flow from its endpoints, per ECS: inbound = external → internal, and so on. */
+/**
+ * isPrivateIp for an address already in canonical form (canonicalIp's output): dotted IPv4 is checked
+ * on its text, without parsing it again. Program parsers canonicalize first, then ask this per flow.
+ */
+function isPrivateCanonical(ip: string): boolean {
+  const c0 = ip.charCodeAt(0);
+  if (ip.indexOf(":") >= 0) return isPrivateIp(ip);
+  switch (c0) {
+    case 0x31: { // "1"
+      if (ip.startsWith("10.") || ip.startsWith("127.")) return true;
+      if (ip.startsWith("192.168.") || ip.startsWith("169.254.")) return true;
+      if (ip.startsWith("172.") || ip.startsWith("100.")) {
+        const dot = ip.indexOf(".", 4);
+        const b = Number(ip.slice(4, dot));
+        return ip.charCodeAt(1) === 0x37 ? b >= 16 && b <= 31 : ip.charCodeAt(1) === 0x30 && ip.charCodeAt(2) === 0x30 && b >= 64 && b <= 127;
+      }
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Direction of a flow from its endpoints (canonical IPs), per ECS: inbound = external → internal, and
+ * so on. Undefined when either end is missing.
+ */
 export function directionOf(src: string | undefined, dst: string | undefined): "inbound" | "outbound" | "internal" | "external" | undefined {
   if (!src || !dst) return undefined;
-  const s = isPrivateIp(src), d = isPrivateIp(dst);
+  const s = isPrivateCanonical(src), d = isPrivateCanonical(dst);
   if (s && d) return "internal";
   if (!s && !d) return "external";
   return s ? "outbound" : "inbound";

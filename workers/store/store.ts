@@ -254,6 +254,16 @@ function messageOnWire(message: string | null, raw: string): string | number | n
  */
 export const INSERT_CHUNK_CHARS = Math.floor(D1_MAX_VALUE_BYTES / 3.3);
 
+/**
+ * `[a,b,...]` as one flat string: "[" + joined + "]" would be a cons string, which the D1 binding's own
+ * JSON.stringify must flatten first (and which keeps V8 off its fast serialization path).
+ */
+function jsonArray(parts: string[]): string {
+  parts[0] = "[" + parts[0];
+  parts[parts.length - 1] += "]";
+  return parts.join(",");
+}
+
 /** The INSERT statements for `rows`: one JSON array parameter each, chunked by INSERT_CHUNK_CHARS. */
 export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[] {
   const out: SqlStatement[] = [];
@@ -266,14 +276,14 @@ export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[]
       r.src_port, r.dst_port, r.protocol, r.user, r.action, r.outcome, r.severity, messageOnWire(r.message, r.raw), r.raw, r.doc,
     ]);
     if (parts.length > 0 && size + json.length + 1 > INSERT_CHUNK_CHARS) {
-      out.push({ sql: INSERT_EVENTS_SQL, params: ["[" + parts.join(",") + "]"] });
+      out.push({ sql: INSERT_EVENTS_SQL, params: [jsonArray(parts)] });
       parts = [];
       size = 2;
     }
     parts.push(json);
     size += json.length + 1;
   }
-  if (parts.length > 0) out.push({ sql: INSERT_EVENTS_SQL, params: ["[" + parts.join(",") + "]"] });
+  if (parts.length > 0) out.push({ sql: INSERT_EVENTS_SQL, params: [jsonArray(parts)] });
   return out;
 }
 

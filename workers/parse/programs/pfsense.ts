@@ -14,7 +14,8 @@ import { firewallEvent, flowRelated } from "./common.ts";
 const ACTIONS: Record<string, string> = { block: "drop", pass: "accept", reject: "reject", match: "log", scrub: "log" };
 
 export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
-  const c = msg.trim().split(",");
+  // Only the first 24 fields are used (up to the TCP flags); the sequence numbers and options after them are not split.
+  const c = (msg.charCodeAt(0) === 32 || msg.charCodeAt(msg.length - 1) === 32 ? msg.trim() : msg).split(",", 24);
   if (c.length < 9) return null;
   const [ruleNo, , , tracker, iface, reason, act, dirWord, ver] = c as [string, string, string, string, string, string, string, string, string];
   if (ver !== "4" && ver !== "6") return null;

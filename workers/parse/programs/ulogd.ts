@@ -27,9 +27,12 @@ export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields 
   if (orig >= 0) {
     // PRINTFLOW: "ORIG: k=v ... , REPLY: k=v ..."
     const reply = rest.indexOf("REPLY:", orig);
-    const o = kvUpper(rest.slice(orig + 5, reply < 0 ? undefined : reply));
-    const r: Dir = reply < 0 ? {} : kvUpper(rest.slice(reply + 6));
-    return flow(kind, o.SRC, o.DST, o.SPT, o.DPT, o.PROTO, o.PKTS, o.BYTES, r.PKTS, r.BYTES, r.SRC, undefined);
+    const oEnd = reply < 0 ? rest.length : reply;
+    const f = (k: string, a: number, b: number): string | undefined => val(rest, k, a, b);
+    return flow(kind, f("SRC=", orig, oEnd), f("DST=", orig, oEnd), f("SPT=", orig, oEnd), f("DPT=", orig, oEnd), f("PROTO=", orig, oEnd),
+      f("PKTS=", orig, oEnd), f("BYTES=", orig, oEnd),
+      reply < 0 ? undefined : f("PKTS=", reply, rest.length), reply < 0 ? undefined : f("BYTES=", reply, rest.length),
+      reply < 0 ? undefined : f("SRC=", reply, rest.length), undefined);
   }
   // conntrack -E: "[NEW] tcp 6 120 SYN_SENT src=.. dst=.. sport=.. dport=.. [UNREPLIED] src=.. ..."
   const toks = rest.trim().split(/\s+/);
@@ -54,24 +57,22 @@ export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields 
   return f;
 }
 
-/** The PRINTFLOW fields of one direction (" SRC=a DST=b ... BYTES=n "), by indexOf: no per-line map. */
-interface Dir { SRC?: string; DST?: string; SPT?: string; DPT?: string; PROTO?: string; PKTS?: string; BYTES?: string }
-function kvUpper(s: string): Dir {
-  const b = " " + s;
-  return { SRC: val(b, " SRC="), DST: val(b, " DST="), SPT: val(b, " SPT="), DPT: val(b, " DPT="), PROTO: val(b, " PROTO="), PKTS: val(b, " PKTS="), BYTES: val(b, " BYTES=") };
-}
-
-function val(b: string, key: string): string | undefined {
-  const i = b.indexOf(key);
-  if (i < 0) return undefined;
-  const from = i + key.length;
-  let end = from;
-  while (end < b.length) {
-    const c = b.charCodeAt(end);
+/**
+ * Value of `key` ("SRC=") in s[from, to), where the key starts a token (after a space): up to the next
+ * space, comma or tab. Searching in place avoids slicing each direction out of the line.
+ */
+function val(s: string, key: string, from: number, to: number): string | undefined {
+  let i = s.indexOf(key, from);
+  while (i >= 0 && i < to && i > 0 && s.charCodeAt(i - 1) !== 32) i = s.indexOf(key, i + 1);
+  if (i < 0 || i >= to) return undefined;
+  const start = i + key.length;
+  let end = start;
+  while (end < to) {
+    const c = s.charCodeAt(end);
     if (c === 32 || c === 44 || c === 9) break;
     end++;
   }
-  return b.slice(from, end);
+  return s.slice(start, end);
 }
 
 function flow(

@@ -125,29 +125,35 @@ const syslogOpts = { receivedAt: 0, timezone: (host: string | undefined): string
 let lastReceivedAt = NaN;
 let lastReceivedIso = "";
 
-// ISO 8601 text of a time, ms. Consecutive lines mostly share the second, so "YYYY-MM-DDTHH:MM:SS."
-// is cached; Date#toISOString costs more than the rest of a syslog header.
-let isoSecond = NaN;
-let isoPrefix = "";
+// ISO 8601 text of a time, ms. Lines of a batch mostly share a few seconds (several senders with slightly
+// different clocks interleave), so "YYYY-MM-DDTHH:MM:SS." is cached in 8 slots by second; Date#toISOString
+// costs more than the rest of a syslog header.
+const isoSeconds = new Float64Array(8).fill(NaN);
+const isoPrefixes: string[] = new Array<string>(8).fill("");
 const MILLIS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0") + "Z");
 function isoTime(t: number): string {
   const ms = Math.floor(t);
   const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) {
+  const slot = second & 7;
+  if (isoSeconds[slot] !== second) {
     const full = new Date(second * 1000).toISOString();
     if (full.length !== 24) return new Date(ms).toISOString(); // years outside 0000-9999
-    isoSecond = second;
-    isoPrefix = full.slice(0, 20);
+    isoSeconds[slot] = second;
+    isoPrefixes[slot] = full.slice(0, 20);
   }
-  return isoPrefix + MILLIS[ms - second * 1000]!;
+  return isoPrefixes[slot]! + MILLIS[ms - second * 1000]!;
 }
+
+// The {code, name} pairs are shared by all events (frozen: nothing downstream may edit them in place).
+const FACILITIES = Array.from({ length: 24 }, (_, c) => Object.freeze({ code: c, name: facilityName(c) ?? String(c) }));
+const SEVERITIES = Array.from({ length: 8 }, (_, c) => Object.freeze({ code: c, name: severityName(c) ?? String(c) }));
 
 function syslogFields(s: SyslogMessage): NonNullable<NonNullable<EcsEvent["log"]>["syslog"]> | undefined {
   if (s.format === "none") return undefined;
   const out: NonNullable<NonNullable<EcsEvent["log"]>["syslog"]> = {};
   if (s.pri !== undefined) out.priority = s.pri;
-  if (s.facility !== undefined) out.facility = { code: s.facility, name: facilityName(s.facility) ?? String(s.facility) };
-  if (s.severity !== undefined) out.severity = { code: s.severity, name: severityName(s.severity) ?? String(s.severity) };
+  if (s.facility !== undefined) out.facility = FACILITIES[s.facility] ?? { code: s.facility, name: String(s.facility) };
+  if (s.severity !== undefined) out.severity = SEVERITIES[s.severity] ?? { code: s.severity, name: String(s.severity) };
   if (s.hostname !== undefined) out.hostname = s.hostname;
   if (s.appName !== undefined) out.appname = s.appName;
   if (s.procId !== undefined) out.procid = s.procId;

@@ -91,6 +91,20 @@ describe("delivery", () => {
     expect(metric(await relay.metrics(), "porchlight_relay_batches_total", { component: "https", outcome: "dead_letter" })).toBe(1);
   });
 
+  it("a refused token (401) dead-letters and turns /healthz unhealthy", async () => {
+    const rx = await new Receiver().start();
+    const spool = tmp();
+    const args = relayArgs(rx, spool, ["--tcp", "127.0.0.1:0", "--unhealthy-after-s", "1"]);
+    args[args.indexOf("--token") + 1] = "pl_wrong_token";
+    const relay = await new Relay(args).ready(["tcp", "metrics"]);
+    cleanup.push(() => relay.kill(), () => rx.stop());
+    await tcpSend(relay.port("tcp"), lines("unauth", 4));
+    await waitFor(async () => metric(await relay.metrics(), "porchlight_relay_rejected_total", { component: "https" }) === 4);
+    expect(rx.requests.map((r) => r.status)).toEqual([401]);
+    await waitFor(async () => (await fetch(`http://${relay.addresses.metrics}/healthz`)).status === 503, 5000);
+    expect(readdirSync(join(spool, "dead-letter")).filter((f) => f.endsWith(".ndjson"))).toHaveLength(1);
+  });
+
   it(`edge down for ${EDGE_DOWN_S} s and back: /healthz fails then recovers, the backlog drains, nothing lost or doubled`, async () => {
     const { rx, relay } = await setup(["--unhealthy-after-s", "1", "--retry-max-ms", "1000", "--batch-lines", "500"]);
     const port = Number(new URL(rx.url).port);

@@ -35,5 +35,3 @@ export function parseBackup(msg: string, syslog?: SyslogMessage): ProgramFields 
   }
   return null;
 }
-
-export const BACKUP_SNIFF = /backup|rsnapshot/i;

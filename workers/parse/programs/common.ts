@@ -55,13 +55,6 @@ export function authEvent(
   return addRelated(f);
 }
 
-/** Parses a decimal integer field; undefined when absent or not a number. */
-export function int(s: string | undefined): number | undefined {
-  if (s === undefined || s === "") return undefined;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : undefined;
-}
-
 const HEX17 = /^(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 
 /** MAC in ECS notation (RFC 7042: uppercase, hyphens), or undefined when `s` is not a 6-octet MAC. */

@@ -7,19 +7,6 @@
 import type { ProgramFields } from "../types.ts";
 import { authEvent, peer } from "./common.ts";
 
-/** Splits `k=v k=v` (values may be empty) into a map; later keys win except empty values. */
-export function pamKv(s: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const tok of s.split(/\s+/)) {
-    const eq = tok.indexOf("=");
-    if (eq > 0) {
-      const v = tok.slice(eq + 1);
-      if (v !== "" || !(tok.slice(0, eq) in out)) out[tok.slice(0, eq)] = v;
-    }
-  }
-  return out;
-}
-
 const AUTH_FAIL = /^(?:pam_unix\((?:(\S+?):)?auth\):? |\(pam_unix\) |pam_unix: |)authentication failure; (.*)$/;
 
 /**

@@ -91,7 +91,7 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
   if (hostname) ev.host = { hostname };
   if (program) {
     ev.process = { name: program };
-    if (pid && /^\d{1,10}$/.test(pid)) ev.process.pid = Number(pid);
+    if (pid && isDigits(pid)) ev.process.pid = Number(pid);
   }
 
   const pl: NonNullable<EcsEvent["porchlight"]> = {};
@@ -200,6 +200,16 @@ function merge(ev: EcsEvent, f: ProgramFields, pl: NonNullable<EcsEvent["porchli
 type Merged = "event" | "process" | "host" | "porchlight" | "source" | "destination" | "network" | "user" | "dns" | "rule" | "observer" | "related" | "labels" | "message" | "log";
 const _allMerged: Exclude<keyof ProgramFields, Merged> extends never ? true : never = true;
 void _allMerged;
+
+/** 1 to 10 ASCII digits (a PID that fits the ECS long and means a number). */
+function isDigits(s: string): boolean {
+  if (s.length === 0 || s.length > 10) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 function utf8Length(s: string): number {
   let n = 0;

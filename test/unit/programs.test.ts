@@ -17,7 +17,11 @@ import { parseHostapd } from "../../workers/parse/programs/hostapd.ts";
 import { parseArpwatch } from "../../workers/parse/programs/arpwatch.ts";
 import { parseSynology } from "../../workers/parse/programs/synology.ts";
 import { parseBackup } from "../../workers/parse/programs/backup.ts";
+import { parseLuci } from "../../workers/parse/programs/luci.ts";
 import { parseProgram, programKey } from "../../workers/parse/programs/index.ts";
+import { compileRule } from "../../workers/rules/project.ts";
+import type { RuleDef } from "../../workers/rules/types.ts";
+import PACK from "../../workers/rules/default-pack.json" with { type: "json" };
 
 const sys = (appName: string | undefined, msg: string): SyslogMessage => ({ format: "rfc3164", appName, msg });
 const N = (raw: string) => normalize({ raw, receivedAt: Date.UTC(2026, 10, 22) }, DEFAULT_CONTEXT);
@@ -239,6 +243,30 @@ describe("hostapd, arpwatch, Synology, backups", () => {
     expect(parseSynology("User [admin] from [192.168.1.2] signed in to [DSM] successfully via [password]")).toMatchObject({ event: { dataset: "synology", outcome: "success" }, user: { name: "admin" }, source: { ip: "192.168.1.2" }, porchlight: { fields: { service: "DSM" } } });
     expect(parseSynology("User [admin] from [203.0.113.9] failed to sign in to [DSM] via [password] due to authorization failure.")).toMatchObject({ event: { outcome: "failure" }, source: { ip: "203.0.113.9" } });
     expect(N("<14>Nov 22 10:00:00 nas Connection: User [bob] from [203.0.113.9] failed to log in via [SSH] due to authorization failure.").event.dataset).toBe("synology");
+  });
+  it("OpenWrt LuCI web logins, under uhttpd, luci, or no usable program name", () => {
+    expect(parseLuci("luci: failed login on /admin for root from 192.168.1.50")).toMatchObject({
+      event: { dataset: "luci", category: ["authentication"], type: ["start"], action: "login", outcome: "failure" },
+      user: { name: "root" }, source: { ip: "192.168.1.50" }, related: { ip: ["192.168.1.50"], user: ["root"] }, porchlight: { fields: { path: "/admin" } },
+    });
+    expect(parseLuci("failed login on / for admin from 2001:db8::7")).toMatchObject({ event: { outcome: "failure" }, user: { name: "admin" }, source: { ip: "2001:db8::7" } });
+    // LuCI prints "?" when the user or address is unknown: not a user called "?".
+    const unknown = parseLuci("luci: failed login on / for ? from ?")!;
+    expect(unknown.event.outcome).toBe("failure");
+    expect(unknown.user).toBeUndefined();
+    expect(unknown.source).toBeUndefined();
+    expect(parseLuci("luci: session expired for root")).toBeNull();
+    const failed = N("<36>Nov 22 10:00:00 gw uhttpd[1234]: luci: failed login on /admin for root from 192.168.1.50");
+    expect(failed).toMatchObject({ event: { dataset: "luci", category: ["authentication"], outcome: "failure", action: "login" }, user: { name: "root" }, source: { ip: "192.168.1.50" }, process: { name: "uhttpd", pid: 1234 } });
+    expect(N("<38>Nov 22 10:00:00 gw luci: accepted login on / for root from 192.168.1.50")).toMatchObject({ event: { dataset: "luci", outcome: "success" }, user: { name: "root" }, source: { ip: "192.168.1.50" } });
+    expect(N("Sat Nov 22 10:00:00 2026 authpriv.warn luci: failed login on / for root from 192.168.1.50")).toMatchObject({ event: { dataset: "luci", outcome: "failure" }, source: { ip: "192.168.1.50" } });
+    expect(N("<36>Nov 22 10:00:00 gw lua: luci: failed login on / for root from 192.168.1.50").event.dataset).toBe("luci");
+    // The default pack's web-login rule takes the failures and not the successes.
+    const rule = compileRule((PACK as unknown as RuleDef[]).find((r) => r.id === "router-web-login-failures")!);
+    expect(rule.match(failed)).toBeDefined();
+    expect(rule.match(N("<38>Nov 22 10:00:00 gw luci: accepted login on / for root from 192.168.1.50"))).toBeUndefined();
+    // Other uhttpd lines stay generic.
+    expect(N("<30>Nov 22 10:00:00 gw uhttpd[1234]: listening on 0.0.0.0:80").event.dataset).not.toBe("luci");
   });
   it("rsnapshot and generic backup completions", () => {
     expect(parseBackup("/usr/bin/rsnapshot daily: completed successfully", sys("rsnapshot", ""))).toMatchObject({ event: { dataset: "backup", action: "backup_completed", outcome: "success" }, porchlight: { fields: { backup_task: "daily" } } });

@@ -18,6 +18,7 @@ import { parseArpwatch } from "./arpwatch.ts";
 import { parseSynology, SYNOLOGY_SNIFF } from "./synology.ts";
 import { parseBackup } from "./backup.ts";
 import { parsePam, PAM_SNIFF } from "./pam.ts";
+import { parseLuci, isLuci } from "./luci.ts";
 
 type Parse = (msg: string, syslog: SyslogMessage) => ProgramFields | null;
 
@@ -50,6 +51,8 @@ const BY_PROGRAM: Record<string, Entry> = {
   arpwatch, addrwatch: arpwatch, addrwatch_syslog: arpwatch,
   connection: synology, synoscgi: synology, "synoscgi_syno.api.auth": synology,
   rsnapshot: { parse: parseBackup, dataset: "backup" },
+  // LuCI logs through the process that runs it: uhttpd (and rpcd) carry other messages too, so no fallback dataset.
+  luci: { parse: parseLuci, dataset: "luci" }, uhttpd: { parse: parseLuci }, rpcd: { parse: parseLuci },
 };
 
 const nameCache = new Map<string, string>();
@@ -125,6 +128,7 @@ function sniff(msg: string, syslog: SyslogMessage): ProgramFields | null {
   if (msg.indexOf("] from [") >= 0 || msg.indexOf("blocked") >= 0) {
     if (SYNOLOGY_SNIFF.test(msg)) return parseSynology(msg, syslog);
   }
+  if (isLuci(msg)) return parseLuci(msg, syslog);
   if (msg.indexOf("ackup") >= 0 || msg.indexOf("ACKUP") >= 0) return parseBackup(msg, syslog);
   return null;
 }

@@ -13,6 +13,7 @@
 import type { EcsEvent } from "../ecs.ts";
 import { ipKey } from "../parse/ip.ts";
 import { D1_MAX_VALUE_BYTES } from "../constants.ts";
+import { compactDoc, expandDoc } from "./doc.ts";
 import { buildEventsQuery, type EventsQuery } from "./events-query.ts";
 
 // --- Types
@@ -58,7 +59,10 @@ export interface EventRow {
   severity: number | null;
   message: string | null;
   raw: string;
-  /** The event without the fields stored in their own columns (id, @timestamp, received_at, message, raw). */
+  /**
+   * The event without the fields stored in their own columns (id, @timestamp, received_at, message,
+   * raw) and, since compaction, without what the columns restore (workers/store/doc.ts).
+   */
   doc: Record<string, unknown>;
 }
 
@@ -175,11 +179,11 @@ const int = (v: unknown): number | null => (typeof v === "number" && Number.isIn
 
 /** Maps a normalized event to its row. The typed columns are copies; `doc` keeps everything else. */
 export function eventRow(e: EcsEvent): EventRow {
-  const { id, "@timestamp": ts, received_at, raw, message, ...doc } = e;
+  const { id, "@timestamp": ts, received_at, raw, message } = e;
   const srcIp = str(e.source?.ip), dstIp = str(e.destination?.ip);
   const tsMs = Date.parse(ts);
   const recMs = Date.parse(received_at);
-  return {
+  const row: EventRow = {
     id,
     ts: Number.isFinite(tsMs) ? tsMs : 0,
     received_at: Number.isFinite(recMs) ? recMs : 0,
@@ -199,21 +203,20 @@ export function eventRow(e: EcsEvent): EventRow {
     severity: int(e.event?.severity) ?? int(e.log?.syslog?.severity?.code),
     message: typeof message === "string" ? message : null,
     raw,
-    doc,
+    doc: EMPTY_DOC,
   };
+  row.doc = compactDoc(e, row);
+  return row;
 }
 
-/** The API shape of a stored row: envelope first, then the ECS document, `raw` last. */
+const EMPTY_DOC: Record<string, unknown> = Object.freeze({});
+
+/**
+ * The API shape of a stored row (the event it was made from): envelope first, then the ECS document
+ * with what compactDoc dropped restored, `raw` last. Every read of events goes through here.
+ */
 export function apiEvent(r: EventRow): ApiEvent {
-  const out: Record<string, unknown> = {
-    id: r.id,
-    "@timestamp": new Date(r.ts).toISOString(),
-    received_at: new Date(r.received_at).toISOString(),
-  };
-  if (r.message !== null) out.message = r.message;
-  Object.assign(out, r.doc);
-  out.raw = r.raw;
-  return out as ApiEvent;
+  return expandDoc(r) as ApiEvent;
 }
 
 const EVENT_COLUMNS = [

@@ -1,0 +1,110 @@
+/**
+ * Compact stored documents (workers/store/doc.ts): for every event normalize() produces, the row
+ * compactDoc makes (through the JSON text the database stores) expands back to the same event, and docs
+ * stored before compaction read back unchanged.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { generateCorpus } from "../../bench/corpus.ts";
+import type { EcsEvent } from "../../workers/ecs.ts";
+import { normalize, DEFAULT_CONTEXT } from "../../workers/parse/index.ts";
+import type { RawInput } from "../../workers/parse/types.ts";
+import { COMPACT_KEY, expandDoc } from "../../workers/store/doc.ts";
+import { apiEvent, eventRow, type EventRow } from "../../workers/store/store.ts";
+import { CORPORA_DIR, haveCorpus } from "../conformance/corpora.ts";
+
+/** The row as the database returns it: doc through its JSON text. */
+const stored = (row: EventRow): EventRow => ({ ...row, doc: JSON.parse(JSON.stringify(row.doc)) as Record<string, unknown> });
+const plain = (e: unknown): unknown => JSON.parse(JSON.stringify(e));
+
+function roundTrip(e: EcsEvent): void {
+  const row = eventRow(e);
+  expect(plain(expandDoc(stored(row)))).toEqual(plain(e));
+}
+
+const docChars = (e: EcsEvent): number => {
+  const { id: _i, "@timestamp": _t, received_at: _r, raw: _w, message: _m, ...doc } = e;
+  return JSON.stringify(doc).length;
+};
+
+function* corpusLines(dir: string): Generator<string> {
+  for (const name of readdirSync(dir).sort()) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) yield* corpusLines(p);
+    else for (const line of readFileSync(p, "utf8").split("\n")) if (line.trim() !== "") yield line.replace(/\r$/, "");
+  }
+}
+
+const inputs = (raw: string, i: number): RawInput[] => [
+  { raw, receivedAt: 1_790_000_000_000 + i, transport: "udp", sourceIp: "192.168.1.1" },
+  { raw, receivedAt: 1_790_000_000_000, transport: "http" },
+];
+
+describe("compactDoc / expandDoc", () => {
+  it("restores every event of the bench corpus, and halves its document", () => {
+    let before = 0, after = 0, n = 0;
+    for (const [i, raw] of generateCorpus(3000, 7).entries()) {
+      const e = normalize({ raw, receivedAt: 1_790_000_000_000, transport: "http" }, DEFAULT_CONTEXT, "k", i);
+      roundTrip(e);
+      before += docChars(e);
+      after += JSON.stringify(eventRow(e).doc).length;
+      n++;
+    }
+    // The mix's mean doc is ≈650 characters; compaction must at least remove a third of it.
+    expect(after / n).toBeLessThan((before / n) * 0.67);
+  });
+
+  it("restores every event of every corpus line (as UDP from an address, and as HTTP)", () => {
+    if (!haveCorpus()) return;
+    let n = 0;
+    for (const raw of corpusLines(CORPORA_DIR)) {
+      for (const input of inputs(raw, n)) roundTrip(normalize(input, DEFAULT_CONTEXT, "k", n));
+      n++;
+    }
+    expect(n).toBeGreaterThan(1000);
+  });
+
+  it("restores events of arbitrary lines", () => {
+    const line = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.string({ unit: "grapheme", maxLength: 200 }),
+      // Syslog-shaped lines with arbitrary PRI, host, program and body, so the parsers get past the header.
+      fc.tuple(fc.integer({ min: 0, max: 200 }), fc.stringMatching(/^[a-z0-9.-]{0,12}$/), fc.stringMatching(/^[a-z-]{0,10}(\[\d{1,6}\])?$/), fc.string({ maxLength: 120 }))
+        .map(([pri, host, prog, msg]) => `<${pri}>Nov 22 10:00:01 ${host} ${prog}: ${msg}`),
+      fc.tuple(fc.ipV4(), fc.ipV4(), fc.integer({ min: 0, max: 70000 }), fc.constantFrom("TCP", "UDP", "ICMP", ""))
+        .map(([s, d, p, proto]) => `<4>Nov 22 10:00:01 router kernel: DROP IN=eth1 OUT= SRC=${s} DST=${d} PROTO=${proto} SPT=${p} DPT=${p}`),
+      fc.tuple(fc.ipV4(), fc.stringMatching(/^[a-z]{0,8}$/))
+        .map(([ip, user]) => `<38>Nov 22 10:00:02 nas sshd[123]: Failed password for ${user} from ${ip} port 22 ssh2`),
+    );
+    fc.assert(fc.property(line, fc.integer({ min: 0, max: 999 }), (raw, i) => {
+      for (const input of inputs(raw, i)) roundTrip(normalize(input, DEFAULT_CONTEXT, "k", i));
+    }), { numRuns: 3000 });
+  });
+
+  it("reads a document stored before compaction unchanged, and kept fields win over restored ones", () => {
+    const e = normalize({ raw: "<38>Nov 22 10:00:02 nas sshd[46691]: Failed password for root from 45.60.13.78 port 40000 ssh2", receivedAt: 1_790_000_000_000 }, DEFAULT_CONTEXT, "k", 0);
+    const row = eventRow(e);
+    expect(row.doc[COMPACT_KEY]).toBeTypeOf("number");
+    const { id: _i, "@timestamp": _t, received_at: _r, raw: _w, message: _m, ...full } = e;
+    expect(plain(apiEvent({ ...row, doc: plain(full) as Record<string, unknown> }))).toEqual(plain(e));
+    // A doc that keeps a field its bit also covers: the stored value is returned.
+    const doc = { ...(plain(row.doc) as Record<string, unknown>), host: { hostname: "other" } };
+    expect((apiEvent({ ...row, doc }).host as { hostname: string }).hostname).toBe("other");
+  });
+
+  it("keeps what is not exactly restorable", () => {
+    const e = normalize({ raw: "<38>Nov 22 10:00:02 nas sshd[46691]: Failed password for root from 45.60.13.78 port 40000 ssh2", receivedAt: 1_790_000_000_000 }, DEFAULT_CONTEXT, "k", 0);
+    // A facility name that is not the standard one, a priority that does not match, a procid with a leading zero.
+    const odd = plain(e) as EcsEvent;
+    odd.log!.syslog!.facility = { code: 4, name: "security" };
+    odd.log!.syslog!.priority = 7;
+    odd.log!.syslog!.procid = "046691";
+    odd.related = { ip: ["45.60.13.78", "10.0.0.1"], user: ["root"] };
+    const doc = eventRow(odd).doc as { log: { syslog: Record<string, unknown> }; related: unknown };
+    expect(doc.log.syslog).toMatchObject({ facility: { code: 4, name: "security" }, priority: 7, procid: "046691" });
+    expect(doc.related).toEqual({ ip: ["45.60.13.78", "10.0.0.1"] });
+    roundTrip(odd);
+  });
+});

@@ -1,0 +1,348 @@
+/**
+ * Compact stored documents: `compactDoc` drops from an event's `doc` what the row's typed columns (or
+ * the rest of the doc) restore exactly, and `expandDoc` restores it when a row is read back. About half
+ * of a typical firewall event's JSON is such copies, and every character of `doc` is paid twice on
+ * ingest (our JSON.stringify and the D1 binding's re-encoding of the statement parameter).
+ *
+ * Invariants:
+ * - expandDoc(row with doc = compactDoc(e, row)) deep-equals e (key order aside) for every event;
+ *   test/unit/doc-roundtrip.test.ts checks it over the corpora, bench/corpus.ts and arbitrary lines.
+ * - A field is dropped only when it equals what restoring puts back (a column value, a name from the
+ *   syslog tables, a value derived from the kept fields), and every dropped field sets a bit in the
+ *   doc's `~` key, so restoring never invents a field the event did not have.
+ * - A doc without `~` (stored before compaction) reads back unchanged; restored fields never overwrite
+ *   fields present in the stored doc.
+ * - `log.syslog.facility` / `.severity` kept as a bare code number stand for {code, name} with the
+ *   standard name (a stored object is returned as is).
+ */
+import type { EcsEvent } from "../ecs.ts";
+import { FACILITY_NAMES, SEVERITY_NAMES } from "../parse/names.ts";
+import type { EventRow } from "./store.ts";
+
+/** The typed columns of a row (everything but `doc`). */
+export type RowColumns = Omit<EventRow, "doc">;
+
+type Obj = Record<string, unknown>;
+
+/** The doc key holding the bit set of dropped fields. ECS has no field set of that name. */
+export const COMPACT_KEY = "~";
+
+// One bit per droppable field. Stored in D1: never renumber, only add.
+const EV_DATASET = 1 << 0; // event.dataset = dataset column
+const EV_KIND = 1 << 1; // event.kind = "event"
+const EV_SEVERITY = 1 << 2; // event.severity = severity column
+const EV_ACTION = 1 << 3; // event.action = action column
+const EV_OUTCOME = 1 << 4; // event.outcome = outcome column
+const SL_PRIORITY = 1 << 5; // log.syslog.priority = facility.code * 8 + severity.code
+const SL_SEVERITY = 1 << 6; // log.syslog.severity = {code: severity column, name}
+const SL_HOSTNAME = 1 << 7; // log.syslog.hostname = host column
+const SL_APPNAME = 1 << 8; // log.syslog.appname = program column
+const SL_PROCID = 1 << 9; // log.syslog.procid = String(process.pid)
+const HOST_NAME = 1 << 10; // host.hostname = host column
+const PROC_NAME = 1 << 11; // process.name = program column
+const SRC_IP = 1 << 12; // source.ip = src_ip column
+const SRC_PORT = 1 << 13; // source.port = src_port column
+const SRC_ADDR = 1 << 14; // source.address = src_ip column
+const DST_IP = 1 << 15;
+const DST_PORT = 1 << 16;
+const DST_ADDR = 1 << 17;
+const NET_TRANSPORT = 1 << 18; // network.transport = protocol column
+const NET_PROTOCOL = 1 << 19; // network.protocol = protocol column
+const USER_NAME = 1 << 20; // user.name = user column
+const REL_IP = 1 << 21; // related.ip = [src_ip, dst_ip unless equal], nulls left out
+const REL_USER = 1 << 22; // related.user = [user, user.target.name unless equal], nulls left out
+
+const facilityName = (code: number): string => FACILITY_NAMES[code] ?? String(code);
+const severityName = (code: number): string => SEVERITY_NAMES[code] ?? String(code);
+
+/** The code of a {code, name} pair with the standard name and no other key, else -1. */
+function standardPair(v: unknown, name: (code: number) => string): number {
+  if (v === null || typeof v !== "object") return -1;
+  const p = v as { code?: unknown; name?: unknown };
+  const code = p.code;
+  if (typeof code !== "number" || !Number.isInteger(code) || code < 0 || p.name !== name(code)) return -1;
+  for (const k in p) if (k !== "code" && k !== "name") return -1;
+  return code;
+}
+
+function derivedRelatedIp(c: RowColumns): string[] {
+  const out: string[] = [];
+  if (c.src_ip !== null) out.push(c.src_ip);
+  if (c.dst_ip !== null && c.dst_ip !== c.src_ip) out.push(c.dst_ip);
+  return out;
+}
+
+function derivedRelatedUser(c: RowColumns, target: unknown): string[] {
+  const out: string[] = [];
+  if (c.user !== null) out.push(c.user);
+  if (typeof target === "string" && target !== "" && target !== c.user) out.push(target);
+  return out;
+}
+
+function sameStrings(a: unknown, b: string[]): boolean {
+  if (!Array.isArray(a) || a.length !== b.length || b.length === 0) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// --- Compaction (ingest hot path: one call per event, so no closures and no per-key allocations)
+
+let bits = 0;
+
+function compactEvent(ev: Obj, c: RowColumns): Obj {
+  const out: Obj = {};
+  for (const k in ev) {
+    const v = ev[k];
+    if (k === "dataset" && v === c.dataset) bits |= EV_DATASET;
+    else if (k === "kind" && v === "event") bits |= EV_KIND;
+    else if (k === "severity" && v === c.severity && v !== null) bits |= EV_SEVERITY;
+    else if (k === "action" && v === c.action && v !== null) bits |= EV_ACTION;
+    else if (k === "outcome" && v === c.outcome && v !== null) bits |= EV_OUTCOME;
+    else out[k] = v;
+  }
+  return out;
+}
+
+function compactSyslog(s: Obj, c: RowColumns, pid: unknown): Obj {
+  const out: Obj = {};
+  const fac = standardPair(s.facility, facilityName);
+  const sev = standardPair(s.severity, severityName);
+  for (const k in s) {
+    const v = s[k];
+    if (k === "priority") {
+      if (fac >= 0 && sev >= 0 && v === fac * 8 + sev) bits |= SL_PRIORITY;
+      else out[k] = v;
+    } else if (k === "facility") {
+      out[k] = fac >= 0 ? fac : v;
+    } else if (k === "severity") {
+      if (sev >= 0 && sev === c.severity) bits |= SL_SEVERITY;
+      else out[k] = sev >= 0 ? sev : v;
+    } else if (k === "hostname" && v === c.host && v !== null) bits |= SL_HOSTNAME;
+    else if (k === "appname" && v === c.program && v !== null) bits |= SL_APPNAME;
+    else if (k === "procid" && typeof pid === "number" && v === String(pid)) bits |= SL_PROCID;
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** One key of `o` dropped when it equals `value` (not null); `bit` records it. Returns the rest. */
+function dropOne(o: Obj, key: string, value: unknown, bit: number): Obj {
+  if (value === null || o[key] !== value) return o;
+  const out: Obj = {};
+  for (const k in o) if (k !== key) out[k] = o[k];
+  bits |= bit;
+  return out;
+}
+
+function compactEndpoint(o: Obj, ip: string | null, port: number | null, ipBit: number, portBit: number, addrBit: number): Obj {
+  if (ip === null && port === null) return o;
+  const out: Obj = {};
+  for (const k in o) {
+    const v = o[k];
+    if (k === "ip" && v === ip && ip !== null) bits |= ipBit;
+    else if (k === "port" && v === port && port !== null) bits |= portBit;
+    else if (k === "address" && v === ip && ip !== null && o.ip === ip) bits |= addrBit;
+    else out[k] = v;
+  }
+  return out;
+}
+
+function compactNetwork(o: Obj, protocol: string | null): Obj {
+  if (protocol === null) return o;
+  const out: Obj = {};
+  for (const k in o) {
+    const v = o[k];
+    if (k === "transport" && v === protocol) bits |= NET_TRANSPORT;
+    else if (k === "protocol" && v === protocol) bits |= NET_PROTOCOL;
+    else out[k] = v;
+  }
+  return out;
+}
+
+function compactRelated(o: Obj, c: RowColumns, target: unknown): Obj {
+  const out: Obj = {};
+  for (const k in o) {
+    const v = o[k];
+    if (k === "ip" && sameStrings(v, derivedRelatedIp(c))) bits |= REL_IP;
+    else if (k === "user" && sameStrings(v, derivedRelatedUser(c, target))) bits |= REL_USER;
+    else out[k] = v;
+  }
+  return out;
+}
+
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** Sets `out[key]` to a compacted field set, leaving it out when compaction emptied it. */
+function put(out: Obj, key: string, original: Obj, compacted: Obj): void {
+  for (const _ in compacted) {
+    out[key] = compacted;
+    return;
+  }
+  // Emptied: every key was dropped and sets a bit, so restoring recreates the object. An object that
+  // was empty to begin with is kept (nothing would recreate it).
+  for (const _ in original) return;
+  out[key] = original;
+}
+
+/**
+ * The stored `doc` of event `e` whose typed columns are `c`: the event without its envelope (id,
+ * @timestamp, received_at, message, raw: columns of their own) and without what expandDoc restores.
+ * Shares unchanged sub-objects with `e` (the doc is serialized right away, never edited).
+ */
+export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
+  bits = 0;
+  const src = e as unknown as Obj;
+  const out: Obj = {};
+  const pid = isObj(src.process) ? src.process.pid : undefined;
+  const target = isObj(src.user) && isObj(src.user.target) ? src.user.target.name : undefined;
+  for (const k in src) {
+    const v = src[k];
+    if (!isObj(v)) {
+      if (k !== "id" && k !== "@timestamp" && k !== "received_at" && k !== "message" && k !== "raw") out[k] = v;
+      continue;
+    }
+    switch (k) {
+      case "event":
+        put(out, k, v, compactEvent(v, c));
+        break;
+      case "log": {
+        const s = v.syslog;
+        if (!isObj(s)) {
+          out[k] = v;
+          break;
+        }
+        const syslog = compactSyslog(s, c, pid);
+        let log: Obj = {};
+        for (const lk in v) if (lk !== "syslog") log[lk] = v[lk];
+        let empty = true;
+        for (const _ in syslog) {
+          empty = false;
+          break;
+        }
+        if (!empty || Object.keys(s).length === 0) log.syslog = syslog;
+        for (const _ in log) {
+          out[k] = log;
+          break;
+        }
+        break;
+      }
+      case "host":
+        put(out, k, v, dropOne(v, "hostname", c.host, HOST_NAME));
+        break;
+      case "process":
+        put(out, k, v, dropOne(v, "name", c.program, PROC_NAME));
+        break;
+      case "source":
+        put(out, k, v, compactEndpoint(v, c.src_ip, c.src_port, SRC_IP, SRC_PORT, SRC_ADDR));
+        break;
+      case "destination":
+        put(out, k, v, compactEndpoint(v, c.dst_ip, c.dst_port, DST_IP, DST_PORT, DST_ADDR));
+        break;
+      case "network":
+        put(out, k, v, compactNetwork(v, c.protocol));
+        break;
+      case "user":
+        put(out, k, v, dropOne(v, "name", c.user, USER_NAME));
+        break;
+      case "related":
+        put(out, k, v, compactRelated(v, c, target));
+        break;
+      default:
+        out[k] = v;
+    }
+  }
+  if (bits !== 0) out[COMPACT_KEY] = bits;
+  return out;
+}
+
+// --- Expansion (read path)
+
+/** `base` with the fields of `kept` over it (kept fields win), as a new object. */
+function over(base: Obj, kept: unknown): Obj {
+  return isObj(kept) ? Object.assign(base, kept) : base;
+}
+
+const pairOf = (v: unknown, name: (code: number) => string): unknown =>
+  typeof v === "number" ? { code: v, name: name(v) } : v;
+
+/**
+ * The event a stored row stands for: envelope first (id, @timestamp, received_at, message), then the
+ * doc with every field compactDoc dropped restored, `raw` last.
+ */
+export function expandDoc(r: EventRow): Record<string, unknown> {
+  const doc = r.doc;
+  const b = typeof doc[COMPACT_KEY] === "number" ? (doc[COMPACT_KEY] as number) : 0;
+  const out: Obj = {
+    id: r.id,
+    "@timestamp": new Date(r.ts).toISOString(),
+    received_at: new Date(r.received_at).toISOString(),
+  };
+  if (r.message !== null) out.message = r.message;
+  for (const k in doc) if (k !== COMPACT_KEY) out[k] = doc[k];
+
+  if (b & (EV_DATASET | EV_KIND | EV_SEVERITY | EV_ACTION | EV_OUTCOME)) {
+    const ev: Obj = {};
+    if (b & EV_DATASET) ev.dataset = r.dataset;
+    if (b & EV_KIND) ev.kind = "event";
+    if (b & EV_SEVERITY) ev.severity = r.severity;
+    out.event = over(ev, doc.event);
+    if (b & EV_ACTION && !("action" in (out.event as Obj))) (out.event as Obj).action = r.action;
+    if (b & EV_OUTCOME && !("outcome" in (out.event as Obj))) (out.event as Obj).outcome = r.outcome;
+  }
+
+  const log = isObj(doc.log) ? doc.log : undefined;
+  const keptSyslog = log && isObj(log.syslog) ? log.syslog : undefined;
+  const slBits = b & (SL_PRIORITY | SL_SEVERITY | SL_HOSTNAME | SL_APPNAME | SL_PROCID);
+  if (slBits || (keptSyslog && (typeof keptSyslog.facility === "number" || typeof keptSyslog.severity === "number"))) {
+    const s: Obj = {};
+    const kept = keptSyslog ?? {};
+    const facility = pairOf(kept.facility, facilityName);
+    const severity = b & SL_SEVERITY ? { code: r.severity, name: severityName(r.severity!) } : pairOf(kept.severity, severityName);
+    if (b & SL_PRIORITY) s.priority = (facility as { code: number }).code * 8 + (severity as { code: number }).code;
+    Object.assign(s, kept);
+    if (facility !== undefined) s.facility = facility;
+    if (severity !== undefined) s.severity = severity;
+    if (b & SL_HOSTNAME && !("hostname" in s)) s.hostname = r.host;
+    if (b & SL_APPNAME && !("appname" in s)) s.appname = r.program;
+    if (b & SL_PROCID && !("procid" in s)) {
+      const pid = isObj(doc.process) ? doc.process.pid : undefined;
+      s.procid = String(pid);
+    }
+    out.log = { ...(log ?? {}), syslog: s };
+  }
+
+  if (b & HOST_NAME) out.host = over({ hostname: r.host }, doc.host);
+  if (b & PROC_NAME) out.process = over({ name: r.program }, doc.process);
+  if (b & (SRC_IP | SRC_PORT | SRC_ADDR)) {
+    const s: Obj = {};
+    if (b & SRC_ADDR) s.address = r.src_ip;
+    if (b & SRC_IP) s.ip = r.src_ip;
+    if (b & SRC_PORT) s.port = r.src_port;
+    out.source = over(s, doc.source);
+  }
+  if (b & (DST_IP | DST_PORT | DST_ADDR)) {
+    const d: Obj = {};
+    if (b & DST_ADDR) d.address = r.dst_ip;
+    if (b & DST_IP) d.ip = r.dst_ip;
+    if (b & DST_PORT) d.port = r.dst_port;
+    out.destination = over(d, doc.destination);
+  }
+  if (b & (NET_TRANSPORT | NET_PROTOCOL)) {
+    const n: Obj = {};
+    if (b & NET_TRANSPORT) n.transport = r.protocol;
+    if (b & NET_PROTOCOL) n.protocol = r.protocol;
+    out.network = over(n, doc.network);
+  }
+  if (b & USER_NAME) out.user = over({ name: r.user }, doc.user);
+  if (b & (REL_IP | REL_USER)) {
+    const rel: Obj = {};
+    if (b & REL_IP) rel.ip = derivedRelatedIp(r);
+    if (b & REL_USER) {
+      const u = out.user;
+      rel.user = derivedRelatedUser(r, isObj(u) && isObj(u.target) ? u.target.name : undefined);
+    }
+    out.related = over(rel, doc.related);
+  }
+  out.raw = r.raw;
+  return out;
+}

@@ -148,7 +148,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
 
     it("splits large batches into several statements, each parameter under D1's value limit", async () => {
       const host = unique("big");
-      const events = Array.from({ length: 1000 }, (_, i) => makeEvent(host, T0 + i, i, { message: "m".repeat(1500) + i }));
+      const events = Array.from({ length: 1000 }, (_, i) => makeEvent(host, T0 + i, i, { message: "m".repeat(2500) + i }));
       const rows = events.map(eventRow);
       const stmts = insertEventStatements(rows);
       expect(stmts.length).toBeGreaterThan(1);

@@ -51,6 +51,7 @@ const NET_PROTOCOL = 1 << 19; // network.protocol = protocol column
 const USER_NAME = 1 << 20; // user.name = user column
 const REL_IP = 1 << 21; // related.ip = [src_ip, dst_ip unless equal], nulls left out
 const REL_USER = 1 << 22; // related.user = [user, user.target.name unless equal], nulls left out
+const NET_TYPE = 1 << 23; // network.type = "ipv6" when src_ip (else dst_ip) has a ":", else "ipv4"
 
 const facilityName = (code: number): string => FACILITY_NAMES[code] ?? String(code);
 const severityName = (code: number): string => SEVERITY_NAMES[code] ?? String(code);
@@ -147,13 +148,22 @@ function compactEndpoint(o: Obj, ip: string | null, port: number | null, ipBit: 
   return out;
 }
 
-function compactNetwork(o: Obj, protocol: string | null): Obj {
-  if (protocol === null) return o;
+/** network.type as the addresses imply it, or null without one. */
+function ipType(c: { src_ip: string | null; dst_ip: string | null }): string | null {
+  const ip = c.src_ip ?? c.dst_ip;
+  return ip === null ? null : ip.indexOf(":") >= 0 ? "ipv6" : "ipv4";
+}
+
+function compactNetwork(o: Obj, c: RowColumns): Obj {
+  const protocol = c.protocol;
+  const type = ipType(c);
+  if (protocol === null && type === null) return o;
   const out: Obj = {};
   for (const k in o) {
     const v = o[k];
-    if (k === "transport" && v === protocol) bits |= NET_TRANSPORT;
-    else if (k === "protocol" && v === protocol) bits |= NET_PROTOCOL;
+    if (k === "transport" && v === protocol && v !== null) bits |= NET_TRANSPORT;
+    else if (k === "protocol" && v === protocol && v !== null) bits |= NET_PROTOCOL;
+    else if (k === "type" && v === type && v !== null) bits |= NET_TYPE;
     else out[k] = v;
   }
   return out;
@@ -239,7 +249,7 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
         put(out, k, v, compactEndpoint(v, c.dst_ip, c.dst_port, DST_IP, DST_PORT, DST_ADDR));
         break;
       case "network":
-        put(out, k, v, compactNetwork(v, c.protocol));
+        put(out, k, v, compactNetwork(v, c));
         break;
       case "user":
         put(out, k, v, dropOne(v, "name", c.user, USER_NAME));
@@ -260,6 +270,14 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
 /** `base` with the fields of `kept` over it (kept fields win), as a new object. */
 function over(base: Obj, kept: unknown): Obj {
   return isObj(kept) ? Object.assign(base, kept) : base;
+}
+
+function endpoint(b: number, ipBit: number, portBit: number, addrBit: number, ip: string | null, port: number | null, kept: unknown): Obj {
+  const o: Obj = {};
+  if (b & addrBit) o.address = ip;
+  if (b & ipBit) o.ip = ip;
+  if (b & portBit) o.port = port;
+  return over(o, kept);
 }
 
 const pairOf = (v: unknown, name: (code: number) => string): unknown =>
@@ -313,24 +331,13 @@ export function expandDoc(r: EventRow): Record<string, unknown> {
 
   if (b & HOST_NAME) out.host = over({ hostname: r.host }, doc.host);
   if (b & PROC_NAME) out.process = over({ name: r.program }, doc.process);
-  if (b & (SRC_IP | SRC_PORT | SRC_ADDR)) {
-    const s: Obj = {};
-    if (b & SRC_ADDR) s.address = r.src_ip;
-    if (b & SRC_IP) s.ip = r.src_ip;
-    if (b & SRC_PORT) s.port = r.src_port;
-    out.source = over(s, doc.source);
-  }
-  if (b & (DST_IP | DST_PORT | DST_ADDR)) {
-    const d: Obj = {};
-    if (b & DST_ADDR) d.address = r.dst_ip;
-    if (b & DST_IP) d.ip = r.dst_ip;
-    if (b & DST_PORT) d.port = r.dst_port;
-    out.destination = over(d, doc.destination);
-  }
-  if (b & (NET_TRANSPORT | NET_PROTOCOL)) {
+  if (b & (SRC_IP | SRC_PORT | SRC_ADDR)) out.source = endpoint(b, SRC_IP, SRC_PORT, SRC_ADDR, r.src_ip, r.src_port, doc.source);
+  if (b & (DST_IP | DST_PORT | DST_ADDR)) out.destination = endpoint(b, DST_IP, DST_PORT, DST_ADDR, r.dst_ip, r.dst_port, doc.destination);
+  if (b & (NET_TRANSPORT | NET_PROTOCOL | NET_TYPE)) {
     const n: Obj = {};
     if (b & NET_TRANSPORT) n.transport = r.protocol;
     if (b & NET_PROTOCOL) n.protocol = r.protocol;
+    if (b & NET_TYPE) n.type = ipType(r);
     out.network = over(n, doc.network);
   }
   if (b & USER_NAME) out.user = over({ name: r.user }, doc.user);

@@ -45,7 +45,9 @@ export async function readBodyBytes(
   const declared = contentLength ? Number(contentLength) : NaN;
   if (Number.isFinite(declared) && declared > max) throw tooLarge(max);
   if (!body) return new Uint8Array(0);
-  const stream = encoding === "gzip" ? body.pipeThrough(new DecompressionStream("gzip")) : body;
+  // The cast bridges workers-types and Node's DOM lib (both typecheck this file); the runtime object is the same.
+  const gunzip = new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
+  const stream: ReadableStream<Uint8Array> = encoding === "gzip" ? body.pipeThrough(gunzip) : body;
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -164,7 +164,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       const key = unique("batch");
       expect((await store.ingestPreflight(key)).response).toBeNull();
       const before = await store.counters();
-      const response = { accepted: 3, stored: 3, parse_errors: 1, empty: 0, duplicate: false, errors: [] };
+      const response = { accepted: 3, stored: 3, parse_errors: 1, empty: 0, duplicate: false, errors: [], alerts: 0, suppressed: 0, late: 0 };
       const w = await store.recordBatch({
         key,
         receivedAt: T0,
@@ -194,7 +194,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
 
     it("prunes batches received before a time, keeping newer ones", async () => {
       const store = await makeStore();
-      const response = { accepted: 1, stored: 1, parse_errors: 0, empty: 0, duplicate: false, errors: [] };
+      const response = { accepted: 1, stored: 1, parse_errors: 0, empty: 0, duplicate: false, errors: [], alerts: 0, suppressed: 0, late: 0 };
       const old = unique("old"), recent = unique("recent");
       await store.recordBatch({ key: old, receivedAt: 1000, response, counters: {} });
       await store.recordBatch({ key: recent, receivedAt: Date.now(), response, counters: {} });

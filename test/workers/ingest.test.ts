@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { d1Store } from "../../workers/store/d1.ts";
 import { api, gzip, ingest, tokenWith } from "./api-client.ts";
+import { alertsOf, createRule } from "./rules-fixtures.ts";
 
 const line = (n: number, tag = "t") => `<134>Nov 22 10:00:${String(n % 60).padStart(2, "0")} router ${tag}[1]: line ${n} of ${tag}`;
 
@@ -182,7 +183,7 @@ describe("POST /v1/ingest", () => {
   });
 
   it("forgets Idempotency-Keys older than the retention, pruning on one request in 200", async () => {
-    const response = { accepted: 1, stored: 1, parse_errors: 0, empty: 0, duplicate: false, errors: [] };
+    const response = { accepted: 1, stored: 1, parse_errors: 0, empty: 0, duplicate: false, errors: [], alerts: 0, suppressed: 0, late: 0 };
     await d1Store(env.DB).recordBatch({ key: "ancient-13", receivedAt: Date.now() - 8 * 86_400_000, response, counters: {} });
     await d1Store(env.DB).recordBatch({ key: "recent-13", receivedAt: Date.now() - 86_400_000, response, counters: {} });
     for (let i = 0; i < 200; i++) expect((await ingest("", { headers: { "idempotency-key": `prune-13-${i}` } })).status).toBe(200);
@@ -193,5 +194,45 @@ describe("POST /v1/ingest", () => {
   it("answers 400 for a malformed Idempotency-Key", async () => {
     const res = await ingest("a", { headers: { "idempotency-key": "has spaces in it" } });
     expect(res.status).toBe(400);
+  });
+
+  it("flags events of NDJSON lines the relay truncated (\"truncated\": true), and only those", async () => {
+    const body = [
+      JSON.stringify({ raw: "rtrunc-14 cut by the relay", transport: "udp", truncated: true }),
+      JSON.stringify({ raw: "rtrunc-14 whole", transport: "udp", truncated: false }),
+      JSON.stringify({ raw: "rtrunc-14 bad flag", truncated: "yes" }),
+    ].join("\n");
+    const res = await ingest(body, { headers: { "content-type": "application/x-ndjson" } });
+    expect(res.status).toBe(200);
+    expect(res.body.stored).toBe(3);
+    expect(res.body.errors).toEqual([{ line: 3, message: expect.stringMatching(/"truncated" must be a boolean; stored as a raw line/) }]);
+    const found = await eventsWith("rtrunc-14");
+    const byRaw = (raw: string) => found.find((e) => e.raw === raw);
+    expect(byRaw("rtrunc-14 cut by the relay").porchlight).toMatchObject({ truncated: true, transport: "udp" });
+    expect(byRaw("rtrunc-14 whole").porchlight.truncated).toBeUndefined();
+    // The malformed envelope is stored whole as a raw line, not flagged.
+    expect(found.find((e) => e.raw.includes("bad flag")).porchlight.truncated).toBeUndefined();
+  });
+
+  it("reports rule evaluation (alerts, suppressed, late) in the response and the metrics counters", async () => {
+    // Rules on addresses no other test of this file sends from.
+    const single = `ing-single-${Date.now()}`;
+    await createRule({ id: single, name: "Every failure from .201", type: "single", match: { "source.ip": "203.0.113.201" } });
+    await createRule({ id: `ing-sup-${Date.now()}`, name: "Known scanner", type: "suppress", match: { "source.ip": "198.18.7.7" } });
+    await createRule({ id: `ing-thr-${Date.now()}`, name: "Three from .202", type: "threshold", match: { "source.ip": "203.0.113.202" }, group_by: ["source.ip"], threshold: 3, window: "60s" });
+    const fail = (time: string, ip: string) => `<38>Nov 22 ${time} nas sshd[7]: Failed password for root from ${ip} port 2222 ssh2`;
+    const before = await counters();
+    const first = await ingest([fail("10:01:40", "203.0.113.201"), fail("10:01:41", "198.18.7.7"), fail("10:01:40", "203.0.113.202"), fail("10:01:50", "203.0.113.202")]);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ stored: 4, alerts: 1, suppressed: 1, late: 0 });
+    expect(await alertsOf(single)).toHaveLength(1);
+    // 70 s older than the newest match of the threshold rule: no window that could still fire holds it.
+    const second = await ingest([fail("10:00:40", "203.0.113.202")]);
+    expect(second.body).toMatchObject({ stored: 1, alerts: 0, suppressed: 0, late: 1 });
+    const after = await counters();
+    const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    expect([d("alerts"), d("suppressed"), d("late_matches")]).toEqual([1, 1, 1]);
+    const m = (await (await api("/v1/metrics")).json()) as { counters: Record<string, number> };
+    expect(m.counters.late_matches).toBe(after.late_matches);
   });
 });

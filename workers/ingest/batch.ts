@@ -8,7 +8,6 @@
  * malformed NDJSON line is reported by number AND stored as a raw line (nothing is lost): its text
  * becomes `raw` and it is parsed like a text/plain line.
  */
-import { z } from "zod";
 import { INGEST_MAX_LINES } from "../constants.ts";
 import type { EcsEvent } from "../ecs.ts";
 import { PorchlightError } from "../errors.ts";
@@ -49,13 +48,51 @@ export const MAX_REPORTED_ERRORS = 100;
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/** The NDJSON envelope the relay sends. Unknown keys are ignored (newer relays may add some). */
-const NdjsonLine = z.object({
-  raw: z.string(),
-  received_at: z.string().optional(),
-  source_ip: z.string().optional(),
-  transport: z.string().optional(),
-});
+/**
+ * The NDJSON envelope the relay sends: {"raw": string, "received_at"?: string, "source_ip"?: string,
+ * "transport"?: string, "truncated"?: boolean} (relay/sources/source.ts). Unknown keys are ignored
+ * (newer relays may add some). Checked by hand, not with a zod schema: this runs once per line of every
+ * batch, and a schema parse cost more than the rest of the envelope handling.
+ */
+interface NdjsonLine {
+  raw: string;
+  received_at?: string;
+  source_ip?: string;
+  transport?: string;
+  truncated?: boolean;
+}
+
+/** What is wrong with a parsed NDJSON value as an envelope, or null when it is one. */
+function envelopeProblem(v: unknown): string | null {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return "not an object";
+  const o = v as Record<string, unknown>;
+  if (typeof o.raw !== "string") return `"raw" must be a string`;
+  for (const k of ["received_at", "source_ip", "transport"] as const) {
+    if (o[k] !== undefined && typeof o[k] !== "string") return `"${k}" must be a string`;
+  }
+  if (o.truncated !== undefined && typeof o.truncated !== "boolean") return `"truncated" must be a boolean`;
+  return null;
+}
+
+// The relay stamps "YYYY-MM-DDTHH:MM:SS.mmmZ" and the lines of a batch share a few seconds: the ms of
+// the last such second (validated by RFC3339 + Date.parse once) turns the next stamps into arithmetic.
+let lastSecondPrefix = "";
+let lastSecondMs = NaN;
+
+/** ms of an RFC 3339 time, NaN when `s` is not one. */
+function rfc3339Ms(s: string): number {
+  if (s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90 && lastSecondPrefix.length === 19 && s.startsWith(lastSecondPrefix)) {
+    const d0 = s.charCodeAt(20) - 48, d1 = s.charCodeAt(21) - 48, d2 = s.charCodeAt(22) - 48;
+    if (d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) return lastSecondMs + d0 * 100 + d1 * 10 + d2;
+  }
+  const ms = RFC3339.test(s) ? Date.parse(s) : NaN;
+  if (Number.isFinite(ms) && s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90) {
+    lastSecondPrefix = s.slice(0, 19);
+    lastSecondMs = ms - Number(s.slice(20, 23));
+  }
+  return ms;
+}
+
 const TRANSPORTS = new Set(["udp", "tcp", "tls", "file", "stdin"]);
 
 function isBlank(line: string): boolean {
@@ -101,14 +138,19 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
     }
     const lineNo = i + 1;
     let input: RawInput;
+    let relayTruncated = false;
     if (kind === "ndjson") {
-      input = ndjsonInput(line, lineNo, opts.nowMs, report);
+      const nd = ndjsonInput(line, lineNo, opts.nowMs, report);
+      input = nd.input;
+      relayTruncated = nd.truncated;
     } else {
       input = { raw: line, receivedAt: opts.nowMs, transport: "http" };
       if (opts.clientIp) input.sourceIp = opts.clientIp;
     }
     // normalize() also cuts lines over INGEST_MAX_LINE_BYTES and flags them `porchlight.truncated`.
     const event = normalize(input, opts.ctx, opts.batchKey, i);
+    // The relay cut the message before sending it (its max-message-bytes): flag it like our own cut.
+    if (relayTruncated) (event.porchlight ??= {}).truncated = true;
     out.accepted++;
     if (event.event.dataset === "unparsed") out.parseErrors++;
     out.events.push(event);
@@ -120,23 +162,29 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
   return out;
 }
 
-function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line: number, message: string) => void): RawInput {
+/** The RawInput of one NDJSON line, and whether the relay flagged its message as truncated. */
+function ndjsonInput(
+  line: string,
+  lineNo: number,
+  nowMs: number,
+  report: (line: number, message: string) => void,
+): { input: RawInput; truncated: boolean } {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (e) {
     report(lineNo, `invalid JSON (${(e as Error).message}); stored as a raw line`);
-    return { raw: line, receivedAt: nowMs, transport: "http" };
+    return { input: { raw: line, receivedAt: nowMs, transport: "http" }, truncated: false };
   }
-  const parsed = NdjsonLine.safeParse(value);
-  if (!parsed.success) {
-    report(lineNo, `expected {"raw": string, ...}: ${parsed.error.issues[0]?.message ?? "invalid"}; stored as a raw line`);
-    return { raw: line, receivedAt: nowMs, transport: "http" };
+  const problem = envelopeProblem(value);
+  if (problem !== null) {
+    report(lineNo, `expected {"raw": string, ...}: ${problem}; stored as a raw line`);
+    return { input: { raw: line, receivedAt: nowMs, transport: "http" }, truncated: false };
   }
-  const v = parsed.data;
+  const v = value as NdjsonLine;
   const input: RawInput = { raw: v.raw, receivedAt: nowMs };
   if (v.received_at !== undefined) {
-    const ms = RFC3339.test(v.received_at) ? Date.parse(v.received_at) : NaN;
+    const ms = rfc3339Ms(v.received_at);
     if (Number.isFinite(ms)) input.receivedAt = ms;
     else report(lineNo, `received_at is not an RFC 3339 time: ignored, the edge's receive time is used`);
   }
@@ -149,5 +197,5 @@ function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line:
     if (TRANSPORTS.has(v.transport)) input.transport = v.transport as RawInput["transport"];
     else report(lineNo, `transport must be one of udp, tcp, tls, file, stdin: ignored`);
   }
-  return input;
+  return { input, truncated: v.truncated === true };
 }

@@ -52,8 +52,9 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     const stored = inserted.stored + (pre.pending?.stored ?? 0);
     const rowsWritten = inserted.rowsWritten + (pre.pending?.rows_written ?? 0);
 
+    let evaluated: { alerts: number; suppressed: number; late: number };
     try {
-      await evaluateBatch(c.env, key, batch.events);
+      evaluated = await evaluateBatch(c.env, key, batch.events);
     } catch (err) {
       console.error(JSON.stringify({ level: "error", where: "evaluateBatch", requestId: c.get("requestId"), error: String(err) }));
       // +1: the pending record itself. Best effort: without it a retry still stores nothing twice for
@@ -79,6 +80,9 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
       empty: batch.empty,
       duplicate: false,
       errors: batch.errors,
+      alerts: evaluated.alerts,
+      suppressed: evaluated.suppressed,
+      late: evaluated.late,
     };
     await store.recordBatch({
       key,
@@ -92,6 +96,11 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         // Lines that were already stored (same id) by something other than this batch's attempts.
         duplicates: batch.accepted - stored,
         line_errors: batch.errors.length,
+        // From rule evaluation: alerts created or changed, events kept out of alerting by suppress
+        // rules, and matches the stateful engines ignored as too late for their rule's window.
+        alerts: evaluated.alerts,
+        suppressed: evaluated.suppressed,
+        late_matches: evaluated.late,
         rows_written: rowsWritten + pruned,
       },
       relay: {

@@ -76,6 +76,10 @@ export interface IngestResponse {
   empty: number;
   duplicate: boolean;
   errors: { line: number; message: string }[];
+  /** Rule evaluation of the batch: alerts created or changed, events suppressed, late matches ignored. */
+  alerts: number;
+  suppressed: number;
+  late: number;
 }
 
 /**

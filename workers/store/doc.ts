@@ -14,6 +14,9 @@
  *   fields present in the stored doc.
  * - `log.syslog.facility` / `.severity` kept as a bare code number stand for {code, name} with the
  *   standard name (a stored object is returned as is).
+ * - `~` = flags + 2^24 × (facility code + 1 + 32 × (transport index + 1)): the facility code (when
+ *   standard) and `porchlight.transport` ride in the same number instead of two nested objects of their
+ *   own (≈65 characters per event); 0 in a part means "not packed".
  */
 import type { EcsEvent } from "../ecs.ts";
 import { FACILITY_NAMES, SEVERITY_NAMES } from "../parse/names.ts";
@@ -53,6 +56,13 @@ const REL_IP = 1 << 21; // related.ip = [src_ip, dst_ip unless equal], nulls lef
 const REL_USER = 1 << 22; // related.user = [user, user.target.name unless equal], nulls left out
 const NET_TYPE = 1 << 23; // network.type = "ipv6" when src_ip (else dst_ip) has a ":", else "ipv4"
 
+/** Flag bits below, packed values above (arithmetic, not bitwise: the number exceeds 2^31). */
+const PACK = 2 ** 24;
+/** Facility codes that fit the 5-bit packed field (code + 1 ≤ 31). */
+const MAX_PACKED_FACILITY = 30;
+/** `porchlight.transport` values (ecs.ts), by packed index. Never reorder, only append. */
+const TRANSPORTS = ["udp", "tcp", "tls", "file", "stdin", "http"] as const;
+
 const facilityName = (code: number): string => FACILITY_NAMES[code] ?? String(code);
 const severityName = (code: number): string => SEVERITY_NAMES[code] ?? String(code);
 
@@ -89,6 +99,8 @@ function sameStrings(a: unknown, b: string[]): boolean {
 // --- Compaction (ingest hot path: one call per event, so no closures and no per-key allocations)
 
 let bits = 0;
+let packedFacility = 0; // facility code + 1
+let packedTransport = 0; // TRANSPORTS index + 1
 
 function compactEvent(ev: Obj, c: RowColumns): Obj {
   const out: Obj = {};
@@ -114,7 +126,8 @@ function compactSyslog(s: Obj, c: RowColumns, pid: unknown): Obj {
       if (fac >= 0 && sev >= 0 && v === fac * 8 + sev) bits |= SL_PRIORITY;
       else out[k] = v;
     } else if (k === "facility") {
-      out[k] = fac >= 0 ? fac : v;
+      if (fac >= 0 && fac <= MAX_PACKED_FACILITY) packedFacility = fac + 1;
+      else out[k] = fac >= 0 ? fac : v;
     } else if (k === "severity") {
       if (sev >= 0 && sev === c.severity) bits |= SL_SEVERITY;
       else out[k] = sev >= 0 ? sev : v;
@@ -201,6 +214,8 @@ function put(out: Obj, key: string, original: Obj, compacted: Obj): void {
  */
 export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
   bits = 0;
+  packedFacility = 0;
+  packedTransport = 0;
   const src = e as unknown as Obj;
   const out: Obj = {};
   const pid = isObj(src.process) ? src.process.pid : undefined;
@@ -257,11 +272,23 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
       case "related":
         put(out, k, v, compactRelated(v, c, target));
         break;
+      case "porchlight": {
+        const t = TRANSPORTS.indexOf(v.transport as (typeof TRANSPORTS)[number]);
+        if (t < 0) out[k] = v;
+        else {
+          packedTransport = t + 1;
+          const pl: Obj = {};
+          for (const pk in v) if (pk !== "transport") pl[pk] = v[pk];
+          put(out, k, v, pl);
+        }
+        break;
+      }
       default:
         out[k] = v;
     }
   }
-  if (bits !== 0) out[COMPACT_KEY] = bits;
+  const packed = bits + PACK * (packedFacility + 32 * packedTransport);
+  if (packed !== 0) out[COMPACT_KEY] = packed;
   return out;
 }
 
@@ -289,7 +316,12 @@ const pairOf = (v: unknown, name: (code: number) => string): unknown =>
  */
 export function expandDoc(r: EventRow): Record<string, unknown> {
   const doc = r.doc;
-  const b = typeof doc[COMPACT_KEY] === "number" ? (doc[COMPACT_KEY] as number) : 0;
+  const v = doc[COMPACT_KEY];
+  const packed = typeof v === "number" && Number.isSafeInteger(v) && v > 0 ? v : 0;
+  const b = packed % PACK;
+  const high = Math.floor(packed / PACK);
+  const fac = (high % 32) - 1;
+  const transport = Math.floor(high / 32) - 1;
   const out: Obj = {
     id: r.id,
     "@timestamp": new Date(r.ts).toISOString(),
@@ -311,10 +343,10 @@ export function expandDoc(r: EventRow): Record<string, unknown> {
   const log = isObj(doc.log) ? doc.log : undefined;
   const keptSyslog = log && isObj(log.syslog) ? log.syslog : undefined;
   const slBits = b & (SL_PRIORITY | SL_SEVERITY | SL_HOSTNAME | SL_APPNAME | SL_PROCID);
-  if (slBits || (keptSyslog && (typeof keptSyslog.facility === "number" || typeof keptSyslog.severity === "number"))) {
+  if (slBits || fac >= 0 || (keptSyslog && (typeof keptSyslog.facility === "number" || typeof keptSyslog.severity === "number"))) {
     const s: Obj = {};
     const kept = keptSyslog ?? {};
-    const facility = pairOf(kept.facility, facilityName);
+    const facility = fac >= 0 && !("facility" in kept) ? { code: fac, name: facilityName(fac) } : pairOf(kept.facility, facilityName);
     const severity = b & SL_SEVERITY ? { code: r.severity, name: severityName(r.severity!) } : pairOf(kept.severity, severityName);
     if (b & SL_PRIORITY) s.priority = (facility as { code: number }).code * 8 + (severity as { code: number }).code;
     Object.assign(s, kept);
@@ -350,6 +382,7 @@ export function expandDoc(r: EventRow): Record<string, unknown> {
     }
     out.related = over(rel, doc.related);
   }
+  if (transport >= 0 && transport < TRANSPORTS.length) out.porchlight = over({ transport: TRANSPORTS[transport] }, doc.porchlight);
   out.raw = r.raw;
   return out;
 }

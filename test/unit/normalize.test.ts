@@ -39,6 +39,11 @@ describe("normalize: envelope and syslog fields", () => {
     expect(a.id).not.toBe(c.id);
     expect(decodeTime(a.id)).toBe(Date.parse(a["@timestamp"]));
     expect(N(line).id).not.toBe(N(line).id);
+    // The batch key's hash is memoized: interleaving batches must not change any id.
+    expect(N(line, DEFAULT_CONTEXT, "batch-2", 7).id).not.toBe(a.id);
+    expect(N(line, DEFAULT_CONTEXT, "batch-1", 7).id).toBe(a.id);
+    const ids = new Set(Array.from({ length: 5000 }, (_, i) => N(line, DEFAULT_CONTEXT, "batch-1", i).id));
+    expect(ids.size).toBe(5000);
   });
 
   it("uses receivedAt as @timestamp when the line has no time", () => {

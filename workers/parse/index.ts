@@ -126,22 +126,29 @@ let lastReceivedAt = NaN;
 let lastReceivedIso = "";
 
 // ISO 8601 text of a time, ms. Lines of a batch mostly share a few seconds (several senders with slightly
-// different clocks interleave), so "YYYY-MM-DDTHH:MM:SS." is cached in 8 slots by second; Date#toISOString
-// costs more than the rest of a syslog header.
+// different clocks interleave), so the char codes of "YYYY-MM-DDTHH:MM:SS." are cached in 8 slots by second;
+// Date#toISOString costs more than the rest of a syslog header. The text is made by one
+// String.fromCharCode (a flat string: prefix + millis would be a cons string that JSON.stringify flattens).
 const isoSeconds = new Float64Array(8).fill(NaN);
-const isoPrefixes: string[] = new Array<string>(8).fill("");
-const MILLIS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0") + "Z");
+const isoCodes: number[][] = Array.from({ length: 8 }, () => new Array<number>(24).fill(0x5a));
 function isoTime(t: number): string {
   const ms = Math.floor(t);
   const second = Math.floor(ms / 1000);
   const slot = second & 7;
+  const codes = isoCodes[slot]!;
   if (isoSeconds[slot] !== second) {
     const full = new Date(second * 1000).toISOString();
     if (full.length !== 24) return new Date(ms).toISOString(); // years outside 0000-9999
     isoSeconds[slot] = second;
-    isoPrefixes[slot] = full.slice(0, 20);
+    for (let i = 0; i < 20; i++) codes[i] = full.charCodeAt(i);
   }
-  return isoPrefixes[slot]! + MILLIS[ms - second * 1000]!;
+  const m = ms - second * 1000;
+  codes[20] = 48 + Math.floor(m / 100);
+  codes[21] = 48 + (Math.floor(m / 10) % 10);
+  codes[22] = 48 + (m % 10);
+  const c = codes; // spelled out: a fixed-arity call is about twice as fast as fromCharCode.apply
+  return String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!,
+    c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!, c[18]!, c[19]!, c[20]!, c[21]!, c[22]!, c[23]!);
 }
 
 // The {code, name} pairs are shared by all events (frozen: nothing downstream may edit them in place).

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { d1Store } from "../../workers/store/d1.ts";
+import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { eventRow } from "../../workers/store/store.ts";
 import { makeEvent, storeConformance } from "../unit/store-conformance.suite.ts";
 import { api, tokenWith } from "./api-client.ts";
@@ -142,5 +143,36 @@ describe("GET /v1/events/:id", () => {
       expect(r.status).toBe(404);
       expect(((await r.json()) as any).error.code).toBe("not_found");
     }
+  });
+
+  it("returns ingested events whole (the stored doc is compacted), and reads rows stored before compaction unchanged", async () => {
+    const line = "<4>Nov 22 10:00:01 router kernel: DROP(src wan)IN=eth1 OUT= MAC=00:11:22:33:44:55:66:77:88:99:aa:bb:08:00 SRC=203.0.113.5 DST=192.0.2.1 LEN=60 TTL=50 PROTO=TCP SPT=40000 DPT=22 SYN URGP=0";
+    const receivedAt = "2026-11-22T10:00:02.345Z";
+    // What ingest stores, straight from the parser (pure): the reference the read-back must equal.
+    const expected = JSON.parse(JSON.stringify(normalize({ raw: line, receivedAt: Date.parse(receivedAt), sourceIp: "192.168.1.1", transport: "udp" }, DEFAULT_CONTEXT, "compact-1", 0))) as Record<string, any>;
+    const body = JSON.stringify({ raw: line, received_at: receivedAt, source_ip: "192.168.1.1", transport: "udp" });
+    const res = await api("/v1/ingest", { method: "POST", body, headers: { "content-type": "application/x-ndjson", "idempotency-key": "compact-1" } });
+    expect(res.status).toBe(200);
+    const stored = await env.DB.prepare("SELECT doc FROM events WHERE id = ?1").bind(expected!.id).first<{ doc: string }>();
+    const doc = JSON.parse(stored!.doc);
+    // The copies of the columns are not in the stored doc...
+    expect(doc.source?.ip).toBeUndefined();
+    expect(doc.log?.syslog?.facility).toBeUndefined();
+    expect(stored!.doc.length).toBeLessThan(JSON.stringify(expected).length / 2);
+    // ...and every read restores them.
+    const got = (await (await api(`/v1/events/${expected!.id}`)).json()) as Record<string, any>;
+    expect(got).toEqual(expected);
+    expect(got.source.ip).toBe("203.0.113.5");
+    expect(got.log.syslog.facility).toEqual({ code: 0, name: "kern" });
+
+    // A row written before compaction: the whole event minus the envelope as doc, no "~".
+    const { id, "@timestamp": _ts, received_at: _r, message: _m, raw: _raw, ...full } = expected!;
+    const legacyId = id.slice(0, -4) + "ZZZZ";
+    await env.DB.prepare(
+      "INSERT INTO events (id, ts, received_at, host, program, dataset, src_ip, dst_ip, src_port, dst_port, protocol, action, severity, message, raw, doc) " +
+        "SELECT ?1, ts, received_at, host, program, dataset, src_ip, dst_ip, src_port, dst_port, protocol, action, severity, message, raw, ?2 FROM events WHERE id = ?3",
+    ).bind(legacyId, JSON.stringify(full), id).run();
+    const legacy = (await (await api(`/v1/events/${legacyId}`)).json()) as Record<string, any>;
+    expect(legacy).toEqual({ ...expected, id: legacyId });
   });
 });

@@ -207,6 +207,17 @@ describe("IP helpers", () => {
   });
 });
 
+describe("@timestamp text (fast-check)", () => {
+  it("equals Date#toISOString for any time from 1970 to 9999, whatever the order of lines", () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 253402300799999 }), { minLength: 1, maxLength: 20 }), (times) => {
+      for (const ms of times) {
+        const iso = new Date(ms).toISOString();
+        expect(N(`<13>1 ${iso} h app - - - x`)["@timestamp"]).toBe(iso);
+      }
+    }), { numRuns: 500 });
+  });
+});
+
 describe("normalize never throws (fast-check)", () => {
   it("arbitrary strings: an event with id, valid ISO @timestamp, raw === input", () => {
     fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 400 }), (s) => {

@@ -137,10 +137,9 @@ function isoTime(t: number): string {
   const slot = second & 7;
   const codes = isoCodes[slot]!;
   if (isoSeconds[slot] !== second) {
-    const full = new Date(second * 1000).toISOString();
-    if (full.length !== 24) return new Date(ms).toISOString(); // years outside 0000-9999
+    if (ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString(); // years outside 1970-9999
     isoSeconds[slot] = second;
-    for (let i = 0; i < 20; i++) codes[i] = full.charCodeAt(i);
+    secondCodes(second, codes);
   }
   const m = ms - second * 1000;
   codes[20] = 48 + Math.floor(m / 100);
@@ -149,6 +148,50 @@ function isoTime(t: number): string {
   const c = codes; // spelled out: a fixed-arity call is about twice as fast as fromCharCode.apply
   return String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!,
     c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!, c[18]!, c[19]!, c[20]!, c[21]!, c[22]!, c[23]!);
+}
+
+const YEAR_10000_MS = 253402300800000;
+
+/**
+ * Writes "YYYY-MM-DDTHH:MM:SS." for `second` (s since epoch, 0 ≤ second < year 10000) into codes[0..19]:
+ * civil-from-days (H. Hinnant's algorithm) instead of Date#toISOString, which allocates a Date and a string.
+ */
+function secondCodes(second: number, codes: number[]): void {
+  const days = Math.floor(second / 86400);
+  let rem = second - days * 86400;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const h = Math.floor(rem / 3600);
+  rem -= h * 3600;
+  const mi = Math.floor(rem / 60);
+  const sec = rem - mi * 60;
+  codes[0] = 48 + Math.floor(y / 1000);
+  codes[1] = 48 + (Math.floor(y / 100) % 10);
+  codes[2] = 48 + (Math.floor(y / 10) % 10);
+  codes[3] = 48 + (y % 10);
+  codes[4] = 45;
+  codes[5] = 48 + Math.floor(m / 10);
+  codes[6] = 48 + (m % 10);
+  codes[7] = 45;
+  codes[8] = 48 + Math.floor(d / 10);
+  codes[9] = 48 + (d % 10);
+  codes[10] = 84;
+  codes[11] = 48 + Math.floor(h / 10);
+  codes[12] = 48 + (h % 10);
+  codes[13] = 58;
+  codes[14] = 48 + Math.floor(mi / 10);
+  codes[15] = 48 + (mi % 10);
+  codes[16] = 58;
+  codes[17] = 48 + Math.floor(sec / 10);
+  codes[18] = 48 + (sec % 10);
+  codes[19] = 46;
 }
 
 // The {code, name} pairs are shared by all events (frozen: nothing downstream may edit them in place).

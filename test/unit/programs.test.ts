@@ -208,6 +208,9 @@ describe("dnsmasq and dnsmasq-dhcp", () => {
   it("DNS query, forward, reply, cached", () => {
     expect(parseDnsmasq("query[AAAA] example.org from 192.168.1.10")).toMatchObject({ event: { action: "dns_query" }, dns: { question: { name: "example.org", type: "AAAA" } }, source: { ip: "192.168.1.10" } });
     expect(parseDnsmasq("forwarded example.org to 1.1.1.1#53")).toMatchObject({ event: { action: "dns_forward" }, destination: { ip: "1.1.1.1", port: 53 } });
+    expect(parseDnsmasq("forwarded example.org to 127.0.0.1#5353")!.destination).toEqual({ ip: "127.0.0.1", port: 5353 });
+    expect(parseDnsmasq("forwarded example.org to 2001:db8::53")!.destination).toEqual({ ip: "2001:db8::53", port: 53 });
+    expect(parseDnsmasq("query[AAAA] example.org from 192.168.1.20")!.dns).toEqual({ type: "query", question: { name: "example.org", type: "AAAA" } });
     expect(parseDnsmasq("reply example.org is 2606:2800:220:1::1")).toMatchObject({ event: { action: "dns_reply" }, dns: { answers: [{ data: "2606:2800:220:1::1", type: "AAAA" }] } });
     expect(parseDnsmasq("cached example.org is <CNAME>")!.event.action).toBe("dns_cached");
   });

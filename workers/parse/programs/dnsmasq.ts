@@ -22,7 +22,9 @@ export function parseDnsmasq(msg: string, syslog?: SyslogMessage): ProgramFields
   const f: ProgramFields = { event: { dataset: "dnsmasq", category: ["network"], type: ["protocol"] } };
   if (verb === "query") {
     f.event.action = "dns_query";
-    f.dns = { type: "query", question: { name, ...(qtype ? { type: qtype } : {}) } };
+    const question: { name: string; type?: string } = { name };
+    if (qtype) question.type = qtype;
+    f.dns = { type: "query", question };
     const ip = canonicalIp(rest.trim());
     if (prep === "from" && ip) {
       f.source = { ip };
@@ -32,16 +34,18 @@ export function parseDnsmasq(msg: string, syslog?: SyslogMessage): ProgramFields
     f.event.action = "dns_forward";
     f.dns = { type: "query", question: { name } };
     // "8.8.8.8" or "8.8.8.8#53"
-    const up = rest.trim().split("#");
-    const ip = canonicalIp(up[0]!);
+    const up = rest.trim();
+    const hash = up.indexOf("#");
+    const ip = canonicalIp(hash < 0 ? up : up.slice(0, hash));
     if (ip) {
-      f.destination = { ip, ...(up[1] ? { port: Number(up[1]) } : { port: 53 }) };
+      f.destination = { ip, port: hash < 0 || hash === up.length - 1 ? 53 : Number(up.slice(hash + 1)) };
       f.related = { ip: [ip] };
     }
   } else {
     f.event.action = verb === "reply" ? "dns_reply" : verb === "cached" || verb === "cached-stale" ? "dns_cached" : verb === "config" ? "dns_config" : "dns_hosts";
-    f.dns = { type: "answer", question: { name }, answers: [{ data: rest.trim() }] };
-    const ip = canonicalIp(rest.trim());
+    const data = rest.trim();
+    f.dns = { type: "answer", question: { name }, answers: [{ data }] };
+    const ip = canonicalIp(data);
     if (ip) {
       f.dns.answers![0]!.type = ip.includes(":") ? "AAAA" : "A";
       f.related = { ip: [ip] };

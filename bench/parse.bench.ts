@@ -23,29 +23,33 @@ const receivedAt = Date.UTC(2026, 10, 22);
 
 // --- ours
 
-function runOnce(): { ms: number; cpuMs: number; unparsed: number; datasets: Map<string, number> } {
-  const datasets = new Map<string, number>();
+/**
+ * One pass over the corpus. Only normalize() is timed: the per-dataset tally (a Map update per line, ~5%
+ * of the loop) is kept out of the timed passes and taken once, in the warm-up pass.
+ */
+function runOnce(datasets?: Map<string, number>): { ms: number; cpuMs: number; unparsed: number } {
   let unparsed = 0;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < lines.length; i++) {
     const e = normalize({ raw: lines[i]!, receivedAt, sourceIp: "192.168.1.1", transport: "udp" }, DEFAULT_CONTEXT, "bench", i);
     if (e.porchlight?.parse_error) unparsed++;
-    datasets.set(e.event.dataset, (datasets.get(e.event.dataset) ?? 0) + 1);
+    if (datasets) datasets.set(e.event.dataset, (datasets.get(e.event.dataset) ?? 0) + 1);
   }
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  return { ms, cpuMs: (c.user + c.system) / 1000, unparsed, datasets };
+  return { ms, cpuMs: (c.user + c.system) / 1000, unparsed };
 }
 
-runOnce(); // warm-up: JIT and the syslog parser's caches
+const datasets = new Map<string, number>();
+runOnce(datasets); // warm-up (JIT and the syslog parser's caches), and the per-dataset tally
 const runs = [runOnce(), runOnce(), runOnce()];
 const best = runs.reduce((a, b) => (a.cpuMs < b.cpuMs ? a : b));
 // CPU time of this (single-threaded) process: on a shared machine, wall time also counts other work.
 const ours = N / (best.cpuMs / 1000);
 const oursWall = N / (Math.min(...runs.map((r) => r.ms)) / 1000);
 console.log(`corpus: ${N} lines, mix ${JSON.stringify(CORPUS_MIX)}`);
-console.log(`datasets: ${[...best.datasets].map(([k, v]) => `${k}=${v}`).join(" ")}; parse errors ${best.unparsed}`);
+console.log(`datasets: ${[...datasets].map(([k, v]) => `${k}=${v}`).join(" ")}; parse errors ${best.unparsed}`);
 console.log(`normalize(): ${Math.round(ours).toLocaleString("en-US")} lines per CPU-second on one core (best of 3: ${best.cpuMs.toFixed(0)} ms CPU; ${Math.round(oursWall).toLocaleString("en-US")} lines/s wall; target ≥ 300,000)  — ${CMD}`);
 const perBatch = (best.cpuMs / N) * 1000;
 console.log(`normalize() of a 1000-line batch: ${perBatch.toFixed(2)} ms CPU (Workers Free limit 10 ms per request)  — ${CMD}`);

@@ -125,6 +125,9 @@ describe("checkCondition", () => {
     expect(errs({ "user.name": { like: "a%" } })).toEqual([{ field: "match.user.name.like", message: expect.stringContaining('unknown operator "like"') }]);
     expect(errs({ message: { regex: "(" } })[0]!.field).toBe("match.message.regex");
     expect(errs({ message: { regex: "^(a+)+$" } })[0]!.message).toMatch(/nested quantifiers/);
+    // The same analysis as extractors and event search: overlapping alternation and adjacent unbounded runs too.
+    expect(errs({ message: { regex: "^(a|ab)*$" } })[0]!.message).toMatch(/alternatives/);
+    expect(errs({ message: { regex: "\\S+\\S+x" } })[0]!.message).toMatch(/two unbounded repetitions/);
     expect(errs({ message: { regex: "(?i)sshd.*: authentication failure[ ;].* rhost=(\\S+)" } })).toEqual([]);
     expect(errs({ any: [] })[0]!.field).toBe("match.any");
     expect(errs({ all: [{ "a b": 1 }] })[0]!.field).toBe("match.all[0].a b");

@@ -1,7 +1,7 @@
 /**
  * The parse context of ingest and /v1/parse: per-source timezones (`sources` table) and the user's
- * extractors (`extractors` table, compiled with compileExtractor). Compiling costs CPU (each pattern is
- * probed for catastrophic backtracking), so the compiled context is cached per isolate and reused while
+ * extractors (`extractors` table, compiled with compileExtractor). Compiling costs some CPU (a static analysis of
+ * each pattern for catastrophic backtracking), so the compiled context is cached per isolate and reused while
  * the settings version (read in the same round trip as the batch lookup) is unchanged.
  */
 import { compileExtractor } from "../parse/extractors.ts";

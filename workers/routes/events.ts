@@ -13,14 +13,14 @@
  * filters select rows page by page (REGEX_PAGE rows each) and the Worker tests each `raw`, stopping at
  * `limit` matches or after REGEX_MAX_SCAN rows (or REGEX_MAX_SCAN_CHARS characters of raw); then
  * `next_cursor` points where the scan stopped and the client continues from there. Patterns with
- * nested quantifiers or repeated alternations are refused (see starHeight, repeatsAlternation).
+ * patterns that can backtrack catastrophically are refused (backtrackingRisk, shared with extractors and rules).
  */
 import type { Hono } from "hono";
 import { z } from "zod";
 import { requireScope, type AppEnv } from "../auth.ts";
 import { EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT } from "../constants.ts";
 import { PorchlightError } from "../errors.ts";
-import { starHeight } from "../parse/extractors.ts";
+import { backtrackingRisk } from "../parse/extractors.ts";
 import { lowerBound } from "../parse/id.ts";
 import { parseCidr } from "../parse/ip.ts";
 import { d1Store } from "../store/d1.ts";
@@ -124,42 +124,10 @@ function compileRegex(param: string, pattern: string): RegExp {
   } catch (e) {
     throw invalid(param, `does not compile: ${(e as Error).message}`);
   }
-  if (starHeight(pattern) > 1) throw invalid(param, "nested quantifiers such as (a+)+ backtrack catastrophically; simplify the pattern");
-  if (repeatsAlternation(pattern)) {
-    throw invalid(param, "a repeated group with alternatives such as (a|ab)* can backtrack catastrophically; repeat the regex parameter instead (repeats are OR-ed)");
-  }
+  // The Worker cannot time or interrupt a regex, so risky shapes are refused up front (same check as extractors).
+  const risk = backtrackingRisk(pattern);
+  if (risk) throw invalid(param, `${risk} (or repeat the regex parameter: repeats are OR-ed)`);
   return re;
-}
-
-/**
- * True when an unbounded quantifier (`*`, `+`, `{n,}`) applies to a group with top-level `|`. With
- * overlapping branches (`(a|a)*`) that backtracks exponentially, which starHeight does not see; the
- * Worker cannot time a regex (workerd's clocks stand still during execution), so such shapes are refused.
- */
-export function repeatsAlternation(src: string): boolean {
-  const alt: boolean[] = [];
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i];
-    if (c === "\\") i++;
-    else if (c === "[") {
-      for (i++; i < src.length && src[i] !== "]"; i++) if (src[i] === "\\") i++;
-    } else if (c === "(") alt.push(false);
-    else if (c === "|" && alt.length > 0) alt[alt.length - 1] = true;
-    else if (c === ")") {
-      if (alt.pop() && repeats(src, i + 1)) return true;
-    }
-  }
-  return false;
-}
-
-/** True when a quantifier allowing more than one repetition starts at `i` (`*`, `+`, `{2}`, `{0,3}`, `{1,}`). */
-function repeats(src: string, i: number): boolean {
-  const q = src[i];
-  if (q === "*" || q === "+") return true;
-  const m = q === "{" ? /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i, i + 24)) : null;
-  if (!m) return false;
-  const hi = m[2] === undefined ? Number(m[1]) : m[3] === "" ? Infinity : Number(m[3]);
-  return hi > 1;
 }
 
 /** Parses and validates the search parameters. Throws a 400 PorchlightError naming the parameter. */

@@ -16,7 +16,7 @@
  * Invariant (speed): the hot path allocates nothing for a non-matching event or a match without
  * captures; captures are allocated only when a regex with named groups matched.
  */
-import { starHeight } from "../parse/extractors.ts";
+import { backtrackingRisk } from "../parse/extractors.ts";
 import type { Condition } from "./types.ts";
 
 export interface MatchResult {
@@ -118,7 +118,10 @@ function checkOperator(op: string, arg: unknown, at: string, errors: FieldError[
       const re = toRegExp(arg);
       if (typeof re === "string") errors.push({ field: at, message: re });
       // every event of every batch runs it: refuse patterns that backtrack catastrophically
-      else if (starHeight(re.source) > 1) errors.push({ field: at, message: "nested quantifiers such as (a+)+ backtrack catastrophically; simplify the pattern" });
+      else {
+        const risk = backtrackingRisk(re.source);
+        if (risk) errors.push({ field: at, message: risk });
+      }
       return;
     }
     case "gt":

@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       const relay = spawn(
         process.execPath,
         [main, "--endpoint", URL_BASE, "--token", ingest, "--udp", `127.0.0.1:${RELAY_PORT}`, "--tcp", `127.0.0.1:${RELAY_PORT}`, "--spool", join(STATE_DIR, "spool")],
-        { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: process.env },
+        { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: process.env },
       );
       children.push(relay);
       relay.on("exit", (code, signal) => log(`relay stopped (${signal ?? code})`));
@@ -152,8 +152,9 @@ async function main(): Promise<void> {
           log(`the relay did not report "relay started" within ${RELAY_READY_TIMEOUT_MS / 1000} s`);
           ok();
         }, RELAY_READY_TIMEOUT_MS);
-        relay.stdout!.on("data", (d: Buffer) => {
-          process.stdout.write(d);
+        // The relay logs JSON lines to stderr (and may print to stdout): forward both, watch both.
+        const watch = (out: NodeJS.WriteStream) => (d: Buffer) => {
+          out.write(d);
           if (seen !== "done") {
             seen += d.toString();
             if (seen.includes('"relay started"')) {
@@ -162,7 +163,9 @@ async function main(): Promise<void> {
               ok();
             }
           }
-        });
+        };
+        relay.stdout!.on("data", watch(process.stdout));
+        relay.stderr!.on("data", watch(process.stderr));
         relay.on("exit", () => { clearTimeout(timer); ok(); });
       });
       relayLine = `relay: syslog on udp+tcp 127.0.0.1:${RELAY_PORT}; try: logger -n 127.0.0.1 -P ${RELAY_PORT} "hello"`;

@@ -102,9 +102,30 @@ describe("compactDoc / expandDoc", () => {
     odd.log!.syslog!.priority = 7;
     odd.log!.syslog!.procid = "046691";
     odd.related = { ip: ["45.60.13.78", "10.0.0.1"], user: ["root"] };
-    const doc = eventRow(odd).doc as { log: { syslog: Record<string, unknown> }; related: unknown };
+    // A classification pair that is not in the table (extra type), and one whose category alone is.
+    odd.event.type = ["start", "info"];
+    const doc = eventRow(odd).doc as { log: { syslog: Record<string, unknown> }; related: unknown; event: Record<string, unknown> };
     expect(doc.log.syslog).toMatchObject({ facility: { code: 4, name: "security" }, priority: 7, procid: "046691" });
     expect(doc.related).toEqual({ ip: ["45.60.13.78", "10.0.0.1"] });
+    expect(doc.event).toMatchObject({ category: ["authentication"], type: ["start", "info"] });
     roundTrip(odd);
+    const onlyCategory = plain(e) as EcsEvent;
+    delete onlyCategory.event.type;
+    expect((eventRow(onlyCategory).doc as { event: Record<string, unknown> }).event.category).toEqual(["authentication"]);
+    roundTrip(onlyCategory);
+  });
+
+  it("packs a common event.category/event.type pair into the ~ number, restoring fresh arrays", () => {
+    const e = normalize({ raw: "<4>Nov 22 10:00:01 router kernel: DROP IN=eth1 OUT= SRC=45.60.13.78 DST=192.168.1.2 PROTO=TCP SPT=4000 DPT=22", receivedAt: 1_790_000_000_000, transport: "udp" }, DEFAULT_CONTEXT, "k", 0);
+    expect(e.event).toMatchObject({ category: ["network"], type: ["connection", "denied"] });
+    const row = stored(eventRow(e));
+    expect(JSON.stringify(row.doc)).not.toContain("category");
+    const a = apiEvent(row) as unknown as EcsEvent;
+    expect(a.event).toMatchObject({ category: ["network"], type: ["connection", "denied"] });
+    a.event.type!.push("changed");
+    expect((apiEvent(row) as unknown as EcsEvent).event.type).toEqual(["connection", "denied"]);
+    // A doc written before the pair was packed (its ~ number below 2^32) still reads back as stored.
+    const old = { ...row, doc: { ...row.doc, event: { category: ["network"], type: ["connection", "denied"] }, [COMPACT_KEY]: (row.doc[COMPACT_KEY] as number) % 2 ** 32 } };
+    expect(plain(apiEvent(old))).toEqual(plain(e));
   });
 });

@@ -14,9 +14,11 @@
  *   fields present in the stored doc.
  * - `log.syslog.facility` / `.severity` kept as a bare code number stand for {code, name} with the
  *   standard name (a stored object is returned as is).
- * - `~` = flags + 2^24 × (facility code + 1 + 32 × (transport index + 1)): the facility code (when
- *   standard) and `porchlight.transport` ride in the same number instead of two nested objects of their
- *   own (≈65 characters per event); 0 in a part means "not packed".
+ * - `~` = flags + 2^24 × (facility code + 1 + 32 × (transport index + 1) + 256 × (class index + 1)):
+ *   the facility code (when standard), `porchlight.transport` and the pair event.category/event.type
+ *   (when it is one of CLASSES) ride in the same number instead of nested objects of their own (≈65 and
+ *   ≈50 characters per event); 0 in a part means "not packed". A doc stored before the class part
+ *   existed has none (its number is below 2^32).
  */
 import type { EcsEvent } from "../ecs.ts";
 import { FACILITY_NAMES, SEVERITY_NAMES } from "../parse/names.ts";
@@ -62,6 +64,40 @@ const PACK = 2 ** 24;
 const MAX_PACKED_FACILITY = 30;
 /** `porchlight.transport` values (ecs.ts), by packed index. Never reorder, only append. */
 const TRANSPORTS = ["udp", "tcp", "tls", "file", "stdin", "http"] as const;
+/** The transport part is 3 bits (index + 1 ≤ 7). */
+const TRANSPORT_SLOTS = 8;
+
+/**
+ * The event.category / event.type pairs the program parsers set most, by packed index: the pair is
+ * dropped from the doc only when both arrays equal an entry exactly, so a parser that changes its
+ * classification only loses the compaction, never the data. Stored in D1: never reorder or edit an
+ * entry, only append (the packed part has room for 2^21 entries).
+ */
+const CLASSES: readonly (readonly [category: readonly string[], type: readonly string[]])[] = [
+  [["network"], ["protocol"]],
+  [["network"], ["protocol", "allowed"]],
+  [["network"], ["protocol", "denied"]],
+  [["network"], ["connection"]],
+  [["network"], ["connection", "denied"]],
+  [["network"], ["connection", "allowed"]],
+  [["network"], ["connection", "start"]],
+  [["network"], ["connection", "end"]],
+  [["network"], ["start"]],
+  [["network"], ["end"]],
+  [["network"], ["info"]],
+  [["authentication"], ["start"]],
+  [["authentication"], ["end"]],
+  [["authentication"], ["info"]],
+  [["authentication", "session"], ["start"]],
+  [["session"], ["start"]],
+  [["session"], ["end"]],
+  [["process"], ["start"]],
+  [["process"], ["end"]],
+  [["process"], ["info"]],
+  [["network", "authentication"], ["start"]],
+  [["authentication", "process"], ["start"]],
+  [["process", "iam"], ["start"]],
+];
 
 const facilityName = (code: number): string => FACILITY_NAMES[code] ?? String(code);
 const severityName = (code: number): string => SEVERITY_NAMES[code] ?? String(code);
@@ -90,6 +126,22 @@ function derivedRelatedUser(c: RowColumns, target: unknown): string[] {
   return out;
 }
 
+/** Index in CLASSES of the pair (category, type), or -1. */
+function classIndex(category: unknown, type: unknown): number {
+  if (!Array.isArray(category) || !Array.isArray(type)) return -1;
+  for (let i = 0; i < CLASSES.length; i++) {
+    const [c, t] = CLASSES[i]!;
+    if (equalStrings(category, c) && equalStrings(type, t)) return i;
+  }
+  return -1;
+}
+
+function equalStrings(a: unknown[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function sameStrings(a: unknown, b: string[]): boolean {
   if (!Array.isArray(a) || a.length !== b.length || b.length === 0) return false;
   for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
@@ -101,11 +153,15 @@ function sameStrings(a: unknown, b: string[]): boolean {
 let bits = 0;
 let packedFacility = 0; // facility code + 1
 let packedTransport = 0; // TRANSPORTS index + 1
+let packedClass = 0; // CLASSES index + 1
 
 function compactEvent(ev: Obj, c: RowColumns): Obj {
   const out: Obj = {};
+  const cls = classIndex(ev.category, ev.type);
+  if (cls >= 0) packedClass = cls + 1;
   for (const k in ev) {
     const v = ev[k];
+    if (cls >= 0 && (k === "category" || k === "type")) continue;
     if (k === "dataset" && v === c.dataset) bits |= EV_DATASET;
     else if (k === "kind" && v === "event") bits |= EV_KIND;
     else if (k === "severity" && v === c.severity && v !== null) bits |= EV_SEVERITY;
@@ -216,6 +272,7 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
   bits = 0;
   packedFacility = 0;
   packedTransport = 0;
+  packedClass = 0;
   const src = e as unknown as Obj;
   const out: Obj = {};
   const pid = isObj(src.process) ? src.process.pid : undefined;
@@ -287,7 +344,7 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
         out[k] = v;
     }
   }
-  const packed = bits + PACK * (packedFacility + 32 * packedTransport);
+  const packed = bits + PACK * (packedFacility + 32 * packedTransport + 32 * TRANSPORT_SLOTS * packedClass);
   if (packed !== 0) out[COMPACT_KEY] = packed;
   return out;
 }
@@ -321,7 +378,8 @@ export function expandDoc(r: EventRow): Record<string, unknown> {
   const b = packed % PACK;
   const high = Math.floor(packed / PACK);
   const fac = (high % 32) - 1;
-  const transport = Math.floor(high / 32) - 1;
+  const transport = (Math.floor(high / 32) % TRANSPORT_SLOTS) - 1;
+  const cls = Math.floor(high / (32 * TRANSPORT_SLOTS)) - 1;
   const out: Obj = {
     id: r.id,
     "@timestamp": new Date(r.ts).toISOString(),
@@ -330,11 +388,16 @@ export function expandDoc(r: EventRow): Record<string, unknown> {
   if (r.message !== null) out.message = r.message;
   for (const k in doc) if (k !== COMPACT_KEY) out[k] = doc[k];
 
-  if (b & (EV_DATASET | EV_KIND | EV_SEVERITY | EV_ACTION | EV_OUTCOME)) {
+  const pair = cls >= 0 ? CLASSES[cls] : undefined;
+  if (b & (EV_DATASET | EV_KIND | EV_SEVERITY | EV_ACTION | EV_OUTCOME) || pair !== undefined) {
     const ev: Obj = {};
     if (b & EV_DATASET) ev.dataset = r.dataset;
     if (b & EV_KIND) ev.kind = "event";
     if (b & EV_SEVERITY) ev.severity = r.severity;
+    if (pair !== undefined) {
+      ev.category = pair[0].slice();
+      ev.type = pair[1].slice();
+    }
     out.event = over(ev, doc.event);
     if (b & EV_ACTION && !("action" in (out.event as Obj))) (out.event as Obj).action = r.action;
     if (b & EV_OUTCOME && !("outcome" in (out.event as Obj))) (out.event as Obj).outcome = r.outcome;

@@ -297,12 +297,16 @@ const INSERT_EVENTS_SQL =
   ).join(", ") +
   " FROM json_each(?1)";
 
-const SURROGATE = /[\uD800-\uDFFF]/;
+/** A NUL or a surrogate: either keeps the message from being sent as a tail length (see above). */
+const NUL_OR_SURROGATE = /[\0\uD800-\uDFFF]/;
 
-/** The message column as sent: its length when it is a plain tail of raw, else itself. */
+/**
+ * The message column as sent: its length when it is a plain tail of raw, else itself. One scan of raw
+ * covers both checks (the message is part of it): a surrogate in raw's header also sends the message in
+ * full, which is merely longer.
+ */
 function messageOnWire(message: string | null, raw: string): string | number | null {
-  if (message === null || message.length === 0 || !raw.endsWith(message)) return message;
-  if (SURROGATE.test(message) || raw.indexOf("\0") >= 0) return message;
+  if (message === null || message.length === 0 || !raw.endsWith(message) || NUL_OR_SURROGATE.test(raw)) return message;
   return message.length;
 }
 
@@ -353,7 +357,8 @@ export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[]
   while (pending.length > 0) {
     const part = pending.shift()!;
     const json = JSON.stringify(part);
-    const bytes = utf8Bytes(json);
+    // n UTF-16 units are at most 3n UTF-8 bytes: a typical batch skips the scan for non-ASCII.
+    const bytes = json.length * 3 <= INSERT_MAX_BYTES ? json.length : utf8Bytes(json);
     if (bytes <= INSERT_MAX_BYTES || part.length === 1) {
       out.push({ sql: INSERT_EVENTS_SQL, params: [json] });
       continue;

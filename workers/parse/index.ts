@@ -63,7 +63,7 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
   if (ts === undefined || !Number.isFinite(ts) || ts < 0 || ts > MAX_TS) ts = receivedAt;
   if (receivedAt !== lastReceivedAt) {
     lastReceivedAt = receivedAt;
-    lastReceivedIso = new Date(receivedAt).toISOString();
+    lastReceivedIso = isoTime(receivedAt); // NDJSON lines each carry their own ms: a new value per line
   }
   const receivedIso = lastReceivedIso;
   const ev: EcsEvent = {

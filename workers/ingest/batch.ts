@@ -11,10 +11,10 @@
 import { INGEST_MAX_LINES } from "../constants.ts";
 import type { EcsEvent } from "../ecs.ts";
 import { PorchlightError } from "../errors.ts";
-import { normalize } from "../parse/index.ts";
+import { normalize, type EventTimes } from "../parse/index.ts";
 import { canonicalIp } from "../parse/ip.ts";
 import type { ParseContext, RawInput } from "../parse/types.ts";
-import { eventRow, type EventRow } from "../store/store.ts";
+import { eventRowTimed, type EventRow } from "../store/store.ts";
 import type { BodyKind } from "./body.ts";
 
 export interface LineError {
@@ -129,6 +129,7 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
     if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push({ line, message });
   };
 
+  const times: EventTimes = { ts: 0, receivedAt: 0 };
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
     if (line.endsWith("\r")) line = line.slice(0, -1);
@@ -148,13 +149,13 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
       if (opts.clientIp) input.sourceIp = opts.clientIp;
     }
     // normalize() also cuts lines over INGEST_MAX_LINE_BYTES and flags them `porchlight.truncated`.
-    const event = normalize(input, opts.ctx, opts.batchKey, i);
+    const event = normalize(input, opts.ctx, opts.batchKey, i, times);
     // The relay cut the message before sending it (its max-message-bytes): flag it like our own cut.
     if (relayTruncated) (event.porchlight ??= {}).truncated = true;
     out.accepted++;
     if (event.event.dataset === "unparsed") out.parseErrors++;
     out.events.push(event);
-    out.rows.push(eventRow(event));
+    out.rows.push(eventRowTimed(event, times));
   }
   if (errorCount > out.errors.length) {
     out.errors.push({ line: 0, message: `${errorCount - out.errors.length} more line errors not listed` });

@@ -26,11 +26,22 @@ export const DEFAULT_CONTEXT: ParseContext = { timezoneFor: () => "UTC", extract
 const MAX_TS = 2 ** 48 - 1;
 
 /**
- * Normalizes one line. `batchKey`/`index` (the ingest Idempotency-Key and line number) make the id
- * deterministic so a retried batch stores nothing twice; without them the id is random.
+ * The ms since epoch of an event's `@timestamp` and `received_at` texts (what Date.parse reads back
+ * from them), filled in by normalize() so the row mapping need not parse the texts it just wrote.
  */
-export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string, index?: number): EcsEvent {
+export interface EventTimes {
+  ts: number;
+  receivedAt: number;
+}
+
+/**
+ * Normalizes one line. `batchKey`/`index` (the ingest Idempotency-Key and line number) make the id
+ * deterministic so a retried batch stores nothing twice; without them the id is random. `times`, when
+ * given, receives the ms of the event's @timestamp and received_at.
+ */
+export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string, index?: number, times?: EventTimes): EcsEvent {
   const receivedAt = Number.isFinite(input.receivedAt) && input.receivedAt >= 0 && input.receivedAt <= MAX_TS ? input.receivedAt : Date.now();
+  if (times) times.ts = times.receivedAt = Math.floor(receivedAt); // build() moves ts to the event time
   let raw = typeof input.raw === "string" ? input.raw : String(input.raw);
   let truncated = false;
   // Cheap pre-check: a UTF-16 string of n units is at most 3n UTF-8 bytes.
@@ -39,7 +50,9 @@ export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string,
     truncated = true;
   }
   try {
-    return build(raw, receivedAt, input, ctx, batchKey, index, truncated);
+    const ev = build(raw, receivedAt, input, ctx, batchKey, index, truncated);
+    if (times) times.ts = lastTs;
+    return ev;
   } catch (e) {
     return {
       id: batchKey !== undefined ? eventId(receivedAt, batchKey, index ?? 0) : newEventId(receivedAt),
@@ -61,6 +74,7 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
   const syslog = parseSyslog(raw, syslogOpts);
   let ts = syslog.timestamp;
   if (ts === undefined || !Number.isFinite(ts) || ts < 0 || ts > MAX_TS) ts = receivedAt;
+  lastTs = Math.floor(ts); // what @timestamp's text says (isoTime drops sub-ms digits)
   if (receivedAt !== lastReceivedAt) {
     lastReceivedAt = receivedAt;
     lastReceivedIso = isoTime(receivedAt); // NDJSON lines each carry their own ms: a new value per line
@@ -120,6 +134,9 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
 let tzCtx: ParseContext = DEFAULT_CONTEXT;
 let tzIp: string | undefined;
 const syslogOpts = { receivedAt: 0, timezone: (host: string | undefined): string => tzCtx.timezoneFor(host, tzIp) };
+
+// @timestamp of the last build(), ms (whole).
+let lastTs = 0;
 
 // received_at of the previous call: a batch shares one receive time.
 let lastReceivedAt = NaN;

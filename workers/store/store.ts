@@ -11,6 +11,7 @@
  *   the parameter stays under D1's 2 MB value limit: a typical 1000-line batch is one statement.
  */
 import type { EcsEvent } from "../ecs.ts";
+import type { EventTimes } from "../parse/index.ts";
 import { ipKey } from "../parse/ip.ts";
 import { D1_MAX_VALUE_BYTES } from "../constants.ts";
 import { compactDoc, expandDoc } from "./doc.ts";
@@ -224,10 +225,17 @@ function isoMs(s: string): number {
 
 /** Maps a normalized event to its row: the typed columns are copies, `doc` the compacted rest. */
 export function eventRow(e: EcsEvent): EventRow {
-  const { id, "@timestamp": ts, received_at, raw, message } = e;
+  return rowOf(e, isoMs(e["@timestamp"]), isoMs(e.received_at));
+}
+
+/** eventRow with the times normalize() reported for this very event (saves parsing its texts back). */
+export function eventRowTimed(e: EcsEvent, times: EventTimes): EventRow {
+  return rowOf(e, times.ts, times.receivedAt);
+}
+
+function rowOf(e: EcsEvent, tsMs: number, recMs: number): EventRow {
+  const { id, raw, message } = e;
   const srcIp = str(e.source?.ip), dstIp = str(e.destination?.ip);
-  const tsMs = isoMs(ts);
-  const recMs = isoMs(received_at);
   const row: EventRow = {
     id,
     ts: Number.isFinite(tsMs) ? tsMs : 0,

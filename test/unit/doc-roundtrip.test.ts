@@ -11,7 +11,7 @@ import { generateCorpus } from "../../bench/corpus.ts";
 import type { EcsEvent } from "../../workers/ecs.ts";
 import { normalize, DEFAULT_CONTEXT, type EventTimes } from "../../workers/parse/index.ts";
 import type { RawInput } from "../../workers/parse/types.ts";
-import { COMPACT_KEY, expandDoc } from "../../workers/store/doc.ts";
+import { CLASSES, COMPACT_KEY, expandDoc } from "../../workers/store/doc.ts";
 import { apiEvent, eventRow, type EventRow } from "../../workers/store/store.ts";
 import { CORPORA_DIR, haveCorpus } from "../conformance/corpora.ts";
 
@@ -124,17 +124,42 @@ describe("compactDoc / expandDoc", () => {
     roundTrip(onlyCategory);
   });
 
+  it("stores an observer that is only an ingress interface name as that name", () => {
+    const e = normalize({ raw: "<4>Nov 22 10:00:01 router kernel: DROP IN=eth1 OUT= SRC=45.60.13.78 DST=192.168.1.2 PROTO=TCP SPT=4000 DPT=22", receivedAt: 1_790_000_000_000 }, DEFAULT_CONTEXT, "k", 0);
+    expect(e.observer).toEqual({ ingress: { interface: { name: "eth1" } } });
+    const row = stored(eventRow(e));
+    expect(row.doc.observer).toBeUndefined();
+    expect(plain(apiEvent(row))).toEqual(plain(e));
+    // Anything more than the name (an egress, another ingress field) keeps the observer as it is.
+    for (const observer of [{ ingress: { interface: { name: "eth1" } }, egress: { interface: { name: "eth0" } } }, { ingress: { interface: { name: "eth1", alias: "lan" } } }, { ingress: { zone: "lan", interface: { name: "eth1" } } }, { ingress: { interface: { name: 3 } } }]) {
+      const odd = { ...(plain(e) as EcsEvent), observer } as EcsEvent;
+      expect(stored(eventRow(odd)).doc.observer).toEqual(observer);
+      roundTrip(odd);
+    }
+  });
+
   it("packs a common event.category/event.type pair into the ~ number, restoring fresh arrays", () => {
-    const e = normalize({ raw: "<4>Nov 22 10:00:01 router kernel: DROP IN=eth1 OUT= SRC=45.60.13.78 DST=192.168.1.2 PROTO=TCP SPT=4000 DPT=22", receivedAt: 1_790_000_000_000, transport: "udp" }, DEFAULT_CONTEXT, "k", 0);
-    expect(e.event).toMatchObject({ category: ["network"], type: ["connection", "denied"] });
+    const e = normalize({ raw: "<4>Nov 22 10:00:01 router kernel: ACCEPT IN=eth1 OUT= SRC=45.60.13.78 DST=192.168.1.2 PROTO=TCP SPT=4000 DPT=22", receivedAt: 1_790_000_000_000, transport: "udp" }, DEFAULT_CONTEXT, "k", 0);
+    expect(e.event).toMatchObject({ category: ["network"], type: ["connection", "allowed"] });
     const row = stored(eventRow(e));
     expect(JSON.stringify(row.doc)).not.toContain("category");
     const a = apiEvent(row) as unknown as EcsEvent;
-    expect(a.event).toMatchObject({ category: ["network"], type: ["connection", "denied"] });
+    expect(a.event).toMatchObject({ category: ["network"], type: ["connection", "allowed"] });
     a.event.type!.push("changed");
-    expect((apiEvent(row) as unknown as EcsEvent).event.type).toEqual(["connection", "denied"]);
+    expect((apiEvent(row) as unknown as EcsEvent).event.type).toEqual(["connection", "allowed"]);
     // A doc written before the pair was packed (its ~ number below 2^32) still reads back as stored.
-    const old = { ...row, doc: { ...row.doc, event: { category: ["network"], type: ["connection", "denied"] }, [COMPACT_KEY]: (row.doc[COMPACT_KEY] as number) % 2 ** 32 } };
+    const old = { ...row, doc: { ...row.doc, event: { category: ["network"], type: ["connection", "allowed"] }, [COMPACT_KEY]: (row.doc[COMPACT_KEY] as number) % 2 ** 32 } };
     expect(plain(apiEvent(old))).toEqual(plain(e));
+  });
+
+  it("keeps in the doc the classification fields the stats queries read with SQL (authentication, denied)", () => {
+    for (const [category, type] of CLASSES) {
+      expect(category).not.toContain("authentication");
+      expect(type).not.toContain("denied");
+    }
+    const drop = normalize({ raw: "<4>Nov 22 10:00:01 router kernel: DROP IN=eth1 OUT= SRC=45.60.13.78 DST=192.168.1.2 PROTO=TCP SPT=4000 DPT=22", receivedAt: 1_790_000_000_000 }, DEFAULT_CONTEXT, "k", 0);
+    expect(stored(eventRow(drop)).doc.event).toMatchObject({ type: ["connection", "denied"] });
+    const login = normalize({ raw: "<38>Nov 22 10:00:02 nas sshd[46691]: Failed password for root from 45.60.13.78 port 40000 ssh2", receivedAt: 1_790_000_000_000 }, DEFAULT_CONTEXT, "k", 0);
+    expect(stored(eventRow(login)).doc.event).toMatchObject({ category: ["authentication"] });
   });
 });

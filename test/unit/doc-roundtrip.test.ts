@@ -124,6 +124,23 @@ describe("compactDoc / expandDoc", () => {
     roundTrip(onlyCategory);
   });
 
+  it("stores a MAC printed in raw as its offset there, and keeps one raw does not print exactly", () => {
+    const raw = "<4>Nov 22 10:00:01 router kernel: DROP IN=eth1 OUT= MAC=3d:c1:27:52:69:3f:26:b9:93:20:43:0c:08:00 SRC=45.60.13.78 DST=192.168.1.2 PROTO=TCP SPT=4000 DPT=22";
+    const e = normalize({ raw, receivedAt: 1_790_000_000_000 }, DEFAULT_CONTEXT, "k", 0);
+    expect(e.source?.mac).toBe("26-B9-93-20-43-0C");
+    expect(e.destination?.mac).toBe("3D-C1-27-52-69-3F");
+    const doc = stored(eventRow(e)).doc;
+    expect(JSON.stringify(doc)).not.toMatch(/mac|B9-93/);
+    roundTrip(e);
+    // Not in raw in any colon form, or in raw with another case than restoring gives: kept.
+    for (const mac of ["AA-BB-CC-DD-EE-FF", "3d-c1-27-52-69-3f"]) {
+      const odd = plain(e) as EcsEvent;
+      odd.destination!.mac = mac;
+      expect((stored(eventRow(odd)).doc.destination as { mac?: string }).mac).toBe(mac);
+      roundTrip(odd);
+    }
+  });
+
   it("stores an observer that is only an ingress interface name as that name", () => {
     const e = normalize({ raw: "<4>Nov 22 10:00:01 router kernel: DROP IN=eth1 OUT= SRC=45.60.13.78 DST=192.168.1.2 PROTO=TCP SPT=4000 DPT=22", receivedAt: 1_790_000_000_000 }, DEFAULT_CONTEXT, "k", 0);
     expect(e.observer).toEqual({ ingress: { interface: { name: "eth1" } } });

@@ -12,6 +12,7 @@
  *   doc's `~` key, so restoring never invents a field the event did not have.
  * - A doc without `~` (stored before compaction) reads back unchanged; restored fields never overwrite
  *   fields present in the stored doc.
+ * - `~sm` / `~dm` (numbers) stand for source.mac / destination.mac printed in `raw` at that offset.
  * - `~in` (a string) stands for the whole `observer` when that is just {ingress: {interface: {name}}}.
  * - `log.syslog.facility` / `.severity` kept as a bare code number stand for {code, name} with the
  *   standard name (a stored object is returned as is).
@@ -37,6 +38,13 @@ export const COMPACT_KEY = "~";
  * (firewall, DHCP and Wi-Fi events): the name alone, without three nested objects (≈40 characters).
  */
 const INGRESS_KEY = "~in";
+/**
+ * Doc keys standing for `source.mac` / `destination.mac`: the offset (UTF-16 units) in `raw` of the
+ * 17 characters the MAC was printed as ("aa:bb:cc:dd:ee:ff"); restoring upper-cases them and turns
+ * ":" into "-" (ECS notation). A firewall line prints both MACs, a DHCP or Wi-Fi line the station's.
+ */
+const SRC_MAC_KEY = "~sm";
+const DST_MAC_KEY = "~dm";
 
 // One bit per droppable field. Stored in D1: never renumber, only add.
 const EV_DATASET = 1 << 0; // event.dataset = dataset column
@@ -206,11 +214,48 @@ function dropOne(o: Obj, key: string, value: unknown, bit: number): Obj {
   return out;
 }
 
+/** The MAC in ECS notation that the 17 characters of `raw` at `at` stand for (see SRC_MAC_KEY). */
+function macAt(raw: string, at: number): string {
+  return raw.slice(at, at + 17).replaceAll(":", "-").toUpperCase();
+}
+
+/** Colon forms a MAC is printed in, by ECS notation (bounded cache: a home has a few dozen MACs). */
+const macForms = new Map<string, [lower: string, upper: string]>();
+
+/**
+ * An offset in `raw` where macAt gives back `mac` exactly, or -1. Only ASCII counts (toUpperCase of
+ * other characters may change the length), checked character by character.
+ */
+function macOffset(raw: string, mac: string): number {
+  if (mac.length !== 17) return -1;
+  let forms = macForms.get(mac);
+  if (forms === undefined) {
+    const upper = mac.replaceAll("-", ":");
+    forms = [upper.toLowerCase(), upper];
+    if (macForms.size >= 4096) macForms.clear();
+    macForms.set(mac, forms);
+  }
+  let at = raw.indexOf(forms[0]);
+  if (at < 0) at = raw.indexOf(forms[1]);
+  if (at < 0) return -1;
+  for (let i = 0; i < 17; i++) {
+    const r = raw.charCodeAt(at + i);
+    const restored = r === 58 ? 45 : r >= 97 && r <= 122 ? r - 32 : r;
+    if (r >= 128 || restored !== mac.charCodeAt(i)) return -1;
+  }
+  return at;
+}
+
+let rawText = ""; // raw of the event being compacted
+let macOff = -1; // offset of the endpoint's MAC in rawText, set by compactEndpoint
+
 function compactEndpoint(o: Obj, ip: string | null, port: number | null, ipBit: number, portBit: number, addrBit: number): Obj {
-  if (ip === null && port === null) return o;
+  macOff = typeof o.mac === "string" ? macOffset(rawText, o.mac) : -1;
+  if (ip === null && port === null && macOff < 0) return o;
   const out: Obj = {};
   for (const k in o) {
     const v = o[k];
+    if (k === "mac" && macOff >= 0) continue;
     if (k === "ip" && v === ip && ip !== null) bits |= ipBit;
     else if (k === "port" && v === port && port !== null) bits |= portBit;
     else if (k === "address" && v === ip && ip !== null && o.ip === ip) bits |= addrBit;
@@ -295,6 +340,7 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
   packedFacility = 0;
   packedTransport = 0;
   packedClass = 0;
+  rawText = typeof e.raw === "string" ? e.raw : "";
   const src = e as unknown as Obj;
   const out: Obj = {};
   const pid = isObj(src.process) ? src.process.pid : undefined;
@@ -344,9 +390,11 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
         break;
       case "source":
         put(out, k, v, compactEndpoint(v, c.src_ip, c.src_port, SRC_IP, SRC_PORT, SRC_ADDR));
+        if (macOff >= 0) out[SRC_MAC_KEY] = macOff;
         break;
       case "destination":
         put(out, k, v, compactEndpoint(v, c.dst_ip, c.dst_port, DST_IP, DST_PORT, DST_ADDR));
+        if (macOff >= 0) out[DST_MAC_KEY] = macOff;
         break;
       case "network":
         put(out, k, v, compactNetwork(v, c));
@@ -384,13 +432,17 @@ function over(base: Obj, kept: unknown): Obj {
   return isObj(kept) ? Object.assign(base, kept) : base;
 }
 
-function endpoint(b: number, ipBit: number, portBit: number, addrBit: number, ip: string | null, port: number | null, kept: unknown): Obj {
+function endpoint(b: number, ipBit: number, portBit: number, addrBit: number, ip: string | null, port: number | null, kept: unknown, raw: string, macAtOff: unknown): Obj {
   const o: Obj = {};
   if (b & addrBit) o.address = ip;
   if (b & ipBit) o.ip = ip;
   if (b & portBit) o.port = port;
+  if (typeof macAtOff === "number" && Number.isSafeInteger(macAtOff) && macAtOff >= 0) o.mac = macAt(raw, macAtOff);
   return over(o, kept);
 }
+
+/** Whether the doc stands for an endpoint: its bits, or its MAC key. */
+const hasEndpoint = (b: number, mask: number, doc: Obj, macKey: string): boolean => (b & mask) !== 0 || typeof doc[macKey] === "number";
 
 const pairOf = (v: unknown, name: (code: number) => string): unknown =>
   typeof v === "number" ? { code: v, name: name(v) } : v;
@@ -414,7 +466,7 @@ export function expandDoc(r: EventRow): Record<string, unknown> {
     received_at: new Date(r.received_at).toISOString(),
   };
   if (r.message !== null) out.message = r.message;
-  for (const k in doc) if (k !== COMPACT_KEY && k !== INGRESS_KEY) out[k] = doc[k];
+  for (const k in doc) if (k !== COMPACT_KEY && k !== INGRESS_KEY && k !== SRC_MAC_KEY && k !== DST_MAC_KEY) out[k] = doc[k];
   const ingress = doc[INGRESS_KEY];
   if (typeof ingress === "string" && !("observer" in doc)) out.observer = { ingress: { interface: { name: ingress } } };
 
@@ -456,8 +508,12 @@ export function expandDoc(r: EventRow): Record<string, unknown> {
 
   if (b & HOST_NAME) out.host = over({ hostname: r.host }, doc.host);
   if (b & PROC_NAME) out.process = over({ name: r.program }, doc.process);
-  if (b & (SRC_IP | SRC_PORT | SRC_ADDR)) out.source = endpoint(b, SRC_IP, SRC_PORT, SRC_ADDR, r.src_ip, r.src_port, doc.source);
-  if (b & (DST_IP | DST_PORT | DST_ADDR)) out.destination = endpoint(b, DST_IP, DST_PORT, DST_ADDR, r.dst_ip, r.dst_port, doc.destination);
+  if (hasEndpoint(b, SRC_IP | SRC_PORT | SRC_ADDR, doc, SRC_MAC_KEY)) {
+    out.source = endpoint(b, SRC_IP, SRC_PORT, SRC_ADDR, r.src_ip, r.src_port, doc.source, r.raw, doc[SRC_MAC_KEY]);
+  }
+  if (hasEndpoint(b, DST_IP | DST_PORT | DST_ADDR, doc, DST_MAC_KEY)) {
+    out.destination = endpoint(b, DST_IP, DST_PORT, DST_ADDR, r.dst_ip, r.dst_port, doc.destination, r.raw, doc[DST_MAC_KEY]);
+  }
   if (b & (NET_TRANSPORT | NET_PROTOCOL | NET_TYPE)) {
     const n: Obj = {};
     if (b & NET_TRANSPORT) n.transport = r.protocol;

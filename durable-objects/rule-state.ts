@@ -25,14 +25,13 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../workers/env.ts";
 import type { Engine, Firing, MatchedEvent, RuleDef, Severity, StepResult } from "../workers/rules/types.ts";
 import { ENGINES } from "../workers/rules/engines/index.ts";
-import { firingId } from "../workers/rules/plan.ts";
+import { firingId, toAlertInputs, type ApplyResult } from "../workers/rules/plan.ts";
 import { groupKeyOf, groupObject, groupValues } from "../workers/rules/project.ts";
 import { applyFirings, type AlertInput } from "../workers/store/alerts.ts";
-import { toAlertInputs, type ApplyResult } from "../workers/rules/plan.ts";
-
-export type { ApplyResult };
 import { formatDuration, parseDuration } from "../workers/rules/duration.ts";
 import { notifyAlerts } from "../workers/live.ts";
+
+export type { ApplyResult };
 
 export interface BeatResult {
   name: string;

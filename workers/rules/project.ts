@@ -38,9 +38,27 @@ export function neededFields(rule: RuleDef): string[] {
 // usually ask for the same event's time (Date.parse is the costliest step of a projection).
 let lastEvent: EcsEvent | undefined;
 let lastTs = 0;
-/** "2026-11-22T10:00:00.000Z" (the form our events carry) without Date.parse; NaN for any other form. */
 const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+// The second ("YYYY-MM-DDTHH:MM:SS") of the last text isoUtcMs accepted and its ms: a batch's events
+// share a few seconds, so most calls are a prefix compare and three digits.
+let lastSecond = "";
+let lastSecondMs = 0;
+
+/** "2026-11-22T10:00:00.000Z" (the form our events carry) without Date.parse; NaN for any other form. */
 function isoUtcMs(s: string): number {
+  if (s.length === 24 && lastSecond.length === 19 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90 && s.startsWith(lastSecond)) {
+    const d0 = s.charCodeAt(20) - 48, d1 = s.charCodeAt(21) - 48, d2 = s.charCodeAt(22) - 48;
+    if (d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) return lastSecondMs + d0 * 100 + d1 * 10 + d2;
+  }
+  const t = parseIsoUtc(s);
+  if (Number.isFinite(t)) {
+    lastSecond = s.slice(0, 19);
+    lastSecondMs = t - ((s.charCodeAt(20) - 48) * 100 + (s.charCodeAt(21) - 48) * 10 + (s.charCodeAt(22) - 48));
+  }
+  return t;
+}
+
+function parseIsoUtc(s: string): number {
   if (s.length !== 24 || s.charCodeAt(10) !== 84 || s.charCodeAt(23) !== 90 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46) return NaN;
   for (const i of ISO_DIGITS) {
     const c = s.charCodeAt(i);
@@ -50,7 +68,9 @@ function isoUtcMs(s: string): number {
   const n2 = (i: number) => d(i) * 10 + d(i + 1);
   const month = n2(5), day = n2(8), hour = n2(11), minute = n2(14), second = n2(17);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return NaN;
-  const t = Date.UTC(n2(0) * 100 + n2(2), month - 1, day, hour, minute, second, d(20) * 100 + n2(21));
+  const year = n2(0) * 100 + n2(2);
+  if (year < 100) return NaN; // Date.UTC reads years 0-99 as 1900-1999: let Date.parse decide those
+  const t = Date.UTC(year, month - 1, day, hour, minute, second, d(20) * 100 + n2(21));
   // day 31 of a 30-day month (and Feb 30) roll over in Date.UTC: let Date.parse decide those
   return new Date(t).getUTCDate() === day ? t : NaN;
 }

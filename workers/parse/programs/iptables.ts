@@ -147,16 +147,36 @@ function ecsMac(raw: string): string {
   return m;
 }
 
-/** Keys we keep, by length then name; everything else (TOS, PREC, ID, WINDOW...) is skipped unsliced. */
-const WANTED: Record<number, readonly (keyof Fields)[]> = {
-  2: ["IN"],
-  3: ["OUT", "MAC", "SRC", "DST", "LEN", "SPT", "DPT", "TTL"],
-  4: ["TYPE", "CODE", "MARK"],
-  5: ["PROTO"],
-  6: ["PHYSIN"],
-  7: ["PHYSOUT"],
-  8: ["HOPLIMIT"],
-};
+/**
+ * The key we keep whose name is msg[i, i + len), or undefined: everything else (TOS, PREC, ID, WINDOW...)
+ * is skipped unsliced. Picked by length and first letters, then checked once with startsWith.
+ */
+function wantedKey(msg: string, i: number, len: number): Exclude<keyof Fields, "flags"> | undefined {
+  let k: Exclude<keyof Fields, "flags"> | undefined;
+  switch (len) {
+    case 2: k = "IN"; break;
+    case 3:
+      switch (msg.charCodeAt(i)) {
+        case 0x4f: k = "OUT"; break;
+        case 0x4d: k = "MAC"; break;
+        case 0x53: k = msg.charCodeAt(i + 1) === 0x52 ? "SRC" : "SPT"; break;
+        case 0x44: k = msg.charCodeAt(i + 1) === 0x53 ? "DST" : "DPT"; break;
+        case 0x4c: k = "LEN"; break;
+        case 0x54: k = "TTL"; break;
+      }
+      break;
+    case 4: {
+      const c = msg.charCodeAt(i);
+      k = c === 0x54 ? "TYPE" : c === 0x43 ? "CODE" : c === 0x4d ? "MARK" : undefined;
+      break;
+    }
+    case 5: k = "PROTO"; break;
+    case 6: k = "PHYSIN"; break;
+    case 7: k = "PHYSOUT"; break;
+    case 8: k = "HOPLIMIT"; break;
+  }
+  return k !== undefined && msg.startsWith(k, i) ? k : undefined;
+}
 
 function scan(msg: string, from: number, end: number): Fields {
   const f: Fields = { flags: "" };
@@ -168,15 +188,8 @@ function scan(msg: string, from: number, end: number): Fields {
       const eq = msg.indexOf("=", i);
       if (eq < 0 || eq >= j) f.flags = f.flags ? f.flags + " " + msg.slice(i, j) : msg.slice(i, j);
       else {
-        const keys = WANTED[eq - i];
-        if (keys) {
-          for (const k of keys) {
-            if (f[k] === undefined && msg.startsWith(k, i)) {
-              (f as unknown as Record<string, string>)[k] = msg.slice(eq + 1, j);
-              break;
-            }
-          }
-        }
+        const k = wantedKey(msg, i, eq - i);
+        if (k !== undefined && f[k] === undefined) f[k] = msg.slice(eq + 1, j);
       }
     }
     i = j + 1;

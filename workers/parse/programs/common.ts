@@ -57,12 +57,27 @@ export function authEvent(
 
 const HEX17 = /^(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 
+/**
+ * "aa:bb:..:ff" → ECS "AA-BB-..-FF", memoized: a home LAN has a few dozen MACs, and case folding costs
+ * more than the rest of a line's fields. Converts what it is given: callers check the form.
+ */
+const macCache = new Map<string, string>();
+export function ecsMac(raw: string): string {
+  let m = macCache.get(raw);
+  if (m === undefined) {
+    m = raw.replaceAll(":", "-").toUpperCase();
+    if (macCache.size >= 4096) macCache.clear();
+    macCache.set(raw, m);
+  }
+  return m;
+}
+
 /** MAC in ECS notation (RFC 7042: uppercase, hyphens), or undefined when `s` is not a 6-octet MAC. */
 export function mac(s: string | undefined): string | undefined {
   if (!s) return undefined;
   // Fast path: the usual "aa:bb:cc:dd:ee:ff" form.
   if (s.length === 17 && s.charCodeAt(2) === 58 && s.charCodeAt(5) === 58 && s.charCodeAt(8) === 58 && s.charCodeAt(11) === 58 && s.charCodeAt(14) === 58 && HEX17.test(s)) {
-    return s.replaceAll(":", "-").toUpperCase();
+    return ecsMac(s);
   }
   // arpwatch prints octets without leading zeros ("0:1b:2:..."), so 1-2 digits are accepted and padded.
   const m = /^([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})$/i.exec(s);

@@ -14,7 +14,7 @@
 import type { EcsEvent } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
-import { firewallEvent, flowRelated } from "./common.ts";
+import { ecsMac, firewallEvent, flowRelated } from "./common.ts";
 
 const WANISH = /^(?:wan|ppp|wwan|erouter|pppoe)/i;
 
@@ -130,21 +130,6 @@ function uptimeStampEnd(s: string): number {
     else return c === 93 && dot && digits > 1 ? i : -1;
   }
   return -1;
-}
-
-/**
- * "aa:bb:..:ff" → ECS "AA-BB-..-FF", memoized: a home LAN has a few dozen MACs, and case folding
- * twice per line costs more than the rest of the line's fields.
- */
-const macCache = new Map<string, string>();
-function ecsMac(raw: string): string {
-  let m = macCache.get(raw);
-  if (m === undefined) {
-    m = raw.replaceAll(":", "-").toUpperCase();
-    if (macCache.size >= 4096) macCache.clear();
-    macCache.set(raw, m);
-  }
-  return m;
 }
 
 /**

@@ -80,7 +80,14 @@ it("syslog sent with logger over UDP and TCP reaches D1 through the relay and is
   expect(raws.some((r) => r.endsWith(`${tag} over tcp`))).toBe(true);
   expect(raws.some((r) => r.endsWith(`${tag} octet counted`))).toBe(true);
   expect(events).toHaveLength(3);
-  const m = await relay.metrics();
+  // Events are searchable once their INSERT commits; the relay counts them as sent only after the
+  // edge's 2xx, which follows rule evaluation. Wait (bounded) for the acknowledgement.
+  let m = await relay.metrics();
+  await waitFor(
+    async () => (m = await relay!.metrics()).get('porchlight_relay_sent_total{component="https"}') === 3,
+    10_000,
+    () => `sent_total ${m.get('porchlight_relay_sent_total{component="https"}')}`,
+  );
   expect(m.get('porchlight_relay_sent_total{component="https"}')).toBe(3);
   expect(m.get('porchlight_relay_rejected_total{component="https"}')).toBe(0);
 });

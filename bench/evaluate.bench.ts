@@ -14,6 +14,7 @@ import { DEFAULT_CONTEXT, normalize } from "../workers/parse/index.ts";
 import { buildRuleSets, planBatch, toAlertInputs, type StoredRule } from "../workers/rules/plan.ts";
 import type { Firing, RuleDef } from "../workers/rules/types.ts";
 import { validateRule } from "../workers/rules/validate.ts";
+import { cpuMs, medianP95 } from "./cpu.ts";
 
 const CMD = "npm run bench -- evaluate";
 const STATEFUL = new Set(["threshold", "bucket", "sequence", "heartbeat", "new_value"]);
@@ -55,12 +56,6 @@ function batch(n: number, seed: number): EcsEvent[] {
   return out;
 }
 
-function cpuMs(f: () => void): number {
-  const a = process.cpuUsage();
-  f();
-  const d = process.cpuUsage(a);
-  return (d.user + d.system) / 1000;
-}
 
 const stored = rules();
 const sets = buildRuleSets(stored);
@@ -84,10 +79,10 @@ calls = matched = 0;
 const per: number[] = [];
 const N = 100;
 for (let i = 0; i < N; i++) per.push(cpuMs(() => run(batches[i % batches.length]!, `b-${i}`)));
-per.sort((a, b) => a - b);
+const fig = medianP95(per);
 const statefulCount = stored.filter((r) => STATEFUL.has(r.def.type)).length;
 console.log(
   `Worker-side rule evaluation per 1000-event batch (suppress + match ${stored.length} rules, ${statefulCount} stateful + group per (rule, shard) + payloads + rendering): ` +
-    `median ${per[N >> 1]!.toFixed(2)} ms CPU, p95 ${per[Math.floor(N * 0.95)]!.toFixed(2)} ms; ${(calls / N).toFixed(1)} RuleState calls/batch carrying ${(matched / N).toFixed(0)} matches ` +
+    `median ${fig.median.toFixed(2)} ms CPU, p95 ${fig.p95.toFixed(2)} ms; ${(calls / N).toFixed(1)} RuleState calls/batch carrying ${(matched / N).toFixed(0)} matches ` +
     `(target: with parsing and storage, ingest < 10 ms) [${sink > 0 ? "ok" : "?"}]  [${CMD}]`,
 );

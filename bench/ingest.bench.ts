@@ -28,6 +28,7 @@ import { decodeUtf8, readBodyBytes } from "../workers/ingest/body.ts";
 import { buildParseContext } from "../workers/ingest/context.ts";
 import { DEFAULT_CONTEXT } from "../workers/parse/index.ts";
 import { eventRow, insertEventStatements, type EventRow } from "../workers/store/store.ts";
+import { medianP95, type CpuFigure } from "./cpu.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const parts = process.argv.slice(2);
@@ -48,11 +49,6 @@ async function ruleMatcher(): Promise<((events: EcsEvent[], key: string) => unkn
   }
 }
 
-interface CpuFigure {
-  median: number;
-  p95: number;
-}
-
 /**
  * CPU ms of one call of `f`: median and 95th percentile over `n` calls after a warm-up, each call timed
  * alone with process.cpuUsage (user + system). The median is the figure to compare with the target; the
@@ -68,8 +64,7 @@ async function cpuMs(f: (i: number) => unknown, n: number): Promise<CpuFigure> {
     const c = process.cpuUsage(c0);
     xs.push((c.user + c.system) / 1000);
   }
-  xs.sort((a, b) => a - b);
-  return { median: xs[Math.floor(n / 2)]!, p95: xs[Math.min(n - 1, Math.floor(n * 0.95))]! };
+  return medianP95(xs);
 }
 
 const fmt = (f: CpuFigure) => `median ${f.median.toFixed(2)} ms, p95 ${f.p95.toFixed(2)} ms`;
@@ -110,8 +105,7 @@ async function cpuBench(): Promise<void> {
     [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4].forEach((d, j) => per[j]!.push(d / 1000));
   }, N);
   const stages: [string, CpuFigure][] = names.map((name, j) => {
-    const xs = per[j]!.slice(-N).sort((x, y) => x - y);
-    return [name, { median: xs[Math.floor(N / 2)]!, p95: xs[Math.min(N - 1, Math.floor(N * 0.95))]! }];
+    return [name, medianP95(per[j]!.slice(-N))];
   });
   stages.splice(2, 0, ["  of which row mapping + compactDoc (timed alone)", await cpuMs(() => sample.events.map(eventRow), N)]);
   if (!match) stages.pop();

@@ -20,6 +20,7 @@ import { compileRule, compileRuleSet } from "../workers/rules/project.ts";
 import { importSecRules } from "../workers/rules/sec.ts";
 import type { MatchedEvent, RuleDef } from "../workers/rules/types.ts";
 import { validateRule } from "../workers/rules/validate.ts";
+import { cpuMs, medianP95 } from "./cpu.ts";
 
 const CMD = "npm run bench -- rules";
 const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
@@ -89,12 +90,6 @@ function makeRules(): RuleDef[] {
   return [...pack, ...extra];
 }
 
-function cpuMs(f: () => void): number {
-  const a = process.cpuUsage();
-  f();
-  const d = process.cpuUsage(a);
-  return (d.user + d.system) / 1000;
-}
 
 // ---------------------------------------------------------------- 1. stateless matching
 {
@@ -109,9 +104,7 @@ function cpuMs(f: () => void): number {
   const per: number[] = [];
   matches = 0;
   for (let i = 0; i < 200; i++) per.push(cpuMs(() => runBatch(batches[i % batches.length]!)));
-  per.sort((a, b) => a - b);
-  const median = per[per.length >> 1]!;
-  const p95 = per[Math.floor(per.length * 0.95)]!;
+  const { median, p95 } = medianP95(per);
   console.log(`stateless matching: 1000 events x ${rules.length} enabled rules: median ${median.toFixed(2)} ms CPU, p95 ${p95.toFixed(2)} ms (target < 5 ms; ${(matches / 200).toFixed(0)} matches/batch)  [${CMD}]`);
 }
 

@@ -64,10 +64,11 @@ describe("POST /v1/rules/backtest", () => {
 
   it("runs deadlines on event time: a heartbeat gap raises where the deadline fell", async () => {
     const base = Date.parse("2025-03-03T00:00:00Z");
-    const beat = (ts: number) => ev(`<14>Mar  3 00:00:00 nas backup[1]: done`, ts, { host: { hostname: "nas" }, event: { action: "backup_done_bt" } });
+    // Stored events are re-derived from their lines when read, so the beat is a real backup completion.
+    const beat = (ts: number) => ev(`<14>Mar  3 00:00:00 nas rsnapshot[1]: /usr/bin/rsnapshot daily: completed successfully`, ts);
     await store([beat(base), beat(base + H), beat(base + 5 * H)]);
     const { body } = await backtest({
-      rule: { id: uid("bt-hb"), name: "Backups", type: "heartbeat", match: { "event.action": "backup_done_bt" }, group_by: ["host.hostname"], timeout: "2h", title: "No backup from {{host.hostname}}" },
+      rule: { id: uid("bt-hb"), name: "Backups", type: "heartbeat", match: { "event.action": "backup_completed" }, group_by: ["host.hostname"], timeout: "2h", title: "No backup from {{host.hostname}}" },
       from: base,
       to: base + 6 * H,
     });

@@ -9,6 +9,7 @@ import type { Hono } from "hono";
 import { requireScope, type AppEnv } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
 import { lowerBound } from "../parse/id.ts";
+import { categoryMask, typeMask } from "../store/search-time.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -16,6 +17,12 @@ const DAY_MS = 86_400_000;
 const OVERVIEW_MAX_MS = 31 * DAY_MS;
 /** Top blocked sources returned. */
 const TOP_BLOCKED = 10;
+/**
+ * event.category "authentication" / event.type "denied", tested on the class_bits column; rows of 0.1
+ * builds have no class_bits (NULL) and keep both fields in their stored document.
+ */
+const AUTHENTICATION = `((class_bits & ${categoryMask("authentication")}) != 0 OR (class_bits IS NULL AND json_extract(doc, '$.event.category') LIKE '%authentication%'))`;
+const DENIED = `((class_bits & ${typeMask("denied")}) != 0 OR (class_bits IS NULL AND json_extract(doc, '$.event.type') LIKE '%denied%'))`;
 /** `event.action` values (lower-cased) that mean a firewall blocked the packet. */
 const BLOCK_ACTIONS = ["drop", "dropped", "deny", "denied", "reject", "rejected", "block", "blocked"];
 
@@ -51,15 +58,14 @@ export async function overview(db: D1Database, rangeMs: number, now = Date.now()
     db.prepare("SELECT (ts / 3600000) * 3600000 AS h, dataset, COUNT(*) AS n FROM events WHERE id >= ?1 AND ts >= ?2 GROUP BY h, dataset").bind(lb, from),
     db.prepare(
       `SELECT (ts / 3600000) * 3600000 AS h, COUNT(*) AS n FROM events
-        WHERE id >= ?1 AND ts >= ?2 AND outcome = 'failure'
-          AND json_extract(doc, '$.event.category') LIKE '%authentication%'
+        WHERE id >= ?1 AND ts >= ?2 AND outcome = 'failure' AND ${AUTHENTICATION}
         GROUP BY h`,
     ).bind(lb, from),
     db.prepare("SELECT (first_seen / 86400000) * 86400000 AS d, COUNT(*) AS n FROM alerts WHERE first_seen >= ?1 GROUP BY d").bind(from),
     db.prepare(
       `SELECT src_ip AS ip, COUNT(*) AS n FROM events
         WHERE id >= ?1 AND ts >= ?2 AND src_ip IS NOT NULL
-          AND (lower(action) IN (${blockList}) OR json_extract(doc, '$.event.type') LIKE '%denied%')
+          AND (lower(action) IN (${blockList}) OR ${DENIED})
         GROUP BY src_ip ORDER BY n DESC, ip LIMIT ${TOP_BLOCKED}`,
     ).bind(lb, from),
   ]);

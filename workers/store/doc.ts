@@ -1,8 +1,9 @@
 /**
- * Compact stored documents: `compactDoc` drops from an event's `doc` what the row's typed columns (or
- * the rest of the doc) restore exactly, and `expandDoc` restores it when a row is read back. About half
- * of a typical firewall event's JSON is such copies, and every character of `doc` is paid twice on
- * ingest (our JSON.stringify and the D1 binding's re-encoding of the statement parameter).
+ * Compacted stored documents of 0.1 builds. Those builds stored each event's whole ECS document in
+ * `doc`, minus what the row's typed columns (or the rest of the doc) restore exactly; `expandDoc` still
+ * reads such rows. New rows store only what re-parsing `raw` cannot restore (search-time.ts), so
+ * `compactDoc` no longer runs on ingest: it stays as the definition of the format, and the tests use it
+ * to write 0.1 rows and check that they read back exactly.
  *
  * Invariants:
  * - expandDoc(row with doc = compactDoc(e, row)) deep-equals e (key order aside) for every event;

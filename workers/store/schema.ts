@@ -39,8 +39,17 @@ export const events = sqliteTable("events", {
   severity: integer("severity"),
   message: text("message"),
   raw: text("raw").notNull(),
-  /** The whole ECS event as JSON (the typed columns above are copies for filtering). */
+  /**
+   * What re-parsing `raw` cannot restore (sender, transport, cut flag, extractor labels), as JSON; the
+   * other ECS fields are derived from `raw` again when read (workers/store/search-time.ts). Rows of 0.1
+   * builds hold the whole event, compacted (workers/store/doc.ts).
+   */
   doc: text("doc").notNull(),
+  /**
+   * event.category and event.type as a bit set of ECS's allowed values (search-time.ts classBits), so
+   * aggregates can test them without JSON; NULL when none (and in rows of 0.1 builds). Migration 0003.
+   */
+  classBits: integer("class_bits"),
 });
 
 /**

@@ -14,7 +14,8 @@ import type { EcsEvent } from "../ecs.ts";
 import type { EventTimes } from "../parse/index.ts";
 import { ipKey } from "../parse/ip.ts";
 import { D1_MAX_VALUE_BYTES } from "../constants.ts";
-import { compactDoc, expandDoc } from "./doc.ts";
+import { expandDoc } from "./doc.ts";
+import { indexColumns, isSearchTimeDoc, searchTimeDoc, searchTimeEvent, type IndexColumns } from "./search-time.ts";
 import { buildEventsQuery, type EventsQuery } from "./events-query.ts";
 
 // --- Types
@@ -37,33 +38,23 @@ export interface Sql {
   batch(statements: SqlStatement[]): Promise<SqlResult[]>;
 }
 
-/** One events row: the typed columns queries filter on, plus the rest of the event as `doc`. */
-export interface EventRow {
+/**
+ * One events row: the typed columns queries filter on (IndexColumns, workers/store/search-time.ts),
+ * the envelope, `raw`, and `doc`: what re-parsing `raw` cannot restore (every other field of the
+ * event is derived from `raw` again when read). Rows of 0.1 builds hold a compacted document (doc.ts)
+ * and no class_bits.
+ */
+export interface EventRow extends IndexColumns {
   id: string;
   /** @timestamp, ms since epoch (event time). */
   ts: number;
   /** Receive time, ms since epoch. */
   received_at: number;
-  host: string | null;
-  program: string | null;
-  dataset: string;
-  src_ip: string | null;
-  dst_ip: string | null;
+  /** 32 hex digits of the (IPv4-mapped) IPv6 address: a CIDR filter is a BETWEEN on text. */
   src_ip_key: string | null;
   dst_ip_key: string | null;
-  src_port: number | null;
-  dst_port: number | null;
-  protocol: string | null;
-  user: string | null;
-  action: string | null;
-  outcome: string | null;
-  severity: number | null;
   message: string | null;
   raw: string;
-  /**
-   * The event without the fields stored in their own columns (id, @timestamp, received_at, message,
-   * raw) and, since compaction, without what the columns restore (workers/store/doc.ts).
-   */
   doc: Record<string, unknown>;
 }
 
@@ -179,9 +170,6 @@ export interface Store {
 
 // --- Event rows
 
-const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);
-const int = (v: unknown): number | null => (typeof v === "number" && Number.isInteger(v) ? v : null);
-
 /**
  * ipKey of the addresses of a batch: home networks log the same few hosts over and over, so the keys
  * are memoized per isolate (bounded: cleared when full).
@@ -234,47 +222,45 @@ export function eventRowTimed(e: EcsEvent, times: EventTimes): EventRow {
 }
 
 function rowOf(e: EcsEvent, tsMs: number, recMs: number): EventRow {
-  const { id, raw, message } = e;
-  const srcIp = str(e.source?.ip), dstIp = str(e.destination?.ip);
-  const row: EventRow = {
-    id,
+  const c = indexColumns(e);
+  const message = e.message;
+  return {
+    id: e.id,
     ts: Number.isFinite(tsMs) ? tsMs : 0,
     received_at: Number.isFinite(recMs) ? recMs : 0,
-    host: str(e.host?.hostname) ?? str(e.log?.syslog?.hostname),
-    program: str(e.process?.name) ?? str(e.log?.syslog?.appname),
-    dataset: str(e.event?.dataset) ?? "unparsed",
-    src_ip: srcIp,
-    dst_ip: dstIp,
-    src_ip_key: srcIp ? cachedIpKey(srcIp) : null,
-    dst_ip_key: dstIp ? cachedIpKey(dstIp) : null,
-    src_port: int(e.source?.port),
-    dst_port: int(e.destination?.port),
-    protocol: str(e.network?.transport) ?? str(e.network?.protocol),
-    user: str(e.user?.name),
-    action: str(e.event?.action),
-    outcome: str(e.event?.outcome),
-    severity: int(e.event?.severity) ?? int(e.log?.syslog?.severity?.code),
+    host: c.host,
+    program: c.program,
+    dataset: c.dataset,
+    src_ip: c.src_ip,
+    dst_ip: c.dst_ip,
+    src_ip_key: c.src_ip ? cachedIpKey(c.src_ip) : null,
+    dst_ip_key: c.dst_ip ? cachedIpKey(c.dst_ip) : null,
+    src_port: c.src_port,
+    dst_port: c.dst_port,
+    protocol: c.protocol,
+    user: c.user,
+    action: c.action,
+    outcome: c.outcome,
+    severity: c.severity,
+    class_bits: c.class_bits,
     message: typeof message === "string" ? message : null,
-    raw,
-    doc: EMPTY_DOC,
+    raw: e.raw,
+    doc: searchTimeDoc(e) as Record<string, unknown>,
   };
-  row.doc = compactDoc(e, row);
-  return row;
 }
-
-const EMPTY_DOC: Record<string, unknown> = Object.freeze({});
 
 /**
  * The API shape of a stored row (the event it was made from): envelope first, then the ECS document
- * with what compactDoc dropped restored, `raw` last. Every read of events goes through here.
+ * (search-time fields derived from `raw` again; a 0.1 document expanded), `raw` last. Every read of
+ * events goes through here.
  */
 export function apiEvent(r: EventRow): ApiEvent {
-  return expandDoc(r) as ApiEvent;
+  return (isSearchTimeDoc(r.doc) ? searchTimeEvent(r) : expandDoc(r)) as ApiEvent;
 }
 
 const EVENT_COLUMNS = [
   "id", "ts", "received_at", "host", "program", "dataset", "src_ip", "dst_ip", "src_ip_key", "dst_ip_key",
-  "src_port", "dst_port", "protocol", "user", "action", "outcome", "severity", "message", "raw", "doc",
+  "src_port", "dst_port", "protocol", "user", "action", "outcome", "severity", "class_bits", "message", "raw", "doc",
 ] as const;
 
 const MESSAGE = EVENT_COLUMNS.indexOf("message");
@@ -358,7 +344,7 @@ export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[]
     const r = rows[i]!;
     wire[i] = [
       r.id, r.ts, r.received_at, r.host, r.program, r.dataset, r.src_ip, r.dst_ip, keyOnWire(r.src_ip_key), keyOnWire(r.dst_ip_key),
-      r.src_port, r.dst_port, r.protocol, r.user, r.action, r.outcome, r.severity, messageOnWire(r.message, r.raw), r.raw, r.doc,
+      r.src_port, r.dst_port, r.protocol, r.user, r.action, r.outcome, r.severity, r.class_bits, messageOnWire(r.message, r.raw), r.raw, r.doc,
     ];
   }
   const pending: unknown[][][] = [wire];
@@ -407,6 +393,7 @@ function rowToEvent(r: Record<string, unknown>): EventRow {
     action: (r.action as string | null) ?? null,
     outcome: (r.outcome as string | null) ?? null,
     severity: r.severity == null ? null : Number(r.severity),
+    class_bits: r.class_bits == null ? null : Number(r.class_bits),
     message: (r.message as string | null) ?? null,
     raw: String(r.raw),
     doc,

@@ -91,6 +91,26 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       }
     });
 
+    it("keeps each row's times, sender, transport and labels (offsets and a shared doc list on the wire)", async () => {
+      const store = await makeStore();
+      const host = unique("wire");
+      const senders = ["192.168.1.1", "192.168.1.20", "fd00::7"];
+      // Out of order in event time, received over several seconds, from three senders; one with labels.
+      const events = Array.from({ length: 12 }, (_, i) => {
+        const ms = T0 + ((i * 7) % 12) * 1000 - 5000;
+        const raw = `<38>1 ${new Date(ms).toISOString()} ${host} sshd 1 - - Failed password for root from 203.0.113.${i} port 4000 ssh2`;
+        const e = normalize({ raw, receivedAt: T0 + i * 333, sourceIp: senders[i % 3]!, transport: i % 2 ? "udp" : "tcp" }, DEFAULT_CONTEXT, host, i);
+        if (i === 4) e.labels = { site: "garage" };
+        return e;
+      });
+      const rows = events.map(eventRow);
+      const [st] = insertEventStatements(rows);
+      // Distinct docs, each sent once: 3 senders × 2 transports, plus the one with labels.
+      expect((JSON.parse(st!.params[3] as string) as unknown[]).length).toBe(7);
+      expect((await store.insertEvents(rows)).stored).toBe(12);
+      for (const e of events) expect(apiEvent((await store.getEvent(e.id))!)).toEqual(e);
+    });
+
     it("returns newest first, pages with a cursor and bounds time ranges by id", async () => {
       const { store, events, hostCond } = await seeded(10);
       const page1 = await store.queryEvents({ conditions: [hostCond], limit: 4 });

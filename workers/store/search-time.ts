@@ -120,17 +120,37 @@ export function indexColumns(e: EcsEvent): IndexColumns {
 
 const EMPTY: SearchTimeDoc = Object.freeze({});
 
-/** The doc stored for an event: usually `{}`, or the sender and transport of relayed lines. */
+/**
+ * Docs without labels, by sender/transport/cut: the lines of a batch come from a few senders, so they
+ * share a few frozen objects, and the INSERT sends each distinct doc once (store.ts). Bounded per isolate.
+ */
+const shared = new Map<string, SearchTimeDoc>();
+const SHARED_MAX = 1024;
+
+/** The doc stored for an event: `{}`, or the sender and transport of relayed lines (frozen, shared). */
 export function searchTimeDoc(e: EcsEvent): SearchTimeDoc {
   const pl = e.porchlight;
   if (pl === undefined && e.labels === undefined) return EMPTY;
-  const d: SearchTimeDoc = {};
-  if (pl !== undefined) {
-    if (pl.source_ip !== undefined) d.s = pl.source_ip;
-    if (pl.transport !== undefined) d.t = pl.transport;
-    if (pl.truncated === true) d.x = 1;
+  const s = pl?.source_ip, t = pl?.transport, x = pl?.truncated === true;
+  if (e.labels !== undefined) {
+    const d: SearchTimeDoc = { l: e.labels };
+    if (s !== undefined) d.s = s;
+    if (t !== undefined) d.t = t;
+    if (x) d.x = 1;
+    return Object.freeze(d);
   }
-  if (e.labels !== undefined) d.l = e.labels;
+  if (s === undefined && t === undefined && !x) return EMPTY;
+  const key = `${s ?? ""}|${t ?? ""}|${x ? 1 : 0}`;
+  let d = shared.get(key);
+  if (d === undefined) {
+    const n: SearchTimeDoc = {};
+    if (s !== undefined) n.s = s;
+    if (t !== undefined) n.t = t;
+    if (x) n.x = 1;
+    d = Object.freeze(n);
+    if (shared.size >= SHARED_MAX) shared.clear();
+    shared.set(key, d);
+  }
   return d;
 }
 

@@ -258,38 +258,51 @@ export function apiEvent(r: EventRow): ApiEvent {
   return (isSearchTimeDoc(r.doc) ? searchTimeEvent(r) : expandDoc(r)) as ApiEvent;
 }
 
-const EVENT_COLUMNS = [
-  "id", "ts", "received_at", "host", "program", "dataset", "src_ip", "dst_ip", "src_ip_key", "dst_ip_key",
-  "src_port", "dst_port", "protocol", "user", "action", "outcome", "severity", "class_bits", "message", "raw", "doc",
-] as const;
-
-const MESSAGE = EVENT_COLUMNS.indexOf("message");
-const RAW = EVENT_COLUMNS.indexOf("raw");
-const SRC_KEY = EVENT_COLUMNS.indexOf("src_ip_key");
-const DST_KEY = EVENT_COLUMNS.indexOf("dst_ip_key");
+/**
+ * The columns in the order rows are sent: those every row has first, the often-NULL ones last, so a
+ * row's trailing NULLs can be left out (json_extract of a missing element is NULL).
+ */
+const WIRE_COLUMNS = [
+  "id", "ts", "received_at", "dataset", "raw", "message", "doc", "severity", "program", "host", "action", "class_bits",
+  "src_ip", "src_ip_key", "outcome", "dst_ip", "dst_ip_key", "protocol", "src_port", "dst_port", "user",
+] as const satisfies readonly (keyof EventRow)[];
+/** Elements every wire row keeps, up to and including doc. */
+const WIRE_MIN = WIRE_COLUMNS.indexOf("doc") + 1;
 
 /** ipKey of every IPv4 address starts so (IPv4-mapped IPv6); the wire carries only the last 8 digits. */
 const V4_KEY_PREFIX = "00000000000000000000ffff";
 
 /**
- * Two shortcuts keep the JSON we build (and the D1 binding re-encodes) short:
+ * Each row is a JSON array (no key names) in WIRE_COLUMNS order, and shortcuts keep the JSON we build
+ * (and the D1 binding re-encodes) short:
+ * - `ts` and `received_at` are offsets from the statement's ?2 and ?3 (the first row's values): lines
+ *   of a batch lie close together, so a few digits instead of 13.
+ * - `doc` is an index into the JSON array ?4 of the batch's distinct docs: relayed lines share a few
+ *   senders, so one digit instead of ≈30 characters.
  * - `message` is usually the tail of `raw` (the syslog MSG after the header); then the row carries only
  *   its length N and SQL takes the last N characters of raw (≈15% less JSON). SQLite counts characters
  *   in code points, JS in UTF-16 units, so the shortcut is used only when the message has no surrogates
  *   (and raw no NUL, which ends text for SQL functions).
  * - an IPv4 key is sent as its last 8 hex digits and SQL puts V4_KEY_PREFIX back (48 characters less per
  *   IPv4 row).
+ * - trailing NULLs are left out.
  */
-const INSERT_EVENTS_SQL =
-  `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.map((c) => `"${c}"`).join(", ")}) SELECT ` +
-  EVENT_COLUMNS.map((_, i) =>
-    i === MESSAGE
-      ? `CASE json_type(value, '$[${i}]') WHEN 'integer' THEN substr(json_extract(value, '$[${RAW}]'), -json_extract(value, '$[${i}]')) ELSE json_extract(value, '$[${i}]') END`
-      : i === SRC_KEY || i === DST_KEY
-        ? `CASE length(json_extract(value, '$[${i}]')) WHEN 8 THEN '${V4_KEY_PREFIX}' || json_extract(value, '$[${i}]') ELSE json_extract(value, '$[${i}]') END`
-        : `json_extract(value, '$[${i}]')`,
-  ).join(", ") +
-  " FROM json_each(?1)";
+const INSERT_EVENTS_SQL = (() => {
+  const at = (c: (typeof WIRE_COLUMNS)[number]) => `json_extract(value, '$[${WIRE_COLUMNS.indexOf(c)}]')`;
+  const expr = (c: (typeof WIRE_COLUMNS)[number]): string => {
+    const i = WIRE_COLUMNS.indexOf(c);
+    switch (c) {
+      case "ts": return `?2 + ${at(c)}`;
+      case "received_at": return `?3 + ${at(c)}`;
+      case "doc": return `json_extract(?4, '$[' || ${at(c)} || ']')`;
+      case "message": return `CASE json_type(value, '$[${i}]') WHEN 'integer' THEN substr(${at("raw")}, -${at(c)}) ELSE ${at(c)} END`;
+      case "src_ip_key":
+      case "dst_ip_key": return `CASE length(${at(c)}) WHEN 8 THEN '${V4_KEY_PREFIX}' || ${at(c)} ELSE ${at(c)} END`;
+      default: return at(c);
+    }
+  };
+  return `INSERT OR IGNORE INTO events (${WIRE_COLUMNS.map((c) => `"${c}"`).join(", ")}) SELECT ${WIRE_COLUMNS.map(expr).join(", ")} FROM json_each(?1)`;
+})();
 
 /** A NUL or a surrogate: either keeps the message from being sent as a tail length (see above). */
 const NUL_OR_SURROGATE = /[\0\uD800-\uDFFF]/;
@@ -330,23 +343,37 @@ function utf8Bytes(s: string): number {
 }
 
 /**
- * The INSERT statements for `rows`: one JSON array parameter each (rows as arrays in EVENT_COLUMNS
- * order: no key names to write), each under INSERT_MAX_BYTES. One JSON.stringify per statement (no
- * per-row strings to join); a typical 1000-line batch (≈0.7 MB of JSON) is one statement. A parameter
- * over the limit is split in two by rows and built again, which is rare: the first split is sized from
- * the whole.
+ * The INSERT statements for `rows`: one JSON array of rows per statement (see INSERT_EVENTS_SQL), each
+ * under INSERT_MAX_BYTES. One JSON.stringify per statement (no per-row strings to join); a typical
+ * 1000-line batch is one statement. A parameter over the limit is split by rows and built again, which
+ * is rare: the first split is sized from the whole.
  */
 export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[] {
   const out: SqlStatement[] = [];
   if (rows.length === 0) return out;
+  const baseTs = rows[0]!.ts, baseRec = rows[0]!.received_at;
+  // Distinct docs by identity: searchTimeDoc hands out one frozen object per (sender, transport, cut).
+  const docIndex = new Map<object, number>();
+  const docs: object[] = [];
   const wire: unknown[][] = new Array<unknown[]>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
-    wire[i] = [
-      r.id, r.ts, r.received_at, r.host, r.program, r.dataset, r.src_ip, r.dst_ip, keyOnWire(r.src_ip_key), keyOnWire(r.dst_ip_key),
-      r.src_port, r.dst_port, r.protocol, r.user, r.action, r.outcome, r.severity, r.class_bits, messageOnWire(r.message, r.raw), r.raw, r.doc,
+    let d = docIndex.get(r.doc);
+    if (d === undefined) {
+      d = docs.length;
+      docs.push(r.doc);
+      docIndex.set(r.doc, d);
+    }
+    const w: unknown[] = [
+      r.id, r.ts - baseTs, r.received_at - baseRec, r.dataset, r.raw, messageOnWire(r.message, r.raw), d, r.severity, r.program, r.host, r.action, r.class_bits,
+      r.src_ip, keyOnWire(r.src_ip_key), r.outcome, r.dst_ip, keyOnWire(r.dst_ip_key), r.protocol, r.src_port, r.dst_port, r.user,
     ];
+    let n = w.length;
+    while (n > WIRE_MIN && w[n - 1] === null) n--;
+    w.length = n;
+    wire[i] = w;
   }
+  const docsJson = JSON.stringify(docs);
   const pending: unknown[][][] = [wire];
   while (pending.length > 0) {
     const part = pending.shift()!;
@@ -354,7 +381,7 @@ export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[]
     // n UTF-16 units are at most 3n UTF-8 bytes: a typical batch skips the scan for non-ASCII.
     const bytes = json.length * 3 <= INSERT_MAX_BYTES ? json.length : utf8Bytes(json);
     if (bytes <= INSERT_MAX_BYTES || part.length === 1) {
-      out.push({ sql: INSERT_EVENTS_SQL, params: [json] });
+      out.push({ sql: INSERT_EVENTS_SQL, params: [json, baseTs, baseRec, docsJson] });
       continue;
     }
     // Split into as many equal parts as the size asks for (plus margin), keeping row order.

@@ -1,0 +1,113 @@
+/**
+ * The bench Worker of bench/workerd.bench.ts: runs the production code of the Worker-side ingest path
+ * on the posted body inside real workerd, one route per scenario, so that the workerd process's CPU per
+ * request is the figure to compare with the Workers CPU limit. Only the I/O (D1 round trips, Durable
+ * Object RPCs) is left out: Workers bill CPU time excluding I/O waits.
+ *
+ * Routes (POST; every answer is a small JSON summary that the runner checks and prints):
+ * - `/empty`: reads the body and nothing else (the per-request baseline: HTTP, body, response).
+ * - `/ingest`: readIngestBody (Content-Type and Content-Encoding as sent: text/plain or NDJSON, gzip)
+ *   → prepareBatch → insertEventStatements → the D1 binding's request encoding → planBatch of the
+ *   default rule pack: what POST /v1/ingest runs, minus I/O.
+ * - `/evaluate?stateful=N`: the same ingest, then everything evaluateBatch does in the Worker with the
+ *   default pack's enabled rules plus bench thresholds up to N enabled stateful rules (N = 10 is the
+ *   rule set of bench/evaluate.bench.ts): planBatch, one RPC payload per (rule, shard) call, one
+ *   returned firing per call rendered by toAlertInputs.
+ *
+ * The rule sets are compiled once per isolate, as workers/rules/plan.ts ruleSets caches them.
+ */
+import pack from "../../workers/rules/default-pack.json" with { type: "json" };
+import { prepareBatch } from "../../workers/ingest/batch.ts";
+import { readIngestBody } from "../../workers/ingest/body.ts";
+import { DEFAULT_CONTEXT } from "../../workers/parse/index.ts";
+import { buildRuleSets, planBatch, toAlertInputs, type ApplyResult, type RuleSets, type StoredRule } from "../../workers/rules/plan.ts";
+import type { Firing, RuleDef } from "../../workers/rules/types.ts";
+import { validateRule } from "../../workers/rules/validate.ts";
+import { insertEventStatements } from "../../workers/store/store.ts";
+
+const STATEFUL = new Set(["threshold", "bucket", "sequence", "heartbeat", "new_value"]);
+
+function validated(def: unknown): RuleDef {
+  const v = validateRule(def);
+  if (!v.ok) throw new Error(`bench rule invalid: ${JSON.stringify(v.errors)}`);
+  return v.rule;
+}
+
+const packRules: RuleDef[] = (pack as unknown[]).map(validated).filter((r) => r.enabled);
+
+/** The default pack's enabled rules plus authentication thresholds until `stateful` stateful rules are enabled. */
+function benchRules(stateful: number): StoredRule[] {
+  const out = [...packRules];
+  for (let i = 0; out.filter((r) => STATEFUL.has(r.type)).length < stateful; i++) {
+    out.push(validated({ id: `bench-thr-${i}`, name: `bench ${i}`, type: "threshold", match: { "event.category": "authentication" }, group_by: ["source.ip"], threshold: 20 + i, window: "5m", title: "{{source.ip}}" }));
+  }
+  return out.map((def) => ({ def, version: 1 }));
+}
+
+const setsByStateful = new Map<number, RuleSets>();
+function setsFor(stateful: number): RuleSets {
+  let sets = setsByStateful.get(stateful);
+  if (!sets) setsByStateful.set(stateful, (sets = buildRuleSets(benchRules(stateful))));
+  return sets;
+}
+
+let batches = 0;
+
+/** POST /v1/ingest's CPU work up to rule evaluation; returns the batch key and events for planning. */
+async function ingest(req: Request) {
+  const body = await readIngestBody(req);
+  const batchKey = `bench-${batches++}`;
+  const batch = prepareBatch(body.text, body.kind, { ctx: DEFAULT_CONTEXT, batchKey, nowMs: Date.now() });
+  const statements = insertEventStatements(batch.rows);
+  // The D1 binding JSON-encodes each batch request inside the Worker (workerd's d1-api `_send`), which
+  // re-escapes our JSON parameter: Worker CPU too.
+  const d1Bytes = JSON.stringify(statements.map((st) => ({ sql: st.sql, params: st.params }))).length;
+  return { batchKey, batch, summary: { kind: body.kind, accepted: batch.accepted, parseErrors: batch.parseErrors, statements: statements.length, d1Bytes } };
+}
+
+/**
+ * evaluateBatch's Worker-side CPU for one batch, without its I/O. Each RuleState.apply RPC V8-serializes
+ * its arguments in the Worker; structuredClone stands in for that and also deserializes them (the
+ * object's CPU in reality), so this is an upper bound. Each object answers with one firing, which the
+ * Worker deserializes (structuredClone again) and renders as bench/evaluate.bench.ts does.
+ */
+function evaluate(sets: RuleSets, batchKey: string, events: Parameters<typeof planBatch>[2]) {
+  const plan = planBatch(sets, batchKey, events);
+  let inputs = plan.inputs.length;
+  let matched = 0;
+  const rulesMatched = new Set<string>();
+  for (const call of plan.calls) {
+    structuredClone([batchKey, call.rule, call.version, call.events]);
+    const last = call.events[call.events.length - 1]!;
+    const firing: Firing = { id: `f-${batchKey}-${call.name}`, ruleId: call.rule.id, action: "raise", group: {}, count: call.events.length, eventIds: [last.id], at: last.ts, vars: { ...last.fields, count: call.events.length } };
+    const reply = structuredClone<ApplyResult>({ firings: [firing], replayed: false, late: 0 });
+    inputs += toAlertInputs(call.rule, reply.firings).length;
+    matched += call.events.length;
+    rulesMatched.add(call.rule.id);
+  }
+  const stateful = sets.alerting.rules.filter(({ rule }) => STATEFUL.has(rule.type)).length;
+  return { calls: plan.calls.length, matched, statefulEnabled: stateful, statefulMatching: rulesMatched.size, alertInputs: inputs };
+}
+
+export default {
+  async fetch(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    if (req.method !== "POST") return new Response("POST only", { status: 405 });
+    try {
+      if (url.pathname === "/empty") return Response.json({ bytes: (await req.arrayBuffer()).byteLength });
+      if (url.pathname === "/ingest") {
+        const { batchKey, batch, summary } = await ingest(req);
+        const plan = planBatch(setsFor(0), batchKey, batch.events);
+        return Response.json({ ...summary, calls: plan.calls.length });
+      }
+      if (url.pathname === "/evaluate") {
+        const sets = setsFor(Number(url.searchParams.get("stateful") ?? 10));
+        const { batchKey, batch, summary } = await ingest(req);
+        return Response.json({ ...summary, ...evaluate(sets, batchKey, batch.events) });
+      }
+      return new Response("no such scenario", { status: 404 });
+    } catch (err) {
+      return new Response(String((err as Error)?.stack ?? err), { status: 500 });
+    }
+  },
+};

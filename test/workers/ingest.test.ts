@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { d1Store } from "../../workers/store/d1.ts";
+import { readBodyBytes } from "../../workers/ingest/body.ts";
 import { api, gzip, ingest, tokenWith } from "./api-client.ts";
 import { alertsOf, createRule } from "./rules-fixtures.ts";
 
@@ -112,6 +113,18 @@ describe("POST /v1/ingest", () => {
     expect(bomb.length).toBeLessThan(20_000);
     const res = await ingest("", { body: bomb, headers: { "content-encoding": "gzip" } });
     expect(res.status).toBe(413);
+  });
+
+  it("reads a gzip body of many blocks byte for byte, and stops at the cap between blocks", async () => {
+    // ≈900 KB of varied text: several of the reader's 256 KiB blocks, many of DecompressionStream's chunks.
+    const text = Array.from({ length: 9000 }, (_, i) => `${line(i, `p${i % 97}`)} ${"é✓".repeat(i % 7)} ${i * 7919}`).join("\n");
+    const bytes = new TextEncoder().encode(text);
+    const zipped = await gzip(bytes);
+    const got = await readBodyBytes(new Blob([zipped]).stream(), "gzip", String(zipped.length));
+    expect(got).toEqual(bytes);
+    await expect(readBodyBytes(new Blob([zipped]).stream(), "gzip", String(zipped.length), 300_000)).rejects.toMatchObject({ code: "payload_too_large" });
+    // Uncompressed, the same.
+    expect(await readBodyBytes(new Blob([bytes]).stream(), "identity", null)).toEqual(bytes);
   });
 
   it("answers 413 for more than 5000 lines", async () => {

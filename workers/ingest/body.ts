@@ -48,19 +48,37 @@ export async function readBodyBytes(
   // The cast bridges workers-types and Node's DOM lib (both typecheck this file); the runtime object is the same.
   const gunzip = new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
   const stream: ReadableStream<Uint8Array> = encoding === "gzip" ? body.pipeThrough(gunzip) : body;
-  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > max) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(max);
+    const byob = byobReader(stream);
+    if (byob) {
+      // workerd: fill READ_BLOCK bytes per read. Its DecompressionStream yields 4 KiB chunks, and a
+      // read per chunk (44 for a 1000-line batch) cost ≈0.6 ms of the request's CPU more.
+      for (;;) {
+        const { done, value } = await byob.readAtLeast(READ_BLOCK, new Uint8Array(READ_BLOCK));
+        if (value && value.byteLength > 0) {
+          total += value.byteLength;
+          if (total > max) {
+            await byob.cancel().catch(() => {});
+            throw tooLarge(max);
+          }
+          chunks.push(value);
+        }
+        if (done) break;
       }
-      chunks.push(value);
+    } else {
+      const reader = stream.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.byteLength;
+        if (total > max) {
+          await reader.cancel().catch(() => {});
+          throw tooLarge(max);
+        }
+        chunks.push(value);
+      }
     }
   } catch (err) {
     if (err instanceof PorchlightError) throw err;
@@ -75,6 +93,27 @@ export async function readBodyBytes(
     off += c.byteLength;
   }
   return out;
+}
+
+/** Bytes asked for per read when the runtime can fill a buffer (the cap is checked between reads). */
+const READ_BLOCK = 256 * 1024;
+
+/** workerd's BYOB reader extension: resolves once at least `min` bytes (or the end) were read into `view`. */
+interface ReadAtLeastReader {
+  readAtLeast(min: number, view: Uint8Array): Promise<{ done: boolean; value: Uint8Array | undefined }>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/** A reader with workerd's readAtLeast, or null where there is none (Node, a non-byte stream). */
+function byobReader(stream: ReadableStream<Uint8Array>): ReadAtLeastReader | null {
+  try {
+    const r = (stream as unknown as { getReader(o: { mode: "byob" }): unknown }).getReader({ mode: "byob" }) as Partial<ReadAtLeastReader> & { releaseLock(): void };
+    if (typeof r.readAtLeast === "function") return r as ReadAtLeastReader;
+    r.releaseLock();
+  } catch {
+    // Not a byte stream: the default reader below.
+  }
+  return null;
 }
 
 // ignoreBOM keeps a leading BOM in the first line: `raw` is byte-faithful.

@@ -14,12 +14,16 @@ const scratch: number[] = new Array<number>(26).fill(48);
 let scratchMs = NaN;
 
 function setTime(ms: number): void {
-  let t = Math.min(MAX_TS, Math.max(0, Math.floor(Number.isFinite(ms) ? ms : 0)));
+  const t = Math.min(MAX_TS, Math.max(0, Math.floor(Number.isFinite(ms) ? ms : 0)));
   if (t === scratchMs) return;
   scratchMs = t;
-  for (let i = 9; i >= 0; i--) {
-    scratch[i] = CODES[t % 32]!;
-    t = Math.floor(t / 32);
+  // t < 2^48 is no int32: `t % 32` on it is a floating-point modulus (a C call in V8). Split it into two
+  // int32 halves of 25 and 23 bits (exact: dividing by a power of two is exact) and shift those instead.
+  const hi = Math.floor(t / 0x2000000);
+  const lo = t - hi * 0x2000000;
+  for (let k = 0; k < 5; k++) {
+    scratch[9 - k] = CODES[(lo >>> (5 * k)) & 31]!;
+    scratch[4 - k] = CODES[(hi >>> (5 * k)) & 31]!;
   }
 }
 

@@ -18,6 +18,7 @@ import { parseSyslog } from "./syslog.ts";
 import { facilityName, severityName } from "./names.ts";
 import { parseProgram, sniffed } from "./programs/index.ts";
 import { applyExtractors } from "./extractors.ts";
+import { digitsValue } from "./number.ts";
 import { INGEST_MAX_LINE_BYTES } from "../constants.ts";
 
 /** A context with UTC everywhere and no extractors (tests, benchmarks). */
@@ -105,7 +106,8 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
   if (hostname) ev.host = { hostname };
   if (program) {
     ev.process = { name: program };
-    if (pid && isDigits(pid)) ev.process.pid = Number(pid);
+    const pidNo = pid ? digitsValue(pid, 10) : -1; // 1 to 10 digits: fits the ECS long and means a number
+    if (pidNo >= 0) ev.process.pid = pidNo;
   }
 
   const pl: NonNullable<EcsEvent["porchlight"]> = {};
@@ -146,25 +148,33 @@ let lastReceivedIso = "";
 // different clocks interleave), so the char codes of "YYYY-MM-DDTHH:MM:SS." are cached in 8 slots by second;
 // Date#toISOString costs more than the rest of a syslog header. The text is made by one
 // String.fromCharCode (a flat string: prefix + millis would be a cons string that JSON.stringify flattens).
+// Each slot also keeps its last text: RFC 3164 stamps have no sub-second part, so the lines a sender
+// writes within one second share one text, and consecutive lines often do.
 const isoSeconds = new Float64Array(8).fill(NaN);
+const isoLastMs = new Float64Array(8).fill(NaN);
+const isoLastText: string[] = new Array<string>(8).fill("");
 // Separators are fixed; only digits are written.
 const isoCodes: number[][] = Array.from({ length: 8 }, () => Array.from("0000-00-00T00:00:00.000Z", (c) => c.charCodeAt(0)));
 function isoTime(t: number): string {
   const ms = Math.floor(t);
   const second = Math.floor(ms / 1000);
   const slot = second & 7;
+  if (isoLastMs[slot] === ms) return isoLastText[slot]!; // only in-range times are ever stored
   const codes = isoCodes[slot]!;
   if (isoSeconds[slot] !== second) {
     if (ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString(); // years outside 1970-9999
     isoSeconds[slot] = second;
     secondCodes(second, codes);
   }
-  const m = ms - second * 1000;
-  codes[20] = 48 + Math.floor(m / 100);
+  const m = (ms - second * 1000) | 0; // int32 arithmetic below (ms itself exceeds int32)
+  codes[20] = 48 + ((m / 100) | 0);
   put2(codes, 21, m % 100);
   const c = codes; // spelled out: a fixed-arity call is about twice as fast as fromCharCode.apply
-  return String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!,
+  const text = String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!,
     c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!, c[18]!, c[19]!, c[20]!, c[21]!, c[22]!, c[23]!);
+  isoLastMs[slot] = ms;
+  isoLastText[slot] = text;
+  return text;
 }
 
 const YEAR_10000_MS = 253402300800000;
@@ -200,8 +210,9 @@ function secondCodes(second: number, codes: number[]): void {
 
 /** Two decimal digits of 0 ≤ v < 100 at codes[i], codes[i + 1]. */
 function put2(codes: number[], i: number, v: number): void {
-  codes[i] = 48 + Math.floor(v / 10);
-  codes[i + 1] = 48 + (v % 10);
+  const x = v | 0; // int32 division and modulus: `%` on a double is a floating-point modulus (a C call)
+  codes[i] = 48 + ((x / 10) | 0);
+  codes[i + 1] = 48 + (x % 10);
 }
 
 // The {code, name} pairs are shared by all events (frozen: nothing downstream may edit them in place).
@@ -260,16 +271,6 @@ function merge(ev: EcsEvent, f: ProgramFields, pl: NonNullable<EcsEvent["porchli
 type Merged = "event" | "process" | "host" | "porchlight" | "source" | "destination" | "network" | "user" | "dns" | "rule" | "observer" | "related" | "labels" | "message" | "log";
 const _allMerged: Exclude<keyof ProgramFields, Merged> extends never ? true : never = true;
 void _allMerged;
-
-/** 1 to 10 ASCII digits (a PID that fits the ECS long and means a number). */
-function isDigits(s: string): boolean {
-  if (s.length === 0 || s.length > 10) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
 
 function utf8Length(s: string): number {
   let n = 0;

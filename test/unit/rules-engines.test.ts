@@ -368,6 +368,35 @@ describe("compileRule and groupKeyOf", () => {
     expect(viaSet).toEqual(viaEach);
     expect(viaSet.map((l) => l.length)).toEqual([1, 4, 5, 2, 10, 2, 4, 6]);
   });
+  it("compileRuleSet (indexed by required field values) matches exactly what each rule's match does, for random rules and events", () => {
+    const value = fc.constantFrom("a", "b", "22", "", " ", "x y");
+    const scalar = fc.oneof(value, fc.constantFrom(22, 0, true));
+    const field = fc.constantFrom("event.dataset", "event.category", "process.name", "network.transport", "source.port", "tags");
+    const leaf = fc.tuple(field, fc.oneof(scalar, fc.record({ in: fc.array(scalar, { minLength: 1, maxLength: 3 }) }), fc.record({ eq: scalar }), fc.record({ in: fc.array(value, { minLength: 1, maxLength: 2 }), exists: fc.boolean() }), fc.record({ exists: fc.boolean() })))
+      .map(([f, spec]) => ({ [f]: spec }));
+    const cond: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
+      c: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, leaf, fc.record({ any: fc.array(tie("c"), { minLength: 1, maxLength: 3 }) }), fc.record({ all: fc.array(tie("c"), { minLength: 1, maxLength: 3 }) }), fc.record({ not: tie("c") }),
+        fc.tuple(leaf, leaf).map(([x, y]) => ({ ...x, ...y }))),
+    })).c as fc.Arbitrary<Record<string, unknown>>;
+    const fieldValue = fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.constant(undefined), fc.constant(null));
+    const event = fc.record({ dataset: fieldValue, category: fieldValue, pname: fieldValue, transport: fieldValue, port: fieldValue, tags: fieldValue, flat: fc.boolean() })
+      .map((v) => ({
+        id: "", "@timestamp": "2026-11-22T10:00:00.000Z", received_at: "", raw: "",
+        event: { dataset: v.dataset, category: v.category }, network: { transport: v.transport }, source: { port: v.port }, tags: v.tags,
+        // a flat dotted key is read when the object path is absent (compileGetter)
+        ...(v.flat ? { "process.name": v.pname } : { process: { name: v.pname } }),
+      }) as never);
+    fc.assert(
+      fc.property(fc.array(cond, { minLength: 1, maxLength: 6 }), fc.array(event, { minLength: 1, maxLength: 20 }), (conds, events) => {
+        const events2 = (events as Record<string, unknown>[]).map((e, i) => ({ ...e, id: `e${i}` })) as never[]; // ids by position
+        const rules = conds.map((match, i) => rule({ id: `r${i}`, type: "single", match }));
+        const viaSet = compileRuleSet(rules).matchBatch(events2).map((l) => l.map((m) => m.id));
+        const viaEach = rules.map((r) => { const c = compileRule(r); return events2.map((e) => c.match(e)).filter(Boolean).map((m) => m!.id); });
+        expect(viaSet).toEqual(viaEach);
+      }),
+      { numRuns: 300 },
+    );
+  });
   it("reads event time like Date.parse, for any @timestamp", () => {
     const r = rule({ type: "single" });
     const c = compileRule(r);

@@ -262,6 +262,20 @@ export function isIp(ip: string): boolean {
   return ipv4At(ip, 0, ip.length) >= 0 || ipv6Into(ip, new Uint16Array(8));
 }
 
+// One-entry cache of the last address text ipv4Of parsed: every cidr test of every rule reads the same
+// event's source.ip (or destination.ip) in turn, so most calls are a string compare.
+let lastIpText = "";
+let lastIpV4 = -1;
+
+/** ipv4At over a whole string, remembered for the last text. */
+function ipv4Of(v: string): number {
+  if (v !== lastIpText) {
+    lastIpV4 = ipv4At(v, 0, v.length);
+    lastIpText = v;
+  }
+  return lastIpV4;
+}
+
 function compileCidr(list: string[]): (v: unknown) => boolean {
   const cidrs = list.map((c) => parseCidr(c)!);
   const v4 = cidrs.filter((c): c is Cidr4 => c.v === 4);
@@ -277,7 +291,7 @@ function compileCidr(list: string[]): (v: unknown) => boolean {
   };
   return (v) => {
     if (typeof v !== "string") return false;
-    const a = ipv4At(v, 0, v.length);
+    const a = ipv4Of(v);
     if (a >= 0) {
       for (const c of v4) if (((a & c.mask) >>> 0) === c.base) return true;
       return false;

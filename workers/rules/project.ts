@@ -23,6 +23,8 @@ export interface CompiledRule {
   match(event: EcsEvent): MatchedEvent | undefined;
   /** Projection only, for an event already known to match. */
   project(event: EcsEvent, captures?: Record<string, string>, step?: string): MatchedEvent;
+  /** groupKeyOf(rule, m), specialised for the rule's group_by (the same text). */
+  groupKey(m: MatchedEvent): string;
 }
 
 /** The fields a rule needs from each matched event. */
@@ -39,23 +41,37 @@ export function neededFields(rule: RuleDef): string[] {
 let lastEvent: EcsEvent | undefined;
 let lastTs = 0;
 const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
-// The second ("YYYY-MM-DDTHH:MM:SS") of the last text isoUtcMs accepted and its ms: a batch's events
-// share a few seconds, so most calls are a prefix compare and three digits.
-let lastSecond = "";
-let lastSecondMs = 0;
+// The day ("YYYY-MM-DD") of the last text isoUtcMs accepted and its midnight in ms: a batch's events
+// share a day or two, so most calls are a prefix compare and the time-of-day digits.
+let lastDay = "";
+let lastDayMs = 0;
 
 /** "2026-11-22T10:00:00.000Z" (the form our events carry) without Date.parse; NaN for any other form. */
 function isoUtcMs(s: string): number {
-  if (s.length === 24 && lastSecond.length === 19 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90 && s.startsWith(lastSecond)) {
-    const d0 = s.charCodeAt(20) - 48, d1 = s.charCodeAt(21) - 48, d2 = s.charCodeAt(22) - 48;
-    if (d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) return lastSecondMs + d0 * 100 + d1 * 10 + d2;
+  if (s.length === 24 && lastDay.length === 10 && s.startsWith(lastDay)) {
+    const t = timeOfDayMs(s);
+    if (t >= 0) return lastDayMs + t;
   }
   const t = parseIsoUtc(s);
   if (Number.isFinite(t)) {
-    lastSecond = s.slice(0, 19);
-    lastSecondMs = t - ((s.charCodeAt(20) - 48) * 100 + (s.charCodeAt(21) - 48) * 10 + (s.charCodeAt(22) - 48));
+    lastDay = s.slice(0, 10);
+    lastDayMs = t - timeOfDayMs(s);
   }
   return t;
+}
+
+/** Ms since midnight of "....-..-..THH:MM:SS.mmmZ", or -1 when that part is not well formed (parseIsoUtc's checks). */
+function timeOfDayMs(s: string): number {
+  if (s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46 || s.charCodeAt(23) !== 90) return -1;
+  // ISO_DIGITS from index 8 are the time's digit positions (11, 12, 14, ...)
+  for (let k = 8; k < ISO_DIGITS.length; k++) {
+    const c = s.charCodeAt(ISO_DIGITS[k]!);
+    if (c < 48 || c > 57) return -1;
+  }
+  const d = (i: number) => s.charCodeAt(i) - 48;
+  const hour = d(11) * 10 + d(12), minute = d(14) * 10 + d(15), second = d(17) * 10 + d(18);
+  if (hour > 23 || minute > 59 || second > 59) return -1;
+  return ((hour * 60 + minute) * 60 + second) * 1000 + d(20) * 100 + d(21) * 10 + d(22);
 }
 
 function parseIsoUtc(s: string): number {
@@ -113,6 +129,7 @@ export function compileRule(rule: RuleDef): CompiledRule {
     rule,
     fields,
     project: build,
+    groupKey: compileGroupKey(rule),
     match(event) {
       const r = match(event);
       if (!r.matched) return undefined;
@@ -175,6 +192,21 @@ export function groupKeyOf(rule: RuleDef, ev: MatchedEvent): string {
   return JSON.stringify(groupValues(rule, ev));
 }
 
+/**
+ * groupKeyOf for one rule: the same text, without the values array for the usual group_by of zero
+ * or one field (JSON.stringify([s]) is "[" + JSON.stringify(s) + "]").
+ */
+function compileGroupKey(rule: RuleDef): (ev: MatchedEvent) => string {
+  const by = rule.group_by ?? [];
+  if (by.length === 0) return () => "[]";
+  if (by.length > 1) return (ev) => groupKeyOf(rule, ev);
+  const f = by[0]!;
+  return (ev) => {
+    const v = ev.fields[f] ?? ev.captures?.[f];
+    return typeof v === "string" ? `[${JSON.stringify(v)}]` : `[${JSON.stringify(asKeyPart(v))}]`;
+  };
+}
+
 /** {"source.ip": "203.0.113.7"} from group values. */
 export function groupObject(rule: RuleDef, values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -214,63 +246,135 @@ export interface CompiledRuleSet {
   matchBatch(events: readonly EcsEvent[]): MatchedEvent[][];
 }
 
+/** One (field, value) an event must hold for a rule to possibly match it. */
+type Key = readonly [field: string, value: string];
+
 /**
- * The datasets a condition requires (`"event.dataset": "x"` or `{in: [...]}` at its top level or in a
- * top-level `all`; an `any` whose every branch requires some), or undefined when it may match any.
+ * How good a field is as an index key: lower is more selective (a dataset names one parser's
+ * events; an outcome or category is shared by many). Unknown fields rank in between.
  */
-function requiredDatasets(cond: Condition): string[] | undefined {
-  const d = cond["event.dataset"];
-  if (typeof d === "string") return [d];
-  if (d && typeof d === "object" && !Array.isArray(d)) {
-    const keys = Object.keys(d);
-    const list = (d as { in?: unknown }).in;
-    if (keys.length === 1 && Array.isArray(list) && list.every((x) => typeof x === "string")) return list as string[];
-  }
-  if (Array.isArray(cond.all)) {
-    for (const c of cond.all as Condition[]) {
-      const r = requiredDatasets(c);
-      if (r) return r;
-    }
-  }
-  if (Array.isArray(cond.any)) {
-    const parts = (cond.any as Condition[]).map(requiredDatasets);
-    if (parts.every((p) => p !== undefined)) return [...new Set(parts.flat() as string[])];
-  }
+const INDEX_RANK: Record<string, number> = {
+  "event.dataset": 0,
+  "event.module": 1,
+  "event.action": 1,
+  "event.code": 1,
+  "process.name": 1,
+  "network.transport": 3,
+  "event.category": 4,
+  "event.type": 4,
+  "event.outcome": 4,
+  "event.kind": 5,
+};
+const rankOf = (field: string) => INDEX_RANK[field] ?? 2;
+
+/** An equality value that matches only the identical string (a numeric string also matches the number). */
+function plainString(v: unknown): v is string {
+  return typeof v === "string" && !(v.trim() !== "" && Number.isFinite(Number(v)));
+}
+
+/**
+ * The strings field `path` must hold (the field, or one element of it when it is an array) for `spec`
+ * to match, or undefined when `spec` matches other values too. Only plain strings qualify: for them
+ * condition.ts's equality and `in` are exactly `===` (a numeric string also equals a number).
+ */
+function requiredValues(spec: unknown): string[] | undefined {
+  if (plainString(spec)) return [spec];
+  if (!spec || typeof spec !== "object" || Array.isArray(spec)) return undefined;
+  const { in: list, eq } = spec as { in?: unknown; eq?: unknown };
+  // several operators on one field are ANDed, so each one alone is still required
+  if (Array.isArray(list) && list.length > 0 && list.every(plainString)) return [...new Set(list)];
+  if (plainString(eq)) return [eq];
   return undefined;
 }
 
 /**
- * Compiles rules for batch matching. Rules whose `match` pins `event.dataset` are only tried on
- * events of those datasets (an index, so 50 rules cost what the few relevant ones cost); the result is
- * the same as calling each rule's `match` on every event.
+ * Keys of which an event must hold at least one for `cond` to match it, or undefined when no such
+ * set is known. A conjunction (keys of one object, a top-level `all`) needs only one conjunct's keys:
+ * the most selective is taken. An `any` needs some key of each branch, so it requires the union.
+ * `not` never gives keys.
+ */
+function requiredKeys(cond: Condition): Key[] | undefined {
+  let best: Key[] | undefined;
+  let bestScore = Infinity;
+  const consider = (keys: Key[] | undefined) => {
+    if (!keys || keys.length === 0) return;
+    let worst = 0;
+    for (const [f] of keys) worst = Math.max(worst, rankOf(f));
+    const score = worst * 1000 + keys.length;
+    if (score < bestScore) [best, bestScore] = [keys, score];
+  };
+  for (const [k, v] of Object.entries(cond)) {
+    if (k === "not") continue;
+    if (k === "all") for (const c of v as Condition[]) consider(requiredKeys(c));
+    else if (k === "any") {
+      const parts = (v as Condition[]).map(requiredKeys);
+      if (parts.every((p) => p !== undefined)) consider(parts.flat() as Key[]);
+    } else {
+      const values = requiredValues(v);
+      if (values) consider(values.map((x): Key => [k, x]));
+    }
+  }
+  return best;
+}
+
+/**
+ * Compiles rules for batch matching. An index by required field values (project.ts requiredKeys:
+ * `"event.dataset": "sshd"`, `{in: [...]}`, a required value of process.name, event.action, ...)
+ * tries a rule only on events holding one of its keys, so 50 rules cost about what the few relevant
+ * ones cost; rules without such keys are tried on every event. The result is the same as calling
+ * each rule's `match` on every event: a rule skipped by the index could not have matched.
  */
 export function compileRuleSet(rules: readonly RuleDef[]): CompiledRuleSet {
   const compiled = rules.map(compileRule);
-  const byDataset = new Map<string, number[]>();
   const always: number[] = [];
+  // per index field: its getter and value → rules keyed by it
+  const index = new Map<string, Map<string, number[]>>();
   compiled.forEach((c, i) => {
-    const ds = requiredDatasets(c.rule.match);
-    if (!ds) return void always.push(i);
-    for (const d of ds) {
-      const list = byDataset.get(d) ?? [];
-      list.push(i);
-      byDataset.set(d, list);
+    const keys = requiredKeys(c.rule.match);
+    if (!keys) return void always.push(i);
+    for (const [field, value] of keys) {
+      let byValue = index.get(field);
+      if (!byValue) index.set(field, (byValue = new Map()));
+      const list = byValue.get(value) ?? [];
+      if (list[list.length - 1] !== i) list.push(i);
+      byValue.set(value, list);
     }
   });
-  // per dataset: its rules and the always-tried ones, in rule order
-  const plan = new Map<string, number[]>();
-  for (const [d, list] of byDataset) plan.set(d, [...new Set([...list, ...always])].sort((a, b) => a - b));
+  const fields = [...index.keys()];
+  const getters = fields.map(compileGetter);
+  const maps = fields.map((f) => index.get(f)!);
+  const nFields = fields.length;
+  // Candidates of one event: `marked[i]` dedupes a rule reached through several keys (an array
+  // field, an `any` over several fields); cleared after each event.
+  const marked = new Uint8Array(compiled.length);
+  const candidates = new Int32Array(compiled.length);
   return {
     rules: compiled,
     matchBatch(events) {
       const out: MatchedEvent[][] = compiled.map(() => []);
+      const tryRule = (i: number, e: EcsEvent) => {
+        const m = compiled[i]!.match(e);
+        if (m) out[i]!.push(m);
+      };
       for (const e of events) {
-        const ds = e.event?.dataset;
-        const order = (ds !== undefined && plan.get(ds)) || always;
-        for (let k = 0; k < order.length; k++) {
-          const i = order[k]!;
-          const m = compiled[i]!.match(e);
-          if (m) out[i]!.push(m);
+        let n = 0;
+        for (let f = 0; f < nFields; f++) {
+          const v = getters[f]!(e);
+          if (typeof v === "string") {
+            const list = maps[f]!.get(v);
+            if (list) for (const i of list) if (!marked[i]) { marked[i] = 1; candidates[n++] = i; }
+          } else if (Array.isArray(v)) {
+            for (const x of v) {
+              const list = typeof x === "string" ? maps[f]!.get(x) : undefined;
+              if (list) for (const i of list) if (!marked[i]) { marked[i] = 1; candidates[n++] = i; }
+            }
+          }
+        }
+        for (let k = 0; k < always.length; k++) tryRule(always[k]!, e);
+        for (let k = 0; k < n; k++) {
+          const i = candidates[k]!;
+          marked[i] = 0;
+          tryRule(i, e);
         }
       }
       return out;

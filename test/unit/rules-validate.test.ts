@@ -67,6 +67,13 @@ describe("validateRule", () => {
     const s = validateRule({ ...base, type: "suppress" });
     expect(s.ok && s.rule.severity).toBe("informational");
   });
+  it("takes shards (1-4) on stateful rules only", () => {
+    const base = { id: "r", name: "r", match: {}, type: "threshold", threshold: 5, window: "1m" };
+    for (const shards of [1, 4]) expect(validateRule({ ...base, shards }).ok).toBe(true);
+    for (const shards of [0, 5, 1.5, "2"]) expect(fields({ ...base, shards })).toEqual(["shards"]);
+    expect(validateRule({ id: "h", name: "h", match: {}, type: "heartbeat", timeout: "1h", shards: 2 }).ok).toBe(true);
+    expect(fields({ id: "s", name: "s", match: {}, type: "single", shards: 2 })).toEqual(["shards"]);
+  });
 });
 
 describe("validateRule on arbitrary input (never throws; a valid rule always compiles and runs)", () => {

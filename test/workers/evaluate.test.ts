@@ -198,23 +198,39 @@ describe("evaluateBatch: suppression, idempotency, live rule changes", () => {
     expect(inspect.appliedBatches).toBe(1);
   });
 
-  it("one RPC per (rule, shard) per batch: 200 sources of one rule reach at most RULE_SHARDS objects, each once", async () => {
+  it("one RPC per (rule, shard) per batch: 200 sources of a rule with shards: 4 reach its 4 objects, each once", async () => {
     const id = uid("shards");
-    await createRule({ id, name: "Shards", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 50, window: "60s" });
+    await createRule({ id, name: "Shards", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 50, window: "60s", shards: 4 });
     const events = Array.from({ length: 200 }, (_, i) => sshFail(`10.9.${i >> 8}.${i & 255}`, T0 + i));
     const { loadEnabledRules } = await import("../../workers/rules/registry.ts");
     const { planBatch, ruleSets } = await import("../../workers/rules/evaluate.ts");
     const batch = uid("b");
     const plan = planBatch(ruleSets(await loadEnabledRules(env)), batch, events);
     const mine = plan.calls.filter((c) => c.rule.id === id);
-    expect(mine.length).toBe(RULE_SHARDS);
+    expect(mine.length).toBe(4);
     expect(mine.reduce((n, c) => n + c.events.length, 0)).toBe(200);
+    // each group in the object its key hashes to
+    for (const c of mine) for (const m of c.events) expect(c.name).toBe(ruleObjectName(id, shardOf(groupKeyOf(c.rule, m), 4)));
     await evaluateBatch(env, batch, events);
-    for (let shard = 0; shard < RULE_SHARDS; shard++) {
+    for (let shard = 0; shard < 4; shard++) {
       const state = await ruleObject(ruleObjectName(id, shard)).inspect();
       expect(state.appliedBatches, `shard ${shard}`).toBe(1);
       expect(state.groups.length).toBe(mine.find((c) => c.name === ruleObjectName(id, shard))!.events.length);
     }
+  });
+
+  it("a rule without shards keeps all its groups in one object: one RPC per batch", async () => {
+    const id = uid("one-shard");
+    await createRule({ id, name: "One shard", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 50, window: "60s" });
+    const events = Array.from({ length: 200 }, (_, i) => sshFail(`10.8.${i >> 8}.${i & 255}`, T0 + i));
+    const { loadEnabledRules } = await import("../../workers/rules/registry.ts");
+    const { planBatch, ruleSets } = await import("../../workers/rules/evaluate.ts");
+    const batch = uid("b");
+    const mine = planBatch(ruleSets(await loadEnabledRules(env)), batch, events).calls.filter((c) => c.rule.id === id);
+    expect(mine.map((c) => [c.name, c.events.length])).toEqual([[ruleObjectName(id, 0), 200]]);
+    await evaluateBatch(env, batch, events);
+    expect((await ruleObject(ruleObjectName(id, 0)).inspect()).groups).toHaveLength(200);
+    for (let shard = 1; shard < RULE_SHARDS; shard++) expect((await ruleObject(ruleObjectName(id, shard)).inspect()).groups).toEqual([]);
   });
 
   it("a batch raising 2500 alerts is applied (in chunks of JSON parameters) and its retry adds nothing", async () => {

@@ -14,8 +14,9 @@
  *
  * Contract: idempotent per `batchKey` (a retried batch never double-counts); throws only when a rule
  * object is unreachable (or D1 fails), so ingest answers 503 and the relay retries the same batch.
- * Subrequests: one per (rule, shard) object touched, at most RULE_SHARDS per stateful rule; the Free
- * plan allows 50 per invocation (docs/alerts.md).
+ * Subrequests: one per (rule, shard) object touched: one per stateful rule with matches, up to its
+ * `shards` (at most MAX_RULE_SHARDS) for a rule that sets it; the Free plan allows 50 per invocation
+ * (docs/alerts.md).
  */
 import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";

@@ -9,19 +9,28 @@ import type { EcsEvent } from "../ecs.ts";
 import type { Firing, MatchedEvent, RuleDef, Severity } from "./types.ts";
 import { renderTemplate } from "./template.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { compileRule, compileRuleSet, groupKeyOf, type CompiledRuleSet } from "./project.ts";
+import { compileRule, compileRuleSet, type CompiledRule, type CompiledRuleSet } from "./project.ts";
 import { ENGINES } from "./engines/index.ts";
 import { magnitude } from "./magnitude.ts";
+import { RULE_LIMITS } from "./validate.ts";
 
 // --- Addressing
 
 /**
- * Shards per stateful rule. Each (rule, shard) object that receives matches in a batch costs one
- * subrequest; with 4 shards, ten stateful rules stay within 40 of the Free plan's 50 subrequests
- * even when a batch touches every shard (see docs/alerts.md). 4 objects also spread a hot rule's
- * load below a single object's ~1000 requests/s soft limit.
+ * Objects holding a stateful rule's groups when the rule sets no `shards`: one. Each (rule, shard)
+ * object that receives matches costs one RPC per batch (a subrequest, and Worker CPU for the stub and
+ * the serialized payload), while one object applies far more than a home network sends (>100k
+ * events/s, one request per batch). A rule may ask for up to MAX_RULE_SHARDS (`shards`, validate.ts)
+ * to spread a hot rule's groups; changing it re-homes the groups (docs/alerts.md).
  */
-export const RULE_SHARDS = 4;
+export const DEFAULT_RULE_SHARDS = 1;
+/** Most shards a rule may ask for: ten stateful rules then stay within 40 of the Free plan's 50 subrequests. */
+export const MAX_RULE_SHARDS = RULE_LIMITS.maxShards;
+/**
+ * Every object a rule's groups may live in is `ruleObjectName(id, s)` for s < RULE_SHARDS, whatever
+ * its `shards` is or was: what resets a rule's state (routes/rules.ts) goes through all of them.
+ */
+export const RULE_SHARDS = MAX_RULE_SHARDS;
 
 /** 32-bit FNV-1a of a string. */
 export function fnv1a(text: string, seed = 0x811c9dc5): number {
@@ -30,7 +39,13 @@ export function fnv1a(text: string, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-export const shardOf = (groupKey: string): number => fnv1a(groupKey) % RULE_SHARDS;
+/** The shard holding group `groupKey` of a rule with `shards` shards. */
+export const shardOf = (groupKey: string, shards = DEFAULT_RULE_SHARDS): number => fnv1a(groupKey) % shards;
+
+/** How many objects hold `rule`'s groups (its `shards`, validated by validate.ts). */
+export function ruleShards(rule: RuleDef): number {
+  return typeof rule.shards === "number" ? rule.shards : DEFAULT_RULE_SHARDS;
+}
 
 /** Name of the RuleState object holding `rule`'s groups of `shard`. */
 export const ruleObjectName = (ruleId: string, shard: number): string => `${ruleId}:${shard}`;
@@ -189,33 +204,53 @@ export interface BatchPlan {
 /**
  * The Worker-side CPU work of a batch, without I/O: suppression, matching, `single` firings and the
  * grouping of stateful matches into one call per (rule, shard). Deterministic for a batch key.
+ * A rule with one shard sends its match list as is: no group key is computed here for it (its
+ * object computes them anyway).
  */
 export function planBatch(sets: RuleSets, batchKey: string, events: readonly EcsEvent[]): BatchPlan {
   const suppressed = suppressedIds(sets, events);
   const kept = suppressed.size ? events.filter((e) => !suppressed.has(e.id)) : events;
   const inputs: AlertInput[] = [];
-  const calls = new Map<string, RuleCall>();
+  const calls: RuleCall[] = [];
   const matches = sets.alerting.matchBatch(kept);
-  sets.alerting.rules.forEach(({ rule }, i) => {
-    const singleSeq = new Map<string, number>();
-    for (const m of matches[i]!) {
-      const key = groupKeyOf(rule, m);
-      if (rule.type === "single") {
-        let seq = singleSeq.get(key) ?? 0;
-        const firings: Firing[] = ENGINES.single.step(rule, undefined as never, m, m.ts).firings.map((f) => ({
-          ...f,
-          id: firingId(rule.id, key, batchKey, seq++),
-          ruleId: rule.id,
-        }));
-        singleSeq.set(key, seq);
-        inputs.push(...toAlertInputs(rule, firings));
-        continue;
-      }
-      const name = ruleObjectName(rule.id, shardOf(key));
-      let call = calls.get(name);
-      if (!call) calls.set(name, (call = { name, rule, version: sets.versions[i]!, events: [] }));
+  const compiled = sets.alerting.rules;
+  for (let i = 0; i < compiled.length; i++) {
+    const list = matches[i]!;
+    if (list.length === 0) continue;
+    const c = compiled[i]!;
+    const rule = c.rule;
+    if (rule.type === "single") {
+      inputs.push(...singleInputs(c, batchKey, list));
+      continue;
+    }
+    const version = sets.versions[i]!;
+    const shards = ruleShards(rule);
+    if (shards === 1) {
+      calls.push({ name: ruleObjectName(rule.id, 0), rule, version, events: list });
+      continue;
+    }
+    // calls in the order their shards first appear in the batch
+    const byShard: (RuleCall | undefined)[] = new Array(shards);
+    for (const m of list) {
+      const shard = shardOf(c.groupKey(m), shards);
+      let call = byShard[shard];
+      if (!call) calls.push((call = byShard[shard] = { name: ruleObjectName(rule.id, shard), rule, version, events: [] }));
       call.events.push(m);
     }
-  });
-  return { suppressed, inputs, calls: [...calls.values()] };
+  }
+  return { suppressed, inputs, calls };
+}
+
+/** Alert inputs of a `single` rule's matches; firing ids count per group within the batch. */
+function singleInputs(c: CompiledRule, batchKey: string, list: readonly MatchedEvent[]): AlertInput[] {
+  const rule = c.rule;
+  const singleSeq = new Map<string, number>();
+  const firings: Firing[] = [];
+  for (const m of list) {
+    const key = c.groupKey(m);
+    let seq = singleSeq.get(key) ?? 0;
+    for (const f of ENGINES.single.step(rule, undefined as never, m, m.ts).firings) firings.push({ ...f, id: firingId(rule.id, key, batchKey, seq++), ruleId: rule.id });
+    singleSeq.set(key, seq);
+  }
+  return toAlertInputs(rule, firings);
 }

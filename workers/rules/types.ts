@@ -2,7 +2,8 @@
  * Contracts of the rules stage (owned by the rule-engine work; changes here must stay additive).
  *
  * Flow: the Worker matches every stored event against enabled rules (stateless `match`), projects
- * the matches, and sends ONE RPC per (rule, shard) Durable Object per batch carrying all its matches.
+ * the matches, and sends ONE RPC per (rule, shard) Durable Object per batch carrying all its matches
+ * (one shard per rule unless the rule sets `shards`: plan.ts).
  * The object runs the rule's engine — a pure reducer over per-group state — stores the states in its
  * SQLite, arms one alarm at the earliest due time, and returns firings. Firings become alerts in D1
  * (workers/store/alerts.ts: de-duplication, lifecycle), from the Worker or from the object's alarm.
@@ -29,6 +30,8 @@ export interface RuleDef {
   tags?: string[];
   /** Alert auto-expires after this quiet time (Alerta timeout). */
   timeout?: string;
+  /** Stateful types: objects its groups are spread over, 1-4 (default 1; plan.ts ruleShards). */
+  shards?: number;
   [option: string]: unknown;
 }
 

@@ -24,6 +24,8 @@ export const RULE_LIMITS = {
   maxMaxValues: 10_000,
   maxTemplate: 1000,
   maxTags: 20,
+  /** Objects a stateful rule's groups may be spread over (`shards`; plan.ts MAX_RULE_SHARDS). */
+  maxShards: 4,
 } as const;
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$/;
@@ -35,11 +37,11 @@ const COMMON = ["id", "name", "type", "enabled", "match", "group_by", "severity"
 const META = ["created_at", "updated_at", "version", "learning_from"];
 const OPTIONS: Record<RuleType, string[]> = {
   single: [],
-  threshold: ["threshold", "window", "distinct", "clear_after"],
-  bucket: ["capacity", "leakspeed", "blackhole", "distinct", "cache_size"],
-  sequence: ["a", "b", "window", "absent"],
-  heartbeat: [],
-  new_value: ["fields", "learning", "max_values"],
+  threshold: ["threshold", "window", "distinct", "clear_after", "shards"],
+  bucket: ["capacity", "leakspeed", "blackhole", "distinct", "cache_size", "shards"],
+  sequence: ["a", "b", "window", "absent", "shards"],
+  heartbeat: ["shards"],
+  new_value: ["fields", "learning", "max_values", "shards"],
   suppress: [],
 };
 
@@ -102,6 +104,8 @@ export function validateRule(input: unknown): ValidateResult {
   if (r.learning_from !== undefined && (typeof r.learning_from !== "number" || !Number.isFinite(r.learning_from))) err("learning_from", "must be a time in ms since the epoch");
 
   if (typeOk) {
+    // stateful types only (OPTIONS); changing it re-homes the rule's groups (docs/alerts.md)
+    if (OPTIONS[type].includes("shards")) integer("shards", 1, RULE_LIMITS.maxShards, false);
     switch (type) {
       case "threshold":
         integer("threshold", 1, RULE_LIMITS.maxThreshold, true);

@@ -72,6 +72,21 @@ export function ecsMac(raw: string): string {
   return m;
 }
 
+/**
+ * `s.toLowerCase()`, memoized: protocol names and similar tokens come from a small vocabulary
+ * ("TCP", "UDP", "ICMP"), and folding allocates a new string on every line.
+ */
+const lowerCache = new Map<string, string>();
+export function lowerCached(s: string): string {
+  let l = lowerCache.get(s);
+  if (l === undefined) {
+    l = s.toLowerCase();
+    if (lowerCache.size >= 1024) lowerCache.clear();
+    lowerCache.set(s, l);
+  }
+  return l;
+}
+
 /** MAC in ECS notation (RFC 7042: uppercase, hyphens), or undefined when `s` is not a 6-octet MAC. */
 export function mac(s: string | undefined): string | undefined {
   if (!s) return undefined;

@@ -14,9 +14,32 @@
 import type { EcsEvent } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
-import { ecsMac, firewallEvent, flowRelated } from "./common.ts";
+import { ecsMac, firewallEvent, flowRelated, lowerCached } from "./common.ts";
+import { toNumber } from "../number.ts";
 
-const WANISH = /^(?:wan|ppp|wwan|erouter|pppoe)/i;
+/**
+ * A WAN-ish interface name: starts with wan, ppp (pppoe too), wwan or erouter, in any ASCII case (what
+ * /^(?:wan|ppp|wwan|erouter|pppoe)/i matches: without the u flag, /i folds no non-ASCII char to ASCII).
+ * Scanned by hand: it runs for both interfaces of every firewall line.
+ */
+function isWanish(s: string): boolean {
+  switch (s.charCodeAt(0) | 0x20) {
+    case 0x77: return lowerAt(s, 1, "an") || lowerAt(s, 1, "wan"); // w
+    case 0x70: return lowerAt(s, 1, "pp"); // p
+    case 0x65: return lowerAt(s, 1, "router"); // e
+    default: return false;
+  }
+}
+
+/** True when s[i..] starts with `lower` (lowercase ASCII letters) in any ASCII case. */
+function lowerAt(s: string, i: number, lower: string): boolean {
+  if (i + lower.length > s.length) return false;
+  for (let k = 0; k < lower.length; k++) {
+    const c = s.charCodeAt(i + k);
+    if ((c < 0x41 || (c > 0x5a && c < 0x61) || c > 0x7a) || (c | 0x20) !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
 
 /**
  * Index where the netfilter fields start (`IN=`, or `OUT=` for locally generated packets), or -1. The
@@ -52,17 +75,17 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   // ID) and the bare words (flags); no per-line key/value object is built.
   const nested = msg.indexOf(" [SRC=", start);
   const end = nested >= 0 ? nested : msg.length;
-  const kvs = scan(msg, start, end);
+  scan(msg, start, end);
 
   const f = firewallEvent("iptables", action);
-  const srcTok = kvs.SRC, dstTok = kvs.DST;
+  const srcTok = vals[SRC], dstTok = vals[DST];
   const src = srcTok ? canonicalIp(srcTok) : null;
   const dst = dstTok ? canonicalIp(dstTok) : null;
-  const proto = kvs.PROTO, lenTok = kvs.LEN, inIf = kvs.IN, outIf = kvs.OUT, macTok = kvs.MAC;
+  const proto = vals[PROTO], lenTok = vals[LEN], inIf = vals[IN], outIf = vals[OUT], macTok = vals[MAC];
   const network: NonNullable<EcsEvent["network"]> = {};
-  if (proto) network.transport = proto.toLowerCase();
+  if (proto) network.transport = lowerCached(proto);
   if (src || dst) network.type = (srcTok ?? dstTok ?? "").includes(":") ? "ipv6" : "ipv4";
-  const len = lenTok ? Number(lenTok) : NaN;
+  const len = lenTok ? toNumber(lenTok) : NaN;
   if (len >= 0) {
     network.bytes = len;
     network.packets = 1;
@@ -71,23 +94,24 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   const destination: NonNullable<EcsEvent["destination"]> = {};
   if (src) source.ip = src;
   if (dst) destination.ip = dst;
-  const sptTok = kvs.SPT, dptTok = kvs.DPT;
-  const spt = sptTok ? Number(sptTok) : NaN;
-  const dpt = dptTok ? Number(dptTok) : NaN;
+  const sptTok = vals[SPT], dptTok = vals[DPT];
+  const spt = sptTok ? toNumber(sptTok) : NaN;
+  const dpt = dptTok ? toNumber(dptTok) : NaN;
   if (spt >= 0 && spt <= 65535) source.port = spt;
   if (dpt >= 0 && dpt <= 65535) destination.port = dpt;
   // MAC= is dst(6) : src(6) : ethertype(2) [: more], as the kernel prints the link-layer header.
   if (macTok && macTok.length >= 35) {
-    destination.mac = ecsMac(macTok.slice(0, 17));
-    source.mac = ecsMac(macTok.slice(18, 35));
+    const pair = macPair(macTok);
+    destination.mac = pair.dst;
+    source.mac = pair.src;
   }
   if (inIf || outIf) {
     f.observer = {};
     if (inIf) f.observer.ingress = { interface: { name: inIf } };
     if (outIf) f.observer.egress = { interface: { name: outIf } };
   }
-  const dir = inIf && (srcWan || WANISH.test(inIf)) ? "inbound"
-    : outIf && WANISH.test(outIf) ? "outbound"
+  const dir = inIf && (srcWan || isWanish(inIf)) ? "inbound"
+    : outIf && isWanish(outIf) ? "outbound"
     : directionOf(src ?? undefined, dst ?? undefined);
   if (dir) network.direction = dir;
   f.network = network;
@@ -96,28 +120,34 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   if (ruleName) f.rule = { name: ruleName };
   const related = flowRelated(src, dst);
   if (related) f.related = related;
-  const extra: Record<string, string | number | boolean> = {};
-  if (kvs.flags) extra.tcp_flags = kvs.flags;
-  if (kvs.TTL) extra.ttl = Number(kvs.TTL);
-  if (kvs.HOPLIMIT) extra.hop_limit = Number(kvs.HOPLIMIT);
-  if (kvs.TYPE) extra.icmp_type = Number(kvs.TYPE);
-  if (kvs.CODE) extra.icmp_code = Number(kvs.CODE);
-  if (kvs.MARK) extra.mark = kvs.MARK;
-  if (kvs.PHYSIN) extra.physin = kvs.PHYSIN;
-  if (kvs.PHYSOUT) extra.physout = kvs.PHYSOUT;
-  for (const _ in extra) {
+  const flags = vals[FLAGS], ttl = vals[TTL], hop = vals[HOPLIMIT], type = vals[TYPE], code = vals[CODE];
+  const mark = vals[MARK], physin = vals[PHYSIN], physout = vals[PHYSOUT];
+  // Most lines have a TTL (or flags): test for any before allocating the fields object.
+  if (flags || ttl || hop || type || code || mark || physin || physout) {
+    const extra: Record<string, string | number | boolean> = {};
+    if (flags) extra.tcp_flags = flags;
+    if (ttl) extra.ttl = toNumber(ttl);
+    if (hop) extra.hop_limit = toNumber(hop);
+    if (type) extra.icmp_type = toNumber(type);
+    if (code) extra.icmp_code = toNumber(code);
+    if (mark) extra.mark = mark;
+    if (physin) extra.physin = physin;
+    if (physout) extra.physout = physout;
     f.porchlight = { fields: extra };
-    break;
   }
   return f;
 }
 
-/** The netfilter fields we use; `undefined` when absent, "" when present but empty (`OUT=`). */
-interface Fields {
-  IN?: string; OUT?: string; MAC?: string; SRC?: string; DST?: string; LEN?: string; PROTO?: string; SPT?: string; DPT?: string;
-  TTL?: string; HOPLIMIT?: string; TYPE?: string; CODE?: string; MARK?: string; PHYSIN?: string; PHYSOUT?: string;
-  flags: string;
-}
+/**
+ * The netfilter fields we use, as slots of the module scratch `vals` that scan() fills (one array of
+ * fixed layout instead of an object whose keys vary per line): `undefined` when absent, "" when present
+ * but empty (`OUT=`). FLAGS holds the bare words (TCP flags such as "SYN"), "" when none. parseIptables
+ * is synchronous, so no call sees another's values; read them before the next scan().
+ */
+const IN = 0, OUT = 1, MAC = 2, SRC = 3, DST = 4, LEN = 5, PROTO = 6, SPT = 7, DPT = 8, TTL = 9, HOPLIMIT = 10;
+const TYPE = 11, CODE = 12, MARK = 13, PHYSIN = 14, PHYSOUT = 15, FLAGS = 16;
+const KEY_NAMES = ["IN", "OUT", "MAC", "SRC", "DST", "LEN", "PROTO", "SPT", "DPT", "TTL", "HOPLIMIT", "TYPE", "CODE", "MARK", "PHYSIN", "PHYSOUT"];
+const vals: (string | undefined)[] = new Array<string | undefined>(FLAGS + 1).fill(undefined);
 
 /** Index of the "]" closing a kernel uptime stamp "[ 1234.567890]" at the start of `s`, or -1. */
 function uptimeStampEnd(s: string): number {
@@ -133,53 +163,71 @@ function uptimeStampEnd(s: string): number {
 }
 
 /**
- * The key we keep whose name is msg[i, i + len), or undefined: everything else (TOS, PREC, ID, WINDOW...)
+ * Slot of the key we keep whose name is msg[i, i + len), or -1: everything else (TOS, PREC, ID, WINDOW...)
  * is skipped unsliced. Picked by length and first letters, then checked once with startsWith.
  */
-function wantedKey(msg: string, i: number, len: number): Exclude<keyof Fields, "flags"> | undefined {
-  let k: Exclude<keyof Fields, "flags"> | undefined;
+function wantedKey(msg: string, i: number, len: number): number {
+  let k = -1;
   switch (len) {
-    case 2: k = "IN"; break;
+    case 2: k = IN; break;
     case 3:
       switch (msg.charCodeAt(i)) {
-        case 0x4f: k = "OUT"; break;
-        case 0x4d: k = "MAC"; break;
-        case 0x53: k = msg.charCodeAt(i + 1) === 0x52 ? "SRC" : "SPT"; break;
-        case 0x44: k = msg.charCodeAt(i + 1) === 0x53 ? "DST" : "DPT"; break;
-        case 0x4c: k = "LEN"; break;
-        case 0x54: k = "TTL"; break;
+        case 0x4f: k = OUT; break;
+        case 0x4d: k = MAC; break;
+        case 0x53: k = msg.charCodeAt(i + 1) === 0x52 ? SRC : SPT; break;
+        case 0x44: k = msg.charCodeAt(i + 1) === 0x53 ? DST : DPT; break;
+        case 0x4c: k = LEN; break;
+        case 0x54: k = TTL; break;
       }
       break;
     case 4: {
       const c = msg.charCodeAt(i);
-      k = c === 0x54 ? "TYPE" : c === 0x43 ? "CODE" : c === 0x4d ? "MARK" : undefined;
+      k = c === 0x54 ? TYPE : c === 0x43 ? CODE : c === 0x4d ? MARK : -1;
       break;
     }
-    case 5: k = "PROTO"; break;
-    case 6: k = "PHYSIN"; break;
-    case 7: k = "PHYSOUT"; break;
-    case 8: k = "HOPLIMIT"; break;
+    case 5: k = PROTO; break;
+    case 6: k = PHYSIN; break;
+    case 7: k = PHYSOUT; break;
+    case 8: k = HOPLIMIT; break;
   }
-  return k !== undefined && msg.startsWith(k, i) ? k : undefined;
+  return k >= 0 && msg.startsWith(KEY_NAMES[k]!, i) ? k : -1;
 }
 
-function scan(msg: string, from: number, end: number): Fields {
-  const f: Fields = { flags: "" };
+/** Fills `vals` from the tokens of msg[from, end): the first value of each key we use, and the bare words. */
+function scan(msg: string, from: number, end: number): void {
+  vals.fill(undefined);
+  let flags = "";
   let i = from;
   while (i < end) {
     let j = msg.indexOf(" ", i);
     if (j < 0 || j > end) j = end;
     if (j > i) {
       const eq = msg.indexOf("=", i);
-      if (eq < 0 || eq >= j) f.flags = f.flags ? f.flags + " " + msg.slice(i, j) : msg.slice(i, j);
+      if (eq < 0 || eq >= j) flags = flags ? flags + " " + msg.slice(i, j) : msg.slice(i, j);
       else {
         const k = wantedKey(msg, i, eq - i);
-        if (k !== undefined && f[k] === undefined) f[k] = msg.slice(eq + 1, j);
+        if (k >= 0 && vals[k] === undefined) vals[k] = msg.slice(eq + 1, j);
       }
     }
     i = j + 1;
   }
-  return f;
+  vals[FLAGS] = flags;
+}
+
+/**
+ * ECS MACs of the link-layer header of a MAC= value (its first 35 chars: dst, src), memoized by the value:
+ * a router logs the same few header pairs (its WAN port and the ISP gateway) on line after line.
+ */
+interface MacPair { dst: string; src: string }
+const macPairs = new Map<string, MacPair>();
+function macPair(tok: string): MacPair {
+  let p = macPairs.get(tok);
+  if (p === undefined) {
+    p = { dst: ecsMac(tok.slice(0, 17)), src: ecsMac(tok.slice(18, 35)) };
+    if (macPairs.size >= 4096) macPairs.clear();
+    macPairs.set(tok, p);
+  }
+  return p;
 }
 
 /**

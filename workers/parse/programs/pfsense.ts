@@ -9,25 +9,31 @@
 import type { EcsEndpoint } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
-import { firewallEvent, flowRelated } from "./common.ts";
+import { firewallEvent, flowRelated, lowerCached } from "./common.ts";
+import { toNumber } from "../number.ts";
 
 const ACTIONS: Record<string, string> = { block: "drop", pass: "accept", reject: "reject", match: "log", scrub: "log" };
 
 export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
-  // Only the first 24 fields are used (up to the TCP flags); the sequence numbers and options after them are not split.
-  const c = (msg.charCodeAt(0) === 32 || msg.charCodeAt(msg.length - 1) === 32 ? msg.trim() : msg).split(",", 24);
-  if (c.length < 9) return null;
-  const [ruleNo, , , tracker, iface, reason, act, dirWord, ver] = c as [string, string, string, string, string, string, string, string, string];
-  if (ver !== "4" && ver !== "6") return null;
-  let proto: string, srcTok: string, dstTok: string, length: string, i: number;
-  if (ver === "4") {
-    if (c.length < 20) return null;
-    proto = c[16]!; length = c[17]!; srcTok = c[18]!; dstTok = c[19]!; i = 20;
+  const line = msg.charCodeAt(0) === 32 || msg.charCodeAt(msg.length - 1) === 32 ? msg.trim() : msg;
+  // Only the first 24 fields are used (up to the TCP flags); the sequence numbers and options after them
+  // are not looked at. Fields are cut out of `line` by position when used: most are never sliced.
+  const n = splitFields(line);
+  if (n < 9) return null;
+  const v4 = fieldIs(line, 8, "4");
+  if (!v4 && !fieldIs(line, 8, "6")) return null;
+  let p: number, lengthAt: number, srcAt: number, i: number;
+  if (v4) {
+    if (n < 20) return null;
+    p = 16; lengthAt = 17; srcAt = 18; i = 20;
   } else {
-    if (c.length < 17) return null;
-    proto = c[12]!; length = c[14]!; srcTok = c[15]!; dstTok = c[16]!; i = 17;
+    if (n < 17) return null;
+    p = 12; lengthAt = 14; srcAt = 15; i = 17;
   }
-  proto = proto.toLowerCase();
+  const proto = lowerCached(field(line, p));
+  const length = field(line, lengthAt), srcTok = field(line, srcAt), dstTok = field(line, srcAt + 1);
+  const ruleNo = field(line, 0), tracker = field(line, 3), iface = field(line, 4), reason = field(line, 5), act = field(line, 6);
+  const dirIn = fieldIs(line, 7, "in"), dirOut = fieldIs(line, 7, "out");
   const action = ACTIONS[act] ?? "log";
   const f = firewallEvent("pfsense.filterlog", action);
   const s: EcsEndpoint = {}, d: EcsEndpoint = {};
@@ -37,29 +43,62 @@ export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramField
   const extra: Record<string, string | number> = { pf_action: act, rule_number: ruleNo };
   if (reason) extra.pf_reason = reason;
   if (proto === "tcp" || proto === "udp") {
-    const sp = Number(c[i]), dp = Number(c[i + 1]);
-    if (c[i] !== "" && sp >= 0 && sp <= 65535) s.port = sp;
-    if (c[i + 1] !== "" && dp >= 0 && dp <= 65535) d.port = dp;
-    if (proto === "tcp" && c[i + 3]) extra.tcp_flags = c[i + 3]!;
+    // Fields past the end are undefined, as split() leaves them: Number(undefined) is NaN, so no port.
+    const spTok = i < n ? field(line, i) : undefined, dpTok = i + 1 < n ? field(line, i + 1) : undefined;
+    const sp = spTok === undefined ? NaN : toNumber(spTok), dp = dpTok === undefined ? NaN : toNumber(dpTok);
+    if (spTok !== "" && sp >= 0 && sp <= 65535) s.port = sp;
+    if (dpTok !== "" && dp >= 0 && dp <= 65535) d.port = dp;
+    if (proto === "tcp" && i + 3 < n && fieldEnd[i + 3]! > fieldStart[i + 3]!) extra.tcp_flags = field(line, i + 3);
   } else if (proto === "icmp" || proto === "ipv6-icmp") {
-    if (c[i]) extra.icmp_type = c[i]!;
+    if (i < n && fieldEnd[i]! > fieldStart[i]!) extra.icmp_type = field(line, i);
   }
-  f.network = { transport: proto, type: ver === "4" ? "ipv4" : "ipv6" };
-  const len = Number(length);
+  f.network = { transport: proto, type: v4 ? "ipv4" : "ipv6" };
+  const len = toNumber(length);
   if (length !== "" && len >= 0) { f.network.bytes = len; f.network.packets = 1; }
-  const dir = dirWord === "in" ? "inbound" : dirWord === "out" ? "outbound" : undefined;
+  const dir = dirIn ? "inbound" : dirOut ? "outbound" : undefined;
   // pf's in/out is relative to the interface; prefer the address view when both ends are known.
   const byIp = directionOf(sip ?? undefined, dip ?? undefined);
   const direction = byIp === "internal" || byIp === "external" ? byIp : dir ?? byIp;
   if (direction) f.network.direction = direction;
-  if (Object.keys(s).length) f.source = s;
-  if (Object.keys(d).length) f.destination = d;
-  if (iface) f.observer = dirWord === "out" ? { egress: { interface: { name: iface } } } : { ingress: { interface: { name: iface } } };
+  if (s.ip !== undefined || s.port !== undefined) f.source = s;
+  if (d.ip !== undefined || d.port !== undefined) f.destination = d;
+  if (iface) f.observer = dirOut ? { egress: { interface: { name: iface } } } : { ingress: { interface: { name: iface } } };
   if (tracker || ruleNo) f.rule = tracker ? { id: tracker, name: ruleNo } : { name: ruleNo };
   const related = flowRelated(sip, dip);
   if (related) f.related = related;
   f.porchlight = { fields: extra };
   return f;
+}
+
+/**
+ * Field bounds of the line being parsed, as `line.split(",", 24)` would cut it: field k is
+ * line[fieldStart[k], fieldEnd[k]). Module scratch (parsePfsense is synchronous): no array of 24
+ * substrings per line.
+ */
+const fieldStart = new Int32Array(24);
+const fieldEnd = new Int32Array(24);
+
+/** Cuts `line` into at most 24 comma-separated fields (bounds in fieldStart/fieldEnd); returns how many. */
+function splitFields(line: string): number {
+  let n = 0;
+  let from = 0;
+  while (n < 24) {
+    const comma = line.indexOf(",", from);
+    fieldStart[n] = from;
+    fieldEnd[n++] = comma < 0 ? line.length : comma;
+    if (comma < 0) break;
+    from = comma + 1;
+  }
+  return n;
+}
+
+function field(line: string, k: number): string {
+  return line.slice(fieldStart[k], fieldEnd[k]);
+}
+
+/** True when field k is exactly `word` (compared in place). */
+function fieldIs(line: string, k: number, word: string): boolean {
+  return fieldEnd[k]! - fieldStart[k]! === word.length && line.startsWith(word, fieldStart[k]);
 }
 
 /** Cheap sniff for a filterlog CSV body when the program name is missing. */

@@ -9,6 +9,7 @@ import type { EcsEndpoint } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
 import { firewallEvent, flowRelated } from "./common.ts";
+import { toNumber } from "../number.ts";
 
 const KINDS: Record<string, [string, string]> = {
   NEW: ["start", "flow_new"],
@@ -20,20 +21,22 @@ export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields 
   const s = msg.trimStart();
   if (s.charCodeAt(0) !== 0x5b) return s.includes('srcip="') ? parsePacketfilter(s) : null;
   const close = s.indexOf("]");
-  const kind = KINDS[s.slice(1, close)];
+  const kind = knownKind(s, close) ?? KINDS[s.slice(1, close)];
   if (!kind) return null;
-  const rest = s.slice(close + 1);
-  const orig = rest.indexOf("ORIG:");
+  // The text after "]" (what was sliced out as `rest` before) is s[base..]: read in place.
+  const base = close + 1;
+  const orig = s.indexOf("ORIG:", base);
   if (orig >= 0) {
     // PRINTFLOW: "ORIG: k=v ... , REPLY: k=v ..."
-    const reply = rest.indexOf("REPLY:", orig);
-    const oEnd = reply < 0 ? rest.length : reply;
-    const f = (k: string, a: number, b: number): string | undefined => val(rest, k, a, b);
-    return flow(kind, f("SRC=", orig, oEnd), f("DST=", orig, oEnd), f("SPT=", orig, oEnd), f("DPT=", orig, oEnd), f("PROTO=", orig, oEnd),
-      f("PKTS=", orig, oEnd), f("BYTES=", orig, oEnd),
-      reply < 0 ? undefined : f("PKTS=", reply, rest.length), reply < 0 ? undefined : f("BYTES=", reply, rest.length),
-      reply < 0 ? undefined : f("SRC=", reply, rest.length), undefined);
+    const reply = s.indexOf("REPLY:", orig);
+    const oEnd = reply < 0 ? s.length : reply;
+    const n = s.length;
+    return flow(kind, val(s, base, "SRC=", orig, oEnd), val(s, base, "DST=", orig, oEnd), val(s, base, "SPT=", orig, oEnd),
+      val(s, base, "DPT=", orig, oEnd), val(s, base, "PROTO=", orig, oEnd), val(s, base, "PKTS=", orig, oEnd), val(s, base, "BYTES=", orig, oEnd),
+      reply < 0 ? undefined : val(s, base, "PKTS=", reply, n), reply < 0 ? undefined : val(s, base, "BYTES=", reply, n),
+      reply < 0 ? undefined : val(s, base, "SRC=", reply, n), undefined);
   }
+  const rest = s.slice(base);
   // conntrack -E: "[NEW] tcp 6 120 SYN_SENT src=.. dst=.. sport=.. dport=.. [UNREPLIED] src=.. ..."
   const toks = rest.trim().split(/\s+/);
   let proto: string | undefined, state: string | undefined;
@@ -58,12 +61,26 @@ export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields 
 }
 
 /**
- * Value of `key` ("SRC=") in s[from, to), where the key starts a token (after a space): up to the next
- * space, comma or tab. Searching in place avoids slicing each direction out of the line.
+ * KINDS entry of the bracketed word s(0, close) for the three known words, compared in place (no slice);
+ * undefined for anything else, which the caller looks up as before.
  */
-function val(s: string, key: string, from: number, to: number): string | undefined {
+function knownKind(s: string, close: number): [string, string] | undefined {
+  switch (close) {
+    case 4: return s.startsWith("NEW", 1) ? KINDS.NEW : undefined;
+    case 7: return s.startsWith("UPDATE", 1) ? KINDS.UPDATE : undefined;
+    case 8: return s.startsWith("DESTROY", 1) ? KINDS.DESTROY : undefined;
+    default: return undefined;
+  }
+}
+
+/**
+ * Value of `key` ("SRC=") in s[from, to), where the key starts a token (after a space, or at `base`,
+ * where the text after the bracketed kind begins): up to the next space, comma or tab. Searching in
+ * place avoids slicing each direction out of the line.
+ */
+function val(s: string, base: number, key: string, from: number, to: number): string | undefined {
   let i = s.indexOf(key, from);
-  while (i >= 0 && i < to && i > 0 && s.charCodeAt(i - 1) !== 32) i = s.indexOf(key, i + 1);
+  while (i >= 0 && i < to && i > base && s.charCodeAt(i - 1) !== 32) i = s.indexOf(key, i + 1);
   if (i < 0 || i >= to) return undefined;
   const start = i + key.length;
   let end = start;
@@ -99,18 +116,21 @@ function flow(
   if (s.packets !== undefined || d.packets !== undefined) f.network.packets = (s.packets ?? 0) + (d.packets ?? 0);
   const related = flowRelated(sip, dip);
   if (related) f.related = related;
-  const extra: Record<string, string> = {};
-  if (state) extra.ct_state = state;
   // NAT: the reply comes from somewhere other than the original destination (DNAT / port forward).
   const rs = replySrc ? canonicalIp(replySrc) : null;
-  if (rs && dip && rs !== dip) extra.nat_destination_ip = rs;
-  if (Object.keys(extra).length) f.porchlight = { fields: extra };
+  const nat = rs && dip && rs !== dip ? rs : undefined;
+  if (state || nat) {
+    const extra: Record<string, string> = {};
+    if (state) extra.ct_state = state;
+    if (nat) extra.nat_destination_ip = nat;
+    f.porchlight = { fields: extra };
+  }
   return f;
 }
 
 function setNum(ep: EcsEndpoint, k: "port" | "packets" | "bytes", v: string | undefined): void {
   if (v === undefined || v === "") return;
-  const n = Number(v);
+  const n = toNumber(v);
   if (Number.isFinite(n) && n >= 0) ep[k] = n;
 }
 

@@ -62,12 +62,14 @@ interface NdjsonLine {
   truncated?: boolean;
 }
 
+const OPTIONAL_STRINGS = ["received_at", "source_ip", "transport"] as const;
+
 /** What is wrong with a parsed NDJSON value as an envelope, or null when it is one. */
 function envelopeProblem(v: unknown): string | null {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return "not an object";
   const o = v as Record<string, unknown>;
   if (typeof o.raw !== "string") return `"raw" must be a string`;
-  for (const k of ["received_at", "source_ip", "transport"] as const) {
+  for (const k of OPTIONAL_STRINGS) {
     if (o[k] !== undefined && typeof o[k] !== "string") return `"${k}" must be a string`;
   }
   if (o.truncated !== undefined && typeof o.truncated !== "boolean") return `"truncated" must be a boolean`;
@@ -132,7 +134,7 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
   const times: EventTimes = { ts: 0, receivedAt: 0 };
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
-    if (line.endsWith("\r")) line = line.slice(0, -1);
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1); // CRLF bodies
     if (isBlank(line)) {
       out.empty++;
       continue;

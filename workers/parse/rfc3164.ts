@@ -314,11 +314,27 @@ function skipSpaces(s: string, p: number): number {
   return p;
 }
 
+// The last "facility.severity" token scanFacSev recognised, and its codes.
+let lastFacSev = "";
+let lastFac = 0;
+let lastSev = 0;
+
 /**
  * OpenWrt "facility.severity" at `p` followed by a space: sets pri/facility/severity on `m` when the line
  * had no PRI. Returns the index after the space, or -1.
  */
 function scanFacSev(s: string, p: number, m: SyslogMessage): number {
+  // A sender repeats a few tokens ("daemon.info", "kern.warn"): the last valid one is compared in place
+  // (same token up to the same space, so the same result) before slicing and looking up names.
+  const len = lastFacSev.length;
+  if (len > 0 && s.charCodeAt(p + len) === 32 && s.startsWith(lastFacSev, p)) {
+    if (m.pri === undefined) {
+      m.pri = lastFac * 8 + lastSev;
+      m.facility = lastFac;
+      m.severity = lastSev;
+    }
+    return p + len + 1;
+  }
   let dot = -1;
   let q = p;
   while (q < s.length && q - p < 24) {
@@ -332,6 +348,9 @@ function scanFacSev(s: string, p: number, m: SyslogMessage): number {
   const fac = facilityCode(s.slice(p, dot));
   const sev = severityCode(s.slice(dot + 1, q));
   if (fac < 0 || sev < 0) return -1;
+  lastFacSev = s.slice(p, q);
+  lastFac = fac;
+  lastSev = sev;
   if (m.pri === undefined) {
     m.pri = fac * 8 + sev;
     m.facility = fac;

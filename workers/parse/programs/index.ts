@@ -55,6 +55,21 @@ const BY_PROGRAM: Record<string, Entry> = {
   luci: { parse: parseLuci, dataset: "luci" }, uhttpd: { parse: parseLuci }, rpcd: { parse: parseLuci },
 };
 
+/**
+ * Parser entry by raw APP-NAME (null: not a program we know), memoized: one Map lookup per line instead
+ * of normalizing the name and looking it up again. A network logs a few dozen program names.
+ */
+const entryCache = new Map<string, Entry | null>();
+function entryOf(appName: string): Entry | undefined {
+  let e = entryCache.get(appName);
+  if (e === undefined) {
+    e = BY_PROGRAM[programKey(appName)] ?? null;
+    if (entryCache.size >= 4096) entryCache.clear();
+    entryCache.set(appName, e);
+  }
+  return e ?? undefined;
+}
+
 const nameCache = new Map<string, string>();
 /** Normalized program name: lowercase, without `(pam_unix)`-style suffixes and directories. */
 export function programKey(appName: string): string {
@@ -85,7 +100,7 @@ export function parseProgram(syslog: SyslogMessage): ProgramFields | null {
   const app = syslog.appName;
   let fallbackDataset: string | undefined;
   if (app) {
-    const entry = BY_PROGRAM[programKey(app)];
+    const entry = entryOf(app);
     if (entry) {
       const r = entry.parse(msg, syslog);
       if (r) return r;

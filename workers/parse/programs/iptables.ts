@@ -73,9 +73,7 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   // Fields up to an embedded ICMP error packet "[SRC=... ]", which describes another packet. One pass
   // over the tokens keeps the first value of each key we use (IP LEN before UDP LEN, IP ID before ICMP
   // ID) and the bare words (flags); no per-line key/value object is built.
-  const nested = msg.indexOf(" [SRC=", start);
-  const end = nested >= 0 ? nested : msg.length;
-  scan(msg, start, end);
+  scan(msg, start);
 
   const f = firewallEvent("iptables", action);
   const srcTok = vals[SRC], dstTok = vals[DST];
@@ -164,7 +162,7 @@ function uptimeStampEnd(s: string): number {
 
 /**
  * Slot of the key we keep whose name is msg[i, i + len), or -1: everything else (TOS, PREC, ID, WINDOW...)
- * is skipped unsliced. Picked by length and first letters, then checked once with startsWith.
+ * is skipped unsliced. Picked by length and first letters, then checked once char by char.
  */
 function wantedKey(msg: string, i: number, len: number): number {
   let k = -1;
@@ -190,17 +188,29 @@ function wantedKey(msg: string, i: number, len: number): number {
     case 7: k = PHYSOUT; break;
     case 8: k = HOPLIMIT; break;
   }
-  return k >= 0 && msg.startsWith(KEY_NAMES[k]!, i) ? k : -1;
+  if (k < 0) return -1;
+  const name = KEY_NAMES[k]!; // same length as the token's key, by the switch above
+  for (let q = 0; q < len; q++) if (msg.charCodeAt(i + q) !== name.charCodeAt(q)) return -1;
+  return k;
 }
 
-/** Fills `vals` from the tokens of msg[from, end): the first value of each key we use, and the bare words. */
-function scan(msg: string, from: number, end: number): void {
+/**
+ * Fills `vals` from the space-separated tokens from `from` up to the end of the line or to an embedded
+ * packet " [SRC=" (the first one): the first value of each key we use, and the bare words. Tokens are
+ * found with indexOf, which beats a charCodeAt loop over these lines (a line is a sliced string, whose
+ * chars V8 reads through the parent one call at a time); the embedded packet is recognised at a token's
+ * first char instead of by a search of the whole line.
+ */
+function scan(msg: string, from: number): void {
   vals.fill(undefined);
   let flags = "";
+  const end = msg.length;
   let i = from;
   while (i < end) {
+    // msg[from] is the I of IN= or the O of OUT=; every later token follows a space.
+    if (msg.charCodeAt(i) === 0x5b && msg.startsWith("SRC=", i + 1)) break;
     let j = msg.indexOf(" ", i);
-    if (j < 0 || j > end) j = end;
+    if (j < 0) j = end;
     if (j > i) {
       const eq = msg.indexOf("=", i);
       if (eq < 0 || eq >= j) flags = flags ? flags + " " + msg.slice(i, j) : msg.slice(i, j);
@@ -220,13 +230,18 @@ function scan(msg: string, from: number, end: number): void {
  */
 interface MacPair { dst: string; src: string }
 const macPairs = new Map<string, MacPair>();
+let lastMacTok = "";
+let lastMacPair: MacPair = { dst: "", src: "" };
 function macPair(tok: string): MacPair {
+  if (tok === lastMacTok) return lastMacPair; // consecutive lines from one port: no hashing
   let p = macPairs.get(tok);
   if (p === undefined) {
     p = { dst: ecsMac(tok.slice(0, 17)), src: ecsMac(tok.slice(18, 35)) };
     if (macPairs.size >= 4096) macPairs.clear();
     macPairs.set(tok, p);
   }
+  lastMacTok = tok;
+  lastMacPair = p;
   return p;
 }
 

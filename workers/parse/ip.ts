@@ -8,6 +8,7 @@
  * both spellings. Keys are lowercase and fixed-width, so text order equals numeric order and a CIDR is a
  * `BETWEEN lo AND hi` on the key. Zone ids (`fe80::1%eth0`) are dropped.
  */
+import { TokenMemo } from "./memo.ts";
 
 const HEX = "0123456789abcdef";
 
@@ -121,18 +122,17 @@ function formatGroups(g: number[]): string {
   return out;
 }
 
-const v6Canonical = new Map<string, string | null>();
+const v6Canonical = new TokenMemo<string | null>(1024);
 
 /** Canonical text of an IP (IPv4 dotted; IPv6 RFC 5952; IPv4-mapped → dotted), or null when not an IP. */
 export function canonicalIp(s: string): string | null {
   if (s.indexOf(":") < 0) return parseIPv4(s) >= 0 ? s : null;
   // IPv6 text is split, parsed into groups and re-joined: memoized (a pure function of the text), as a
-  // home network's IPv6 peers and prefixes recur from line to line. Bounded by clearing.
+  // home network's IPv6 peers and prefixes recur from line to line.
   let c = v6Canonical.get(s);
   if (c === undefined) {
     const g = parseIPv6(s);
     c = g ? formatGroups(g) : null;
-    if (v6Canonical.size >= 4096) v6Canonical.clear();
     v6Canonical.set(s, c);
   }
   return c;

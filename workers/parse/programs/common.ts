@@ -5,6 +5,7 @@
 import type { EcsEndpoint, Outcome } from "../../ecs.ts";
 import type { ProgramFields } from "../types.ts";
 import { canonicalIp } from "../ip.ts";
+import { TokenMemo } from "../memo.ts";
 
 /** An endpoint from an address token (IP, IPv4-mapped IPv6, or hostname) and an optional port. */
 export function peer(addr: string | undefined, port?: string | number): EcsEndpoint | undefined {
@@ -61,12 +62,11 @@ const HEX17 = /^(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
  * "aa:bb:..:ff" → ECS "AA-BB-..-FF", memoized: a home LAN has a few dozen MACs, and case folding costs
  * more than the rest of a line's fields. Converts what it is given: callers check the form.
  */
-const macCache = new Map<string, string>();
+const macCache = new TokenMemo<string>(1024);
 export function ecsMac(raw: string): string {
   let m = macCache.get(raw);
   if (m === undefined) {
     m = raw.replaceAll(":", "-").toUpperCase();
-    if (macCache.size >= 4096) macCache.clear();
     macCache.set(raw, m);
   }
   return m;
@@ -76,12 +76,11 @@ export function ecsMac(raw: string): string {
  * `s.toLowerCase()`, memoized: protocol names and similar tokens come from a small vocabulary
  * ("TCP", "UDP", "ICMP"), and folding allocates a new string on every line.
  */
-const lowerCache = new Map<string, string>();
+const lowerCache = new TokenMemo<string>(64);
 export function lowerCached(s: string): string {
   let l = lowerCache.get(s);
   if (l === undefined) {
     l = s.toLowerCase();
-    if (lowerCache.size >= 1024) lowerCache.clear();
     lowerCache.set(s, l);
   }
   return l;

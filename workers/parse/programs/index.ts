@@ -19,6 +19,7 @@ import { parseSynology, SYNOLOGY_SNIFF } from "./synology.ts";
 import { parseBackup } from "./backup.ts";
 import { parsePam, PAM_SNIFF } from "./pam.ts";
 import { parseLuci, isLuci } from "./luci.ts";
+import { TokenMemo } from "../memo.ts";
 
 type Parse = (msg: string, syslog: SyslogMessage) => ProgramFields | null;
 
@@ -56,15 +57,14 @@ const BY_PROGRAM: Record<string, Entry> = {
 };
 
 /**
- * Parser entry by raw APP-NAME (null: not a program we know), memoized: one Map lookup per line instead
+ * Parser entry by raw APP-NAME (null: not a program we know), memoized: one cache probe per line instead
  * of normalizing the name and looking it up again. A network logs a few dozen program names.
  */
-const entryCache = new Map<string, Entry | null>();
+const entryCache = new TokenMemo<Entry | null>(256);
 function entryOf(appName: string): Entry | undefined {
   let e = entryCache.get(appName);
   if (e === undefined) {
     e = BY_PROGRAM[programKey(appName)] ?? null;
-    if (entryCache.size >= 4096) entryCache.clear();
     entryCache.set(appName, e);
   }
   return e ?? undefined;

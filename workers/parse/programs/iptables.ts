@@ -15,6 +15,7 @@ import type { EcsEvent } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
 import { ecsMac, firewallEvent, flowRelated, lowerCached } from "./common.ts";
+import { TokenMemo } from "../memo.ts";
 import { toNumber } from "../number.ts";
 
 /**
@@ -229,7 +230,7 @@ function scan(msg: string, from: number): void {
  * a router logs the same few header pairs (its WAN port and the ISP gateway) on line after line.
  */
 interface MacPair { dst: string; src: string }
-const macPairs = new Map<string, MacPair>();
+const macPairs = new TokenMemo<MacPair>(256);
 let lastMacTok = "";
 let lastMacPair: MacPair = { dst: "", src: "" };
 function macPair(tok: string): MacPair {
@@ -237,7 +238,6 @@ function macPair(tok: string): MacPair {
   let p = macPairs.get(tok);
   if (p === undefined) {
     p = { dst: ecsMac(tok.slice(0, 17)), src: ecsMac(tok.slice(18, 35)) };
-    if (macPairs.size >= 4096) macPairs.clear();
     macPairs.set(tok, p);
   }
   lastMacTok = tok;
@@ -250,7 +250,7 @@ function macPair(tok: string): MacPair {
  * costliest part of a line to recompute (case folding, A=/C= splitting).
  */
 interface PrefixInfo { action: string; ruleName: string; srcWan: boolean }
-const prefixCache = new Map<string, PrefixInfo>();
+const prefixCache = new TokenMemo<PrefixInfo>(256);
 function prefixInfo(raw: string): PrefixInfo {
   let info = prefixCache.get(raw);
   if (info) return info;
@@ -265,7 +265,6 @@ function prefixInfo(raw: string): PrefixInfo {
     }
   }
   info = { action: actionOf(actionWord), ruleName: chain ?? cleanPrefix(prefix), srcWan: /\bsrc wan\b/i.test(prefix) };
-  if (prefixCache.size >= 1024) prefixCache.clear();
   prefixCache.set(raw, info);
   return info;
 }

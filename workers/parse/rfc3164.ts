@@ -8,7 +8,7 @@
  * Year and zone: BSD timestamps carry neither; the zone comes from the caller (per source, default UTC)
  * and the year is inferred from the receive time (see time.ts inferYear).
  */
-import type { SyslogMessage } from "./types.ts";
+import { newSyslogMessage, type SyslogMessage } from "./types.ts";
 import { digitAt, inferYear, iso, monthAt, scanIso, utcMs, wallToUtc, weekdayAt } from "./time.ts";
 import { facilityCode, severityCode } from "./names.ts";
 
@@ -141,7 +141,7 @@ const ZONE_ABBR: Record<string, number> = Object.assign(Object.create(null) as R
 export function parseBsd(line: string, start: number, pri: number, opts: BsdOptions): SyslogMessage {
   const s = line;
   const n = s.length;
-  const m: SyslogMessage = { format: "rfc3164", msg: "" };
+  const m = newSyslogMessage("rfc3164", "");
   if (pri >= 0) {
     m.pri = pri;
     m.facility = pri >> 3;
@@ -249,7 +249,7 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
     if (pidTagAt(s, p)) return finish(s, p, m, n);
     const q = scanHost(s, p, m, false);
     if (q !== p && pidTagAt(s, q)) return finish(s, q, m, n);
-    return { format: "none", msg: line };
+    return newSyslogMessage("none", line);
   }
 
   if (!haveTime && m.hostname === undefined) {

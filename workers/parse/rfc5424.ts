@@ -4,7 +4,7 @@
  * column, like go-syslog). Lenient mode is what ingest uses: it keeps real-world deviations (over-long
  * fields, non-ASCII header fields, malformed structured data, odd timestamps) instead of rejecting them.
  */
-import type { SyslogMessage } from "./types.ts";
+import { newSyslogMessage, type SyslogMessage } from "./types.ts";
 import { iso, scanIso, wallToUtc } from "./time.ts";
 
 export type Rfc5424Result =
@@ -130,7 +130,7 @@ export function parseRfc5424(
 ): Rfc5424Result {
   const s = line;
   const n = s.length;
-  const m: SyslogMessage = { format: "rfc5424", msg: "" };
+  const m = newSyslogMessage("rfc5424", "");
   const st: State = { s, p: 0, strict, m };
 
   // PRI

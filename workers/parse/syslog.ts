@@ -3,7 +3,7 @@
  * `<PRI>VERSION SP (NILVALUE|date)`, else the BSD family (RFC 3164, ISO-timestamp, OpenWrt logread, Cisco
  * sequence-numbered lines), else format "none" with the whole line as msg. Pure and total: never throws.
  */
-import type { SyslogMessage } from "./types.ts";
+import { newSyslogMessage, type SyslogMessage } from "./types.ts";
 import { parseRfc5424, type Rfc5424Result } from "./rfc5424.ts";
 import { parseBsd, type BsdOptions } from "./rfc3164.ts";
 import { digitAt, scanIso } from "./time.ts";
@@ -22,7 +22,7 @@ export function parseSyslog(line: string, opts: SyslogOptions): SyslogMessage {
     return parse(line, opts);
   } catch {
     // Defensive only: the scanners are written not to throw, but a faulty opts.timezone could.
-    return { format: "none", msg: typeof line === "string" ? line : String(line) };
+    return newSyslogMessage("none", typeof line === "string" ? line : String(line));
   }
 }
 
@@ -38,7 +38,7 @@ function parse(line: string, opts: SyslogOptions): SyslogMessage {
   if (line.charCodeAt(0) === 0xfeff) {
     // A BOM before the PRI (some Windows forwarders write one per line): parse what follows it.
     const m = parse(line.slice(1), opts);
-    return m.format === "none" ? { format: "none", msg: line } : m;
+    return m.format === "none" ? newSyslogMessage("none", line) : m;
   }
   // Lenient PRI: "<" 1-3 digits ">" with value ≤ 191 (leading zeros tolerated outside strict 5424).
   let pri = -1;

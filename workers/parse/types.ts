@@ -65,3 +65,18 @@ export type ProgramFields = Partial<Omit<EcsEvent, "id" | "@timestamp" | "receiv
 
 /** A program parser: returns the fields it recognised, or null when the message is not its kind. */
 export type ProgramParser = (msg: string, syslog: SyslogMessage) => ProgramFields | null;
+
+/**
+ * A SyslogMessage with every field present (absent ones undefined), always in this order: the format
+ * stage builds each message with this one shape, so the code reading messages (normalize, program
+ * parsers) sees one hidden class instead of one per combination of fields a line happened to carry.
+ * Undefined fields read, spread and serialize as absent. The order is the one in which RFC 5424 fills
+ * them, so the defined keys enumerate as before (its strict-mode `partial` lists them).
+ */
+export function newSyslogMessage(format: SyslogMessage["format"], msg: string): SyslogMessage {
+  return {
+    format, msg, pri: undefined, facility: undefined, severity: undefined, version: undefined, timestamp: undefined,
+    tzOffset: undefined, timestampMicros: undefined, hostname: undefined, appName: undefined, procId: undefined,
+    msgId: undefined, structuredData: undefined, repeatCount: undefined, sequence: undefined,
+  };
+}

@@ -70,25 +70,20 @@ export const ECS_TYPES = [
 ] as const;
 const TYPE_BASE = 2 ** 20;
 
-const categoryBit = new Map<string, number>(ECS_CATEGORIES.map((c, i) => [c, 2 ** i]));
-const typeBit = new Map<string, number>(ECS_TYPES.map((t, i) => [t, TYPE_BASE * 2 ** i]));
+// Bit of each value within its own 32-bit half (categories < 2^20, types < 2^17): bitwise ORs ignore repeats.
+const categoryBit = new Map<string, number>(ECS_CATEGORIES.map((c, i) => [c, 1 << i]));
+const typeBit = new Map<string, number>(ECS_TYPES.map((t, i) => [t, 1 << i]));
 
 /** The bit of a category or type value (for SQL: `(class_bits & bit) != 0`). */
 export const categoryMask = (c: (typeof ECS_CATEGORIES)[number]): number => categoryBit.get(c)!;
-export const typeMask = (t: (typeof ECS_TYPES)[number]): number => typeBit.get(t)!;
+export const typeMask = (t: (typeof ECS_TYPES)[number]): number => typeBit.get(t)! * TYPE_BASE;
 
-/** Sum of the bits of the event's categories and types (arithmetic: the value exceeds 32 bits); null when none. */
+/** The bits of the event's categories plus TYPE_BASE × the bits of its types (over 32 bits: arithmetic); null when none. */
 export function classBits(category: readonly string[] | undefined, type: readonly string[] | undefined): number | null {
-  let bits = 0;
-  if (category) for (const c of category) bits += categoryBit.get(c) ?? 0;
-  if (type) for (const t of type) bits += typeBit.get(t) ?? 0;
-  // A repeated value would add its bit twice and set another: cheap to rule out, rare to happen.
-  if (bits !== 0 && ((category && new Set(category).size !== category.length) || (type && new Set(type).size !== type.length))) {
-    bits = 0;
-    for (const c of new Set(category)) bits += categoryBit.get(c) ?? 0;
-    for (const t of new Set(type)) bits += typeBit.get(t) ?? 0;
-  }
-  return bits === 0 ? null : bits;
+  let c = 0, t = 0;
+  if (category) for (let i = 0; i < category.length; i++) c |= categoryBit.get(category[i]!) ?? 0;
+  if (type) for (let i = 0; i < type.length; i++) t |= typeBit.get(type[i]!) ?? 0;
+  return c === 0 && t === 0 ? null : c + t * TYPE_BASE;
 }
 
 // --- Index columns of an event
@@ -98,22 +93,31 @@ const int = (v: unknown): number | null => (typeof v === "number" && Number.isIn
 
 /** The typed columns of an event, as ingest writes them and the drift check compares them. */
 export function indexColumns(e: EcsEvent): IndexColumns {
-  const ev = e.event;
-  return {
-    host: str(e.host?.hostname) ?? str(e.log?.syslog?.hostname),
-    program: str(e.process?.name) ?? str(e.log?.syslog?.appname),
-    dataset: str(ev?.dataset) ?? "unparsed",
-    src_ip: str(e.source?.ip),
-    dst_ip: str(e.destination?.ip),
-    src_port: int(e.source?.port),
-    dst_port: int(e.destination?.port),
-    protocol: str(e.network?.transport) ?? str(e.network?.protocol),
-    user: str(e.user?.name),
-    action: str(ev?.action),
-    outcome: str(ev?.outcome),
-    severity: int(ev?.severity) ?? int(e.log?.syslog?.severity?.code),
-    class_bits: ev ? classBits(ev.category, ev.type) : null,
+  const c: IndexColumns = {
+    host: null, program: null, dataset: "unparsed", src_ip: null, dst_ip: null, src_port: null, dst_port: null,
+    protocol: null, user: null, action: null, outcome: null, severity: null, class_bits: null,
   };
+  writeIndexColumns(e, c);
+  return c;
+}
+
+/** Sets the index columns of `out` (a row being built: no intermediate object per event). */
+export function writeIndexColumns(e: EcsEvent, out: IndexColumns): void {
+  const ev = e.event;
+  const syslog = e.log?.syslog;
+  out.host = str(e.host?.hostname) ?? str(syslog?.hostname);
+  out.program = str(e.process?.name) ?? str(syslog?.appname);
+  out.dataset = str(ev?.dataset) ?? "unparsed";
+  out.src_ip = str(e.source?.ip);
+  out.dst_ip = str(e.destination?.ip);
+  out.src_port = int(e.source?.port);
+  out.dst_port = int(e.destination?.port);
+  out.protocol = str(e.network?.transport) ?? str(e.network?.protocol);
+  out.user = str(e.user?.name);
+  out.action = str(ev?.action);
+  out.outcome = str(ev?.outcome);
+  out.severity = int(ev?.severity) ?? int(syslog?.severity?.code);
+  out.class_bits = ev ? classBits(ev.category, ev.type) : null;
 }
 
 // --- Ingest: the stored doc

@@ -12,7 +12,7 @@
  * The `empty` scenario (read the body, answer) is that per-request overhead: net = gross − empty.
  * Workers bill CPU time excluding I/O waits; the bench does no I/O besides the request itself.
  *
- * Warm-up (100 requests per scenario), then ROUNDS rounds, each measuring every scenario over REQUESTS
+ * Warm-up (150 requests per scenario), then ROUNDS rounds, each measuring every scenario over REQUESTS
  * requests, interleaved in blocks of BLOCK requests; the median of the rounds is printed.
  * `node bench/workerd.bench.ts [requests] [rounds]` (defaults 300 and 3).
  */
@@ -30,13 +30,13 @@ import { generateCorpus } from "./corpus.ts";
 const root = resolve(import.meta.dirname, "..");
 const REQUESTS = Number(process.argv[2] ?? 300);
 const ROUNDS = Number(process.argv[3] ?? 3);
-const WARMUP = 100;
+const WARMUP = 150;
 /**
  * Requests per scenario in a row. A round goes through the scenarios block by block, so that a busy
- * stretch of this shared machine falls on all of them. /proc/<pid>/stat counts in 10 ms ticks: over 100
- * requests that is at most 0.1 ms per request.
+ * stretch of this shared machine falls on all of them alike. /proc/<pid>/stat counts in 10 ms ticks: at
+ * most 0.2 ms per request of a block, and these reading errors average out over a round's blocks.
  */
-const BLOCK = 100;
+const BLOCK = 50;
 const COMMAND = `node bench/workerd.bench.ts${process.argv.length > 2 ? " " + process.argv.slice(2).join(" ") : ""}`;
 
 // --- workerd: the binary wrangler runs, the bundle, the config
@@ -130,6 +130,15 @@ async function post(base: string, s: Scenario): Promise<Record<string, unknown>>
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/** The commit measured, and whether the Worker's sources differ from it (the bench bundles the working tree). */
+function treeState(): string {
+  const git = (...args: string[]) => spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout?.trim() ?? "";
+  const head = git("rev-parse", "--short", "HEAD") || "unknown";
+  const changed = git("status", "--porcelain", "--", "workers", "bench/workerd").split("\n").filter(Boolean).length;
+  return changed ? `${head} + ${changed} uncommitted file(s) in workers/ or bench/workerd/` : head;
+}
+
+const signed = (x: number) => `${x < 0 ? "−" : "+"}${Math.abs(x).toFixed(2)}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -180,9 +189,9 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
 
-    // 10 stateful rules that all match: the bench corpus has no dropbear, sudo, router web login or
-    // backup lines, so the pack's rules for those stay silent and bench thresholds (which match its sshd
-    // failures) are added in their place until 10 stateful rules match.
+    // 10 stateful rules that all match: the pack's stateful rules that the bench corpus never triggers
+    // (when written: dropbear, sudo, router web login, backup heartbeat) are counted by a probe, and as
+    // many more bench thresholds (they match the corpus's sshd failures) are enabled; checked below.
     const probe = await post(base, { name: "probe", what: "", path: "/evaluate?stateful=10", body: textGz, type: TEXT });
     const silent = (probe.statefulEnabled as number) - (probe.statefulMatching as number);
     const scenarios: Scenario[] = [
@@ -194,7 +203,11 @@ async function main(): Promise<void> {
     ];
 
     const summaries = new Map<string, Record<string, unknown>>();
-    for (const s of scenarios) for (let i = 0; i < WARMUP; i++) summaries.set(s.name, await post(base, s));
+    // Warm-up in the same interleaved order as the rounds: the scenarios share code (text and NDJSON,
+    // several rule sets), and V8 re-optimizes it once it has seen them all.
+    for (let done = 0; done < WARMUP; done += BLOCK) {
+      for (const s of scenarios) for (let i = 0; i < BLOCK; i++) summaries.set(s.name, await post(base, s));
+    }
     const all = summaries.get("ingest + 10 matching")!;
     if (all.statefulMatching !== 10) throw new Error(`expected 10 matching stateful rules, got ${JSON.stringify(all)}`);
     const clkTck = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
@@ -227,7 +240,7 @@ async function main(): Promise<void> {
       const net = s.name === "empty" ? "".padEnd(15) : `  net ${(gross - empty).toFixed(2).padStart(5)} ms`;
       const mainNet = s.name === "empty" ? "" : `, net ${(main - emptyMain).toFixed(2)}`;
       // What evaluation adds to the same batch's ingest.
-      const over = s.path.startsWith("/evaluate") ? `; +${(gross - median(rounds.get("ingest text")!)).toFixed(2)} ms over ingest text` : "";
+      const over = s.path.startsWith("/evaluate") ? `; ${signed(gross - median(rounds.get("ingest text")!))} ms over ingest text` : "";
       console.log(`  ${s.name.padEnd(22)} gross ${gross.toFixed(2).padStart(5)} ms${net}   (rounds ${xs.map((x) => x.toFixed(2)).join(", ")}; main thread ${main.toFixed(2)}${mainNet}${over})`);
       console.log(`  ${"".padEnd(22)} ${s.what}`);
     }
@@ -242,6 +255,7 @@ async function main(): Promise<void> {
     console.log(`  RPC payloads are structuredClone'd (serialize + deserialize) as a stand-in for the V8 serialization of a Durable Object RPC: an upper bound for the Worker's share.`);
     console.log(`  gross includes workerd's HTTP handling and V8's background threads (concurrent GC, compilation), which the main thread's figure leaves out; load average ${loadavg()[0]!.toFixed(1)}, node ${process.version}`);
     console.log(`  workerd: ${workerd.bin} ${args.join(" ")}  (package ${workerd.dir})`);
+    console.log(`  tree: ${treeState()}`);
     console.log(`  command: ${COMMAND}`);
   } catch (err) {
     if (log) console.error(`workerd output (last 4000 characters):\n${log}`);

@@ -143,9 +143,8 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
     let input: RawInput;
     let relayTruncated = false;
     if (kind === "ndjson") {
-      const nd = ndjsonInput(line, lineNo, opts.nowMs, report);
-      input = nd.input;
-      relayTruncated = nd.truncated;
+      input = ndjsonInput(line, lineNo, opts.nowMs, report);
+      relayTruncated = ndTruncated;
     } else {
       input = { raw: line, receivedAt: opts.nowMs, transport: "http" };
       if (opts.clientIp) input.sourceIp = opts.clientIp;
@@ -165,24 +164,28 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
   return out;
 }
 
-/** The RawInput of one NDJSON line, and whether the relay flagged its message as truncated. */
-function ndjsonInput(
-  line: string,
-  lineNo: number,
-  nowMs: number,
-  report: (line: number, message: string) => void,
-): { input: RawInput; truncated: boolean } {
+// Whether the relay flagged the message of the last ndjsonInput() line as truncated (an out-value:
+// prepareBatch is synchronous and reads it right after the call, so no per-line result object).
+let ndTruncated = false;
+
+// The last source_ip text and its canonical form: a relay batch mostly carries a few senders, often in runs.
+let lastSourceIpText = "";
+let lastSourceIp: string | null = null;
+
+/** The RawInput of one NDJSON line; `ndTruncated` says whether the relay flagged its message as truncated. */
+function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line: number, message: string) => void): RawInput {
+  ndTruncated = false;
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (e) {
     report(lineNo, `invalid JSON (${(e as Error).message}); stored as a raw line`);
-    return { input: { raw: line, receivedAt: nowMs, transport: "http" }, truncated: false };
+    return { raw: line, receivedAt: nowMs, transport: "http" };
   }
   const problem = envelopeProblem(value);
   if (problem !== null) {
     report(lineNo, `expected {"raw": string, ...}: ${problem}; stored as a raw line`);
-    return { input: { raw: line, receivedAt: nowMs, transport: "http" }, truncated: false };
+    return { raw: line, receivedAt: nowMs, transport: "http" };
   }
   const v = value as NdjsonLine;
   const input: RawInput = { raw: v.raw, receivedAt: nowMs };
@@ -192,7 +195,11 @@ function ndjsonInput(
     else report(lineNo, `received_at is not an RFC 3339 time: ignored, the edge's receive time is used`);
   }
   if (v.source_ip !== undefined) {
-    const ip = canonicalIp(v.source_ip);
+    if (v.source_ip !== lastSourceIpText) {
+      lastSourceIpText = v.source_ip;
+      lastSourceIp = canonicalIp(v.source_ip);
+    }
+    const ip = lastSourceIp;
     if (ip) input.sourceIp = ip;
     else report(lineNo, `source_ip is not an IP address: ignored`);
   }
@@ -200,5 +207,6 @@ function ndjsonInput(
     if (TRANSPORTS.has(v.transport)) input.transport = v.transport as RawInput["transport"];
     else report(lineNo, `transport must be one of udp, tcp, tls, file, stdin: ignored`);
   }
-  return { input, truncated: v.truncated === true };
+  ndTruncated = v.truncated === true;
+  return input;
 }

@@ -181,14 +181,20 @@ export const FUTURE_TOLERANCE_MS = 3 * 24 * 3600_000;
 export function inferYear(
   month: number, day: number, h: number, mi: number, s: number, ms: number, zone: string, receivedAt: number,
 ): number | undefined {
-  // A batch shares one receive time and mostly one zone: memoise the receive year (hot path).
+  // A batch mostly shares one zone, and its receive times one local day (relay lines each carry their
+  // own ms): the receive year and month/day test depend only on that day, so they are memoised by it.
   if (zone !== memo.zone || receivedAt !== memo.receivedAt) {
-    const local = new Date(receivedAt + zoneOffsetAt(zone, receivedAt));
-    memo.zone = zone;
+    const localMs = receivedAt + zoneOffsetAt(zone, receivedAt);
+    const day = Math.floor(localMs / 86_400_000);
     memo.receivedAt = receivedAt;
-    memo.year = local.getUTCFullYear();
-    // Next year is possible only when the receive time is within the tolerance of New Year.
-    memo.nextYearPossible = local.getUTCMonth() === 11 && local.getUTCDate() * 86_400_000 + FUTURE_TOLERANCE_MS > 31 * 86_400_000;
+    if (zone !== memo.zone || day !== memo.day) {
+      const local = new Date(localMs);
+      memo.zone = zone;
+      memo.day = day;
+      memo.year = local.getUTCFullYear();
+      // Next year is possible only when the receive time is within the tolerance of New Year.
+      memo.nextYearPossible = local.getUTCMonth() === 11 && local.getUTCDate() * 86_400_000 + FUTURE_TOLERANCE_MS > 31 * 86_400_000;
+    }
   }
   const recvYear = memo.year;
   if (!Number.isFinite(recvYear)) return undefined;
@@ -202,7 +208,7 @@ export function inferYear(
   return undefined;
 }
 
-const memo = { zone: "", receivedAt: NaN, year: 0, nextYearPossible: false };
+const memo = { zone: "", receivedAt: NaN, day: NaN, year: 0, nextYearPossible: false };
 
 /**
  * ms since epoch of a UTC calendar reading (month 1-12), for every year including 0-99 (Date.UTC maps

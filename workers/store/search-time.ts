@@ -126,16 +126,18 @@ const EMPTY: SearchTimeDoc = Object.freeze({});
 
 /**
  * Docs without labels, by sender/transport/cut: the lines of a batch come from a few senders, so they
- * share a few frozen objects, and the INSERT sends each distinct doc once (store.ts). Bounded per isolate.
+ * share a few frozen objects, and the INSERT sends each distinct doc once (store.ts). A small ring of
+ * recent docs compared field by field: no key string to build and hash per event.
  */
-const shared = new Map<string, SearchTimeDoc>();
-const SHARED_MAX = 1024;
+const RING = 16;
+const ring: (SearchTimeDoc | undefined)[] = new Array<SearchTimeDoc | undefined>(RING).fill(undefined);
+let ringNext = 0;
 
 /** The doc stored for an event: `{}`, or the sender and transport of relayed lines (frozen, shared). */
 export function searchTimeDoc(e: EcsEvent): SearchTimeDoc {
   const pl = e.porchlight;
   if (pl === undefined && e.labels === undefined) return EMPTY;
-  const s = pl?.source_ip, t = pl?.transport, x = pl?.truncated === true;
+  const s = pl?.source_ip, t = pl?.transport, x = pl?.truncated === true ? 1 : undefined;
   if (e.labels !== undefined) {
     const d: SearchTimeDoc = { l: e.labels };
     if (s !== undefined) d.s = s;
@@ -144,17 +146,17 @@ export function searchTimeDoc(e: EcsEvent): SearchTimeDoc {
     return Object.freeze(d);
   }
   if (s === undefined && t === undefined && !x) return EMPTY;
-  const key = `${s ?? ""}|${t ?? ""}|${x ? 1 : 0}`;
-  let d = shared.get(key);
-  if (d === undefined) {
-    const n: SearchTimeDoc = {};
-    if (s !== undefined) n.s = s;
-    if (t !== undefined) n.t = t;
-    if (x) n.x = 1;
-    d = Object.freeze(n);
-    if (shared.size >= SHARED_MAX) shared.clear();
-    shared.set(key, d);
+  for (let i = 0; i < RING; i++) {
+    const d = ring[i];
+    if (d !== undefined && d.s === s && d.t === t && d.x === x) return d;
   }
+  const n: SearchTimeDoc = {};
+  if (s !== undefined) n.s = s;
+  if (t !== undefined) n.t = t;
+  if (x) n.x = 1;
+  const d = Object.freeze(n);
+  ring[ringNext] = d;
+  ringNext = (ringNext + 1) % RING;
   return d;
 }
 

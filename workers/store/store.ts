@@ -275,8 +275,6 @@ const WIRE_COLUMNS = [
   "id", "ts", "received_at", "dataset", "raw", "message", "doc", "severity", "program", "host", "action", "class_bits",
   "src_ip", "src_ip_key", "outcome", "dst_ip", "dst_ip_key", "protocol", "src_port", "dst_port", "user",
 ] as const satisfies readonly (keyof EventRow)[];
-/** Elements every wire row keeps, up to and including doc. */
-const WIRE_MIN = WIRE_COLUMNS.indexOf("doc") + 1;
 
 /** ipKey of every IPv4 address starts so (IPv4-mapped IPv6); the wire carries only the last 8 digits. */
 const V4_KEY_PREFIX = "00000000000000000000ffff";
@@ -371,13 +369,24 @@ export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[]
       docs.push(r.doc);
       docIndex.set(r.doc, d);
     }
-    const w: unknown[] = [
-      r.id, r.ts - baseTs, r.received_at - baseRec, r.dataset, r.raw, messageOnWire(r.message, r.raw), d, r.severity, r.program, r.host, r.action, r.class_bits,
-      r.src_ip, keyOnWire(r.src_ip, r.src_ip_key), r.outcome, r.dst_ip, keyOnWire(r.dst_ip, r.dst_ip_key), r.protocol, r.src_port, r.dst_port, r.user,
-    ];
-    let n = w.length;
-    while (n > WIRE_MIN && w[n - 1] === null) n--;
-    w.length = n;
+    // Packed arrays grown by push up to the last non-NULL column: shortening an array (length = n)
+    // leaves it in a shape that V8's JSON.stringify serializes on its slow path.
+    const w: unknown[] = [r.id, r.ts - baseTs, r.received_at - baseRec, r.dataset, r.raw, messageOnWire(r.message, r.raw), d];
+    const last = r.user !== null ? 20 : r.dst_port !== null ? 19 : r.src_port !== null ? 18 : r.protocol !== null ? 17
+      : r.dst_ip !== null ? 16 : r.outcome !== null ? 14 : r.src_ip !== null ? 13 : r.class_bits !== null ? 11
+      : r.action !== null ? 10 : r.host !== null ? 9 : r.program !== null ? 8 : r.severity !== null ? 7 : 6;
+    if (last >= 7) w.push(r.severity);
+    if (last >= 8) w.push(r.program);
+    if (last >= 9) w.push(r.host);
+    if (last >= 10) w.push(r.action);
+    if (last >= 11) w.push(r.class_bits);
+    if (last >= 13) w.push(r.src_ip, keyOnWire(r.src_ip, r.src_ip_key));
+    if (last >= 14) w.push(r.outcome);
+    if (last >= 16) w.push(r.dst_ip, keyOnWire(r.dst_ip, r.dst_ip_key));
+    if (last >= 17) w.push(r.protocol);
+    if (last >= 18) w.push(r.src_port);
+    if (last >= 19) w.push(r.dst_port);
+    if (last >= 20) w.push(r.user);
     wire[i] = w;
   }
   const docsJson = JSON.stringify(docs);

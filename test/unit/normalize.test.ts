@@ -46,6 +46,17 @@ describe("normalize: envelope and syslog fields", () => {
     expect(ids.size).toBe(5000);
   });
 
+  it("@timestamp text and id time agree with Date for every ms up to 2^48 - 1 (fast-check)", () => {
+    // isoTime and the id's time chars are int32 arithmetic on split values, with a cache per second.
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.integer({ min: 0, max: 2000 }), (t, d) => {
+      for (const ms of [t, t + (t + d <= 2 ** 48 - 1 ? d : -d)]) {
+        const e = normalize({ raw: "no header here", receivedAt: ms }, DEFAULT_CONTEXT, "k", 0);
+        expect(e["@timestamp"]).toBe(new Date(ms).toISOString());
+        expect(decodeTime(e.id)).toBe(ms);
+      }
+    }), { numRuns: 3000 });
+  });
+
   it("uses receivedAt as @timestamp when the line has no time", () => {
     const e = N("Bad password attempt for 'root' from 10.0.0.9:1234");
     expect(e["@timestamp"]).toBe(new Date(RECEIVED).toISOString());

@@ -168,6 +168,17 @@ describe("RFC 3164 and BSD variants", () => {
     expect(k).toMatchObject({ format: "openwrt", facility: 0, severity: 4, appName: "kernel", msg: "[ 5.1] DROP(src wan)IN=eth1" });
   });
 
+  it("reads a repeated facility.severity token as it read it the first time (the last token is compared in place)", () => {
+    const line = (fs: string, pri = "") => `${pri}Sat Oct 26 02:55:20 2024 ${fs} hostapd: x`;
+    expect(parseSyslog(line("daemon.info"), utc)).toMatchObject({ format: "openwrt", pri: 30, facility: 3, severity: 6 });
+    // Same prefix, longer token: not the cached one, and "infoo" is no severity.
+    expect(parseSyslog(line("daemon.infoo"), utc).format).not.toBe("openwrt");
+    // A PRI wins over the token, cached or not.
+    expect(parseSyslog(line("daemon.info", "<13>"), utc)).toMatchObject({ format: "openwrt", pri: 13, facility: 1, severity: 5 });
+    expect(parseSyslog(line("daemon.info"), utc)).toMatchObject({ format: "openwrt", pri: 30, facility: 3, severity: 6 });
+    expect(parseSyslog(line("kern.warn"), utc)).toMatchObject({ format: "openwrt", pri: 4, facility: 0, severity: 4 });
+  });
+
   it("reads sequence-numbered Cisco-style lines", () => {
     const a = parseSyslog("<189>123: *Mar  1 00:03:17.123: %SYS-5-CONFIG_I: Configured from console by vty0", utc);
     expect(a).toMatchObject({ sequence: 123, pri: 189, appName: "%SYS-5-CONFIG_I", msg: "Configured from console by vty0" });

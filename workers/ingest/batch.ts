@@ -54,7 +54,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\
  * (newer relays may add some). Checked by hand, not with a zod schema: this runs once per line of every
  * batch, and a schema parse cost more than the rest of the envelope handling.
  */
-interface NdjsonLine {
+export interface NdjsonLine {
   raw: string;
   received_at?: string;
   source_ip?: string;
@@ -164,6 +164,54 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
   return out;
 }
 
+/**
+ * The envelope of a line in exactly the relay's layout (relay/sources/source.ts `record`):
+ * {"raw":"…","received_at":"…"[,"source_ip":"…"],"transport":"…"[,"truncated":true]}, with no escape
+ * sequence and no control character inside the strings; null for any other line, which then goes
+ * through JSON.parse. For such a line JSON.parse gives exactly these strings, so the result is the
+ * same; reading it with indexOf and slices costs a fraction of JSON.parse (≈2 µs a line in workerd).
+ */
+export function relayEnvelope(line: string): NdjsonLine | null {
+  if (!line.startsWith('{"raw":"')) return null;
+  const rawEnd = line.indexOf('"', 8);
+  if (rawEnd < 0) return null;
+  const bs = line.indexOf("\\", 8);
+  if (bs >= 0 && bs < rawEnd) return null;
+  const raw = line.slice(8, rawEnd);
+  if (CONTROL.test(raw)) return null;
+  let at = rawEnd;
+  const out: NdjsonLine = { raw };
+  if (line.startsWith('","received_at":"', at)) {
+    const end = line.indexOf('"', at + 17);
+    if (end < 0) return null;
+    out.received_at = line.slice(at + 17, end);
+    at = end;
+  }
+  if (line.startsWith('","source_ip":"', at)) {
+    const end = line.indexOf('"', at + 15);
+    if (end < 0) return null;
+    out.source_ip = line.slice(at + 15, end);
+    at = end;
+  }
+  if (!line.startsWith('","transport":"', at)) return null;
+  const end = line.indexOf('"', at + 15);
+  if (end < 0) return null;
+  out.transport = line.slice(at + 15, end);
+  at = end + 1;
+  if (line.startsWith(',"truncated":true', at)) {
+    out.truncated = true;
+    at += 17;
+  }
+  // The closing brace ends the line; the short fields may hold no backslash or control character.
+  if (at !== line.length - 1 || line.charCodeAt(at) !== 125) return null;
+  const tail = line.slice(rawEnd, at);
+  if (tail.indexOf("\\") >= 0 || CONTROL.test(tail)) return null;
+  return out;
+}
+
+/** Characters JSON does not allow unescaped inside a string. */
+const CONTROL = /[\x00-\x1f]/;
+
 // Whether the relay flagged the message of the last ndjsonInput() line as truncated (an out-value:
 // prepareBatch is synchronous and reads it right after the call, so no per-line result object).
 let ndTruncated = false;
@@ -175,8 +223,10 @@ let lastSourceIp: string | null = null;
 /** The RawInput of one NDJSON line; `ndTruncated` says whether the relay flagged its message as truncated. */
 function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line: number, message: string) => void): RawInput {
   ndTruncated = false;
+  const fast = relayEnvelope(line);
   let value: unknown;
-  try {
+  if (fast !== null) value = fast;
+  else try {
     value = JSON.parse(line);
   } catch (e) {
     report(lineNo, `invalid JSON (${(e as Error).message}); stored as a raw line`);

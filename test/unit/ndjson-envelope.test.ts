@@ -1,0 +1,67 @@
+/**
+ * The NDJSON fast path (workers/ingest/batch.ts relayEnvelope): for every line it accepts, it must give
+ * exactly what JSON.parse gives; it must accept the relay's own lines (relay/sources/source.ts record)
+ * when their strings need no escaping, and leave everything else to JSON.parse.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { prepareBatch, relayEnvelope } from "../../workers/ingest/batch.ts";
+import { DEFAULT_CONTEXT } from "../../workers/parse/index.ts";
+import { record } from "../../relay/sources/source.ts";
+
+const line = (raw: string, ip: string | null, transport: "udp" | "tcp", truncated: boolean) =>
+  record(Buffer.from(raw), ip, transport, truncated).slice(0, -1);
+
+describe("NDJSON envelope fast path", () => {
+  it("reads the relay's lines as JSON.parse does", () => {
+    for (const [raw, ip, t, cut] of [
+      ["<38>Nov 22 10:00:02 nas sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2", "192.168.1.1", "udp", false],
+      ["plain é中文🔥 line", null, "tcp", true],
+      ["", "fd00::1", "udp", false],
+    ] as const) {
+      const l = line(raw, ip, t, cut);
+      expect(relayEnvelope(l)).not.toBeNull();
+      expect(relayEnvelope(l)).toEqual(JSON.parse(l));
+    }
+  });
+
+  it("leaves lines with escapes, control characters or another layout to JSON.parse", () => {
+    for (const l of [
+      line('has "quotes"', "192.168.1.1", "udp", false),
+      line("back\\slash", "192.168.1.1", "udp", false),
+      line("tab\there", "192.168.1.1", "udp", false),
+      '{"raw":"x","transport":"udp","extra":1}',
+      '{"transport":"udp","raw":"x"}',
+      '{"raw":"x","transport":"udp"} ',
+      '{"raw":"x\tinside","transport":"udp"}',
+      '{"raw":"x","received_at":"2026-01-01T00:00:00.000Z","transport":"u\\u0064p"}',
+    ]) expect(relayEnvelope(l), l).toBeNull();
+  });
+
+  it("never disagrees with JSON.parse on arbitrary lines", () => {
+    const str = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 20 }), fc.constantFrom("udp", "tcp", "10.0.0.1", "2026-11-22T10:00:00.123Z"));
+    const envelope = fc.tuple(str, fc.option(str), fc.option(str), str, fc.boolean()).map(([raw, at, ip, t, cut]) =>
+      `{"raw":${JSON.stringify(raw)}${at === null ? "" : `,"received_at":${JSON.stringify(at)}`}${ip === null ? "" : `,"source_ip":${JSON.stringify(ip)}`},"transport":${JSON.stringify(t)}${cut ? ',"truncated":true' : ""}}`);
+    fc.assert(fc.property(fc.oneof(envelope, fc.string({ maxLength: 80 }), envelope.map((e) => e.slice(0, -1)), envelope.map((e) => e + "x")), (l) => {
+      const fast = relayEnvelope(l);
+      if (fast === null) return;
+      expect(fast).toEqual(JSON.parse(l));
+    }), { numRuns: 5000 });
+  });
+
+  it("gives the same batch as JSON.parse would, error reports included", () => {
+    const lines = [
+      line("<38>Nov 22 10:00:02 nas sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2", "192.168.1.1", "udp", false),
+      line("kernel: DROP IN=eth1 SRC=10.0.0.1", "not-an-ip", "udp", true),
+      '{"raw":"x","received_at":"yesterday","transport":"carrier-pigeon"}',
+      "not json at all",
+    ];
+    const b = prepareBatch(lines.join("\n"), "ndjson", { ctx: DEFAULT_CONTEXT, batchKey: "k", nowMs: 1_790_000_000_000 });
+    expect(b.accepted).toBe(4);
+    expect(b.errors.map((e) => e.line)).toEqual([2, 3, 3, 4]);
+    expect(b.events[0]!.porchlight).toMatchObject({ source_ip: "192.168.1.1", transport: "udp" });
+    expect(b.events[1]!.porchlight).toMatchObject({ truncated: true, transport: "udp" });
+    expect(b.events[1]!.porchlight?.source_ip).toBeUndefined();
+    expect(b.events[3]!.raw).toBe("not json at all");
+  });
+});

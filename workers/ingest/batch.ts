@@ -83,7 +83,7 @@ let lastSecondMs = NaN;
 
 /** ms of an RFC 3339 time, NaN when `s` is not one. */
 function rfc3339Ms(s: string): number {
-  if (s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90 && lastSecondPrefix.length === 19 && s.startsWith(lastSecondPrefix)) {
+  if (s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90 && lastSecondPrefix.length === 19 && s.slice(0, 19) === lastSecondPrefix) {
     const d0 = s.charCodeAt(20) - 48, d1 = s.charCodeAt(21) - 48, d2 = s.charCodeAt(22) - 48;
     if (d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) return lastSecondMs + d0 * 100 + d1 * 10 + d2;
   }
@@ -172,7 +172,7 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
  * same; reading it with indexOf and slices costs a fraction of JSON.parse (≈2 µs a line in workerd).
  */
 export function relayEnvelope(line: string): NdjsonLine | null {
-  if (!line.startsWith('{"raw":"')) return null;
+  if (!has(line, 0, '{"raw":"')) return null;
   const rawEnd = line.indexOf('"', 8);
   if (rawEnd < 0) return null;
   const bs = line.indexOf("\\", 8);
@@ -181,24 +181,24 @@ export function relayEnvelope(line: string): NdjsonLine | null {
   if (CONTROL.test(raw)) return null;
   let at = rawEnd;
   const out: NdjsonLine = { raw };
-  if (line.startsWith('","received_at":"', at)) {
+  if (has(line, at, '","received_at":"')) {
     const end = line.indexOf('"', at + 17);
     if (end < 0) return null;
     out.received_at = line.slice(at + 17, end);
     at = end;
   }
-  if (line.startsWith('","source_ip":"', at)) {
+  if (has(line, at, '","source_ip":"')) {
     const end = line.indexOf('"', at + 15);
     if (end < 0) return null;
     out.source_ip = line.slice(at + 15, end);
     at = end;
   }
-  if (!line.startsWith('","transport":"', at)) return null;
+  if (!has(line, at, '","transport":"')) return null;
   const end = line.indexOf('"', at + 15);
   if (end < 0) return null;
   out.transport = line.slice(at + 15, end);
   at = end + 1;
-  if (line.startsWith(',"truncated":true', at)) {
+  if (has(line, at, ',"truncated":true')) {
     out.truncated = true;
     at += 17;
   }
@@ -208,6 +208,9 @@ export function relayEnvelope(line: string): NdjsonLine | null {
   if (tail.indexOf("\\") >= 0 || CONTROL.test(tail)) return null;
   return out;
 }
+
+/** Whether `lit` is at `at` in `line`: a slice compare, which V8 runs faster than startsWith. */
+const has = (line: string, at: number, lit: string): boolean => line.slice(at, at + lit.length) === lit;
 
 /** Characters JSON does not allow unescaped inside a string. */
 const CONTROL = /[\x00-\x1f]/;
@@ -232,7 +235,8 @@ function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line:
     report(lineNo, `invalid JSON (${(e as Error).message}); stored as a raw line`);
     return { raw: line, receivedAt: nowMs, transport: "http" };
   }
-  const problem = envelopeProblem(value);
+  // The fast path's envelope has the right types by construction.
+  const problem = fast !== null ? null : envelopeProblem(value);
   if (problem !== null) {
     report(lineNo, `expected {"raw": string, ...}: ${problem}; stored as a raw line`);
     return { raw: line, receivedAt: nowMs, transport: "http" };

@@ -13,6 +13,7 @@ import type { EcsEvent } from "../workers/ecs.ts";
 import { DEFAULT_CONTEXT, normalize } from "../workers/parse/index.ts";
 import { buildRuleSets, planBatch, toAlertInputs, type StoredRule } from "../workers/rules/plan.ts";
 import type { Firing, RuleDef } from "../workers/rules/types.ts";
+import { packMatches } from "../workers/rules/packed.ts";
 import { validateRule } from "../workers/rules/validate.ts";
 import { cpuMs, medianP95 } from "./cpu.ts";
 
@@ -66,7 +67,7 @@ const run = (events: EcsEvent[], key: string) => {
   calls += plan.calls.length;
   for (const c of plan.calls) {
     matched += c.events.length;
-    sink += JSON.stringify(c.events).length;
+    sink += JSON.stringify(packMatches(c.events)).length; // as evaluate.ts sends them: columns
     // One firing back per call, rendered as the Worker renders the objects' firings.
     const last = c.events[c.events.length - 1]!;
     const firing: Firing = { id: `f-${key}`, ruleId: c.rule.id, action: "raise", group: {}, count: c.events.length, eventIds: [last.id], at: last.ts, vars: { ...last.fields, count: c.events.length } };

@@ -30,6 +30,7 @@ import { groupKeyOf, groupObject, groupValues } from "../workers/rules/project.t
 import { applyFirings, type AlertInput } from "../workers/store/alerts.ts";
 import { formatDuration, parseDuration } from "../workers/rules/duration.ts";
 import { notifyAlerts } from "../workers/live.ts";
+import { unpackMatches, type PackedMatches } from "../workers/rules/packed.ts";
 
 export type { ApplyResult };
 
@@ -118,7 +119,9 @@ export class RuleState extends DurableObject<Env> {
    * Applies one batch's matches of `rule` for this shard, in event-time order. Idempotent per
    * `batchKey`: a batch applied before returns its stored firings with `replayed: true`.
    */
-  async apply(batchKey: string, rule: RuleDef, ruleVersion: number, events: MatchedEvent[]): Promise<ApplyResult> {
+  async apply(batchKey: string, rule: RuleDef, ruleVersion: number, matches: MatchedEvent[] | PackedMatches): Promise<ApplyResult> {
+    // The Worker sends columns (workers/rules/packed.ts): fewer objects to serialize on its clock.
+    const events = unpackMatches(matches);
     const prev = this.sql.exec<{ result: string }>("SELECT result FROM applied_batches WHERE batch_key = ?", batchKey).toArray()[0];
     if (prev) {
       // `result` is {f: firings, late}; an array is the firings alone (written before `late` was counted).

@@ -22,6 +22,7 @@ import { readIngestBody } from "../../workers/ingest/body.ts";
 import { DEFAULT_CONTEXT } from "../../workers/parse/index.ts";
 import { buildRuleSets, planBatch, toAlertInputs, type ApplyResult, type RuleSets, type StoredRule } from "../../workers/rules/plan.ts";
 import type { Firing, RuleDef } from "../../workers/rules/types.ts";
+import { packMatches } from "../../workers/rules/packed.ts";
 import { validateRule } from "../../workers/rules/validate.ts";
 import { insertEventStatements } from "../../workers/store/store.ts";
 
@@ -67,7 +68,7 @@ async function ingest(req: Request) {
 
 /**
  * evaluateBatch's Worker-side CPU for one batch, without its I/O. Each RuleState.apply RPC V8-serializes
- * its arguments in the Worker; structuredClone stands in for that and also deserializes them (the
+ * its arguments in the Worker (the matches packed as columns, as evaluate.ts sends them); structuredClone stands in for that and also deserializes them (the
  * object's CPU in reality), so this is an upper bound. Each object answers with one firing, which the
  * Worker deserializes (structuredClone again) and renders as bench/evaluate.bench.ts does.
  */
@@ -77,7 +78,7 @@ function evaluate(sets: RuleSets, batchKey: string, events: Parameters<typeof pl
   let matched = 0;
   const rulesMatched = new Set<string>();
   for (const call of plan.calls) {
-    structuredClone([batchKey, call.rule, call.version, call.events]);
+    structuredClone([batchKey, call.rule, call.version, packMatches(call.events)]);
     const last = call.events[call.events.length - 1]!;
     const firing: Firing = { id: `f-${batchKey}-${call.name}`, ruleId: call.rule.id, action: "raise", group: {}, count: call.events.length, eventIds: [last.id], at: last.ts, vars: { ...last.fields, count: call.events.length } };
     const reply = structuredClone<ApplyResult>({ firings: [firing], replayed: false, late: 0 });

@@ -24,6 +24,7 @@ import { loadEnabledRules } from "./registry.ts";
 import { applyFirings } from "../store/alerts.ts";
 import { notifyAlerts } from "../live.ts";
 import { planBatch, ruleSets, toAlertInputs, type ApplyResult } from "./plan.ts";
+import { packMatches } from "./packed.ts";
 
 // The pure planning API, re-exported for callers that evaluate (backtest, tests).
 export { buildRuleSets, planBatch, ruleSets, suppressedIds, toAlertInputs, type BatchPlan, type RuleCall, type RuleSets } from "./plan.ts";
@@ -88,7 +89,7 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
     calls.map((call) => () =>
       withRetry(async () => {
         // A fresh stub per attempt: a stub that threw may be broken.
-        const r = (await env.RULE_STATE.get(env.RULE_STATE.idFromName(call.name)).apply(batchKey, call.rule, call.version, call.events)) as ApplyResult;
+        const r = (await env.RULE_STATE.get(env.RULE_STATE.idFromName(call.name)).apply(batchKey, call.rule, call.version, packMatches(call.events))) as ApplyResult;
         return { call, firings: r.firings, late: r.late ?? 0 };
       }),
     ),

@@ -200,6 +200,7 @@ async function main(): Promise<void> {
       { name: "ingest ndjson", what: "the same lines as NDJSON gzip, as the relay sends them", path: "/ingest", body: ndGz, type: ND },
       { name: "ingest + evaluate", what: "text ingest + evaluateBatch's Worker side, rules of bench/evaluate.bench.ts (10 stateful enabled)", path: "/evaluate?stateful=10", body: textGz, type: TEXT },
       { name: "ingest + 10 matching", what: `text ingest + evaluateBatch's Worker side, ${10 + silent} stateful enabled of which 10 match`, path: `/evaluate?stateful=${10 + silent}`, body: textGz, type: TEXT },
+      { name: "ndjson + 10 matching", what: "the same with the NDJSON the relay sends: the relay's path with 10 stateful rules matching", path: `/evaluate?stateful=${10 + silent}`, body: ndGz, type: ND },
     ];
 
     const summaries = new Map<string, Record<string, unknown>>();
@@ -240,7 +241,8 @@ async function main(): Promise<void> {
       const net = s.name === "empty" ? "".padEnd(15) : `  net ${(gross - empty).toFixed(2).padStart(5)} ms`;
       const mainNet = s.name === "empty" ? "" : `, net ${(main - emptyMain).toFixed(2)}`;
       // What evaluation adds to the same batch's ingest.
-      const over = s.path.startsWith("/evaluate") ? `; ${signed(gross - median(rounds.get("ingest text")!))} ms over ingest text` : "";
+      const base = s.type === ND ? "ingest ndjson" : "ingest text";
+      const over = s.path.startsWith("/evaluate") ? `; ${signed(gross - median(rounds.get(base)!))} ms over ${base}` : "";
       console.log(`  ${s.name.padEnd(22)} gross ${gross.toFixed(2).padStart(5)} ms${net}   (rounds ${xs.map((x) => x.toFixed(2)).join(", ")}; main thread ${main.toFixed(2)}${mainNet}${over})`);
       console.log(`  ${"".padEnd(22)} ${s.what}`);
     }
@@ -248,7 +250,7 @@ async function main(): Promise<void> {
     const text = sum("ingest text"), nd = sum("ingest ndjson");
     console.log(`  batch: ${text.accepted} lines accepted (${text.parseErrors} parse errors), ${text.statements} INSERT statement(s), ${text.d1Bytes} B D1 request JSON; ` +
       `${textGz.length} B gzip text, ${ndGz.length} B gzip NDJSON (${nd.accepted} accepted)`);
-    for (const name of ["ingest + evaluate", "ingest + 10 matching"]) {
+    for (const name of ["ingest + evaluate", "ingest + 10 matching", "ndjson + 10 matching"]) {
       const e = sum(name);
       console.log(`  ${name}: ${e.statefulMatching} of ${e.statefulEnabled} stateful rules match, ${e.calls} RuleState calls carrying ${e.matched} matches, ${e.alertInputs} alert inputs rendered`);
     }

@@ -45,6 +45,21 @@ async function act(id: string, action: string, json?: unknown, token?: string) {
 }
 
 describe("de-duplication and correlation", () => {
+  it("two batches firing one alert at the same time both count (no lost duplicate)", async () => {
+    const r = uid("race");
+    const t = Date.now();
+    await applyFirings(env.DB, [firing(r, { at: t - MIN })], t);
+    // Both read the alert before either writes: the second write must not overwrite the first's count.
+    await Promise.all([
+      applyFirings(env.DB, [firing(r, { at: t, eventIds: ["E-a"] })], t),
+      applyFirings(env.DB, [firing(r, { at: t, eventIds: ["E-b"] })], t + 1),
+      applyFirings(env.DB, [firing(r, { at: t, eventIds: ["E-c"] })], t + 2),
+    ]);
+    const a = await one(r, t + 3);
+    expect(a.duplicate_count).toBe(3);
+    expect(a.event_ids).toEqual(expect.arrayContaining(["E-a", "E-b", "E-c"]));
+  });
+
   it("a repeat of the same rule, resource and group is a duplicate, not a new alert", async () => {
     const r = uid("dd");
     const t = Date.now();

@@ -14,8 +14,9 @@
  *   status is correct whenever anyone looks, without a cron trigger.
  * - Times: `first_seen`/`last_seen` are the firings' times (event time for event-driven firings,
  *   wall time for deadlines); `updated_at`, `shelved_until`, `expires_at` and history are wall time.
- * Known limit: two DIFFERENT batches updating the same alert at the same instant can lose one
- * duplicate increment (read-modify-write without a lock); retries of the same batch cannot.
+ * - Concurrent writers: a write transaction first checks that the alerts it read are unchanged
+ *   (CONFLICT_GUARD) and otherwise rolls back and starts over, so two batches firing one alert at
+ *   the same instant both count.
  */
 import type { Severity } from "../rules/types.ts";
 import type { AlertInput } from "../rules/plan.ts";
@@ -298,6 +299,42 @@ export async function applyFirings(
   inputs: readonly AlertInput[],
   now: number,
 ): Promise<{ changed: AlertJson[]; applied: number; skipped: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyFiringsOnce(db, inputs, now);
+    } catch (err) {
+      // Another writer changed one of the alerts between our read and our write (see CONFLICT_GUARD):
+      // nothing of ours was written; read again and redo. Firing ids keep a redo idempotent.
+      if (attempt >= APPLY_ATTEMPTS || !String((err as Error)?.message ?? err).includes("integer overflow")) throw err;
+    }
+  }
+}
+
+/** Attempts of applyFirings when concurrent writers keep changing the same alerts. */
+const APPLY_ATTEMPTS = 5;
+
+/**
+ * Optimistic concurrency for alert writes: the first statement of the write transaction checks that
+ * every alert the call read is as it was read (absent ones still absent), comparing the fields every
+ * write changes (updated_at, duplicate_count, status, last_seen). If one differs, it evaluates
+ * abs(-2^63), which SQLite refuses ("integer overflow"), so the whole transaction rolls back and
+ * applyFirings starts over. Without it, two batches firing one alert at once each wrote "read + 1"
+ * and one duplicate was lost.
+ */
+const CONFLICT_GUARD =
+  "SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(?1) j LEFT JOIN alerts a ON a.id = json_extract(j.value, '$[0]') " +
+  "WHERE (CASE WHEN a.id IS NULL THEN 'null' ELSE json_array(a.updated_at, a.duplicate_count, a.status, a.last_seen) END) != json(json_extract(j.value, '$[1]'))) " +
+  "THEN abs(-9223372036854775808) ELSE 0 END";
+
+/** What CONFLICT_GUARD compares of an alert as read: null when it did not exist. */
+const readState = (row: AlertRow | undefined): unknown =>
+  row ? [row.updated_at, row.duplicate_count, row.status, row.last_seen] : null;
+
+async function applyFiringsOnce(
+  db: D1Database,
+  inputs: readonly AlertInput[],
+  now: number,
+): Promise<{ changed: AlertJson[]; applied: number; skipped: number }> {
   if (inputs.length === 0) return { changed: [], applied: 0, skipped: 0 };
   if (inputs.length > APPLY_CHUNK) {
     // In order, chunk by chunk: each chunk's JSON parameters stay far below D1's 2 MB value limit.
@@ -334,6 +371,7 @@ export async function applyFirings(
 
   const current = new Map<string, AlertRow>();
   for (const row of await getAlertRows(db, todo.map((t) => t.alertId))) current.set(row.id, row);
+  const asRead = [...new Set(todo.map((t) => t.alertId))].map((id) => [id, JSON.stringify(readState(current.get(id)))]);
   const dirty = new Set<string>();
   const history: HistoryInsert[] = [];
   const firingRows: { firingId: string; alertId: string }[] = [];
@@ -419,6 +457,7 @@ export async function applyFirings(
   const rows = [...dirty].map((id) => current.get(id)!);
   const upsertCols = ALERT_COLUMNS.split(", ");
   await db.batch([
+    db.prepare(CONFLICT_GUARD).bind(JSON.stringify(asRead)),
     db
       .prepare(
         `INSERT INTO alerts (${ALERT_COLUMNS}) SELECT ${upsertCols.map((c) => `json_extract(value, '$.${c}')`).join(", ")} FROM json_each(?1) WHERE true

@@ -136,28 +136,27 @@ let ringNext = 0;
 /** The doc stored for an event: `{}`, or the sender and transport of relayed lines (frozen, shared). */
 export function searchTimeDoc(e: EcsEvent): SearchTimeDoc {
   const pl = e.porchlight;
-  if (pl === undefined && e.labels === undefined) return EMPTY;
   const s = pl?.source_ip, t = pl?.transport, x = pl?.truncated === true ? 1 : undefined;
-  if (e.labels !== undefined) {
-    const d: SearchTimeDoc = { l: e.labels };
-    if (s !== undefined) d.s = s;
-    if (t !== undefined) d.t = t;
-    if (x) d.x = 1;
-    return Object.freeze(d);
-  }
-  if (s === undefined && t === undefined && !x) return EMPTY;
+  // Labels come from the user's extractors and differ per line: such a doc is never shared.
+  if (e.labels !== undefined) return newDoc(s, t, x, e.labels);
+  if (s === undefined && t === undefined && x === undefined) return EMPTY;
   for (let i = 0; i < RING; i++) {
     const d = ring[i];
     if (d !== undefined && d.s === s && d.t === t && d.x === x) return d;
   }
-  const n: SearchTimeDoc = {};
-  if (s !== undefined) n.s = s;
-  if (t !== undefined) n.t = t;
-  if (x) n.x = 1;
-  const d = Object.freeze(n);
+  const d = newDoc(s, t, x, undefined);
   ring[ringNext] = d;
   ringNext = (ringNext + 1) % RING;
   return d;
+}
+
+function newDoc(s: string | undefined, t: SearchTimeDoc["t"], x: 1 | undefined, l: Record<string, string> | undefined): SearchTimeDoc {
+  const d: SearchTimeDoc = {};
+  if (s !== undefined) d.s = s;
+  if (t !== undefined) d.t = t;
+  if (x !== undefined) d.x = x;
+  if (l !== undefined) d.l = l;
+  return Object.freeze(d);
 }
 
 /** Whether a stored doc is in this format (not a 0.1 compacted or full document). */

@@ -3,8 +3,10 @@
  * every bench measures the same input: an OpenWrt router (netfilter LOG, conntrack flows, dnsmasq DNS and
  * DHCP, hostapd) in RFC 3164 and logread form, a pfSense box in RFC 5424, and a NAS's sshd. The mix
  * (CORPUS_MIX, fractions of lines) follows what such a home produces in a day: DNS and firewall lines
- * dominate, authentication is rare. Other benches import `generateCorpus`.
+ * dominate, authentication is rare. Other benches import `generateCorpus`, and `relayNdjson` for the
+ * same lines as the relay sends them.
  */
+import { record } from "../relay/sources/source.ts";
 
 /** Fraction of lines per family (sums to 1). */
 export const CORPUS_MIX = {
@@ -128,4 +130,14 @@ export function generateCorpus(n: number, seed = 1): string[] {
     }
   }
   return lines;
+}
+
+/**
+ * `lines` as the relay sends them: its NDJSON records (relay/sources/source.ts), from one UDP sender,
+ * received over one second from `t0` (each line its own received_at).
+ */
+export function relayNdjson(lines: readonly string[], t0 = Date.now()): string {
+  return lines
+    .map((l, i) => record(Buffer.from(l), "192.168.1.1", "udp", false).replace(/"received_at":"[^"]*"/, `"received_at":"${new Date(t0 + i).toISOString()}"`))
+    .join("");
 }

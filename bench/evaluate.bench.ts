@@ -12,28 +12,14 @@ import { readFileSync } from "node:fs";
 import type { EcsEvent } from "../workers/ecs.ts";
 import { DEFAULT_CONTEXT, normalize } from "../workers/parse/index.ts";
 import { buildRuleSets, planBatch, toAlertInputs, type StoredRule } from "../workers/rules/plan.ts";
-import type { Firing, RuleDef } from "../workers/rules/types.ts";
+import type { Firing } from "../workers/rules/types.ts";
 import { packMatches } from "../workers/rules/packed.ts";
-import { validateRule } from "../workers/rules/validate.ts";
 import { cpuMs, medianP95 } from "./cpu.ts";
+import { benchRules, STATEFUL } from "./fixtures.ts";
 
 const CMD = "npm run bench -- evaluate";
-const STATEFUL = new Set(["threshold", "bucket", "sequence", "heartbeat", "new_value"]);
-
-function rule(def: unknown): RuleDef {
-  const v = validateRule(def);
-  if (!v.ok) throw new Error(JSON.stringify(v.errors));
-  return v.rule;
-}
-
-function rules(): StoredRule[] {
-  const pack = (JSON.parse(readFileSync(new URL("../workers/rules/default-pack.json", import.meta.url), "utf8")) as unknown[]).map(rule).filter((r) => r.enabled);
-  const out = [...pack];
-  for (let i = 0; out.filter((r) => STATEFUL.has(r.type)).length < 10; i++) {
-    out.push(rule({ id: `bench-thr-${i}`, name: `bench ${i}`, type: "threshold", match: { "event.category": "authentication" }, group_by: ["source.ip"], threshold: 20 + i, window: "5m", title: "{{source.ip}}" }));
-  }
-  return out.map((def) => ({ def, version: 1 }));
-}
+const rules = (): StoredRule[] =>
+  benchRules(JSON.parse(readFileSync(new URL("../workers/rules/default-pack.json", import.meta.url), "utf8")) as unknown[], 10);
 
 /** A deterministic home mix: sshd failures and logins, firewall drops, DHCP, dnsmasq, sudo, cron. */
 function batch(n: number, seed: number): EcsEvent[] {

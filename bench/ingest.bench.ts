@@ -21,8 +21,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { EcsEvent } from "../workers/ecs.ts";
-import { generateCorpus } from "./corpus.ts";
-import { record } from "../relay/sources/source.ts";
+import { generateCorpus, relayNdjson } from "./corpus.ts";
 import { prepareBatch } from "../workers/ingest/batch.ts";
 import { decodeUtf8, readBodyBytes } from "../workers/ingest/body.ts";
 import { buildParseContext } from "../workers/ingest/context.ts";
@@ -111,10 +110,7 @@ async function cpuBench(): Promise<void> {
   if (!match) stages.pop();
   // The same lines as the relay sends them: NDJSON records (relay/sources/source.ts), received over one
   // second (each with its own received_at), gzip.
-  const t0 = Date.now();
-  const ndText = lines
-    .map((l, i) => record(Buffer.from(l), "192.168.1.1", "udp", false).replace(/"received_at":"[^"]*"/, `"received_at":"${new Date(t0 + i).toISOString()}"`))
-    .join("");
+  const ndText = relayNdjson(lines);
   const ndGz = gzipSync(ndText);
   const ndTotal = await cpuMs(async (i) => {
     const text = decodeUtf8(await readBodyBytes(new Blob([ndGz]).stream() as ReadableStream<Uint8Array>, "gzip", String(ndGz.length)));

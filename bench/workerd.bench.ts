@@ -25,8 +25,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import { record } from "../relay/sources/source.ts";
-import { generateCorpus } from "./corpus.ts";
+import { generateCorpus, relayNdjson } from "./corpus.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const REQUESTS = Number(process.argv[2] ?? 300);
@@ -180,10 +179,7 @@ async function main(): Promise<void> {
     const textGz = gzipSync(lines.join("\n") + "\n");
     // The same lines as the relay sends them: NDJSON records (relay/sources/source.ts) received over one
     // second, each with its own received_at.
-    const t0 = Date.now();
-    const ndjson = lines
-      .map((l, i) => record(Buffer.from(l), "192.168.1.1", "udp", false).replace(/"received_at":"[^"]*"/, `"received_at":"${new Date(t0 + i).toISOString()}"`))
-      .join("");
+    const ndjson = relayNdjson(lines);
     const ndGz = gzipSync(ndjson);
     const TEXT = "text/plain", ND = "application/x-ndjson";
 

@@ -20,35 +20,16 @@ import pack from "../../workers/rules/default-pack.json" with { type: "json" };
 import { prepareBatch } from "../../workers/ingest/batch.ts";
 import { readIngestBody } from "../../workers/ingest/body.ts";
 import { DEFAULT_CONTEXT } from "../../workers/parse/index.ts";
-import { buildRuleSets, planBatch, toAlertInputs, type ApplyResult, type RuleSets, type StoredRule } from "../../workers/rules/plan.ts";
-import type { Firing, RuleDef } from "../../workers/rules/types.ts";
+import { buildRuleSets, planBatch, toAlertInputs, type ApplyResult, type RuleSets } from "../../workers/rules/plan.ts";
+import type { Firing } from "../../workers/rules/types.ts";
 import { packMatches } from "../../workers/rules/packed.ts";
-import { validateRule } from "../../workers/rules/validate.ts";
 import { insertEventStatements } from "../../workers/store/store.ts";
-
-const STATEFUL = new Set(["threshold", "bucket", "sequence", "heartbeat", "new_value"]);
-
-function validated(def: unknown): RuleDef {
-  const v = validateRule(def);
-  if (!v.ok) throw new Error(`bench rule invalid: ${JSON.stringify(v.errors)}`);
-  return v.rule;
-}
-
-const packRules: RuleDef[] = (pack as unknown[]).map(validated).filter((r) => r.enabled);
-
-/** The default pack's enabled rules plus authentication thresholds until `stateful` stateful rules are enabled. */
-function benchRules(stateful: number): StoredRule[] {
-  const out = [...packRules];
-  for (let i = 0; out.filter((r) => STATEFUL.has(r.type)).length < stateful; i++) {
-    out.push(validated({ id: `bench-thr-${i}`, name: `bench ${i}`, type: "threshold", match: { "event.category": "authentication" }, group_by: ["source.ip"], threshold: 20 + i, window: "5m", title: "{{source.ip}}" }));
-  }
-  return out.map((def) => ({ def, version: 1 }));
-}
+import { benchRules, STATEFUL } from "../fixtures.ts";
 
 const setsByStateful = new Map<number, RuleSets>();
 function setsFor(stateful: number): RuleSets {
   let sets = setsByStateful.get(stateful);
-  if (!sets) setsByStateful.set(stateful, (sets = buildRuleSets(benchRules(stateful))));
+  if (!sets) setsByStateful.set(stateful, (sets = buildRuleSets(benchRules(pack as unknown[], stateful))));
   return sets;
 }
 

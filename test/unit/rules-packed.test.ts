@@ -38,4 +38,27 @@ describe("packed RuleState matches", () => {
     expect(back[0]!.step).toBeUndefined();
     expect(unpackMatches(xs)).toBe(xs);
   });
+
+  it("sends a call's matches as a few values: one id string, one time block, each run of equal values once", () => {
+    const xs: MatchedEvent[] = Array.from({ length: 500 }, (_, i) => ({
+      id: `01M7V41F00P335KP26PRS5${String(i).padStart(4, "0")}`,
+      ts: 1_700_000_000_000 + i,
+      fields: { "source.ip": `203.0.113.${Math.floor(i / 100)}`, "user.name": i < 250 ? "root" : "admin" },
+    }));
+    const p = packMatches(xs);
+    expect(p.idLength).toBe(26);
+    expect(p.ends).toBeUndefined();
+    expect(p.ids.length).toBe(500 * 26);
+    expect(p.ts).toBeInstanceOf(Float64Array);
+    expect(p.values.map((v) => v.length)).toEqual([5, 2]);
+    expect(unpackMatches(structuredClone(p))).toEqual(xs);
+  });
+
+  it("still reads the previous release's column layout (a Worker mid-deploy)", () => {
+    const v1 = { packed: 1, id: ["a", "b"], ts: [1, 2], paths: ["source.ip"], cols: [["10.0.0.1", undefined]], step: [undefined, "b"] };
+    expect(unpackMatches(v1 as never)).toEqual([
+      { id: "a", ts: 1, fields: { "source.ip": "10.0.0.1" } },
+      { id: "b", ts: 2, fields: {}, step: "b" },
+    ]);
+  });
 });

@@ -49,6 +49,26 @@ describe("NDJSON envelope fast path", () => {
     }), { numRuns: 5000 });
   });
 
+  it("agrees with JSON.parse line after line when lines share the part after received_at (read once, then reused)", () => {
+    const rest = fc.constantFrom(
+      ',"source_ip":"192.168.1.1","transport":"udp"}', ',"transport":"tcp","truncated":true}', ',"source_ip":"10.0.0.\\u0031","transport":"udp"}',
+      ',"source_ip":"192.168.1.1","transport":"udp"} ', ',"source_ip":"192.168.1.1","transport":"udp","truncated":true}', ',"transport":"udp"',
+    );
+    const at = fc.constantFrom("2026-11-22T10:00:00.123Z", "2026-11-22T10:00:01.999Z", "x\\\"");
+    const l = fc.tuple(fc.constantFrom("a", "b c", ""), fc.option(at), rest).map(([raw, t, r]) => `{"raw":"${raw}"${t === null ? "" : `,"received_at":"${t}"`}${r}`);
+    fc.assert(fc.property(fc.array(l, { minLength: 2, maxLength: 12 }), (ls) => {
+      for (const x of ls) {
+        const fast = relayEnvelope(x);
+        let parsed: unknown;
+        try { parsed = JSON.parse(x); } catch { parsed = undefined; }
+        if (parsed === undefined) expect(fast, x).toBeNull();
+        else if (fast !== null) expect(fast, x).toEqual(parsed);
+      }
+    }), { numRuns: 500 });
+    // The relay's own lines take the fast path every time, the cached rest included.
+    for (let i = 0; i < 3; i++) expect(relayEnvelope(line("x", "192.168.1.1", "udp", false))).toEqual({ raw: "x", received_at: expect.any(String), source_ip: "192.168.1.1", transport: "udp" });
+  });
+
   it("gives the same batch as JSON.parse would, error reports included", () => {
     const lines = [
       line("<38>Nov 22 10:00:02 nas sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2", "192.168.1.1", "udp", false),

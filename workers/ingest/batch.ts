@@ -95,7 +95,9 @@ function rfc3339Ms(s: string): number {
   return ms;
 }
 
-const TRANSPORTS = new Set(["udp", "tcp", "tls", "file", "stdin"]);
+/** A transport the envelope may name (compared, not looked up in a Set: that hashes every line's fresh string). */
+const isTransport = (t: string): t is "udp" | "tcp" | "tls" | "file" | "stdin" =>
+  t === "udp" || t === "tcp" || t === "tls" || t === "file" || t === "stdin";
 
 function isBlank(line: string): boolean {
   for (let i = 0; i < line.length; i++) {
@@ -184,29 +186,61 @@ export function relayEnvelope(line: string): NdjsonLine | null {
   if (has(line, at, '","received_at":"')) {
     const end = line.indexOf('"', at + 17);
     if (end < 0) return null;
-    out.received_at = line.slice(at + 17, end);
+    const t = line.slice(at + 17, end);
+    if (t.indexOf("\\") >= 0 || CONTROL.test(t)) return null;
+    out.received_at = t;
     at = end;
   }
-  if (has(line, at, '","source_ip":"')) {
-    const end = line.indexOf('"', at + 15);
+  // The rest of a relay's line is the same from line to line of one sender (only the receive time
+  // changes): the last one read is kept with its fields, and an equal rest is not read again.
+  const rest = line.slice(at);
+  if (rest !== lastRest) {
+    const fields = envelopeRest(rest);
+    if (fields === null) return null;
+    lastRest = rest;
+    lastRestFields = fields;
+  }
+  const f = lastRestFields;
+  if (f.source_ip !== undefined) out.source_ip = f.source_ip;
+  out.transport = f.transport;
+  if (f.truncated) out.truncated = true;
+  return out;
+}
+
+/** The fields of an envelope's rest after raw and received_at: `"…,"transport":"…"[,"truncated":true]}`. */
+interface EnvelopeRest {
+  source_ip?: string;
+  transport: string;
+  truncated: boolean;
+}
+
+let lastRest = "";
+let lastRestFields: EnvelopeRest = { transport: "", truncated: false };
+
+/** The fields of `rest` (which starts at the quote closing raw or received_at), or null when it is not in the relay's layout. */
+function envelopeRest(rest: string): EnvelopeRest | null {
+  // The short fields may hold no backslash or control character.
+  if (rest.indexOf("\\") >= 0 || CONTROL.test(rest)) return null;
+  let at = 0;
+  let sourceIp: string | undefined;
+  if (has(rest, at, '","source_ip":"')) {
+    const end = rest.indexOf('"', at + 15);
     if (end < 0) return null;
-    out.source_ip = line.slice(at + 15, end);
+    sourceIp = rest.slice(at + 15, end);
     at = end;
   }
-  if (!has(line, at, '","transport":"')) return null;
-  const end = line.indexOf('"', at + 15);
+  if (!has(rest, at, '","transport":"')) return null;
+  const end = rest.indexOf('"', at + 15);
   if (end < 0) return null;
-  out.transport = line.slice(at + 15, end);
+  const out: EnvelopeRest = { transport: rest.slice(at + 15, end), truncated: false };
+  if (sourceIp !== undefined) out.source_ip = sourceIp;
   at = end + 1;
-  if (has(line, at, ',"truncated":true')) {
+  if (has(rest, at, ',"truncated":true')) {
     out.truncated = true;
     at += 17;
   }
-  // The closing brace ends the line; the short fields may hold no backslash or control character.
-  if (at !== line.length - 1 || line.charCodeAt(at) !== 125) return null;
-  const tail = line.slice(rawEnd, at);
-  if (tail.indexOf("\\") >= 0 || CONTROL.test(tail)) return null;
-  return out;
+  // The closing brace ends the line.
+  return at === rest.length - 1 && rest.charCodeAt(at) === 125 ? out : null;
 }
 
 /** Whether `lit` is at `at` in `line`: a slice compare, which V8 runs faster than startsWith. */
@@ -258,7 +292,7 @@ function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line:
     else report(lineNo, `source_ip is not an IP address: ignored`);
   }
   if (v.transport !== undefined) {
-    if (TRANSPORTS.has(v.transport)) input.transport = v.transport as RawInput["transport"];
+    if (isTransport(v.transport)) input.transport = v.transport;
     else report(lineNo, `transport must be one of udp, tcp, tls, file, stdin: ignored`);
   }
   ndTruncated = v.truncated === true;

@@ -3,7 +3,7 @@
  * the earliest deadline, idempotent alarm handling, reset. Deadlines run with runDurableObjectAlarm
  * and the object's clock set past them, never by sleeping.
  */
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RuleState } from "../../durable-objects/rule-state.ts";
 import { compileRule } from "../../workers/rules/project.ts";
@@ -105,6 +105,30 @@ describe("RuleState alarm", () => {
     expect(alerts.map((a) => [a.title, a.status, a.duplicate_count])).toEqual([["No backup from nas", "open", 0]]);
     expect(await runDurableObjectAlarm(obj.stub)).toBe(false); // nothing left to wake up for
     expect((await obj.inspect()).outbox).toBe(0);
+  });
+
+  it("keeps a missed heartbeat's alert queued while D1 fails, and writes it once on the retry alarm", async () => {
+    const r = rule({ id: uid("rs-outbox"), name: "Backup", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h", title: "No backup from {{host.hostname}}" });
+    const obj = ruleObject(`${r.id}:0`);
+    const wall = Date.now();
+    await obj.apply("ob-1", r, 1, matched(r, [beat("nas", wall)]));
+    // A real D1 failure: the alerts table is away while the deadline passes (this file's storage is its own).
+    await env.DB.exec("ALTER TABLE alerts RENAME TO alerts_away");
+    try {
+      expect(await runAlarmAt(obj.stub, wall + 2 * H)).toBe(true);
+      const pending = await obj.inspect();
+      expect(pending.outbox).toBe(1);
+      expect(pending.alarm).toBe(wall + 2 * H + 30 * S); // the outbox retry, before any other deadline
+    } finally {
+      await env.DB.exec("ALTER TABLE alerts_away RENAME TO alerts");
+    }
+    expect(await alertsOf(r.id)).toEqual([]);
+    expect(await runAlarmAt(obj.stub, wall + 2 * H + 30 * S)).toBe(true);
+    const alerts = await alertsOf(r.id);
+    expect(alerts.map((a) => [a.title, a.status, a.duplicate_count])).toEqual([["No backup from nas", "open", 0]]);
+    const after = await obj.inspect();
+    expect(after.outbox).toBe(0);
+    expect(after.alarm).toBe(null); // the missed beat is raised; nothing is due until the next beat
   });
 
   it("an early alarm does nothing and re-arms at the deadline", async () => {

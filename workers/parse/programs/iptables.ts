@@ -61,14 +61,18 @@ export function netfilterStart(msg: string): number {
 export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramFields | null {
   const start = netfilterStart(msg);
   if (start < 0) return null;
-  let prefix = msg.slice(0, start);
-  // Kernel uptime stamp "[ 1234.5678] " before the prefix.
-  if (prefix.charCodeAt(0) === 0x5b) {
-    const close = uptimeStampEnd(prefix);
-    if (close > 0) prefix = prefix.slice(close + 1);
+  // Kernel uptime stamp "[ 1234.5678] " before the prefix (read in msg: the prefix is sliced once).
+  let prefixStart = 0;
+  if (msg.charCodeAt(0) === 0x5b) {
+    const close = uptimeStampEnd(msg, start);
+    if (close > 0) prefixStart = close + 1;
   }
-  // A prefix the syslog stage took for the TAG ("Jan  8 03:37:09 DENY: IN=...").
-  if (prefix.trim() === "" && syslog?.appName && syslog.appName !== "kernel") prefix = syslog.appName;
+  let prefix = msg.slice(prefixStart, start);
+  // A prefix the syslog stage took for the TAG ("Jan  8 03:37:09 DENY: IN=..."). A prefix whose first
+  // char is printable ASCII is not blank, so trim() (a builtin call) runs only for the others.
+  const c0 = prefix.charCodeAt(0);
+  const blank = !(c0 > 0x20 && c0 < 0x7f) && prefix.trim() === "";
+  if (blank && syslog?.appName && syslog.appName !== "kernel") prefix = syslog.appName;
   const { action, ruleName, srcWan } = prefixInfo(prefix);
 
   // Fields up to an embedded ICMP error packet "[SRC=... ]", which describes another packet. One pass
@@ -148,11 +152,11 @@ const TYPE = 11, CODE = 12, MARK = 13, PHYSIN = 14, PHYSOUT = 15, FLAGS = 16;
 const KEY_NAMES = ["IN", "OUT", "MAC", "SRC", "DST", "LEN", "PROTO", "SPT", "DPT", "TTL", "HOPLIMIT", "TYPE", "CODE", "MARK", "PHYSIN", "PHYSOUT"];
 const vals: (string | undefined)[] = new Array<string | undefined>(FLAGS + 1).fill(undefined);
 
-/** Index of the "]" closing a kernel uptime stamp "[ 1234.567890]" at the start of `s`, or -1. */
-function uptimeStampEnd(s: string): number {
+/** Index of the "]" closing a kernel uptime stamp "[ 1234.567890]" at the start of s[0, end), or -1. */
+function uptimeStampEnd(s: string, end: number): number {
   let i = 1, digits = 0, dot = false;
-  while (i < s.length && s.charCodeAt(i) === 32) i++;
-  for (; i < s.length; i++) {
+  while (i < end && s.charCodeAt(i) === 32) i++;
+  for (; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) digits++;
     else if (c === 46 && !dot && digits > 0) dot = true;
@@ -203,7 +207,7 @@ function wantedKey(msg: string, i: number, len: number): number {
  * first char instead of by a search of the whole line.
  */
 function scan(msg: string, from: number): void {
-  vals.fill(undefined);
+  for (let k = 0; k < vals.length; k++) vals[k] = undefined; // Array#fill is a C++ builtin: a costly call for 17 slots
   let flags = "";
   const end = msg.length;
   let i = from;

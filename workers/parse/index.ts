@@ -105,9 +105,8 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
   }
   if (hostname) ev.host = { hostname };
   if (program) {
-    ev.process = { name: program };
     const pidNo = pid ? digitsValue(pid, 10) : -1; // 1 to 10 digits: fits the ECS long and means a number
-    if (pidNo >= 0) ev.process.pid = pidNo;
+    ev.process = pidNo >= 0 ? { name: program, pid: pidNo } : { name: program };
   }
 
   const pl: NonNullable<EcsEvent["porchlight"]> = {};
@@ -253,7 +252,7 @@ function merge(ev: EcsEvent, f: ProgramFields, pl: NonNullable<EcsEvent["porchli
   if (e.module !== undefined) t.module = e.module;
   if (f.process) ev.process = ev.process ? Object.assign(ev.process, f.process) : f.process;
   if (f.host) ev.host = ev.host ? Object.assign(ev.host, f.host) : f.host;
-  if (f.porchlight) Object.assign(pl, f.porchlight);
+  if (f.porchlight && f.porchlight.fields !== undefined) pl.fields = f.porchlight.fields; // its only key (ProgramFields)
   if (f.source) ev.source = f.source;
   if (f.destination) ev.destination = f.destination;
   if (f.network) ev.network = f.network;

@@ -58,9 +58,14 @@ export interface ParseContext {
   extractors: readonly CompiledExtractor[];
 }
 
-/** Fields a program parser contributes; merged into the event. `dataset` is required when it matched. */
-export type ProgramFields = Partial<Omit<EcsEvent, "id" | "@timestamp" | "received_at" | "raw">> & {
+/**
+ * Fields a program parser contributes; merged into the event. `dataset` is required when it matched.
+ * Of `porchlight` a parser sets only `fields`: the other keys describe the line's transport and parse
+ * outcome, which normalize() owns.
+ */
+export type ProgramFields = Partial<Omit<EcsEvent, "id" | "@timestamp" | "received_at" | "raw" | "porchlight">> & {
   event: EcsEvent["event"];
+  porchlight?: Pick<NonNullable<EcsEvent["porchlight"]>, "fields">;
 };
 
 /** A program parser: returns the fields it recognised, or null when the message is not its kind. */

@@ -98,13 +98,28 @@ export function mac(s: string | undefined): string | undefined {
   return m ? m.slice(1).map((o) => o.padStart(2, "0")).join("-").toUpperCase() : undefined;
 }
 
+/**
+ * A frozen array of names shared by every event of one classification (event.category / event.type):
+ * no array per line. Events are never edited in place after normalize() (ingest, the store and the rules
+ * only read them, and the store copies these arrays when it rebuilds an event), and freezing makes a
+ * write fail loudly instead of changing every event that shares the array.
+ */
+export function sharedList(...names: string[]): string[] {
+  return Object.freeze(names) as string[];
+}
+
+export const CATEGORY_NETWORK = sharedList("network");
+const CONNECTION_DENIED = sharedList("connection", "denied");
+const CONNECTION_ALLOWED = sharedList("connection", "allowed");
+const CONNECTION = sharedList("connection");
+
 /** A firewall verdict event (iptables, pfSense): ECS `connection` + `denied`/`allowed` by action. */
 export function firewallEvent(dataset: string, action: string): ProgramFields {
   return {
     event: {
       dataset,
-      category: ["network"],
-      type: action === "drop" || action === "reject" ? ["connection", "denied"] : action === "accept" ? ["connection", "allowed"] : ["connection"],
+      category: CATEGORY_NETWORK,
+      type: action === "drop" || action === "reject" ? CONNECTION_DENIED : action === "accept" ? CONNECTION_ALLOWED : CONNECTION,
       action,
     },
   };

@@ -6,7 +6,11 @@
  */
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp } from "../ip.ts";
-import { mac as normMac } from "./common.ts";
+import { CATEGORY_NETWORK, mac as normMac, sharedList } from "./common.ts";
+
+const PROTOCOL = sharedList("protocol");
+const PROTOCOL_ALLOWED = sharedList("protocol", "allowed");
+const PROTOCOL_DENIED = sharedList("protocol", "denied");
 
 const DNS_RE = /^(query|forwarded|reply|cached|config|cached-stale|\/\S+)(?:\[(\w+)\])? (\S+) (from|to|is) (.+)$/;
 const DHCP_RE = /^(?:\d+ )?(DHCP[A-Z]+)(?:\(([^)]*)\))? ?(.*)$/;
@@ -19,7 +23,7 @@ export function parseDnsmasq(msg: string, syslog?: SyslogMessage): ProgramFields
   const m = DNS_RE.exec(msg);
   if (!m) return null;
   const [, verb, qtype, name, prep, rest] = m as unknown as [string, string, string | undefined, string, string, string];
-  const f: ProgramFields = { event: { dataset: "dnsmasq", category: ["network"], type: ["protocol"] } };
+  const f: ProgramFields = { event: { dataset: "dnsmasq", category: CATEGORY_NETWORK, type: PROTOCOL } };
   if (verb === "query") {
     f.event.action = "dns_query";
     const question: { name: string; type?: string } = { name };
@@ -60,7 +64,7 @@ export function parseDnsmasqDhcp(msg: string, _syslog?: SyslogMessage): ProgramF
   if (!m) return null;
   const verb = m[1]!, iface = m[2], rest = (m[3] ?? "").trim().split(/\s+/).filter(Boolean);
   const f: ProgramFields = {
-    event: { dataset: "dnsmasq.dhcp", category: ["network"], type: verb === "DHCPACK" ? ["protocol", "allowed"] : verb === "DHCPNAK" ? ["protocol", "denied"] : ["protocol"], action: verb.toLowerCase() },
+    event: { dataset: "dnsmasq.dhcp", category: CATEGORY_NETWORK, type: verb === "DHCPACK" ? PROTOCOL_ALLOWED : verb === "DHCPNAK" ? PROTOCOL_DENIED : PROTOCOL, action: verb.toLowerCase() },
   };
   let ip: string | undefined, mac: string | undefined, host: string | undefined;
   const reason: string[] = [];

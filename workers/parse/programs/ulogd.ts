@@ -8,14 +8,23 @@
 import type { EcsEndpoint } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
-import { firewallEvent, flowRelated } from "./common.ts";
+import { CATEGORY_NETWORK, firewallEvent, flowRelated, sharedList } from "./common.ts";
 import { toNumber } from "../number.ts";
 
+/** Bracketed event word → [event.type's second name, action]. */
 const KINDS: Record<string, [string, string]> = {
   NEW: ["start", "flow_new"],
   UPDATE: ["change", "flow_update"],
   DESTROY: ["end", "flow_destroy"],
 };
+const FLOW_START = sharedList("connection", "start");
+const FLOW_CHANGE = sharedList("connection", "change");
+const FLOW_END = sharedList("connection", "end");
+
+/** event.type of a flow event: ["connection", type], shared for the three KINDS types. */
+function flowType(type: string): string[] {
+  return type === "start" ? FLOW_START : type === "change" ? FLOW_CHANGE : type === "end" ? FLOW_END : ["connection", type];
+}
 
 export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
   const s = msg.trimStart();
@@ -97,7 +106,7 @@ function flow(
   proto: string | undefined, opk: string | undefined, oby: string | undefined, rpk: string | undefined, rby: string | undefined,
   replySrc: string | undefined, state: string | undefined,
 ): ProgramFields {
-  const f: ProgramFields = { event: { dataset: "ulogd", category: ["network"], type: ["connection", kind[0]], action: kind[1] } };
+  const f: ProgramFields = { event: { dataset: "ulogd", category: CATEGORY_NETWORK, type: flowType(kind[0]), action: kind[1] } };
   const s: EcsEndpoint = {}, d: EcsEndpoint = {};
   const sip = src ? canonicalIp(src) : null, dip = dst ? canonicalIp(dst) : null;
   if (sip) s.ip = sip;

@@ -372,7 +372,7 @@ describe("compileRule and groupKeyOf", () => {
     const value = fc.constantFrom("a", "b", "22", "", " ", "x y");
     const scalar = fc.oneof(value, fc.constantFrom(22, 0, true));
     const field = fc.constantFrom("event.dataset", "event.category", "process.name", "network.transport", "source.port", "tags");
-    const leaf = fc.tuple(field, fc.oneof(scalar, fc.record({ in: fc.array(scalar, { minLength: 1, maxLength: 3 }) }), fc.record({ eq: scalar }), fc.record({ in: fc.array(value, { minLength: 1, maxLength: 2 }), exists: fc.boolean() }), fc.record({ exists: fc.boolean() })))
+    const leaf = fc.tuple(field, fc.oneof(scalar, fc.record({ in: fc.array(scalar, { minLength: 1, maxLength: 3 }) }), fc.record({ eq: scalar }), fc.record({ in: fc.array(value, { minLength: 1, maxLength: 2 }), exists: fc.boolean() }), fc.record({ exists: fc.boolean() }), fc.record({ regex: fc.constantFrom("(?<w>a)", "^(?<w>2)") })))
       .map(([f, spec]) => ({ [f]: spec }));
     const cond: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
       c: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, leaf, fc.record({ any: fc.array(tie("c"), { minLength: 1, maxLength: 3 }) }), fc.record({ all: fc.array(tie("c"), { minLength: 1, maxLength: 3 }) }), fc.record({ not: tie("c") }),
@@ -386,13 +386,20 @@ describe("compileRule and groupKeyOf", () => {
         // a flat dotted key is read when the object path is absent (compileGetter)
         ...(v.flat ? { "process.name": v.pname } : { process: { name: v.pname } }),
       }) as never);
+    // projections: a few shapes, so that several rules of a set often project the same fields
+    const shape = fc.constantFrom<Record<string, unknown>>({}, { group_by: ["source.port"] }, { title: "{{process.name}} {{event.dataset}}" }, { group_by: ["tags"], title: "{{event.category}}" },
+      { type: "sequence", window: "5m", group_by: ["source.port"], a: { match: { "event.dataset": "a" } }, b: { match: { tags: { regex: "^(?<t>[ab])" } } } });
+    const each = (rules: RuleDef[], events: never[]) => rules.map((r) => { const c = compileRule(r); return events.map((e) => c.match(e)).filter(Boolean); });
     fc.assert(
-      fc.property(fc.array(cond, { minLength: 1, maxLength: 6 }), fc.array(event, { minLength: 1, maxLength: 20 }), (conds, events) => {
+      fc.property(fc.array(fc.tuple(cond, shape), { minLength: 1, maxLength: 6 }), fc.array(event, { minLength: 1, maxLength: 20 }), (conds, events) => {
         const events2 = (events as Record<string, unknown>[]).map((e, i) => ({ ...e, id: `e${i}` })) as never[]; // ids by position
-        const rules = conds.map((match, i) => rule({ id: `r${i}`, type: "single", match }));
-        const viaSet = compileRuleSet(rules).matchBatch(events2).map((l) => l.map((m) => m.id));
-        const viaEach = rules.map((r) => { const c = compileRule(r); return events2.map((e) => c.match(e)).filter(Boolean).map((m) => m!.id); });
-        expect(viaSet).toEqual(viaEach);
+        const rules = conds.map(([match, extra], i) => rule({ id: `r${i}`, type: "single", match, ...extra }));
+        const set = compileRuleSet(rules);
+        // whole matches (projected fields included), not only which events matched
+        expect(set.matchBatch(events2)).toStrictEqual(each(rules, events2));
+        // the same event objects, changed, in the next batch: nothing is remembered from the last one
+        for (const e of events2 as { source: { port: unknown }; tags: unknown }[]) [e.source.port, e.tags] = [e.tags, e.source.port];
+        expect(set.matchBatch(events2)).toStrictEqual(each(rules, events2));
       }),
       { numRuns: 300 },
     );
@@ -401,7 +408,12 @@ describe("compileRule and groupKeyOf", () => {
     const r = rule({ type: "single" });
     const c = compileRule(r);
     const ts = (iso: string) => c.match({ id: "t", "@timestamp": iso, received_at: "2026-01-01T00:00:00.000Z", raw: "", event: { dataset: "x" } })!.ts;
-    fc.assert(fc.property(fc.date({ min: new Date(0), max: new Date(Date.UTC(9999, 11, 31)), noInvalidDate: true }), (d) => ts(d.toISOString()) === d.getTime()));
+    const date = fc.date({ min: new Date(Date.UTC(-300, 0, 1)), max: new Date(Date.UTC(9999, 11, 31)), noInvalidDate: true });
+    // a time, then the same text again and another time of the same day (project.ts remembers the last text and day)
+    fc.assert(fc.property(date, fc.integer({ min: 0, max: 86_399_999 }), (d, ms) => {
+      const other = new Date(Math.floor(d.getTime() / 86_400_000) * 86_400_000 + ms);
+      return ts(d.toISOString()) === d.getTime() && ts(d.toISOString()) === d.getTime() && ts(other.toISOString()) === other.getTime();
+    }));
     for (const odd of ["2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123+02:00", "2026-02-30T10:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-11-22T1a:00:00.000Z"]) {
       const want = Number.isFinite(Date.parse(odd)) ? Date.parse(odd) : Date.parse("2026-01-01T00:00:00.000Z");
       expect(ts(odd), odd).toBe(want);

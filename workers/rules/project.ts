@@ -45,18 +45,28 @@ const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
 // share a day or two, so most calls are a prefix compare and the time-of-day digits.
 let lastDay = "";
 let lastDayMs = 0;
+// The last text and its result: syslog times have whole seconds, so consecutive events often carry
+// the same text (a compare of 24 characters instead of the digits).
+let lastText = "";
+let lastTextMs = NaN;
 
 /** "2026-11-22T10:00:00.000Z" (the form our events carry) without Date.parse; NaN for any other form. */
 function isoUtcMs(s: string): number {
+  if (s === lastText) return lastTextMs;
+  let t = NaN;
   if (s.length === 24 && lastDay.length === 10 && s.startsWith(lastDay)) {
-    const t = timeOfDayMs(s);
-    if (t >= 0) return lastDayMs + t;
+    const ms = timeOfDayMs(s);
+    if (ms >= 0) t = lastDayMs + ms;
   }
-  const t = parseIsoUtc(s);
-  if (Number.isFinite(t)) {
-    lastDay = s.slice(0, 10);
-    lastDayMs = t - timeOfDayMs(s);
+  if (Number.isNaN(t)) {
+    t = parseIsoUtc(s);
+    if (Number.isFinite(t)) {
+      lastDay = s.slice(0, 10);
+      lastDayMs = t - timeOfDayMs(s);
+    }
   }
+  lastText = s;
+  lastTextMs = t;
   return t;
 }
 
@@ -102,9 +112,34 @@ function timestampMs(event: EcsEvent): number {
   return t;
 }
 
+/**
+ * The last MatchedEvent built for one event by any rule of a set that projects the same fields, so that
+ * rules projecting alike (tiers of one detection: 5 failures in 1m, 50 in 1h) share one object per
+ * event. Only matches without captures or a step are shared: those depend on the event alone.
+ * Invariant: nobody modifies a MatchedEvent (packMatches and the engines only read them).
+ */
+interface SharedProjection {
+  event: EcsEvent | undefined;
+  m: MatchedEvent | undefined;
+}
+
+/** How compileRuleSet specialises a rule's `match` for the events its index hands it. */
+interface SetOptions {
+  /** Reuse the MatchedEvent another rule projecting the same fields built for the same event; the owner clears it after each batch, since an event may change after it. */
+  shared?: SharedProjection;
+  /** What remains of `rule.match` once the index has established one of its conjuncts (compileRuleSet). */
+  match?: Condition;
+}
+
 /** Compiles a (validated) rule's matching and projection once. */
 export function compileRule(rule: RuleDef): CompiledRule {
-  const match = compileCondition(rule.match);
+  return compileRuleFor(rule, {});
+}
+
+/** compileRule, specialised for a rule set (compileRuleSet). */
+function compileRuleFor(rule: RuleDef, set: SetOptions): CompiledRule {
+  const { shared } = set;
+  const match = compileCondition(set.match ?? rule.match);
   const fields = neededFields(rule);
   const getters = fields.map(compileGetter);
   const groupBy = rule.group_by ?? [];
@@ -115,6 +150,14 @@ export function compileRule(rule: RuleDef): CompiledRule {
     b = compileCondition((rule.b as { match: Condition }).match);
   }
   const build = (event: EcsEvent, caps: Record<string, string> | undefined, step?: string): MatchedEvent => {
+    if (shared && !caps && !step) {
+      if (shared.event === event) return shared.m!;
+      shared.event = event;
+      return (shared.m = projectEvent(event, undefined, undefined));
+    }
+    return projectEvent(event, caps, step);
+  };
+  const projectEvent = (event: EcsEvent, caps: Record<string, string> | undefined, step?: string): MatchedEvent => {
     const values: Record<string, unknown> = {};
     for (let i = 0; i < fields.length; i++) {
       const v = getters[i]!(event);
@@ -128,7 +171,7 @@ export function compileRule(rule: RuleDef): CompiledRule {
   return {
     rule,
     fields,
-    project: build,
+    project: projectEvent,
     groupKey: compileGroupKey(rule),
     match(event) {
       const r = match(event);
@@ -287,35 +330,56 @@ function requiredValues(spec: unknown): string[] | undefined {
   return undefined;
 }
 
+/** An index entry of a condition: the keys, and the top-level field whose conjunct they come from. */
+interface Required {
+  keys: Key[];
+  /**
+   * Set when the keys come from a top-level field conjunct that says exactly "holds one of these
+   * values" (a plain string, or `in`/`eq` of plain strings alone): an event the index hands over
+   * satisfies that conjunct, so the rule need not test it again.
+   */
+  field?: string;
+}
+
+/** A field spec that matches exactly the events whose field (or an element of it) is one of requiredValues(spec). */
+function exactlyRequired(spec: unknown): boolean {
+  if (plainString(spec)) return true;
+  const ops = spec !== null && typeof spec === "object" && !Array.isArray(spec) ? Object.keys(spec) : [];
+  return ops.length === 1 && (ops[0] === "in" || ops[0] === "eq") && requiredValues(spec) !== undefined;
+}
+
 /**
  * Keys of which an event must hold at least one for `cond` to match it, or undefined when no such
  * set is known. A conjunction (keys of one object, a top-level `all`) needs only one conjunct's keys:
  * the most selective is taken. An `any` needs some key of each branch, so it requires the union.
  * `not` never gives keys.
  */
-function requiredKeys(cond: Condition): Key[] | undefined {
-  let best: Key[] | undefined;
+function requiredKeys(cond: Condition): Required | undefined {
+  let best: Required | undefined;
   let bestScore = Infinity;
-  const consider = (keys: Key[] | undefined) => {
-    if (!keys || keys.length === 0) return;
+  const consider = (r: Required | undefined) => {
+    if (!r || r.keys.length === 0) return;
     let worst = 0;
-    for (const [f] of keys) worst = Math.max(worst, rankOf(f));
-    const score = worst * 1000 + keys.length;
-    if (score < bestScore) [best, bestScore] = [keys, score];
+    for (const [f] of r.keys) worst = Math.max(worst, rankOf(f));
+    const score = worst * 1000 + r.keys.length;
+    if (score < bestScore) [best, bestScore] = [r, score];
   };
   for (const [k, v] of Object.entries(cond)) {
     if (k === "not") continue;
-    if (k === "all") for (const c of v as Condition[]) consider(requiredKeys(c));
+    // keys found inside `all` or `any` are used for the index only (their conjunct is tested again)
+    if (k === "all") for (const c of v as Condition[]) consider(withoutField(requiredKeys(c)));
     else if (k === "any") {
       const parts = (v as Condition[]).map(requiredKeys);
-      if (parts.every((p) => p !== undefined)) consider(parts.flat() as Key[]);
+      if (parts.every((p) => p !== undefined)) consider({ keys: parts.flatMap((p) => p!.keys) });
     } else {
       const values = requiredValues(v);
-      if (values) consider(values.map((x): Key => [k, x]));
+      if (values) consider({ keys: values.map((x): Key => [k, x]), ...(exactlyRequired(v) ? { field: k } : {}) });
     }
   }
   return best;
 }
+
+const withoutField = (r: Required | undefined): Required | undefined => r && { keys: r.keys };
 
 /**
  * Compiles rules for batch matching. An index by required field values (project.ts requiredKeys:
@@ -323,22 +387,39 @@ function requiredKeys(cond: Condition): Key[] | undefined {
  * tries a rule only on events holding one of its keys, so 50 rules cost about what the few relevant
  * ones cost; rules without such keys are tried on every event. The result is the same as calling
  * each rule's `match` on every event: a rule skipped by the index could not have matched.
+ * Within a batch, a rule tried through its index does not test again the conjunct its keys came from
+ * (Required.field), and rules that project the same fields share one MatchedEvent per event.
  */
 export function compileRuleSet(rules: readonly RuleDef[]): CompiledRuleSet {
-  const compiled = rules.map(compileRule);
+  // by projected fields (JSON of neededFields, in order)
+  const shares = new Map<string, SharedProjection>();
+  const compiled = rules.map((r) => compileRule(r));
   const always: number[] = [];
   // per index field: its getter and value → rules keyed by it
   const index = new Map<string, Map<string, number[]>>();
-  compiled.forEach((c, i) => {
-    const keys = requiredKeys(c.rule.match);
-    if (!keys) return void always.push(i);
-    for (const [field, value] of keys) {
-      let byValue = index.get(field);
-      if (!byValue) index.set(field, (byValue = new Map()));
-      const list = byValue.get(value) ?? [];
-      if (list[list.length - 1] !== i) list.push(i);
-      byValue.set(value, list);
+  // what matchBatch runs for rule i: its match without the conjunct its index keys establish, and
+  // sharing MatchedEvents with the rules that project the same fields (in the same order)
+  const tries = rules.map((rule, i) => {
+    const req = requiredKeys(rule.match);
+    if (!req) always.push(i);
+    else {
+      for (const [field, value] of req.keys) {
+        let byValue = index.get(field);
+        if (!byValue) index.set(field, (byValue = new Map()));
+        const list = byValue.get(value) ?? [];
+        if (list[list.length - 1] !== i) list.push(i);
+        byValue.set(value, list);
+      }
     }
+    const key = JSON.stringify(neededFields(rule));
+    let shared = shares.get(key);
+    if (!shared) shares.set(key, (shared = { event: undefined, m: undefined }));
+    let match: Condition | undefined;
+    if (req?.field !== undefined) {
+      match = { ...rule.match };
+      delete match[req.field];
+    }
+    return compileRuleFor(rule, { shared, match });
   });
   const fields = [...index.keys()];
   const getters = fields.map(compileGetter);
@@ -353,29 +434,34 @@ export function compileRuleSet(rules: readonly RuleDef[]): CompiledRuleSet {
     matchBatch(events) {
       const out: MatchedEvent[][] = compiled.map(() => []);
       const tryRule = (i: number, e: EcsEvent) => {
-        const m = compiled[i]!.match(e);
+        const m = tries[i]!.match(e);
         if (m) out[i]!.push(m);
       };
-      for (const e of events) {
-        let n = 0;
-        for (let f = 0; f < nFields; f++) {
-          const v = getters[f]!(e);
-          if (typeof v === "string") {
-            const list = maps[f]!.get(v);
-            if (list) for (const i of list) if (!marked[i]) { marked[i] = 1; candidates[n++] = i; }
-          } else if (Array.isArray(v)) {
-            for (const x of v) {
-              const list = typeof x === "string" ? maps[f]!.get(x) : undefined;
+      try {
+        for (const e of events) {
+          let n = 0;
+          for (let f = 0; f < nFields; f++) {
+            const v = getters[f]!(e);
+            if (typeof v === "string") {
+              const list = maps[f]!.get(v);
               if (list) for (const i of list) if (!marked[i]) { marked[i] = 1; candidates[n++] = i; }
+            } else if (Array.isArray(v)) {
+              for (const x of v) {
+                const list = typeof x === "string" ? maps[f]!.get(x) : undefined;
+                if (list) for (const i of list) if (!marked[i]) { marked[i] = 1; candidates[n++] = i; }
+              }
             }
           }
+          for (let k = 0; k < always.length; k++) tryRule(always[k]!, e);
+          for (let k = 0; k < n; k++) {
+            const i = candidates[k]!;
+            marked[i] = 0;
+            tryRule(i, e);
+          }
         }
-        for (let k = 0; k < always.length; k++) tryRule(always[k]!, e);
-        for (let k = 0; k < n; k++) {
-          const i = candidates[k]!;
-          marked[i] = 0;
-          tryRule(i, e);
-        }
+      } finally {
+        // the batch's events may change after it: no MatchedEvent is reused across batches
+        for (const sh of shares.values()) sh.event = sh.m = undefined;
       }
       return out;
     },

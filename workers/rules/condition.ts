@@ -374,10 +374,8 @@ function toNumber(v: unknown): number {
 
 function compileOperator(op: string, arg: unknown): ValueTest {
   switch (op) {
-    case "eq": {
-      const t = equalityTest(arg as string | number | boolean);
-      return (v) => t(v);
-    }
+    case "eq":
+      return equalityTest(arg as string | number | boolean);
     case "in": {
       const set = new Set<unknown>();
       for (const x of arg as (string | number | boolean)[]) {
@@ -387,10 +385,8 @@ function compileOperator(op: string, arg: unknown): ValueTest {
       }
       return (v) => set.has(v);
     }
-    case "cidr": {
-      const t = compileCidr(typeof arg === "string" ? [arg] : (arg as string[]));
-      return (v) => t(v);
-    }
+    case "cidr":
+      return compileCidr(typeof arg === "string" ? [arg] : (arg as string[]));
     case "regex": {
       const re = toRegExp(arg as string) as RegExp;
       const named = /\(\?<[A-Za-z_]/.test(re.source);
@@ -425,8 +421,7 @@ function fieldNode(path: string, spec: unknown): Node {
   const tests: ValueTest[] = [];
   let exists: boolean | undefined;
   if (isScalar(spec)) {
-    const t = equalityTest(spec);
-    tests.push((v) => t(v));
+    tests.push(equalityTest(spec));
   } else {
     for (const [op, arg] of Object.entries(spec as Record<string, unknown>)) {
       if (op === "exists") exists = arg as boolean;
@@ -435,15 +430,19 @@ function fieldNode(path: string, spec: unknown): Node {
   }
   const test: ValueTest | undefined =
     tests.length === 0 ? undefined : tests.length === 1 ? tests[0] : (v, s) => { for (const t of tests) if (!t(v, s)) return false; return true; };
-  return (e, s) => {
-    const v = get(e);
-    if (exists !== undefined && present(v) !== exists) return false;
-    if (!test) return true;
+  if (!test) return exists === undefined ? () => true : (e) => present(get(e)) === exists;
+  // A field holding an array matches when any element does.
+  const test1 = (v: unknown, s: Scratch): boolean => {
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) if (test(v[i], s)) return true;
       return false;
     }
     return test(v, s);
+  };
+  if (exists === undefined) return (e, s) => test1(get(e), s);
+  return (e, s) => {
+    const v = get(e);
+    return present(v) === exists && test1(v, s);
   };
 }
 

@@ -429,6 +429,19 @@ export function compileRuleSet(rules: readonly RuleDef[]): CompiledRuleSet {
   // field, an `any` over several fields); cleared after each event.
   const marked = new Uint8Array(compiled.length);
   const candidates = new Int32Array(compiled.length);
+  /** Appends the rules of `list` not yet among the first `n` candidates; returns the new count. */
+  const addCandidates = (list: number[] | undefined, n: number): number => {
+    if (list) {
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k]!;
+        if (!marked[i]) {
+          marked[i] = 1;
+          candidates[n++] = i;
+        }
+      }
+    }
+    return n;
+  };
   return {
     rules: compiled,
     matchBatch(events) {
@@ -442,13 +455,12 @@ export function compileRuleSet(rules: readonly RuleDef[]): CompiledRuleSet {
           let n = 0;
           for (let f = 0; f < nFields; f++) {
             const v = getters[f]!(e);
-            if (typeof v === "string") {
-              const list = maps[f]!.get(v);
-              if (list) for (const i of list) if (!marked[i]) { marked[i] = 1; candidates[n++] = i; }
-            } else if (Array.isArray(v)) {
-              for (const x of v) {
-                const list = typeof x === "string" ? maps[f]!.get(x) : undefined;
-                if (list) for (const i of list) if (!marked[i]) { marked[i] = 1; candidates[n++] = i; }
+            if (typeof v === "string") n = addCandidates(maps[f]!.get(v), n);
+            else if (Array.isArray(v)) {
+              const byValue = maps[f]!;
+              for (let j = 0; j < v.length; j++) {
+                const x: unknown = v[j];
+                if (typeof x === "string") n = addCandidates(byValue.get(x), n);
               }
             }
           }

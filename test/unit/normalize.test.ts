@@ -266,4 +266,14 @@ describe("flow direction from canonical addresses", () => {
       expect([a, directionOf("192.168.1.2", a)]).toEqual([a, want === "internal" ? "internal" : "outbound"]);
     }
   });
+
+  it("agrees with isPrivateIp on any dotted IPv4, first octets near the private ranges weighted (fast-check)", () => {
+    const first = fc.oneof(fc.constantFrom(1, 10, 11, 12, 100, 101, 127, 128, 169, 172, 192, 19, 16, 17), fc.integer({ min: 0, max: 255 }));
+    const second = fc.oneof(fc.constantFrom(0, 15, 16, 31, 32, 63, 64, 127, 128, 168, 254), fc.integer({ min: 0, max: 255 }));
+    const octet = fc.integer({ min: 0, max: 255 });
+    fc.assert(fc.property(first, second, octet, octet, (a, b, c, d) => {
+      const ip = `${a}.${b}.${c}.${d}`;
+      expect(directionOf("8.8.8.8", ip)).toBe(isPrivateIp(ip) ? "inbound" : "external");
+    }), { numRuns: 5000 });
+  });
 });

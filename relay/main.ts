@@ -43,8 +43,10 @@ export async function run(cfg: RelayConfig, log: Logger): Promise<void> {
   let metricsServer: { close(): void } | null = null;
   if (cfg.metrics) {
     const { server, address } = await serveMetrics(cfg.metrics.host, cfg.metrics.port, metrics, () => ({
-      healthy: sink.healthy(),
+      // A spool that cannot write (disk full) keeps nothing new: as unhealthy as an unreachable edge.
+      healthy: sink.healthy() && spool.writeError === null,
       detail: {
+        spool_write_error: spool.writeError,
         edge_failing_since: sink.failingSince ? new Date(sink.failingSince).toISOString() : null,
         last_delivery: sink.lastSuccess ? new Date(sink.lastSuccess).toISOString() : null,
         backlog_bytes: spool.backlogBytes(),

@@ -90,7 +90,8 @@ export class Spool {
   private pendingBy = new Map<string, number>();
   private writtenBy = new Map<string, number>();
   private durableBy = new Map<string, number>();
-  private writeFailing = false;
+  /** The error of the failing segment writes (ENOSPC, EIO…), null while writes succeed: /healthz reports it. */
+  writeError: string | null = null;
   private writeScheduled = false;
   private appended = 0; // lines ever accepted by append() in this process
   private written = 0; // lines written to a segment file
@@ -242,8 +243,8 @@ export class Spool {
     if (failed) {
       this.wbuf.copy(this.wbuf, 0, off, this.pendingBytes);
       this.pendingBytes -= off;
-      if (!this.writeFailing) {
-        this.writeFailing = true;
+      if (this.writeError === null) {
+        this.writeError = (failed as NodeJS.ErrnoException).code ?? String(failed);
         this.log.error("spool write failed; retrying every second (sources see the spool as full)", { error: String(failed) });
       }
       this.metrics.inc("porchlight_relay_errors_total", { component: "spool", reason: (failed as NodeJS.ErrnoException).code ?? "write" });
@@ -252,8 +253,8 @@ export class Spool {
         setTimeout(() => this.writePending(), 1000).unref();
       }
     } else {
-      if (this.writeFailing) this.log.info("spool writes recovered");
-      this.writeFailing = false;
+      if (this.writeError !== null) this.log.info("spool writes recovered");
+      this.writeError = null;
       this.pendingBytes = 0;
       this.pendingLines = 0;
       for (const [k, n] of this.pendingBy) this.writtenBy.set(k, (this.writtenBy.get(k) ?? 0) + n);

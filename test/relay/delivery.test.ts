@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createSocket } from "node:dgram";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { metric, Receiver, Relay, relayArgs, tcpSend, tmp, waitFor } from "./helpers.ts";
 
@@ -197,6 +197,28 @@ describe("spool full", () => {
     await waitFor(() => rx.lines.length + droppedOld === received, 10_000, () => `${rx.lines.length} + ${droppedOld} != ${received}`);
     expect(rx.lines.at(-1)!.raw).toMatch(/^<13>udp flood 1999 /);
     expect(rx.duplicates).toBe(0);
+  });
+
+  it("disk full (a real ENOSPC from /dev/full): the relay keeps running, /healthz and the metrics say so, and what was spooled before is delivered", async () => {
+    // 64 KiB spool: 4 KiB segments. The next segment the relay will open is made a link to /dev/full,
+    // where every write fails with ENOSPC, as on a full disk.
+    const { rx, relay, spool } = await setup(["--spool-max-bytes", "65536"]);
+    const segments = join(spool, "segments");
+    const current = readdirSync(segments).sort().at(-1)!;
+    const next = String(Number(current.slice(0, 12)) + 1).padStart(12, "0") + ".ndjson";
+    expect(existsSync(join(segments, next))).toBe(false);
+    symlinkSync("/dev/full", join(segments, next));
+    const before = lines("on disk", 60); // ≈ 6 KiB: fills the current segment, so the relay moves on to the next
+    await tcpSend(relay.port("tcp"), before);
+    await waitFor(() => rx.lines.length === 60, 10_000, () => `${rx.lines.length}/60 delivered`);
+    await tcpSend(relay.port("tcp"), lines("disk full", 5));
+    await waitFor(async () => metric(await relay.metrics(), "porchlight_relay_errors_total", { component: "spool", reason: "ENOSPC" }) > 0);
+    const h = await fetch(`http://${relay.addresses.metrics}/healthz`);
+    expect(h.status).toBe(503);
+    expect(await h.json()).toMatchObject({ status: "unhealthy", spool_write_error: "ENOSPC" });
+    expect(relay.logs.filter((l) => l.msg === "spool write failed; retrying every second (sources see the spool as full)")).toHaveLength(1);
+    expect(relay.proc.exitCode).toBe(null);
+    expect(rx.lines.map((l) => l.raw)).toEqual(before.trim().split("\n"));
   });
 
   it("TCP: reads pause (backpressure), nothing is dropped, everything arrives in order once the edge is back", async () => {

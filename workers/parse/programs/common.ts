@@ -2,7 +2,7 @@
  * Small builders shared by the program parsers: peers (address → ECS endpoint), authentication
  * events, and related.* bookkeeping. Kept allocation-light: they run once per matched line.
  */
-import type { EcsEndpoint, Outcome } from "../../ecs.ts";
+import type { EcsEndpoint, EcsEvent, Outcome } from "../../ecs.ts";
 import type { ProgramFields } from "../types.ts";
 import { canonicalIp } from "../ip.ts";
 import { TokenMemo } from "../memo.ts";
@@ -129,4 +129,40 @@ export function firewallEvent(dataset: string, action: string): ProgramFields {
 export function flowRelated(src: string | null | undefined, dst: string | null | undefined): { ip: string[] } | undefined {
   if (!src && !dst) return undefined;
   return { ip: src && dst && src !== dst ? [src, dst] : [(src ?? dst)!] };
+}
+
+type Observer = NonNullable<EcsEvent["observer"]>;
+type ObserverSide = NonNullable<Observer["ingress"]>;
+
+/**
+ * Observers of one interface name (`{ingress: {interface: {name}}}`, the egress one, and the inner
+ * `{interface: {name}}`), shared and frozen like the lists above: a router logs through a handful of
+ * interfaces, so a line costs a cache probe instead of three objects.
+ */
+interface Observers { name: string; side: ObserverSide; ingress?: Observer; egress?: Observer }
+const observers = new TokenMemo<Observers>(64);
+function observersOf(name: string): Observers {
+  let o = observers.get(name);
+  if (o === undefined) {
+    o = { name, side: Object.freeze({ interface: Object.freeze({ name }) }) };
+    observers.set(name, o);
+  }
+  return o;
+}
+
+/** `{ingress: {interface: {name}}}`, shared. */
+export function ingressObserver(name: string): Observer {
+  const o = observersOf(name);
+  return (o.ingress ??= Object.freeze({ ingress: o.side }));
+}
+
+/** `{egress: {interface: {name}}}`, shared. */
+export function egressObserver(name: string): Observer {
+  const o = observersOf(name);
+  return (o.egress ??= Object.freeze({ egress: o.side }));
+}
+
+/** `{ingress: ..., egress: ...}` of two interfaces: a new object around the two shared sides. */
+export function flowObserver(inName: string, outName: string): Observer {
+  return { ingress: observersOf(inName).side, egress: observersOf(outName).side };
 }

@@ -6,7 +6,7 @@
  */
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp } from "../ip.ts";
-import { CATEGORY_NETWORK, mac as normMac, sharedList } from "./common.ts";
+import { CATEGORY_NETWORK, ingressObserver, mac as normMac, sharedList } from "./common.ts";
 
 const PROTOCOL = sharedList("protocol");
 const PROTOCOL_ALLOWED = sharedList("protocol", "allowed");
@@ -80,7 +80,7 @@ export function parseDnsmasqDhcp(msg: string, _syslog?: SyslogMessage): ProgramF
   if (ip) f.source.ip = ip;
   if (mac) f.source.mac = mac;
   if (host) f.source.domain = host;
-  if (iface) f.observer = { ingress: { interface: { name: iface } } };
+  if (iface) f.observer = ingressObserver(iface);
   if (ip) f.related = { ip: [ip], ...(host ? { hosts: [host] } : {}) };
   else if (host) f.related = { hosts: [host] };
   if (reason.length) f.porchlight = { fields: { dhcp_message: reason.join(" ") } };

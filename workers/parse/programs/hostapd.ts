@@ -5,7 +5,7 @@
  * `AP-STA-POSSIBLE-PSK-MISMATCH <mac>`, and WPA handshake results. The station is `source.mac`.
  */
 import type { ProgramFields, SyslogMessage } from "../types.ts";
-import { mac as normMac } from "./common.ts";
+import { ingressObserver, mac as normMac } from "./common.ts";
 
 const STA_RE = /^(?:(\S+): )?STA ([0-9a-fA-F:]{17}) (IEEE 802\.11|WPA|IEEE 802\.1X|RADIUS|DRIVER): (.+)$/;
 const CTRL_RE = /^(?:(\S+): )?(AP-STA-[A-Z-]+|EAPOL-4WAY-HS-COMPLETED|CTRL-EVENT-[A-Z-]+) ([0-9a-fA-F:]{17})/;
@@ -45,6 +45,6 @@ function station(iface: string | undefined, mac: string, action: string, type: s
   if (outcome) f.event.outcome = outcome;
   const m = normMac(mac);
   if (m) f.source = { mac: m };
-  if (iface) f.observer = { ingress: { interface: { name: iface } } };
+  if (iface) f.observer = ingressObserver(iface);
   return f;
 }

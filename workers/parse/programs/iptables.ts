@@ -14,7 +14,7 @@
 import type { EcsEvent } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
-import { ecsMac, firewallEvent, flowRelated, lowerCached } from "./common.ts";
+import { ecsMac, egressObserver, firewallEvent, flowObserver, flowRelated, ingressObserver, lowerCached } from "./common.ts";
 import { TokenMemo } from "../memo.ts";
 import { toNumber } from "../number.ts";
 
@@ -108,11 +108,7 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
     destination.mac = pair.dst;
     source.mac = pair.src;
   }
-  if (inIf || outIf) {
-    f.observer = {};
-    if (inIf) f.observer.ingress = { interface: { name: inIf } };
-    if (outIf) f.observer.egress = { interface: { name: outIf } };
-  }
+  if (inIf || outIf) f.observer = !outIf ? ingressObserver(inIf!) : !inIf ? egressObserver(outIf) : flowObserver(inIf, outIf);
   const dir = inIf && (srcWan || isWanish(inIf)) ? "inbound"
     : outIf && isWanish(outIf) ? "outbound"
     : directionOf(src ?? undefined, dst ?? undefined);

@@ -9,7 +9,7 @@
 import type { EcsEndpoint } from "../../ecs.ts";
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
-import { firewallEvent, flowRelated, lowerCached } from "./common.ts";
+import { egressObserver, firewallEvent, flowRelated, ingressObserver, lowerCached } from "./common.ts";
 import { toNumber } from "../number.ts";
 
 const ACTIONS: Record<string, string> = { block: "drop", pass: "accept", reject: "reject", match: "log", scrub: "log" };
@@ -62,7 +62,7 @@ export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramField
   if (direction) f.network.direction = direction;
   if (s.ip !== undefined || s.port !== undefined) f.source = s;
   if (d.ip !== undefined || d.port !== undefined) f.destination = d;
-  if (iface) f.observer = dirOut ? { egress: { interface: { name: iface } } } : { ingress: { interface: { name: iface } } };
+  if (iface) f.observer = dirOut ? egressObserver(iface) : ingressObserver(iface);
   if (tracker || ruleNo) f.rule = tracker ? { id: tracker, name: ruleNo } : { name: ruleNo };
   const related = flowRelated(sip, dip);
   if (related) f.related = related;

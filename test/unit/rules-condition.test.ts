@@ -1,6 +1,6 @@
 /** Rule conditions: each operator, arrays in events, IPv4/IPv6 prefixes, captures, and the validator's messages. */
 import { describe, expect, it } from "vitest";
-import { checkCondition, compileCondition, isIp, parseCidr } from "../../workers/rules/condition.ts";
+import { checkCondition, compileCondition, compileGetter, isIp, NAMED_PROPS, parseCidr, readProp } from "../../workers/rules/condition.ts";
 import { formatDuration, parseDuration } from "../../workers/rules/duration.ts";
 import { renderTemplate, templateVars } from "../../workers/rules/template.ts";
 import type { Condition } from "../../workers/rules/types.ts";
@@ -114,6 +114,28 @@ describe("compileCondition", () => {
   });
   it("throws on an invalid condition, naming the field", () => {
     expect(() => compileCondition({ "source.ip": { cidr: "10.0.0.0/40" } })).toThrow(/match\.source\.ip\.cidr/);
+  });
+});
+
+describe("compileGetter", () => {
+  it("reads each named property by its own case, and any other key", () => {
+    NAMED_PROPS.forEach((key, i) => {
+      const o = Object.fromEntries(NAMED_PROPS.map((k, j) => [k, j]));
+      expect(readProp(o, i, key), key).toBe(i);
+      expect(readProp({}, i, key), key).toBeUndefined();
+    });
+    expect(readProp({ other: 1, event: 2 }, -1, "other")).toBe(1);
+  });
+  it("reads nested paths of named and other keys, and a flat dotted key when the first segment is absent", () => {
+    const ev = { event: { dataset: "sshd" }, dns: { question: { name: "a.example" } }, x: { y: { z: { w: 1 } } }, "source.ip": "10.0.0.1", labels: { env: "lab" } };
+    expect(compileGetter("event.dataset")(ev)).toBe("sshd");
+    expect(compileGetter("dns.question.name")(ev)).toBe("a.example");
+    expect(compileGetter("x.y.z.w")(ev)).toBe(1);
+    expect(compileGetter("labels.env")(ev)).toBe("lab");
+    expect(compileGetter("source.ip")(ev)).toBe("10.0.0.1");
+    expect(compileGetter("event.dataset.length")(ev)).toBeUndefined();
+    expect(compileGetter("message")(ev)).toBeUndefined();
+    expect(compileGetter("event")(null)).toBeUndefined();
   });
 });
 

@@ -316,42 +316,109 @@ interface Scratch {
 type Node = (event: unknown, s: Scratch) => boolean;
 type ValueTest = (v: unknown, s: Scratch) => boolean;
 
+type R = Record<string, unknown>;
+
+/**
+ * Property names of EcsEvent (workers/ecs.ts) that rules read, with `readProp`'s case for each.
+ * Invariant: readProp(o, i, NAMED_PROPS[i]) is o[NAMED_PROPS[i]] (a unit test checks every i).
+ */
+export const NAMED_PROPS = [
+  "event", "source", "destination", "host", "network", "user", "process", "rule", "dns", "observer", "related", "log", "message",
+  "dataset", "category", "type", "action", "outcome", "kind", "module", "code", "severity",
+  "ip", "port", "mac", "domain", "address", "hostname", "name", "transport", "direction", "protocol", "question", "syslog", "appname",
+] as const;
+
+/**
+ * o[key], where k = NAMED_PROPS.indexOf(key). Every getter runs the same code with its own key, so a
+ * computed read `o[key]` sees every key and every object shape and V8 cannot specialise it; a read
+ * written with its name (`o.event`) is specialised for that name, which in workerd makes a field read
+ * about 40% cheaper. Rules read the same few ECS names, listed here; any other key is read as `o[key]`.
+ * (Workers cannot generate code per path: no eval.)
+ */
+export function readProp(o: R, k: number, key: string): unknown {
+  switch (k) {
+    case 0: return o.event;
+    case 1: return o.source;
+    case 2: return o.destination;
+    case 3: return o.host;
+    case 4: return o.network;
+    case 5: return o.user;
+    case 6: return o.process;
+    case 7: return o.rule;
+    case 8: return o.dns;
+    case 9: return o.observer;
+    case 10: return o.related;
+    case 11: return o.log;
+    case 12: return o.message;
+    case 13: return o.dataset;
+    case 14: return o.category;
+    case 15: return o.type;
+    case 16: return o.action;
+    case 17: return o.outcome;
+    case 18: return o.kind;
+    case 19: return o.module;
+    case 20: return o.code;
+    case 21: return o.severity;
+    case 22: return o.ip;
+    case 23: return o.port;
+    case 24: return o.mac;
+    case 25: return o.domain;
+    case 26: return o.address;
+    case 27: return o.hostname;
+    case 28: return o.name;
+    case 29: return o.transport;
+    case 30: return o.direction;
+    case 31: return o.protocol;
+    case 32: return o.question;
+    case 33: return o.syslog;
+    case 34: return o.appname;
+    default: return o[key];
+  }
+}
+
+/** The readProp case of `key` (-1: read as o[key]). */
+const propCase = (key: string): number => (NAMED_PROPS as readonly string[]).indexOf(key);
+
 /**
  * Compiles a dotted path into a reader of nested objects (EcsEvent). When the path's first segment is
  * absent, a flat key holding the whole path is read instead (`{"source.ip": ...}` maps such as
- * MatchedEvent.fields). Hot path: no allocation, a plain property read for each segment.
+ * MatchedEvent.fields). Hot path: no allocation, a property read for each segment (readProp).
  */
 export function compileGetter(path: string): (event: unknown) => unknown {
   const parts = path.split(".");
-  type R = Record<string, unknown>;
-  if (parts.length === 1) return (e) => (e !== null && typeof e === "object" ? (e as R)[path] : undefined);
+  const cases = parts.map(propCase);
+  if (parts.length === 1) {
+    const k0 = cases[0]!;
+    return (e) => (e !== null && typeof e === "object" ? readProp(e as R, k0, path) : undefined);
+  }
   const [p0, p1, p2] = parts as [string, string, string | undefined];
+  const [k0, k1, k2] = cases as [number, number, number | undefined];
   if (parts.length === 2) {
     return (e) => {
       if (e === null || typeof e !== "object") return undefined;
-      const a = (e as R)[p0];
+      const a = readProp(e as R, k0, p0);
       if (a === undefined) return (e as R)[path];
-      return a !== null && typeof a === "object" ? (a as R)[p1] : undefined;
+      return a !== null && typeof a === "object" ? readProp(a as R, k1, p1) : undefined;
     };
   }
   if (parts.length === 3) {
     return (e) => {
       if (e === null || typeof e !== "object") return undefined;
-      const a = (e as R)[p0];
+      const a = readProp(e as R, k0, p0);
       if (a === undefined) return (e as R)[path];
       if (a === null || typeof a !== "object") return undefined;
-      const b = (a as R)[p1];
-      return b !== null && typeof b === "object" ? (b as R)[p2!] : undefined;
+      const b = readProp(a as R, k1, p1);
+      return b !== null && typeof b === "object" ? readProp(b as R, k2!, p2!) : undefined;
     };
   }
   const n = parts.length;
   return (e) => {
     if (e === null || typeof e !== "object") return undefined;
-    let cur: unknown = (e as R)[p0];
+    let cur: unknown = readProp(e as R, k0, p0);
     if (cur === undefined) return (e as R)[path];
     for (let i = 1; i < n; i++) {
       if (cur === null || typeof cur !== "object") return undefined;
-      cur = (cur as R)[parts[i]!];
+      cur = readProp(cur as R, cases[i]!, parts[i]!);
     }
     return cur;
   };

@@ -146,6 +146,8 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
 const IN = 0, OUT = 1, MAC = 2, SRC = 3, DST = 4, LEN = 5, PROTO = 6, SPT = 7, DPT = 8, TTL = 9, HOPLIMIT = 10;
 const TYPE = 11, CODE = 12, MARK = 13, PHYSIN = 14, PHYSOUT = 15, FLAGS = 16;
 const KEY_NAMES = ["IN", "OUT", "MAC", "SRC", "DST", "LEN", "PROTO", "SPT", "DPT", "TTL", "HOPLIMIT", "TYPE", "CODE", "MARK", "PHYSIN", "PHYSOUT"];
+/** KEY_NAMES as char codes: the check of a token's key reads only the line's chars. */
+const KEY_CODES: readonly (readonly number[])[] = KEY_NAMES.map((k) => Array.from(k, (c) => c.charCodeAt(0)));
 const vals: (string | undefined)[] = new Array<string | undefined>(FLAGS + 1).fill(undefined);
 
 /** Index of the "]" closing a kernel uptime stamp "[ 1234.567890]" at the start of s[0, end), or -1. */
@@ -190,8 +192,8 @@ function wantedKey(msg: string, i: number, len: number): number {
     case 8: k = HOPLIMIT; break;
   }
   if (k < 0) return -1;
-  const name = KEY_NAMES[k]!; // same length as the token's key, by the switch above
-  for (let q = 0; q < len; q++) if (msg.charCodeAt(i + q) !== name.charCodeAt(q)) return -1;
+  const name = KEY_CODES[k]!; // same length as the token's key, by the switch above
+  for (let q = 0; q < len; q++) if (msg.charCodeAt(i + q) !== name[q]) return -1;
   return k;
 }
 

@@ -23,10 +23,14 @@ export const uid = (prefix: string): string => `${prefix}-${Date.now().toString(
 
 export const T0 = Date.parse("2026-11-22T10:00:00.000Z");
 
+/**
+ * Overlays `from` on `into`. A nested object of the event is copied before it is changed: parsers
+ * share frozen objects between events (observers, category lists), which must never be edited.
+ */
 function deepMerge(into: Record<string, unknown>, from: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(from)) {
     const cur = into[k];
-    if (v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur)) deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>);
+    if (v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur)) into[k] = deepMerge({ ...(cur as Record<string, unknown>) }, v as Record<string, unknown>);
     else into[k] = v;
   }
   return into;

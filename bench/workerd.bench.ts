@@ -15,19 +15,17 @@
  *
  * Warm-up (150 requests per scenario), then ROUNDS rounds, each measuring every scenario over REQUESTS
  * requests, interleaved in blocks of BLOCK requests; the median of the rounds is printed.
- * `node bench/workerd.bench.ts [requests] [rounds]` (defaults 300 and 3).
+ * `node bench/workerd.bench.ts [requests] [rounds]` (defaults 300 and 5). Where the time goes inside
+ * the isolate: `node bench/workerd/profile.ts` (a CPU profile of one scenario).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { createServer, type AddressInfo } from "node:net";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { generateCorpus, relayNdjson } from "./corpus.ts";
+import { bundle, freePort, productionCompat, root, workerdBinary, writeConfig } from "./workerd/harness.ts";
 
-const root = resolve(import.meta.dirname, "..");
 const REQUESTS = Number(process.argv[2] ?? 300);
 /** Five rounds: on this shared machine a round can run 30% slow, and the median of five shrugs off two such. */
 const ROUNDS = Number(process.argv[3] ?? 5);
@@ -39,64 +37,6 @@ const WARMUP = 150;
  */
 const BLOCK = 50;
 const COMMAND = `node bench/workerd.bench.ts${process.argv.length > 2 ? " " + process.argv.slice(2).join(" ") : ""}`;
-
-// --- workerd: the binary wrangler runs, the bundle, the config
-
-/** wrangler's own workerd (the one `wrangler dev` runs and a deploy targets), found through wrangler's package. */
-function workerdBinary(): { bin: string; version: string; dir: string } {
-  const fromWrangler = createRequire(join(root, "node_modules/wrangler/package.json"));
-  const pkgPath = fromWrangler.resolve("workerd/package.json");
-  const pkg = JSON.parse(readFileSync(pkgPath, "utf8")) as { version: string };
-  const { default: bin } = fromWrangler("workerd") as { default: string };
-  return { bin, version: pkg.version, dir: resolve(pkgPath, "..") };
-}
-
-/** compatibility_date and compatibility_flags of the production Worker (root wrangler.toml). */
-function productionCompat(): { date: string; flags: string[] } {
-  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
-  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
-  if (!date) throw new Error("wrangler.toml: no compatibility_date");
-  const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "";
-  return { date, flags: [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]!) };
-}
-
-/** Bundles the bench entry as `wrangler deploy` would; returns the module's file name in `dir`. */
-function bundle(dir: string, compat: { date: string; flags: string[] }): string {
-  const config = join(dir, "wrangler.json");
-  writeFileSync(config, JSON.stringify({ name: "porchlight-bench", main: join(root, "bench/workerd/entry.ts"), compatibility_date: compat.date, compatibility_flags: compat.flags }));
-  const out = join(dir, "out");
-  const r = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out, "--config", config], {
-    cwd: dir,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-  });
-  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.stdout}\n${r.stderr}`);
-  const modules = readdirSync(out).filter((f) => /\.m?js$/.test(f));
-  if (modules.length !== 1) throw new Error(`expected one bundled module in ${out}, got ${modules.join(", ")}`);
-  return join("out", modules[0]!);
-}
-
-/** A port free right now on 127.0.0.1 (the OS picks it; workerd binds it a moment later). */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-function writeConfig(dir: string, name: string, module: string, address: string, compat: { date: string; flags: string[] }): string {
-  const fields: Record<string, string> = {
-    address,
-    module,
-    compatibilityDate: compat.date,
-    compatibilityFlags: compat.flags.map((f) => JSON.stringify(f)).join(", "),
-  };
-  const template = readFileSync(join(root, "bench/workerd/workerd.capnp"), "utf8");
-  const config = join(dir, name);
-  writeFileSync(config, template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => fields[k] ?? `{{${k}}}`));
-  return config;
-}
 
 // --- Measuring
 

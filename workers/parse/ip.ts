@@ -236,7 +236,7 @@ function isPrivateCanonical(ip: string): boolean {
       if ((c1 === 0x37 && c2 === 0x32) || (c1 === 0x30 && c2 === 0x30)) { // "172." or "100."
         const dot = ip.indexOf(".", 4);
         const b = Number(ip.slice(4, dot));
-        return ip.charCodeAt(1) === 0x37 ? b >= 16 && b <= 31 : ip.charCodeAt(1) === 0x30 && ip.charCodeAt(2) === 0x30 && b >= 64 && b <= 127;
+        return c1 === 0x37 ? b >= 16 && b <= 31 : b >= 64 && b <= 127;
       }
       return false;
     }

@@ -21,8 +21,10 @@ const TOP_BLOCKED = 10;
  * event.category "authentication" / event.type "denied", tested on the class_bits column; rows of 0.1
  * builds have no class_bits (NULL) and keep both fields in their stored document.
  */
-const AUTHENTICATION = `((class_bits & ${categoryMask("authentication")}) != 0 OR (class_bits IS NULL AND json_extract(doc, '$.event.category') LIKE '%authentication%'))`;
-const DENIED = `((class_bits & ${typeMask("denied")}) != 0 OR (class_bits IS NULL AND json_extract(doc, '$.event.type') LIKE '%denied%'))`;
+const classTest = (mask: number, field: "category" | "type", value: string) =>
+  `((class_bits & ${mask}) != 0 OR (class_bits IS NULL AND json_extract(doc, '$.event.${field}') LIKE '%${value}%'))`;
+const AUTHENTICATION = classTest(categoryMask("authentication"), "category", "authentication");
+const DENIED = classTest(typeMask("denied"), "type", "denied");
 /** `event.action` values (lower-cased) that mean a firewall blocked the packet. */
 const BLOCK_ACTIONS = ["drop", "dropped", "deny", "denied", "reject", "rejected", "block", "blocked"];
 

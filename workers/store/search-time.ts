@@ -24,8 +24,8 @@
  *   workers/store/doc.ts as before (new docs never have those keys).
  */
 import type { EcsEvent } from "../ecs.ts";
-import { normalize } from "../parse/index.ts";
-import type { ParseContext, RawInput } from "../parse/types.ts";
+import { DEFAULT_CONTEXT, normalize } from "../parse/index.ts";
+import type { RawInput } from "../parse/types.ts";
 
 /** The search-time part of a stored row: what re-parsing `raw` cannot restore. */
 export interface SearchTimeDoc {
@@ -164,8 +164,6 @@ export const isSearchTimeDoc = (doc: Record<string, unknown>): boolean => !("~" 
 
 // --- Read: the event again
 
-/** Re-parsing context: UTC (only @timestamp depends on the zone, and it comes from its column), no extractors. */
-const REPARSE: ParseContext = { timezoneFor: () => "UTC", extractors: [] };
 
 const TRANSPORTS = new Set<string>(["udp", "tcp", "tls", "file", "stdin", "http"]);
 
@@ -182,7 +180,8 @@ export function searchTimeEvent(r: StoredEventRow): Record<string, unknown> {
   if (typeof d.s === "string") input.sourceIp = d.s;
   if (typeof d.t === "string" && TRANSPORTS.has(d.t)) input.transport = d.t;
   // A fixed batch key: the id normalize makes is replaced by the stored one (no random id to draw).
-  const e = normalize(input, REPARSE, "", 0);
+  // UTC (only @timestamp depends on the zone, and it comes from its column), no extractors (`l` kept them).
+  const e = normalize(input, DEFAULT_CONTEXT, "", 0);
   const out: Record<string, unknown> = {
     id: r.id,
     "@timestamp": new Date(r.ts).toISOString(),

@@ -57,8 +57,9 @@ const BY_PROGRAM: Record<string, Entry> = {
 };
 
 /**
- * Parser entry by raw APP-NAME (null: not a program we know), memoized: one cache probe per line instead
- * of normalizing the name and looking it up again. A network logs a few dozen program names.
+ * Parser entry by raw program name (APP-NAME, or a tag sniffed from a headerless line; null: not a
+ * program we know), memoized: one cache probe per line instead of normalizing the name and looking it
+ * up again. A network logs a few dozen program names.
  */
 const entryCache = new TokenMemo<Entry | null>(256);
 function entryOf(appName: string): Entry | undefined {
@@ -70,18 +71,13 @@ function entryOf(appName: string): Entry | undefined {
   return e ?? undefined;
 }
 
-const nameCache = new Map<string, string>();
-/** Normalized program name: lowercase, without `(pam_unix)`-style suffixes and directories. */
+/** Normalized program name: lowercase, without `(pam_unix)`-style suffixes and directories (entryOf memoizes it). */
 export function programKey(appName: string): string {
-  let k = nameCache.get(appName);
-  if (k === undefined) {
-    k = appName.toLowerCase();
-    const paren = k.indexOf("(");
-    if (paren > 0) k = k.slice(0, paren);
-    const slash = k.lastIndexOf("/");
-    if (slash >= 0) k = k.slice(slash + 1);
-    if (nameCache.size < 4096) nameCache.set(appName, k);
-  }
+  let k = appName.toLowerCase();
+  const paren = k.indexOf("(");
+  if (paren > 0) k = k.slice(0, paren);
+  const slash = k.lastIndexOf("/");
+  if (slash >= 0) k = k.slice(slash + 1);
   return k;
 }
 
@@ -111,7 +107,7 @@ export function parseProgram(syslog: SyslogMessage): ProgramFields | null {
     const t = TAG_RE.exec(msg);
     if (t) {
       const prog = t[2] ?? t[3]!;
-      const entry = BY_PROGRAM[programKey(prog)];
+      const entry = entryOf(prog);
       if (entry) {
         const rest = msg.slice(t[0].length);
         const r = entry.parse(rest, { ...syslog, appName: prog, msg: rest });

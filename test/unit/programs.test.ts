@@ -111,6 +111,8 @@ describe("ulogd / conntrack", () => {
     expect(d.source?.bytes).toBe(70);
     expect(d.destination?.bytes).toBe(120);
     expect(parseUlogd("[FOO] bar")).toBeNull();
+    // Not a kind either: a word that names an Object.prototype member (it once read as a kind).
+    expect(parseUlogd("[constructor] ORIG: SRC=10.0.0.1 DST=10.0.0.2")).toBeNull();
   });
 });
 

@@ -11,26 +11,17 @@ import { canonicalIp, directionOf } from "../ip.ts";
 import { CATEGORY_NETWORK, firewallEvent, flowRelated, sharedList } from "./common.ts";
 import { toNumber } from "../number.ts";
 
-/** Bracketed event word → [event.type's second name, action]. */
-const KINDS: Record<string, [string, string]> = {
-  NEW: ["start", "flow_new"],
-  UPDATE: ["change", "flow_update"],
-  DESTROY: ["end", "flow_destroy"],
-};
-const FLOW_START = sharedList("connection", "start");
-const FLOW_CHANGE = sharedList("connection", "change");
-const FLOW_END = sharedList("connection", "end");
-
-/** event.type of a flow event: ["connection", type], shared for the three KINDS types. */
-function flowType(type: string): string[] {
-  return type === "start" ? FLOW_START : type === "change" ? FLOW_CHANGE : type === "end" ? FLOW_END : ["connection", type];
-}
+/** A flow event's kind: its event.type (shared frozen lists) and action. */
+type Kind = readonly [string[], string];
+const FLOW_NEW: Kind = [sharedList("connection", "start"), "flow_new"];
+const FLOW_UPDATE: Kind = [sharedList("connection", "change"), "flow_update"];
+const FLOW_DESTROY: Kind = [sharedList("connection", "end"), "flow_destroy"];
 
 export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
   const s = msg.trimStart();
   if (s.charCodeAt(0) !== 0x5b) return s.includes('srcip="') ? parsePacketfilter(s) : null;
   const close = s.indexOf("]");
-  const kind = knownKind(s, close) ?? KINDS[s.slice(1, close)];
+  const kind = kindOf(s, close);
   if (!kind) return null;
   // The text after "]" (what was sliced out as `rest` before) is s[base..]: read in place.
   const base = close + 1;
@@ -69,15 +60,12 @@ export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields 
   return f;
 }
 
-/**
- * KINDS entry of the bracketed word s(0, close) for the three known words, compared in place (no slice);
- * undefined for anything else, which the caller looks up as before.
- */
-function knownKind(s: string, close: number): [string, string] | undefined {
+/** The kind of the bracketed word s(0, close): NEW, UPDATE or DESTROY, compared in place (no slice); else undefined. */
+function kindOf(s: string, close: number): Kind | undefined {
   switch (close) {
-    case 4: return s.startsWith("NEW", 1) ? KINDS.NEW : undefined;
-    case 7: return s.startsWith("UPDATE", 1) ? KINDS.UPDATE : undefined;
-    case 8: return s.startsWith("DESTROY", 1) ? KINDS.DESTROY : undefined;
+    case 4: return s.startsWith("NEW", 1) ? FLOW_NEW : undefined;
+    case 7: return s.startsWith("UPDATE", 1) ? FLOW_UPDATE : undefined;
+    case 8: return s.startsWith("DESTROY", 1) ? FLOW_DESTROY : undefined;
     default: return undefined;
   }
 }
@@ -102,11 +90,11 @@ function val(s: string, base: number, key: string, from: number, to: number): st
 }
 
 function flow(
-  kind: [string, string], src: string | undefined, dst: string | undefined, sport: string | undefined, dport: string | undefined,
+  kind: Kind, src: string | undefined, dst: string | undefined, sport: string | undefined, dport: string | undefined,
   proto: string | undefined, opk: string | undefined, oby: string | undefined, rpk: string | undefined, rby: string | undefined,
   replySrc: string | undefined, state: string | undefined,
 ): ProgramFields {
-  const f: ProgramFields = { event: { dataset: "ulogd", category: CATEGORY_NETWORK, type: flowType(kind[0]), action: kind[1] } };
+  const f: ProgramFields = { event: { dataset: "ulogd", category: CATEGORY_NETWORK, type: kind[0], action: kind[1] } };
   const s: EcsEndpoint = {}, d: EcsEndpoint = {};
   const sip = src ? canonicalIp(src) : null, dip = dst ? canonicalIp(dst) : null;
   if (sip) s.ip = sip;

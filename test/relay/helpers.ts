@@ -100,9 +100,11 @@ export class Relay {
   exit: Promise<number | null>;
   private resolveExit!: (c: number | null) => void;
 
-  constructor(args: string[], opts: { stdin?: boolean; env?: Record<string, string> } = {}) {
+  /** `opts.command`: what runs the relay (default: this Node on relay/main.ts), before `args`. */
+  constructor(args: string[], opts: { stdin?: boolean; env?: Record<string, string>; command?: string[] } = {}) {
     this.exit = new Promise((r) => (this.resolveExit = r));
-    this.proc = spawn(process.execPath, ["relay/main.ts", ...args], {
+    const [cmd, ...pre] = opts.command ?? [process.execPath, "relay/main.ts"];
+    this.proc = spawn(cmd!, [...pre, ...args], {
       cwd: ROOT,
       stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"],
       env: { ...process.env, ...opts.env },

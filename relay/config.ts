@@ -64,7 +64,8 @@ const EDGE_MAX_BATCH_LINES = 5000;
 export const FLAGS: Flag[] = [
   { name: "config", kind: "string", help: "JSON file whose keys are these flag names" },
   { name: "endpoint", kind: "string", env: "PORCHLIGHT_URL", help: "edge base URL (…/v1/ingest is appended unless present)" },
-  { name: "token", kind: "string", env: "PORCHLIGHT_TOKEN", help: "ingest token (Bearer)" },
+  { name: "token", kind: "string", env: "PORCHLIGHT_TOKEN", help: "ingest token (Bearer); prefer the environment or --token-file: argv is visible to every local user" },
+  { name: "token-file", kind: "string", help: "file holding the ingest token (e.g. a Docker secret, /run/secrets/…), instead of --token" },
   { name: "name", kind: "string", help: "relay name, sent as X-Porchlight-Relay (default: hostname)" },
   { name: "spool", kind: "string", def: ".porchlight/spool", help: "spool directory (segments, cursor, file offsets, dead letters)" },
   { name: "udp", kind: "hostport", help: "listen for syslog over UDP, e.g. 0.0.0.0:5514" },
@@ -147,6 +148,23 @@ function coerce(f: Flag, v: unknown, origin: string): string | number | boolean 
   }
 }
 
+/** The ingest token, given inline or as a file (whitespace around it ignored); exactly one of them. */
+function tokenFrom(inline: string | undefined, file: string | undefined): string {
+  if (inline && file) throw new ConfigError("--token and --token-file both given: use one [PORCHLIGHT_TOKEN, PORCHLIGHT_TOKEN_FILE]");
+  if (!file) {
+    if (!inline) throw new ConfigError("--token or --token-file is required (an ingest token) [PORCHLIGHT_TOKEN, PORCHLIGHT_TOKEN_FILE]");
+    return inline;
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8").trim();
+  } catch (e) {
+    throw new ConfigError(`--token-file: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!text || /\s/.test(text)) throw new ConfigError(`--token-file: ${file} must hold the token alone (one word, no blank lines)`);
+  return text;
+}
+
 /** Builds the configuration; throws ConfigError. Returns "help" when --help was asked. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): RelayConfig | "help" {
   const byName = new Map(FLAGS.map((f) => [f.name, f]));
@@ -212,8 +230,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): RelayConfig 
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(`--endpoint: must be http:// or https://, got "${endpointRaw}"`);
   if (!url.pathname.endsWith("/v1/ingest")) url.pathname = url.pathname.replace(/\/+$/, "") + "/v1/ingest";
-  const token = str("token");
-  if (!token) throw new ConfigError("--token is required (an ingest token) [PORCHLIGHT_TOKEN]");
+  const token = tokenFrom(str("token"), str("token-file"));
 
   const fileStart = str("file-start");
   if (fileStart !== "end" && fileStart !== "beginning") throw new ConfigError(`--file-start: expected end or beginning, got "${fileStart}"`);

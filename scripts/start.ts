@@ -6,10 +6,11 @@
  * Environment: PORT (8787), PERSIST_DIR (.wrangler/state), ADMIN_TOKEN (default: generated once and
  * kept in .dev.vars), RELAY_PORT (5514; 0 disables the relay), PORCHLIGHT_STATE_DIR (.porchlight: the
  * remembered ingest token and the relay spool). SIGINT/SIGTERM are forwarded to the children.
+ * Tokens reach wrangler and the relay through files and the environment, never their command lines.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -46,6 +47,23 @@ function adminToken(): string {
   writeFileSync(file, `${text}${text && !text.endsWith("\n") ? "\n" : ""}ADMIN_TOKEN="${token}"\n`, { mode: 0o600 });
   log(`generated an admin token and kept it in .dev.vars`);
   return token;
+}
+
+/**
+ * wrangler flags that give the Worker the admin token without putting it on a command line (where `ps`
+ * shows it to every local user). Without ADMIN_TOKEN in the environment the token is in .dev.vars,
+ * which wrangler dev reads by itself: no flag. With it, the token goes into a file only this user can
+ * read, passed with --env-file after .dev.vars (later files win; with --env-file, wrangler reads only
+ * the files named, so .dev.vars is named too, keeping any other secret it holds).
+ */
+function adminEnvFiles(admin: string): string[] {
+  if (!process.env.ADMIN_TOKEN) return [];
+  mkdirSync(STATE_DIR, { recursive: true });
+  const file = join(STATE_DIR, "admin.env");
+  writeFileSync(file, `ADMIN_TOKEN=${JSON.stringify(admin)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600); // an older file keeps its mode through writeFileSync
+  const devVars = join(root, ".dev.vars");
+  return [...(existsSync(devVars) ? ["--env-file", devVars] : []), "--env-file", file];
 }
 
 // --- HTTP helpers
@@ -117,7 +135,7 @@ async function main(): Promise<void> {
 
   const wrangler = spawn(
     WRANGLER,
-    ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", PERSIST_DIR, "--var", `ADMIN_TOKEN:${admin}`,
+    ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", PERSIST_DIR, ...adminEnvFiles(admin),
       "--show-interactive-dev-session=false", "--inspector-port", "0"],
     { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: process.env },
   );
@@ -138,10 +156,11 @@ async function main(): Promise<void> {
     if (!existsSync(main)) {
       relayLine = "relay: not built yet (relay/main.ts is missing); post lines to /v1/ingest directly";
     } else {
+      // The ingest token through the environment (PORCHLIGHT_TOKEN), never argv.
       const relay = spawn(
         process.execPath,
-        [main, "--endpoint", URL_BASE, "--token", ingest, "--udp", `127.0.0.1:${RELAY_PORT}`, "--tcp", `127.0.0.1:${RELAY_PORT}`, "--spool", join(STATE_DIR, "spool")],
-        { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: process.env },
+        [main, "--endpoint", URL_BASE, "--udp", `127.0.0.1:${RELAY_PORT}`, "--tcp", `127.0.0.1:${RELAY_PORT}`, "--spool", join(STATE_DIR, "spool")],
+        { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORCHLIGHT_TOKEN: ingest } },
       );
       children.push(relay);
       relay.on("exit", (code, signal) => log(`relay stopped (${signal ?? code})`));

@@ -1,10 +1,10 @@
 /**
  * `npm start` end to end: real wrangler dev with local D1 in a temp PERSIST_DIR, the real relay on a free
- * port, a line sent with `logger` over UDP, found again through GET /v1/events. Everything started here is
- * one process group, stopped at the end.
+ * port, a line sent with `logger` over UDP, found again through GET /v1/events; no token on any command
+ * line of the processes it runs. Everything started here is one process group, stopped at the end.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -23,6 +23,30 @@ async function freePort(): Promise<number> {
       s.close(() => ok(port));
     });
   });
+}
+
+/** `root` and every process below it (parent links from /proc/<pid>/stat). */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  const out: number[] = [];
+  for (const queue = [root]; queue.length; ) {
+    const pid = queue.pop()!;
+    out.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
 }
 
 let child: ChildProcess;
@@ -106,6 +130,25 @@ describe("npm start", () => {
     }
     expect(found, output.slice(-4000)).toHaveLength(1);
     expect(found[0].raw).toContain(marker);
+  });
+
+  it("puts no token on the command line of any process it started (/proc/*/cmdline of its process tree)", async () => {
+    const ingestToken = (await waitFor(/ingest token: (pl_\S+)/, 1000))[1]!;
+    const secrets = [ADMIN, ingestToken, ingestToken.split("_").pop()!];
+    const tree = processTree(child.pid!);
+    const cmdlines = tree.map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+      } catch {
+        return ""; // exited meanwhile
+      }
+    });
+    // The tree really holds what `npm start` runs: wrangler, workerd and the relay.
+    expect(cmdlines.some((c) => /wrangler/.test(c)), cmdlines.join("\n")).toBe(true);
+    expect(cmdlines.some((c) => /workerd/.test(c)), cmdlines.join("\n")).toBe(true);
+    if (/relay: syslog on udp\+tcp/.test(output)) expect(cmdlines.some((c) => /relay\/main\.ts/.test(c)), cmdlines.join("\n")).toBe(true);
+    for (const c of cmdlines) for (const s of secrets) expect(c.includes(s), `a token in argv: ${c}`).toBe(false);
+    console.log(`${tree.length} processes under npm start, no token in any argv`);
   });
 
   it("ingests every input line of the syslog corpora (valid and malformed) without an error, losing none", async () => {

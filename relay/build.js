@@ -8,7 +8,8 @@
 //   (node:module stripTypeScriptTypes, Node >= 22.13). The sources only use erasable syntax
 //   (erasableSyntaxOnly in tsconfig.base.json), so both give the same program; relative `.ts`
 //   import specifiers become `.js` either way (rewriteRelativeImportExtensions).
-// Usage: node build.js [--strip]   (--strip: use Node's stripper even where tsc is present)
+// Runs from the root's `prepare` (npm ci) and this package's `prepack` (npm pack). Usage: node build.js [--strip]
+// (--strip: use Node's stripper even where tsc is present)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as nodeModule from "node:module";

@@ -38,7 +38,8 @@ describe("relay/package.json", () => {
     expect(pkg.engines).toEqual({ node: ">=18" });
     expect(pkg.bin).toEqual({ "porchlight-relay": "bin/porchlight-relay.js" });
     for (const k of ["dependencies", "optionalDependencies", "peerDependencies", "devDependencies"]) expect(pkg[k], k).toBeUndefined();
-    expect(pkg.scripts.prepare).toBe("node build.js");
+    // Built when packed (npm pack/publish, a git dependency); installing the tarball runs nothing.
+    expect(pkg.scripts).toEqual({ build: "node build.js", prepack: "node build.js" });
   });
 
   it("its sources import only Node built-ins and each other", () => {
@@ -55,18 +56,22 @@ describe("relay/package.json", () => {
   });
 });
 
-describe("built alone with Node's type stripper (the container's build stage)", () => {
+describe("packed alone, built with Node's type stripper (as in the container's build stage)", () => {
   const copy = tmp("relay-pkg-");
   const shipped = tmp("relay-shipped-");
   cleanup.push(() => rmSync(copy, { recursive: true, force: true }), () => rmSync(shipped, { recursive: true, force: true }));
 
-  it("builds relay/ copied outside the repository, with no TypeScript compiler in reach", () => {
+  it("`npm pack` of relay/ copied outside the repository builds it (no TypeScript compiler in reach) and ships bin, dist, package.json only", () => {
     cpSync(RELAY, copy, { recursive: true, filter: (src) => !/\/(dist|node_modules)$/.test(src) });
-    const out = execFileSync(process.execPath, ["build.js"], { cwd: copy, encoding: "utf8" });
-    expect(out).toContain("with node:module stripTypeScriptTypes");
-    // What the package ships (its "files" and package.json), nothing else: no sources, no build script.
-    for (const f of ["package.json", ...(pkg.files as string[])]) cpSync(join(copy, f), join(shipped, f), { recursive: true });
-    expect(existsSync(join(shipped, "dist", "main.js"))).toBe(true);
+    const r = spawnSync("npm", ["pack", "--json", "--pack-destination", copy], { cwd: copy, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain("with node:module stripTypeScriptTypes");
+    const [packed] = JSON.parse(r.stdout.slice(r.stdout.indexOf("["))) as [{ filename: string; files: { path: string }[] }];
+    const files = packed.files.map((f) => f.path).sort();
+    expect(files.filter((f) => !f.startsWith("dist/"))).toEqual(["bin/porchlight-relay.js", "package.json"]);
+    expect(files).toContain("dist/main.js");
+    expect(files.filter((f) => f.startsWith("dist/")).length).toBe(sources().length);
+    execFileSync("tar", ["-x", "-z", "-f", join(copy, packed.filename), "-C", shipped, "--strip-components=1"]);
     expect(readFileSync(join(shipped, "dist", "main.js"), "utf8")).not.toMatch(/from\s*["']\.[^"']*\.ts["']/);
   });
 

@@ -11,6 +11,7 @@ import { createSocket } from "node:dgram";
 import { cpSync, existsSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { Receiver, Relay, relayArgs, ROOT, tcpSend, tmp, waitFor } from "./helpers.ts";
 
 const RELAY = join(ROOT, "relay");
@@ -53,6 +54,21 @@ describe("relay/package.json", () => {
         if (spec.startsWith(".")) expect(join(RELAY, f, "..", spec).startsWith(RELAY + "/"), `${f} imports ${spec} outside relay/`).toBe(true);
       }
     }
+  });
+});
+
+describe("relay/compose.yaml", () => {
+  it("builds the image from relay/ alone, maps 514 onto the relay's ports and keeps the spool on a volume", () => {
+    const compose = parse(readFileSync(join(RELAY, "compose.yaml"), "utf8")) as { services: Record<string, any>; volumes: Record<string, unknown> };
+    const relay = compose.services.relay;
+    expect(relay.build).toEqual({ context: "." });
+    expect(existsSync(join(RELAY, relay.build.context, "Dockerfile"))).toBe(true);
+    expect(relay.ports).toEqual(expect.arrayContaining(["514:5514/udp", "514:5514/tcp", "6514:6514/tcp"]));
+    expect(relay.volumes).toContain("spool:/var/lib/porchlight-relay");
+    expect(Object.keys(compose.volumes)).toEqual(["spool"]);
+    // The Dockerfile's environment listens where compose maps to, and the spool is the volume.
+    const dockerfile = readFileSync(join(RELAY, "Dockerfile"), "utf8");
+    for (const v of ["PORCHLIGHT_SPOOL=/var/lib/porchlight-relay", "PORCHLIGHT_UDP=0.0.0.0:5514", "PORCHLIGHT_TCP=0.0.0.0:5514"]) expect(dockerfile).toContain(v);
   });
 });
 

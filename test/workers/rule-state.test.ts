@@ -149,10 +149,10 @@ describe("RuleState alarm", () => {
     await setClock(obj.stub, wall);
     const res = await obj.apply("c-1", r, 1, matched(r, [sshFail("192.0.2.4", T0), sshFail("192.0.2.4", T0 + S)]));
     // The Worker writes the raise (as evaluateBatch does); the object writes the clear from its alarm.
-    const { applyFirings } = await import("../../workers/store/alerts.ts");
+    const { d1Store } = await import("../../workers/store/d1.ts");
     const { toAlertInputs } = await import("../../workers/rules/evaluate.ts");
     const { env } = await import("cloudflare:test");
-    await applyFirings(env.DB, toAlertInputs(r, res.firings), wall);
+    await d1Store(env.DB).applyFirings(toAlertInputs(r, res.firings), wall);
     expect((await alertsOf(id)).map((a) => a.status)).toEqual(["open"]);
     const due = (await obj.inspect()).alarm!;
     expect(due).toBeGreaterThan(wall);

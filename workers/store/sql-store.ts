@@ -12,6 +12,11 @@
 import { buildEventsQuery, type EventsQuery } from "./events-query.ts";
 import { extractorRow, rowToEvent, sourceRow, tokenRow } from "./decode.ts";
 import { insertEventStatements } from "./wire.ts";
+import { alertQueries, type AlertStore } from "./alerts.ts";
+import { heartbeatQueries, type HeartbeatStore } from "./heartbeats.ts";
+import { ruleQueries, type RuleStore } from "./rules.ts";
+import { sessionQueries, type SessionStore } from "./sessions.ts";
+import { statsQueries, type StatsStore } from "./stats.ts";
 import type { BatchRecord, EventRow, ExtractorRow, IngestResponse, PendingBatch, SourceRow, Sql, SqlResult, SqlStatement, Store, TokenRow } from "./types.ts";
 
 // --- Settings version
@@ -21,10 +26,22 @@ const SETTINGS_VERSION_SQL =
   "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM sources) || '/' || " +
   "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM extractors) AS v";
 
+/**
+ * The table families of alerts.ts, rules.ts, sessions.ts, heartbeats.ts and stats.ts, mixed in by the
+ * constructor (declaration merging types them); events, batches, tokens and parse settings are below.
+ */
+/** Adds each value of the JSON object ?1 to the counter of its key. */
+const ADD_COUNTERS_SQL =
+  "INSERT INTO counters (name, value) SELECT key, value FROM json_each(?1) WHERE true " +
+  "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
+
+export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore {}
+
 export class SqlStore implements Store {
   readonly sql: Sql;
   constructor(sql: Sql) {
     this.sql = sql;
+    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql));
   }
 
   private async one(sql: string, ...params: unknown[]): Promise<SqlResult> {
@@ -83,12 +100,7 @@ export class SqlStore implements Store {
     const rw = counters.findIndex(([k]) => k === "rows_written");
     if (rw >= 0) counters[rw] = ["rows_written", counters[rw]![1] + predicted];
     if (counters.length > 0) {
-      stmts.push({
-        sql:
-          "INSERT INTO counters (name, value) SELECT key, value FROM json_each(?1) WHERE true " +
-          "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-        params: [JSON.stringify(Object.fromEntries(counters))],
-      });
+      stmts.push({ sql: ADD_COUNTERS_SQL, params: [JSON.stringify(Object.fromEntries(counters))] });
     }
     if (rec.relay) {
       stmts.push({
@@ -123,13 +135,28 @@ export class SqlStore implements Store {
     return r.rows[0] ? rowToEvent(r.rows[0]) : null;
   }
 
+  async getEvents(ids: readonly string[]) {
+    if (ids.length === 0) return [];
+    const r = await this.one("SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id", JSON.stringify([...new Set(ids)]));
+    return r.rows.map(rowToEvent);
+  }
+
+  async scanEvents(fromId: string, inclusive: boolean, toId: string, limit: number) {
+    const r = await this.one(`SELECT * FROM events WHERE id ${inclusive ? ">=" : ">"} ?1 AND id < ?2 ORDER BY id LIMIT ?3`, fromId, toId, limit);
+    return r.rows.map(rowToEvent);
+  }
+
   async counters() {
     const r = await this.one("SELECT name, value FROM counters ORDER BY name");
     return Object.fromEntries(r.rows.map((x) => [String(x.name), Number(x.value)]));
   }
 
-  async relays() {
-    const r = await this.one("SELECT * FROM relays ORDER BY last_seen_at DESC");
+  async addCounters(increments: Record<string, number>) {
+    await this.one(ADD_COUNTERS_SQL, JSON.stringify(increments));
+  }
+
+  async relays(limit = -1) {
+    const r = await this.one("SELECT * FROM relays ORDER BY last_seen_at DESC LIMIT ?1", limit);
     return r.rows.map((x) => ({
       name: String(x.name),
       last_seen_at: Number(x.last_seen_at),
@@ -154,6 +181,15 @@ export class SqlStore implements Store {
 
   async deleteToken(id: string) {
     return (await this.one("DELETE FROM tokens WHERE id = ?1", id)).changes > 0;
+  }
+
+  async findToken(id: string) {
+    const r = (await this.one("SELECT id, name, scopes, hash, created_at, last_used_at FROM tokens WHERE id = ?1", id)).rows[0];
+    return r ? { token: tokenRow(r), hash: String(r.hash) } : null;
+  }
+
+  async touchToken(id: string, now: number) {
+    await this.one("UPDATE tokens SET last_used_at = ?1 WHERE id = ?2", now, id);
   }
 
   async settingsVersion() {

@@ -6,6 +6,11 @@
  */
 import type { IndexColumns } from "./search-time.ts";
 import type { EventsQuery } from "./events-query.ts";
+import type { AlertStore } from "./alerts.ts";
+import type { HeartbeatStore } from "./heartbeats.ts";
+import type { RuleStore } from "./rules.ts";
+import type { SessionStore } from "./sessions.ts";
+import type { StatsStore } from "./stats.ts";
 
 // --- Types
 
@@ -119,7 +124,12 @@ export interface RelayRow {
   bytes: number;
 }
 
-export interface Store {
+/**
+ * Everything the Worker and its Durable Objects keep in the database. Each table family declares its
+ * part next to its SQL (alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts); a new family adds
+ * its interface there, one name to this list and its delegations to SqlStore.
+ */
+export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore {
   /**
    * One round trip before ingest: the stored response of batch `key` (if it completed), the pending
    * record of an earlier attempt that stored events but failed later, and the parse settings' version.
@@ -137,12 +147,26 @@ export interface Store {
   countDuplicateBatch(): Promise<void>;
   queryEvents(q: EventsQuery): Promise<EventRow[]>;
   getEvent(id: string): Promise<EventRow | null>;
+  /** The events of these ids that exist, by id (any number of ids: one JSON parameter). */
+  getEvents(ids: readonly string[]): Promise<EventRow[]>;
+  /**
+   * Events with `fromId` <= id (< when not `inclusive`) and id < `toId`, by id ascending, at most
+   * `limit`: a primary-key range scan (ids start with the event time, parse/id.ts).
+   */
+  scanEvents(fromId: string, inclusive: boolean, toId: string, limit: number): Promise<EventRow[]>;
   counters(): Promise<Record<string, number>>;
-  relays(): Promise<RelayRow[]>;
+  /** Adds to counters (GET /v1/metrics) outside an ingest batch: engine errors, dropped live publishes. */
+  addCounters(increments: Record<string, number>): Promise<void>;
+  /** Relays seen at ingest, most recently seen first (at most `limit`). */
+  relays(limit?: number): Promise<RelayRow[]>;
 
   createToken(row: TokenRow, hash: string): Promise<void>;
   listTokens(): Promise<TokenRow[]>;
   deleteToken(id: string): Promise<boolean>;
+  /** The token of this id with its SHA-256 hash, for checking a bearer token; null when unknown. */
+  findToken(id: string): Promise<{ token: TokenRow; hash: string } | null>;
+  /** Sets a token's last_used_at (wall ms). */
+  touchToken(id: string, now: number): Promise<void>;
 
   settingsVersion(): Promise<string>;
   /** Sources and enabled-or-not extractors, with the version `ingestPreflight` reports. */

@@ -192,6 +192,27 @@ describe("RuleState alarm", () => {
   });
 });
 
+describe("RuleState schedule", () => {
+  it("moves deadlines stored by earlier builds (groups.due_at) into the schedule when the object starts", async () => {
+    const r = rule({ id: uid("rs-legacy"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h" });
+    const obj = ruleObject(`${r.id}:0`);
+    const wall = Date.now();
+    await obj.apply("l-1", r, 1, matched(r, [beat("nas", wall)]));
+    const key = (await obj.inspect()).groups[0]!.key;
+    // What an earlier build left behind: the deadline in the groups row, no schedule row.
+    await runInDurableObject(obj.stub, (_i: RuleState, state: DurableObjectState) => {
+      state.storage.sql.exec("UPDATE groups SET due_at = ? WHERE key = ?", wall + 2 * H, key);
+      state.storage.sql.exec("DELETE FROM schedule");
+    });
+    await evictDurableObject(obj.stub);
+    const after = await obj.inspect();
+    expect(after.schedule).toEqual([{ id: `due:${key}`, kind: "due", payload: key, time: wall + 2 * H }]);
+    expect(after.groups.map((g) => g.dueAt)).toEqual([wall + 2 * H]);
+    expect(await runAlarmAt(obj.stub, wall + 2 * H)).toBe(true);
+    expect((await alertsOf(r.id)).map((a) => a.status)).toEqual(["open"]);
+  });
+});
+
 describe("RuleState.reset", () => {
   it("forgets groups and cancels the alarm, but still recognizes batches it applied", async () => {
     const r = rule({ id: uid("rs-reset"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h" });

@@ -498,7 +498,7 @@ async function applyFiringsOnce(
   await db.batch([
     stmt(CONFLICT_GUARD, JSON.stringify(asRead)),
     stmt(
-        `INSERT INTO alerts (${ALERT_COLUMNS}) SELECT ${upsertCols.map((c) => `json_extract(value, '$.${c}')`).join(", ")} FROM json_each(?1) WHERE true
+      `INSERT INTO alerts (${ALERT_COLUMNS}) SELECT ${upsertCols.map((c) => `json_extract(value, '$.${c}')`).join(", ")} FROM json_each(?1) WHERE true
          ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, previous_severity=excluded.previous_severity, status=excluded.status,
            title=excluded.title, text=excluded.text, duplicate_count=excluded.duplicate_count, count=excluded.count, event_ids=excluded.event_ids,
            magnitude=excluded.magnitude, tags=excluded.tags, attributes=excluded.attributes, first_seen=excluded.first_seen, last_seen=excluded.last_seen,
@@ -506,7 +506,7 @@ async function applyFiringsOnce(
       JSON.stringify(rows),
     ),
     stmt(
-        `INSERT INTO alert_history (alert_id, at, who, action, status, severity, note)
+      `INSERT INTO alert_history (alert_id, at, who, action, status, severity, note)
          SELECT json_extract(value, '$.alertId'), json_extract(value, '$.at'), json_extract(value, '$.who'), json_extract(value, '$.action'),
                 json_extract(value, '$.status'), json_extract(value, '$.severity'), json_extract(value, '$.note') FROM json_each(?1)`,
       JSON.stringify(history),

@@ -21,6 +21,7 @@
  */
 import type { Severity } from "../rules/types.ts";
 import type { AlertInput } from "../rules/plan.ts";
+import { PorchlightError } from "../errors.ts";
 import { isWriteConflict, one, rows as rowsOf, stmt } from "./sql.ts";
 import type { Sql } from "./types.ts";
 
@@ -343,7 +344,9 @@ async function applyFirings(
     } catch (err) {
       // Another writer changed one of the alerts between our read and our write (see CONFLICT_GUARD):
       // nothing of ours was written; read again and redo. Firing ids keep a redo idempotent.
-      if (attempt >= APPLY_ATTEMPTS || !isWriteConflict(err)) throw err;
+      if (!isWriteConflict(err)) throw err;
+      // Still losing races after every attempt: a 503 tells the client (the relay) to retry the batch.
+      if (attempt >= APPLY_ATTEMPTS) throw new PorchlightError("unavailable", "Alerts are being changed concurrently; retry the request");
     }
   }
 }

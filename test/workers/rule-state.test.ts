@@ -69,6 +69,17 @@ describe("RuleState.apply", () => {
   });
 });
 
+describe("RuleState.apply: a newer rule version", () => {
+  it("drops the old groups' deadlines with their windows (no schedule row, no alarm left)", async () => {
+    const r = rule({ id: uid("rs-ver-due"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h" });
+    const obj = ruleObject(`${r.id}:0`);
+    await obj.apply("vd-1", r, 1, matched(r, [beat("nas", Date.now())]));
+    expect((await obj.inspect()).schedule).toHaveLength(1);
+    await obj.apply("vd-2", r, 2, []);
+    expect(await obj.inspect()).toMatchObject({ groups: [], schedule: [], alarm: null, version: 2 });
+  });
+});
+
 describe("RuleState.apply with a broken rule", () => {
   it("an engine that throws does not stall ingest: the batch is recorded without firings and the error returned", async () => {
     const good = rule({ id: uid("rs-broken"), name: "t", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 2, window: "60s" });

@@ -4,6 +4,7 @@
  */
 import type { RuleState } from "../durable-objects/rule-state.ts";
 import type { LiveHub } from "../durable-objects/live-hub.ts";
+import type { Heartbeat } from "../durable-objects/heartbeat.ts";
 
 export interface Env {
   DB: D1Database;
@@ -11,6 +12,8 @@ export interface Env {
   ADMIN_TOKEN: string;
   /** Per-(rule, shard) correlation state. */
   RULE_STATE: DurableObjectNamespace<RuleState>;
+  /** One object per pinged heartbeat name (its deadline alarm). */
+  HEARTBEAT: DurableObjectNamespace<Heartbeat>;
   /** Fan-out of live alert updates to web view sockets (hibernation API). */
   LIVE: DurableObjectNamespace<LiveHub>;
   /** Static files of the web view (web/public). */

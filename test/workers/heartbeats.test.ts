@@ -1,13 +1,13 @@
 /**
- * Pinged heartbeats in workerd: POST /v1/heartbeats/:name arms the name's RuleState deadline alarm;
+ * Pinged heartbeats in workerd: POST /v1/heartbeats/:name arms the name's Heartbeat object's deadline alarm;
  * the alarm raises exactly at the deadline (clock set past it, runDurableObjectAlarm — no sleeping);
  * the next ping clears the alert; GET /v1/heartbeats lists state and time to deadline.
  */
 import { describe, expect, it } from "vitest";
-import { heartbeatObjectName } from "../../workers/rules/registry.ts";
-import { PING_RULE_ID } from "../../durable-objects/rule-state.ts";
+import { runInDurableObject } from "cloudflare:test";
+import { PING_RULE_ID, type Heartbeat } from "../../durable-objects/heartbeat.ts";
 import { api, tokenWith } from "./api-client.ts";
-import { alertsOf, ruleObject, runAlarmAt, uid } from "./rules-fixtures.ts";
+import { alertsOf, heartbeatObject, runAlarmAt, uid } from "./rules-fixtures.ts";
 
 const H = 3_600_000;
 
@@ -24,7 +24,7 @@ describe("POST /v1/heartbeats/:name", () => {
     const body = (await res.json()) as { deadline: string; last_beat: string; timeout: string; cleared: boolean };
     expect(body.timeout).toBe("26h");
     expect(Date.parse(body.deadline) - Date.parse(body.last_beat)).toBe(26 * H);
-    const obj = ruleObject(heartbeatObjectName(name));
+    const obj = heartbeatObject(name);
     expect((await obj.inspect()).alarm).toBe(Date.parse(body.deadline));
     const hb = await listed(name);
     expect(hb).toMatchObject({ state: "ok", timeout: "26h" });
@@ -54,7 +54,7 @@ describe("POST /v1/heartbeats/:name", () => {
     const rb2 = (await (await api(`/v1/heartbeats/${b}`, { method: "POST" })).json()) as { timeout: string };
     expect(rb2.timeout).toBe("15m");
     // The severity given once is kept too: the missed-beat alert of b is critical.
-    const obj = ruleObject(heartbeatObjectName(b));
+    const obj = heartbeatObject(b);
     await runAlarmAt(obj.stub, Date.now() + 16 * 60_000);
     expect((await alertsOf(PING_RULE_ID)).filter((x) => x.resource === b).map((x) => x.severity)).toEqual(["critical"]);
   });
@@ -78,7 +78,7 @@ describe("POST /v1/heartbeats/:name", () => {
   it("DELETE stops watching a pinged heartbeat: no alarm, not listed; admin only", async () => {
     const name = uid("retired");
     await api(`/v1/heartbeats/${name}`, { method: "POST", json: { timeout: "1h" } });
-    const obj = ruleObject(heartbeatObjectName(name));
+    const obj = heartbeatObject(name);
     expect((await obj.inspect()).alarm).not.toBe(null);
     const tok = await tokenWith("ingest");
     expect((await api(`/v1/heartbeats/${name}`, { method: "POST", token: tok })).status).toBe(200); // ingest tokens ping
@@ -87,5 +87,17 @@ describe("POST /v1/heartbeats/:name", () => {
     expect((await obj.inspect()).alarm).toBe(null);
     expect(await listed(name)).toBeUndefined();
     expect((await api(`/v1/heartbeats/${name}`, { method: "DELETE" })).status).toBe(404);
+  });
+
+  it("raises a missed ping once however often the alarm is delivered; the Heartbeat object keeps one schedule row", async () => {
+    const name = uid("once");
+    const body = (await (await api(`/v1/heartbeats/${name}`, { method: "POST", json: { timeout: "1h" } })).json()) as { deadline: string };
+    const obj = heartbeatObject(name);
+    expect((await obj.inspect()).schedule.map((r) => [r.kind, r.time])).toEqual([["deadline", Date.parse(body.deadline)]]);
+    expect(await runAlarmAt(obj.stub, Date.parse(body.deadline) + 5)).toBe(true);
+    await runInDurableObject(obj.stub, (instance: Heartbeat) => instance.alarm());
+    expect((await alertsOf(PING_RULE_ID)).filter((a) => a.resource === name).map((a) => [a.status, a.duplicate_count])).toEqual([["open", 0]]);
+    const after = await obj.inspect();
+    expect(after).toMatchObject({ schedule: [], outbox: 0, alarm: null, state: { raised: true } });
   });
 });

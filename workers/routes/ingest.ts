@@ -15,7 +15,7 @@ import { batchKeyOf, prepareBatch } from "../ingest/batch.ts";
 import { readIngestBody } from "../ingest/body.ts";
 import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
-import { d1Store } from "../store/d1.ts";
+import { storeOf } from "../store/d1.ts";
 import type { IngestResponse } from "../store/store.ts";
 import { registerMetricsRoutes } from "../metrics.ts";
 import { registerParseRoutes } from "./parse.ts";
@@ -33,7 +33,7 @@ function relayName(header: string | undefined, userAgent: string | undefined): s
 export function registerIngestRoutes(app: Hono<AppEnv>): void {
   app.post("/v1/ingest", requireScope("ingest"), async (c) => {
     const key = batchKeyOf(c.req.header("idempotency-key"));
-    const store = d1Store(c.env.DB);
+    const store = storeOf(c.env);
     const pre = await store.ingestPreflight(key);
     if (pre.response) {
       await store.countDuplicateBatch();

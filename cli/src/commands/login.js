@@ -84,6 +84,7 @@ export function registerLogin(program) {
       writeConfig(path, config);
       note(`removed profile '${name}'`);
     });
+  examples(logout, ["porchlight --profile local logout"]);
 
   const profiles = formatOptions(program.command("profiles").description("List the profiles of the config file (tokens are not shown)")).action(async (opts) => {
     const config = readConfig(configPath());

@@ -115,7 +115,7 @@ export function registerRules(program) {
         throw e;
       }
     });
-  examples(edit, ["EDITOR=nano porchlight rules edit ssh-brute-force"]);
+  examples(edit, ["porchlight rules edit ssh-brute-force   # EDITOR=nano to choose the editor"]);
 
   const imp = rules
     .command("import <file>")

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
-import { CliError, EXIT } from "./errors.js";
+import { ApiError, CliError, EXIT } from "./errors.js";
 import { registerApi } from "./commands/api.js";
 import { registerLogin } from "./commands/login.js";
 import { registerQuery } from "./commands/query.js";
@@ -78,6 +78,11 @@ function exitCodeOf(e) {
   }
   if (e instanceof CliError) {
     process.stderr.write(`porchlight: ${e.message}\n`);
+    // A validation error lists every bad field (a rules import names `[index].field`).
+    const errors = e instanceof ApiError ? /** @type {any} */ (e.details)?.errors : undefined;
+    if (Array.isArray(errors) && errors.length > 1) {
+      for (const x of errors.slice(0, 50)) process.stderr.write(`  ${x?.field || "(body)"}: ${x?.message}\n`);
+    }
     return e.exitCode;
   }
   const err = /** @type {Error} */ (e);

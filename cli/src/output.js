@@ -4,8 +4,14 @@
  * `--format` names: table, json, ndjson, csv, or a template like '{@timestamp} {source.ip} {message}'.
  */
 import Table from "cli-table3";
-import pc from "picocolors";
+import picocolors from "picocolors";
 import { UsageError } from "./errors.js";
+
+/**
+ * Colours only when stdout is a terminal: picocolors alone also colours pipes when CI is set, which
+ * would put escape codes into what a script reads. NO_COLOR and --no-color turn them off anyway.
+ */
+export const pc = picocolors.createColors(picocolors.isColorSupported && Boolean(process.stdout.isTTY));
 
 /**
  * @typedef {{ header: string, path: string, get?: (row: any) => unknown, max?: number, color?: (s: string, row: any) => string }} Column
@@ -134,7 +140,7 @@ export function note(text) {
 
 /**
  * A progress bar on stderr, drawn only on a terminal; `done()` ends the line.
- * @param {string} label @param {number} total
+ * @param {string} label @param {number} total @param {{ isTTY?: boolean, write(s: string): unknown }} [stream]
  */
 export function progressBar(label, total, stream = process.stderr) {
   const tty = Boolean(stream.isTTY);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildEventsQuery, isIpOrCidr, passesClientFilters } from "../../cli/src/query-options.js";
 import { lastMs, parseLast, parseRange, parseTime } from "../../cli/src/time.js";
-import { csvHeader, csvRow, fillTemplate, formatList, getPath, pickFormat, renderTable } from "../../cli/src/output.js";
+import { csvHeader, csvRow, fillTemplate, formatList, getPath, pickFormat, progressBar, renderTable } from "../../cli/src/output.js";
 import { batches, cutLine, MAX_LINE_BYTES, sourceOf } from "../../cli/src/commands/send.js";
 import { importKind } from "../../cli/src/commands/rules.js";
 import { configPath, readConfig, resolveConfig, writeConfig } from "../../cli/src/config.js";
@@ -142,6 +142,21 @@ describe("output", () => {
     const line = renderTable(long, cols, 80).replace(/\x1b\[[0-9;]*m/g, "").split("\n")[1]!;
     expect(line.length).toBeLessThanOrEqual(80);
     expect(line.endsWith("…")).toBe(true);
+  });
+
+  it("draws a progress bar on a terminal only, ending at 100%", () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, write: (s: string) => written.push(s) };
+    const bar = progressBar("replay f", 200, tty);
+    bar.update(50);
+    bar.done();
+    expect(written[0]).toBe("\rreplay f [########......................]  25% 50/200");
+    expect(written.slice(-2)).toEqual(["\rreplay f [##############################] 100% 200/200", "\n"]);
+    const piped: string[] = [];
+    const quiet = progressBar("x", 10, { isTTY: false, write: (s: string) => piped.push(s) });
+    quiet.update(5);
+    quiet.done();
+    expect(piped).toEqual([]);
   });
 
   it("formats whole lists as JSON and NDJSON that parse back", () => {

@@ -3,11 +3,10 @@
  * `porchlight alert ID` (detail with history and source events), and the lifecycle actions
  * `ack|unack|shelve|close|reopen ID [--note]` (admin scope).
  */
-import pc from "picocolors";
 import { seg } from "../client.js";
 import { clientOf, collect, examples, formatOptions, intOption } from "../context.js";
 import { UsageError } from "../errors.js";
-import { formatList, out, pickFormat, severityColor } from "../output.js";
+import { formatList, out, pickFormat, severityColor, pc } from "../output.js";
 import { ago } from "../time.js";
 
 /** The API's largest page of alerts. */

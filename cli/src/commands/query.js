@@ -3,12 +3,11 @@
  * page until --limit events are out; `porchlight event ID`: one event.
  */
 import { writeFileSync } from "node:fs";
-import pc from "picocolors";
 import { seg } from "../client.js";
 import { clientOf, collect, examples, formatOptions, intOption } from "../context.js";
 import { UsageError } from "../errors.js";
 import { FILTERS, buildEventsQuery, passesClientFilters } from "../query-options.js";
-import { csvHeader, csvRow, fillTemplate, formatList, note, out, pickFormat } from "../output.js";
+import { csvHeader, csvRow, fillTemplate, formatList, note, out, pickFormat, pc } from "../output.js";
 
 /** The API's largest page. */
 export const EVENTS_MAX_PAGE = 5000;

@@ -9,12 +9,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
-import pc from "picocolors";
 import { seg } from "../client.js";
 import { clientOf, examples, formatOptions, intOption } from "../context.js";
 import { ApiError, CliError, UsageError } from "../errors.js";
 import { readJson, readText, writeJson } from "../files.js";
-import { formatList, note, out, pickFormat, severityColor } from "../output.js";
+import { formatList, note, out, pickFormat, severityColor, pc } from "../output.js";
 import { lastMs, parseTime } from "../time.js";
 
 /** @type {import("../output.js").Column[]} */

@@ -5,11 +5,10 @@
  * (1 s doubling to 30 s) when the socket drops; the server also closes a bearer socket after an hour,
  * and the reconnect checks the token again.
  */
-import pc from "picocolors";
 import WebSocket from "ws";
 import { clientOf, examples } from "../context.js";
 import { CliError } from "../errors.js";
-import { note, out, severityColor } from "../output.js";
+import { note, out, severityColor, pc } from "../output.js";
 
 /** Keep-alive ping, ms (answered by the hub's auto-response without waking it). */
 const PING_MS = 30_000;

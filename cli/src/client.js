@@ -10,7 +10,7 @@ export const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * @typedef {Record<string, string | number | boolean | undefined | null | (string | number)[]>} Query
- * @typedef {{ query?: Query, body?: unknown, text?: string, contentType?: string, headers?: Record<string, string>, timeoutMs?: number }} RequestOptions
+ * @typedef {{ query?: Query, body?: unknown, text?: string | Buffer, contentType?: string, headers?: Record<string, string>, timeoutMs?: number }} RequestOptions
  */
 
 /** URLSearchParams from an object; arrays repeat the key, empty values are left out. @param {Query} [query] */
@@ -58,7 +58,7 @@ export class Client {
     /** @type {Record<string, string>} */
     const headers = { accept: "application/json", "user-agent": "porchlight-cli", ...opts.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    /** @type {string | undefined} */
+    /** @type {string | Uint8Array | undefined} */
     let body;
     if (opts.text !== undefined) {
       body = opts.text;
@@ -69,7 +69,7 @@ export class Client {
     }
     let res;
     try {
-      res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? REQUEST_TIMEOUT_MS) });
+      res = await fetch(url, { method, headers, body: /** @type {BodyInit | undefined} */ (body), signal: AbortSignal.timeout(opts.timeoutMs ?? REQUEST_TIMEOUT_MS) });
     } catch (e) {
       throw new CliError(`cannot reach the server at ${this.url}: ${networkReason(e)} (is it running? check PORCHLIGHT_URL or the profile's url)`);
     }

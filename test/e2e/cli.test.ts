@@ -305,6 +305,9 @@ describe("porchlight against npm start", () => {
     expect(JSON.parse(await ok(["api", "GET", "/v1/metrics"])).counters.stored).toBeGreaterThan(0);
     expect(JSON.parse(await ok(["api", "POST", "/v1/heartbeats/cli-api", "--data", '{"timeout": "1h"}']))).toMatchObject({ name: "cli-api", timeout: "1h" });
     expect(ndjson(await ok(["api", "get", "v1/events", "-q", "last=2h", "-q", `q=${M}`, "-q", "format=ndjson"]))).toHaveLength(9);
+    const parsed = JSON.parse(await ok(["api", "POST", "/v1/parse", "--content-type", "text/plain", "--data", "@-"], { input: SSH[0] }));
+    expect(parsed.events[0]).toMatchObject({ source: { ip: "203.0.113.0" }, process: { name: "sshd", pid: 800 } });
+    expect((await run(["api", "POST", "/v1/parse", "--data", "not json"])).code).toBe(2);
     const nope = await run(["api", "GET", "/v1/nope"]);
     expect([nope.code, nope.stderr]).toEqual([3, "porchlight: not_found: No route for GET /v1/nope\n"]);
   });

@@ -3,16 +3,17 @@
  * line has no command for yet (new servers add APIs first). The answer's body goes to stdout as is
  * (JSON pretty-printed on a terminal); a non-2xx answer is an error with its code and message.
  */
-import { readFileSync } from "node:fs";
 import { clientOf, collect, examples } from "../context.js";
 import { UsageError } from "../errors.js";
+import { readText } from "../files.js";
 import { out } from "../output.js";
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
-/** `--data`: JSON text, `@file`, or `@-` for stdin. @param {string} data */
-function readData(data) {
-  const text = data === "@-" ? readFileSync(0, "utf8") : data.startsWith("@") ? readFileSync(data.slice(1), "utf8") : data;
+/** `--data`: text, `@file`, or `@-` for stdin; JSON unless a content type says otherwise. @param {string} data @param {boolean} json */
+function readData(data, json) {
+  const text = data === "@-" ? readText("-") : data.startsWith("@") ? readText(data.slice(1)) : data;
+  if (!json) return text;
   try {
     JSON.parse(text);
   } catch (e) {
@@ -26,8 +27,9 @@ export function registerApi(program) {
   const cmd = program
     .command("api <method> <path>")
     .description("Call any API route and print its answer (the escape hatch for routes without a command)")
-    .option("-d, --data <json>", "request body: JSON text, @FILE, or @- for stdin")
+    .option("-d, --data <body>", "request body: JSON text, @FILE, or @- for stdin")
     .option("-q, --query <key=value>", "query parameter (repeatable)", collect)
+    .option("--content-type <type>", "send --data as this type, unchecked (default: application/json, checked to be JSON)")
     .action(async (method, path, opts) => {
       const m = String(method).toUpperCase();
       if (!METHODS.includes(m)) throw new UsageError(`method '${method}': one of ${METHODS.join(", ")}`);
@@ -39,8 +41,9 @@ export function registerApi(program) {
         if (i < 1) throw new UsageError(`--query '${kv}': expected key=value`);
         (query[kv.slice(0, i)] ??= []).push(kv.slice(i + 1));
       }
-      const data = opts.data === undefined ? undefined : readData(opts.data);
-      const res = await clientOf(cmd).raw(m, p, { query, ...(data === undefined ? {} : { text: data, contentType: "application/json" }) });
+      const contentType = opts.contentType ?? "application/json";
+      const data = opts.data === undefined ? undefined : readData(opts.data, opts.contentType === undefined);
+      const res = await clientOf(cmd).raw(m, p, { query, ...(data === undefined ? {} : { text: data, contentType }) });
       const text = await res.text();
       if (process.stdout.isTTY && /json/.test(res.headers.get("content-type") ?? "") && text) {
         try {
@@ -58,5 +61,6 @@ export function registerApi(program) {
     `porchlight api POST /v1/tokens --data '{"name": "nas relay", "scopes": ["ingest"]}'`,
     "porchlight api PUT /v1/rules/ssh-brute-force --data @rule.json",
     "porchlight api DELETE /v1/heartbeats/old-backup",
+    "porchlight api POST /v1/parse --content-type text/plain --data @sample.log",
   ]);
 }

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, ROOT, startStack, type Stack } from "./stack.ts";
 
 const CLI = join(ROOT, "cli/bin/porchlight.js");
+/** The node that runs the CLI: PORCHLIGHT_CLI_NODE checks an older one (the CLI supports Node >= 18). */
+const NODE = process.env.PORCHLIGHT_CLI_NODE || process.execPath;
 const haveZsh = spawnSync("zsh", ["-c", "true"]).status === 0;
 if (!haveZsh) console.warn("SKIPPED: the zsh completion check (zsh is not installed; .ci/run installs it)");
 
@@ -24,7 +26,7 @@ interface Run { code: number | null; stdout: string; stderr: string }
 /** Runs the CLI with the stack's URL and admin token (unless `env` overrides them). */
 function run(args: string[], opts: { input?: string; env?: Record<string, string | undefined> } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(NODE, [CLI, ...args], {
       cwd: tmp,
       env: { ...process.env, PORCHLIGHT_URL: stack.base, PORCHLIGHT_TOKEN: stack.admin, PORCHLIGHT_PROFILE: undefined, XDG_CONFIG_HOME: xdg, NO_COLOR: "1", ...opts.env },
       stdio: ["pipe", "pipe", "pipe"],
@@ -176,7 +178,7 @@ describe("porchlight against npm start", () => {
     writeFileSync(join(tmp, "rule.json"), JSON.stringify([{ id: "cli-e2e-tail", name: "CLI e2e", type: "single", match: { message: { contains: T } }, severity: "high", resource: "{{host.hostname}}", title: "Marker on {{host.hostname}}" }]));
     expect(await ok(["rules", "import", "rule.json"])).toBe("imported 1 rules: cli-e2e-tail\n");
 
-    const tail = spawn(process.execPath, [CLI, "tail", "--once", "--json"], { env: { ...process.env, PORCHLIGHT_URL: stack.base, PORCHLIGHT_TOKEN: stack.admin, NO_COLOR: "1" } });
+    const tail = spawn(NODE, [CLI, "tail", "--once", "--json"], { env: { ...process.env, PORCHLIGHT_URL: stack.base, PORCHLIGHT_TOKEN: stack.admin, NO_COLOR: "1" } });
     let out = "", err = "";
     tail.stdout.on("data", (d) => (out += d));
     const exited = new Promise<number | null>((r) => tail.on("close", r));

@@ -67,7 +67,11 @@ export function registerTail(program) {
               if (res.statusCode === 401 || res.statusCode === 403) {
                 stopping = true;
                 ws.terminate();
-                reject(new CliError(`${msg}${res.statusCode === 401 ? " (the server refused the token: check PORCHLIGHT_TOKEN or run `porchlight login`)" : ""}`));
+                // A server from before bearer sockets asks for a browser session instead.
+                const why = /Log in first/.test(msg)
+                  ? " (this server's /live takes only browser sessions: it predates `porchlight tail`; upgrade it)"
+                  : res.statusCode === 401 ? " (the server refused the token: check PORCHLIGHT_TOKEN or run `porchlight login`)" : "";
+                reject(new CliError(`${msg}${why}`));
               } else {
                 note(`porchlight: live socket refused (${msg}); retrying`);
                 ws.terminate();
@@ -103,6 +107,8 @@ export function registerTail(program) {
             }
           });
           ws.on("error", (e) => {
+            // terminate() after a refused upgrade reports an error of its own: not news.
+            if (stopping) return;
             if (!connectedOnce && backoff === BACKOFF_FIRST_MS) note(`porchlight: cannot reach ${url}: ${/** @type {any} */ (e).code ?? e.message}; retrying`);
           });
           ws.on("close", () => {

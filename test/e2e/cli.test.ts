@@ -123,9 +123,16 @@ describe("porchlight against npm start", () => {
     const all = ndjson(await ok(["query", "--last", "2h", "--grep", M, "--page-size", "4", "--all"]));
     expect(all).toHaveLength(9);
     expect(all.slice(0, 5).map((e) => e.id)).toEqual(five.map((e) => e.id));
-    // --pid is filtered by the CLI over the pages it reads.
+    // --cursor continues where a search stopped.
+    const rest = ndjson(await ok(["query", "--last", "2h", "--grep", M, "--cursor", five[4].id]));
+    expect(rest.map((e) => e.id)).toEqual(all.slice(5).map((e) => e.id));
+    // --pid is filtered by the CLI over the pages it reads, within --scan.
     const pid = ndjson(await ok(["query", "--last", "2h", "--grep", M, "--pid", "803", "--page-size", "2"]));
     expect(pid.map((e) => e.process.pid)).toEqual([803]);
+    const bounded = await run(["query", "--last", "2h", "--grep", M, "--pid", "800", "--page-size", "2", "--scan", "4"]);
+    expect(bounded.code).toBe(0);
+    expect(bounded.stdout).toBe("");
+    expect(bounded.stderr).toMatch(/^porchlight: stopped after reading 4 events \(--scan 4\); continue with --cursor \w{26}, or raise --scan\n$/);
   });
 
   it("siemquery's options and negations select what they say", async () => {

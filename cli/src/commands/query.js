@@ -62,6 +62,7 @@ export function registerQuery(program) {
     .option("--all", "every matching event (follows every page)")
     .option("--page-size <n>", `events per API request (1-${EVENTS_MAX_PAGE})`, intOption("--page-size"))
     .option("--scan <n>", `with --pid/--rpid: read at most n events (default ${DEFAULT_SCAN})`, intOption("--scan"))
+    .option("--cursor <id>", "continue a search where a previous one stopped (the API's next_cursor)")
     .action(async (opts) => {
       const client = clientOf(cmd);
       const query = buildEventsQuery(opts);
@@ -77,7 +78,7 @@ export function registerQuery(program) {
       const kept = [];
       let printed = 0, read = 0;
       /** @type {string | null} */
-      let cursor = null;
+      let cursor = opts.cursor ?? null;
       if (streaming && format === "csv") await out(csvHeader(EVENT_CSV));
       for (;;) {
         const page = await client.get("/v1/events", { ...query.params, limit: Math.min(pageSize, filtering ? pageSize : limit - printed), cursor: cursor ?? undefined });
@@ -96,7 +97,7 @@ export function registerQuery(program) {
         cursor = page.next_cursor;
         if (!cursor || printed >= limit) break;
         if (filtering && read >= scanMax) {
-          note(`porchlight: stopped after reading ${read} events (--scan ${scanMax}); continue with --to before the last event shown, or raise --scan`);
+          note(`porchlight: stopped after reading ${read} events (--scan ${scanMax}); continue with --cursor ${cursor}, or raise --scan`);
           break;
         }
       }
@@ -105,7 +106,7 @@ export function registerQuery(program) {
         note(`${printed} events written to ${opts.json}`);
       } else if (!streaming) {
         await out(formatList(kept, format === "table" ? EVENT_TABLE : EVENT_CSV, format));
-        if (format === "table" && process.stdout.isTTY) note(pc.dim(`${printed} events${cursor && printed >= limit ? ` (more: raise --limit or use --all)` : ""}`));
+        if (format === "table" && process.stdout.isTTY) note(pc.dim(`${printed} events${cursor && printed >= limit ? ` (more: raise --limit, use --all, or --cursor ${cursor})` : ""}`));
       }
     });
   examples(cmd, [

@@ -272,6 +272,19 @@ describe("porchlight against npm start", () => {
     await ok(["extractors", "export", "exported.json"]);
     expect(JSON.parse(readFileSync(join(tmp, "exported.json"), "utf8"))).toEqual(expect.arrayContaining(defs));
     expect(ndjson(await ok(["extractors", "list"])).map((x) => x.name)).toEqual(expect.arrayContaining(["cli_vpn_user", "cli_port"]));
+    // siemmanage --exporthelpers's format: sections of {var_name, reg_exp} with unnamed groups.
+    writeFileSync(join(tmp, "siem-helpers.json"), JSON.stringify({ HELPERSAuth: [{ var_name: "cliusers", reg_exp: "Failed password for (\\S+) from " }] }));
+    expect(await ok(["extractors", "import", "siem-helpers.json"])).toBe("1 extractors created, 0 replaced\n");
+    const H = `clih${Date.now().toString(36)}`;
+    await ok(["send"], { input: `<38>1 ${new Date().toISOString()} nas sshd 77 - - Failed password for ${H} from 192.0.2.1 port 22 ssh2\n` });
+    const [labelled] = ndjson(await ok(["query", "--last", "1h", "--grep", H]));
+    expect(labelled.labels).toMatchObject({ cliusers: H });
+    expect(await ok(["extractors", "delete", "cliusers_1"])).toMatch(/deleted/);
+    // A pattern the server refuses (here: two adjacent unbounded repetitions) is named with the reason.
+    writeFileSync(join(tmp, "slow.json"), JSON.stringify({ HELPERSAuth: [{ var_name: "u", reg_exp: "for ([a-z-_]*\\.?[a-z-_]+) from" }] }));
+    const slow = await run(["extractors", "import", "slow.json"]);
+    expect(slow.code).toBe(1);
+    expect(slow.stderr).toMatch(/^porchlight: \[0\] u_1: validation_failed: pattern is dangerously slow/);
     expect(await ok(["extractors", "delete", "cli_port"])).toMatch(/^cli_port \(x_\w+\) deleted/);
     expect((await run(["extractors", "delete", "cli_port"])).code).toBe(3);
   });

@@ -12,6 +12,7 @@ import { lastMs, parseLast, parseRange, parseTime } from "../../cli/src/time.js"
 import { csvHeader, csvRow, fillTemplate, formatList, getPath, pickFormat, progressBar, renderTable } from "../../cli/src/output.js";
 import { batches, cutLine, MAX_LINE_BYTES, sourceOf } from "../../cli/src/commands/send.js";
 import { importKind } from "../../cli/src/commands/rules.js";
+import { fromSiemstressHelpers, nameFirstGroup } from "../../cli/src/commands/extractors.js";
 import { configPath, readConfig, resolveConfig, writeConfig } from "../../cli/src/config.js";
 import { ApiError, EXIT, UsageError } from "../../cli/src/errors.js";
 import { buildProgram } from "../../cli/src/main.js";
@@ -209,6 +210,25 @@ describe("rules import", () => {
     expect(importKind("c.yaml", "type: leaky\nname: crowdsecurity/ssh-bf\nfilter: \"evt.Meta.log_type == 'ssh_failed-auth'\"\n")).toBe("crowdsec");
     expect(() => importKind("c.yaml", "a: b\n")).toThrow(/--type/);
     expect(() => importKind("rules.txt", "")).toThrow(/cannot tell the rule format/);
+  });
+});
+
+describe("siemstress helpers as extractors", () => {
+  it("names the first capturing group (skipping classes, escapes and non-capturing groups), or the whole match", () => {
+    expect(nameFirstGroup("user[=\\s]([\\w-]+)", "users")).toBe("user[=\\s](?<users>[\\w-]+)");
+    expect(nameFirstGroup("a[(]b\\(c(?:d)(e)(f)", "x")).toBe("a[(]b\\(c(?:d)(?<x>e)(f)");
+    expect(nameFirstGroup("[0-9]{1,3}(?:\\.[0-9]{1,3}){3}", "ip4s")).toBe("(?<ip4s>[0-9]{1,3}(?:\\.[0-9]{1,3}){3})");
+    expect(new RegExp(nameFirstGroup("for (\\w+) from", "users")).exec("Failed password for root from x")?.groups).toEqual({ users: "root" });
+  });
+
+  it("turns every helper of every section into one extractor with a unique name", () => {
+    expect(fromSiemstressHelpers({ HELPERSAuth: [{ var_name: "users", reg_exp: "user=(\\w+)" }, { var_name: "users", reg_exp: "for (\\w+) from" }], HELPERSVis: [{ var_name: "files", reg_exp: "file: (\\S+)" }] })).toEqual([
+      { name: "users_1", pattern: "user=(?<users>\\w+)" },
+      { name: "users_2", pattern: "for (?<users>\\w+) from" },
+      { name: "files_1", pattern: "file: (?<files>\\S+)" },
+    ]);
+    expect(fromSiemstressHelpers({ extractors: "nope" })).toBeNull();
+    expect(fromSiemstressHelpers({})).toBeNull();
   });
 });
 

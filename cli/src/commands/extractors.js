@@ -9,6 +9,46 @@ import { CliError, UsageError } from "../errors.js";
 import { readJson, writeJson } from "../files.js";
 import { formatList, note, out, pickFormat } from "../output.js";
 
+/**
+ * A regex with its first capturing group named (siemstress helpers capture without names and label
+ * the match by `var_name`); with no capturing group the whole match is named. Character classes and
+ * escapes are skipped while looking for the group.
+ * @param {string} re @param {string} name
+ */
+export function nameFirstGroup(re, name) {
+  let inClass = false;
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i];
+    if (c === "\\") i++;
+    else if (inClass) inClass = c !== "]";
+    else if (c === "[") inClass = true;
+    else if (c === "(" && re[i + 1] !== "?") return `${re.slice(0, i + 1)}?<${name}>${re.slice(i + 1)}`;
+  }
+  return `(?<${name}>${re})`;
+}
+
+/**
+ * siemstress's helpers file (`siemmanage --exporthelpers`: `{"HELPERS<section>": [{"var_name",
+ * "reg_exp"}]}`) as extractors: one per helper, named `<var_name>_<n>` (a var_name may repeat), its
+ * first group named after var_name (labels.<var_name>).
+ * @param {Record<string, unknown>} data @returns {{ name: string, pattern: string }[] | null}
+ */
+export function fromSiemstressHelpers(data) {
+  const tables = Object.values(data);
+  const isHelper = (/** @type {any} */ h) => h && typeof h.var_name === "string" && typeof h.reg_exp === "string";
+  if (!tables.length || !tables.every((t) => Array.isArray(t) && t.every(isHelper))) return null;
+  /** @type {Map<string, number>} */
+  const seen = new Map();
+  return tables.flatMap((t) =>
+    /** @type {any[]} */ (t).map((h) => {
+      const label = String(h.var_name).replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "_");
+      const n = (seen.get(label) ?? 0) + 1;
+      seen.set(label, n);
+      return { name: `${label}_${n}`, pattern: nameFirstGroup(h.reg_exp, label) };
+    }),
+  );
+}
+
 /** The fields an extractor is made of (what export writes and import sends). @param {any} x */
 const definition = (x) => ({ name: x.name, pattern: x.pattern, program: x.program ?? null, host: x.host ?? null, enabled: x.enabled !== false });
 
@@ -27,11 +67,11 @@ export function registerExtractors(program) {
 
   const imp = ex
     .command("import <file>")
-    .description("Create or replace (by name) the extractors of a JSON file: an array of {name, pattern, program?, host?, enabled?} (admin)")
+    .description("Create or replace (by name) the extractors of a JSON file: an array of {name, pattern, program?, host?, enabled?}, or siemstress's helpers file (admin)")
     .action(async (file) => {
       const data = readJson(file);
-      const items = Array.isArray(data) ? data : Array.isArray(data?.extractors) ? data.extractors : null;
-      if (!items) throw new UsageError(`${file}: expected a JSON array of extractors (or {"extractors": [...]})`);
+      const items = Array.isArray(data) ? data : Array.isArray(data?.extractors) ? data.extractors : data && typeof data === "object" ? fromSiemstressHelpers(data) : null;
+      if (!items) throw new UsageError(`${file}: expected a JSON array of extractors (or {"extractors": [...]}, or a siemstress helpers file)`);
       const client = clientOf(imp);
       const existing = new Map((await client.get("/v1/extractors")).extractors.map((/** @type {any} */ x) => [x.name, x.id]));
       let created = 0, replaced = 0;
@@ -50,7 +90,7 @@ export function registerExtractors(program) {
       }
       await out(`${created} extractors created, ${replaced} replaced\n`);
     });
-  examples(imp, ["porchlight extractors import helpers.json"]);
+  examples(imp, ["porchlight extractors import helpers.json", "porchlight extractors import /etc/siemstress/example_helpers.json   # siemmanage --importhelpers"]);
 
   const exp = ex
     .command("export [file]")

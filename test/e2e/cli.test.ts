@@ -255,6 +255,21 @@ describe("porchlight against npm start", () => {
         expect(r.stderr).toContain(`this server cannot import ${label}`);
       }
     }
+    // siemmanage --exportrules's format converts to rules the server accepts, and they fire.
+    const S = `clis${Date.now().toString(36)}`;
+    writeFileSync(join(tmp, "siem-rules.json"), JSON.stringify({
+      RULESAuth: [{ RuleName: "CLI_PamFail", SQLQuery: `SELECT Id FROM Auth WHERE DateStamp >= timestamp(date_sub(now(), interval 10 minute)) AND (Message LIKE "%${S}%" AND Message LIKE "%pam%")`, EventLimit: 2, TimeInt: 10, Severity: 2, Message: "Over 2 pam failures in 10 minutes", IsEnabled: 1, SourceTable: "Auth", OutTable: "SIEMDefault" }],
+      RULESSIEMDefault: [{ RuleName: "CLI_PamFail_1h", SQLQuery: 'SELECT Id FROM SIEMDefault WHERE (RuleName LIKE "CLI_PamFail")', EventLimit: 2, TimeInt: 60, Severity: 1, Message: "x", IsEnabled: 1, SourceTable: "SIEMDefault", OutTable: "SIEMDefault" }],
+    }));
+    const siem = await run(["rules", "import", "siem-rules.json"]);
+    expect([siem.code, siem.stdout]).toEqual([0, "imported 1 rules: CLI_PamFail\n"]);
+    expect(siem.stderr).toBe("porchlight: skipped siemstress rule CLI_PamFail_1h: correlates other rules' hits (a siemstress meta rule)\n");
+    const now = Date.now();
+    const pam = [0, 1, 2].map((i) => `<38>1 ${new Date(now - 3000 + i * 1000).toISOString()} nas sshd 5${i} - - pam_unix(sshd:auth): authentication failure; ${S} rhost=192.0.2.7`);
+    expect(JSON.parse(await ok(["send", "--json"], { input: pam.join("\n") }))).toMatchObject({ stored: 3, alerts: 1 });
+    expect(ndjson(await ok(["alerts", "--rule", "CLI_PamFail"]))).toEqual([expect.objectContaining({ severity: "high", title: "Over 2 pam failures in 10 minutes", count: 3 })]);
+    await ok(["rules", "delete", "CLI_PamFail"]);
+
     const missing = await run(["rules", "import", "nope.json"]);
     expect([missing.code, missing.stderr]).toEqual([3, "porchlight: nope.json: no such file\n"]);
     expect(await ok(["rules", "delete", "cli-e2e-tail"])).toBe("cli-e2e-tail deleted\n");

@@ -12,7 +12,7 @@ import { lastMs, parseLast, parseRange, parseTime } from "../../cli/src/time.js"
 import { csvHeader, csvRow, fillTemplate, formatList, getPath, pickFormat, progressBar, renderTable } from "../../cli/src/output.js";
 import { batches, cutLine, MAX_LINE_BYTES, sourceOf } from "../../cli/src/commands/send.js";
 import { importKind } from "../../cli/src/commands/rules.js";
-import { fromSiemstressHelpers, nameFirstGroup } from "../../cli/src/commands/extractors.js";
+import { fromSiemstressHelpers, fromSiemstressRules, likeToRegex, nameFirstGroup, parseQuery, severityOf } from "../../cli/src/siemstress.js";
 import { configPath, readConfig, resolveConfig, writeConfig } from "../../cli/src/config.js";
 import { ApiError, EXIT, UsageError } from "../../cli/src/errors.js";
 import { buildProgram } from "../../cli/src/main.js";
@@ -229,6 +229,45 @@ describe("siemstress helpers as extractors", () => {
     ]);
     expect(fromSiemstressHelpers({ extractors: "nope" })).toBeNull();
     expect(fromSiemstressHelpers({})).toBeNull();
+  });
+});
+
+describe("siemstress rules as Porchlight rules", () => {
+  it("turns LIKE patterns into case-insensitive regexes and syslog severities into alert severities", () => {
+    expect(likeToRegex("%fail%")).toBe("(?i)fail");
+    expect(likeToRegex("sshd")).toBe("(?i)^sshd$");
+    expect(likeToRegex("a%%b_c%")).toBe("(?i)^a.*b.c");
+    expect(likeToRegex("%1.2%")).toBe("(?i)1\\.2");
+    expect(new RegExp(likeToRegex("%PIR: Motion%").slice(4), "i").test("pir: motion detected")).toBe(true);
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map(severityOf)).toEqual(["critical", "critical", "high", "medium", "medium", "low", "informational", "informational"]);
+  });
+
+  it("reads the WHERE clause without its time window; other shapes are skipped with a reason", () => {
+    expect(parseQuery('SELECT Id FROM Auth WHERE DateStamp >= timestamp(date_sub(now(), interval 10 minute)) AND (Message LIKE "%fail%" AND Message LIKE "%pam%")')).toEqual({
+      match: { all: [{ message: { regex: "(?i)fail" } }, { message: { regex: "(?i)pam" } }] }, windowMin: 10,
+    });
+    expect(parseQuery('SELECT Id FROM Auth WHERE DateStamp >= timestamp(date_sub(now(), interval 1 hour)) AND (Process LIKE "sshd" OR Process LIKE "dropbear")')).toEqual({
+      match: { any: [{ "process.name": { regex: "(?i)^sshd$" } }, { "process.name": { regex: "(?i)^dropbear$" } }] }, windowMin: 60,
+    });
+    expect(parseQuery('SELECT Id FROM Auth WHERE (RuleName LIKE "PAM_AuthFail_10m")')).toEqual({ skip: "correlates other rules' hits (a siemstress meta rule)" });
+    expect(parseQuery('SELECT Id FROM Auth WHERE (Message LIKE "%a%" AND Process LIKE "x" OR Message LIKE "%b%")')).toMatchObject({ skip: expect.stringMatching(/mixes AND and OR/) });
+    expect(parseQuery('SELECT Id FROM Auth WHERE (Facility LIKE "auth")')).toMatchObject({ skip: expect.stringMatching(/column Facility/) });
+    expect(parseQuery("DROP TABLE Auth")).toEqual({ skip: "not a SELECT ... WHERE query" });
+  });
+
+  it("makes threshold rules (EventLimit + 1 in TimeInt minutes) and single rules (EventLimit 0), skipping meta rules", () => {
+    const r = fromSiemstressRules({
+      RULESAuth: [
+        { RuleName: "PAM_AuthFail_10m", SQLQuery: 'SELECT Id FROM Auth WHERE DateStamp >= timestamp(date_sub(now(), interval 10 minute)) AND (Message LIKE "%fail%" AND Message LIKE "%pam%")', EventLimit: 7, TimeInt: 10, Severity: 4, Message: "Over 7 pam auth failures in 10 minutes", IsEnabled: 1, SourceTable: "Auth", OutTable: "SIEMDefault" },
+        { RuleName: "VIS NightMoves", SQLQuery: 'SELECT Id FROM Visual WHERE DateStamp >= timestamp(date_sub(now(), interval 1 hour)) AND (Message LIKE "%PIR: Motion%")', EventLimit: 0, TimeInt: 0, Severity: 2, Message: "Motion at night", IsEnabled: 0, SourceTable: "Visual", OutTable: "SIEMDefault" },
+      ],
+      RULESSIEMDefault: [{ RuleName: "PAM_AuthFail_1h", SQLQuery: 'SELECT Id FROM Auth WHERE (RuleName LIKE "PAM_AuthFail_10m")', EventLimit: 2, TimeInt: 60, Severity: 3, SourceTable: "SIEMDefault", OutTable: "SIEMDefault" }],
+    });
+    expect(r?.skipped).toEqual([{ name: "PAM_AuthFail_1h", reason: "correlates other rules' hits (a siemstress meta rule)" }]);
+    expect(r?.rules[0]).toMatchObject({ id: "PAM_AuthFail_10m", type: "threshold", threshold: 8, window: "600s", severity: "medium", enabled: true, title: "Over 7 pam auth failures in 10 minutes" });
+    expect(r?.rules[1]).toMatchObject({ id: "VIS_NightMoves", name: "VIS NightMoves", type: "single", severity: "high", enabled: false, match: { message: { regex: "(?i)PIR: Motion" } } });
+    expect(fromSiemstressRules([{ id: "x" }])).toBeNull();
+    expect(fromSiemstressRules({ rules: [] })).toBeNull();
   });
 });
 

@@ -8,46 +8,7 @@ import { clientOf, examples, formatOptions } from "../context.js";
 import { CliError, UsageError } from "../errors.js";
 import { readJson, writeJson } from "../files.js";
 import { formatList, note, out, pickFormat } from "../output.js";
-
-/**
- * A regex with its first capturing group named (siemstress helpers capture without names and label
- * the match by `var_name`); with no capturing group the whole match is named. Character classes and
- * escapes are skipped while looking for the group.
- * @param {string} re @param {string} name
- */
-export function nameFirstGroup(re, name) {
-  let inClass = false;
-  for (let i = 0; i < re.length; i++) {
-    const c = re[i];
-    if (c === "\\") i++;
-    else if (inClass) inClass = c !== "]";
-    else if (c === "[") inClass = true;
-    else if (c === "(" && re[i + 1] !== "?") return `${re.slice(0, i + 1)}?<${name}>${re.slice(i + 1)}`;
-  }
-  return `(?<${name}>${re})`;
-}
-
-/**
- * siemstress's helpers file (`siemmanage --exporthelpers`: `{"HELPERS<section>": [{"var_name",
- * "reg_exp"}]}`) as extractors: one per helper, named `<var_name>_<n>` (a var_name may repeat), its
- * first group named after var_name (labels.<var_name>).
- * @param {Record<string, unknown>} data @returns {{ name: string, pattern: string }[] | null}
- */
-export function fromSiemstressHelpers(data) {
-  const tables = Object.values(data);
-  const isHelper = (/** @type {any} */ h) => h && typeof h.var_name === "string" && typeof h.reg_exp === "string";
-  if (!tables.length || !tables.every((t) => Array.isArray(t) && t.every(isHelper))) return null;
-  /** @type {Map<string, number>} */
-  const seen = new Map();
-  return tables.flatMap((t) =>
-    /** @type {any[]} */ (t).map((h) => {
-      const label = String(h.var_name).replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "_");
-      const n = (seen.get(label) ?? 0) + 1;
-      seen.set(label, n);
-      return { name: `${label}_${n}`, pattern: nameFirstGroup(h.reg_exp, label) };
-    }),
-  );
-}
+import { fromSiemstressHelpers } from "../siemstress.js";
 
 /** The fields an extractor is made of (what export writes and import sends). @param {any} x */
 const definition = (x) => ({ name: x.name, pattern: x.pattern, program: x.program ?? null, host: x.host ?? null, enabled: x.enabled !== false });

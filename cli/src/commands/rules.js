@@ -1,7 +1,8 @@
 /**
  * `porchlight rules list|show|enable|disable|edit|delete|import|export|backtest` (siemmanage's
  * --importrules/--exportrules, siemtrigger's dry run). `import` picks the importer by the file's
- * extension: .json is Porchlight's own rules (`POST /v1/rules/import`); .yaml/.yml CrowdSec scenarios
+ * extension: .json is Porchlight's own rules (`POST /v1/rules/import`), or siemstress's, converted
+ * here (cli/src/siemstress.js); .yaml/.yml CrowdSec scenarios
  * or Sigma rules (told apart by their keys) and .sec/.conf SEC rulesets go to
  * `POST /v1/rules/import/crowdsec|sigma|sec`, a server without that importer answers 404 and this says so.
  */
@@ -15,6 +16,7 @@ import { ApiError, CliError, UsageError } from "../errors.js";
 import { readJson, readText, writeJson } from "../files.js";
 import { formatList, note, out, pickFormat, severityColor, pc } from "../output.js";
 import { lastMs, parseTime } from "../time.js";
+import { fromSiemstressRules } from "../siemstress.js";
 
 /** @type {import("../output.js").Column[]} */
 const RULE_COLUMNS = [
@@ -118,7 +120,7 @@ export function registerRules(program) {
 
   const imp = rules
     .command("import <file>")
-    .description("Import rules: .json (Porchlight's own, all or nothing), .yaml/.yml (CrowdSec or Sigma), .sec/.conf (SEC)")
+    .description("Import rules: .json (Porchlight's own, all or nothing, or siemstress's), .yaml/.yml (CrowdSec or Sigma), .sec/.conf (SEC)")
     .option("--type <kind>", `the format when the extension does not say: ${KINDS.join(", ")}`)
     .action(async (file, opts) => {
       const text = readText(file);
@@ -127,7 +129,14 @@ export function registerRules(program) {
       const client = clientOf(imp);
       let res;
       if (kind === "json") {
-        res = await client.json("POST", "/v1/rules/import", { body: readJson(file) });
+        const data = readJson(file);
+        // siemmanage --exportrules files convert here; what cannot be converted is listed, not guessed.
+        const siem = fromSiemstressRules(data);
+        if (siem) {
+          for (const s of siem.skipped) note(`porchlight: skipped siemstress rule ${s.name}: ${s.reason}`);
+          if (!siem.rules.length) throw new CliError(`${file}: no siemstress rule could be converted`);
+        }
+        res = await client.json("POST", "/v1/rules/import", { body: siem ? siem.rules : data });
       } else {
         const path = `/v1/rules/import/${kind}`;
         try {
@@ -142,7 +151,7 @@ export function registerRules(program) {
       const ids = Array.isArray(res?.ids) ? res.ids : [];
       await out(`imported ${res?.imported ?? ids.length} rules${ids.length ? `: ${ids.join(", ")}` : ""}\n`);
     });
-  examples(imp, ["porchlight rules import my-rules.json", "porchlight rules import ssh-bf.yaml", "porchlight rules import --type sec site.rules"]);
+  examples(imp, ["porchlight rules import my-rules.json", "porchlight rules import /etc/siemstress/example_rules.json   # siemmanage --importrules", "porchlight rules import ssh-bf.yaml", "porchlight rules import --type sec site.rules"]);
 
   const exp = rules
     .command("export [file]")

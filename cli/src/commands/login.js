@@ -29,16 +29,34 @@ export async function probeScopes(client) {
   return (await allowed("/v1/metrics")) ? ["read"] : ["ingest"];
 }
 
-/** One line of standard input (the token), without echoing on a terminal. @param {string} prompt */
+/** One line of standard input (the token); on a terminal it is typed without echo. @param {string} prompt */
 async function readSecretLine(prompt) {
-  if (process.stdin.isTTY) process.stderr.write(prompt);
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  for await (const line of rl) {
-    rl.close();
-    if (process.stdin.isTTY) process.stderr.write("\n");
-    return line.trim();
+  if (!process.stdin.isTTY) {
+    const rl = createInterface({ input: process.stdin, terminal: false });
+    for await (const line of rl) {
+      rl.close();
+      return line.trim();
+    }
+    return "";
   }
-  return "";
+  process.stderr.write(prompt);
+  process.stdin.setRawMode(true);
+  try {
+    let text = "";
+    for await (const chunk of process.stdin) {
+      for (const ch of String(chunk)) {
+        if (ch === "\r" || ch === "\n") return text.trim();
+        if (ch === "\u0003") throw new CliError("cancelled");
+        if (ch === "\u007f" || ch === "\b") text = text.slice(0, -1);
+        else text += ch;
+      }
+    }
+    return text.trim();
+  } finally {
+    process.stdin.setRawMode(false);
+    process.stdin.pause();
+    process.stderr.write("\n");
+  }
 }
 
 /** @param {import("commander").Command} program */

@@ -2,8 +2,8 @@
  * `porchlight send [FILE...]` (siemparse): lines from files or standard input to `POST /v1/ingest`
  * as NDJSON batches; `porchlight replay FILE`: a historical file whose events keep their own times.
  *
- * Batches (gzip-compressed) stay under the API's limits (5000 lines, 1 MiB; a line over 64 KiB is cut and flagged
- * truncated, as the edge would). A batch is retried with the same Idempotency-Key on 503 or a network
+ * Batches are gzip-compressed and stay under the API's limits (5000 lines, 1 MiB decompressed; a
+ * line over 64 KiB is cut and flagged truncated, as the edge would). A batch is retried with the same Idempotency-Key on 503 or a network
  * failure (ingest is idempotent per key, so a retry never stores a line twice).
  *
  * Replay: the server's own parsers read each line's time (`POST /v1/parse`, with the file's
@@ -27,7 +27,11 @@ import { parseTime } from "../time.js";
 export const MAX_LINES = 5000;
 export const MAX_BODY_BYTES = 1_048_576;
 export const MAX_LINE_BYTES = 65_536;
-/** Body bytes a batch is closed at: room under MAX_BODY_BYTES for the last record's JSON. */
+/**
+ * Body bytes (decompressed) a batch stays within: a batch is closed before a record would pass it,
+ * and one record is at most ≈ 6 × MAX_LINE_BYTES of JSON (\u escapes), so a body is always under
+ * MAX_BODY_BYTES.
+ */
 const BATCH_BYTES = 900_000;
 /** Attempts per batch and the first backoff, ms (doubling). */
 const ATTEMPTS = 4;

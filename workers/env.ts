@@ -4,6 +4,7 @@
  */
 import type { RuleState } from "../durable-objects/rule-state.ts";
 import type { LiveHub } from "../durable-objects/live-hub.ts";
+import type { NetworkState } from "../durable-objects/network-state.ts";
 
 export interface Env {
   DB: D1Database;
@@ -13,6 +14,8 @@ export interface Env {
   RULE_STATE: DurableObjectNamespace<RuleState>;
   /** Fan-out of live alert updates to web view sockets (hibernation API). */
   LIVE: DurableObjectNamespace<LiveHub>;
+  /** Per-router network memory: open flows, passive DNS, the device inventory (one object per router). */
+  NETWORK: DurableObjectNamespace<NetworkState>;
   /** Static files of the web view (web/public). */
   ASSETS: Fetcher;
   /** Optional Cloudflare Access: team domain (e.g. `home.cloudflareaccess.com`) and application audience tag. */

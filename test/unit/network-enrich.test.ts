@@ -21,9 +21,9 @@ describe("lookupIp", () => {
 
 describe("MACs", () => {
   it("canonicalizes colon, dash and dotted forms", () => {
-    expect(canonicalMac("B8-27-EB-01-02-03")).toBe("b8:27:eb:01:02:03");
-    expect(canonicalMac("b827.eb01.0203")).toBe("b8:27:eb:01:02:03");
-    expect(canonicalMac("0:1b:63:a:b:c")).toBe("00:1b:63:0a:0b:0c");
+    expect(canonicalMac("B8-27-EB-01-02-03")).toBe("B8-27-EB-01-02-03");
+    expect(canonicalMac("b827.eb01.0203")).toBe("B8-27-EB-01-02-03");
+    expect(canonicalMac("0:1b:63:a:b:c")).toBe("00-1B-63-0A-0B-0C");
     expect(canonicalMac("ff:ff:ff:ff:ff:ff")).toBeNull();
     expect(canonicalMac("b8:27:eb:01:02")).toBeNull();
   });

@@ -8,7 +8,10 @@ import { OUI } from "./data/oui.ts";
 const MAC_RE = /^([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})$/i;
 const DOTTED_RE = /^([0-9a-f]{4})\.([0-9a-f]{4})\.([0-9a-f]{4})$/i;
 
-/** "aa:bb:cc:dd:ee:ff" (lower case) of a MAC in colon, dash or Cisco-dot form; null otherwise or for 00:00:00:00:00:00 / broadcast. */
+/**
+ * The ECS form "AA-BB-CC-DD-EE-FF" (what parsers put in source.mac) of a MAC in colon, dash or Cisco-dot
+ * form; null otherwise, and for the all-zero and broadcast addresses (no device has them).
+ */
 export function canonicalMac(s: string): string | null {
   let hex: string;
   const m = MAC_RE.exec(s);
@@ -18,9 +21,9 @@ export function canonicalMac(s: string): string | null {
     if (!d) return null;
     hex = d[1]! + d[2]! + d[3]!;
   }
-  hex = hex.toLowerCase();
-  if (hex === "000000000000" || hex === "ffffffffffff") return null;
-  return hex.replace(/(..)(?!$)/g, "$1:");
+  hex = hex.toUpperCase();
+  if (hex === "000000000000" || hex === "FFFFFFFFFFFF") return null;
+  return hex.replace(/(..)(?!$)/g, "$1-");
 }
 
 /**
@@ -48,10 +51,10 @@ function load(): NonNullable<typeof registry> {
   return r;
 }
 
-/** The registered organisation of a canonical MAC's prefix (the longest assignment wins), or null. Randomized MACs have none. */
+/** The registered organisation of a MAC's prefix (any separator) (the longest assignment wins), or null. Randomized MACs have none. */
 export function macVendor(mac: string): string | null {
   if (isRandomizedMac(mac)) return null;
   const r = load();
-  const p36 = parseInt(mac.replace(/:/g, "").slice(0, 9), 16);
+  const p36 = parseInt(mac.replace(/[-:.]/g, "").slice(0, 9), 16);
   return r[9].get(p36) ?? r[7].get(Math.floor(p36 / 16 ** 2)) ?? r[6].get(Math.floor(p36 / 16 ** 3)) ?? null;
 }

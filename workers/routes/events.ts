@@ -41,10 +41,10 @@ const SEVERITIES: Record<string, number> = {
   emerg: 0, emergency: 0, panic: 0, alert: 1, crit: 2, critical: 2, err: 3, error: 3,
   warning: 4, warn: 4, notice: 5, info: 6, informational: 6, debug: 7,
 };
-const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+export const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 const text = z.string().min(1).max(256);
-const port = z.string().regex(/^\d{1,5}(-\d{1,5})?$/, "a port (22) or a range (1000-2000)").transform((s, ctx) => {
+export const port = z.string().regex(/^\d{1,5}(-\d{1,5})?$/, "a port (22) or a range (1000-2000)").transform((s, ctx) => {
   const [lo, hi = lo] = s.split("-").map(Number) as [number, number?];
   if (lo > 65535 || hi > 65535 || hi < lo) {
     ctx.addIssue({ code: "custom", message: "ports are 0-65535, ranges low-high" });
@@ -52,7 +52,7 @@ const port = z.string().regex(/^\d{1,5}(-\d{1,5})?$/, "a port (22) or a range (1
   }
   return [lo, hi] as [number, number];
 });
-const ip = z.string().transform((s, ctx) => {
+export const ip = z.string().transform((s, ctx) => {
   const r = parseCidr(s.trim());
   if (!r) {
     ctx.addIssue({ code: "custom", message: "an IP address or CIDR (192.168.1.0/24, 2001:db8::/32)" });
@@ -69,7 +69,7 @@ const severity = z.string().transform((s, ctx) => {
   }
   return n;
 });
-const time = z.string().transform((s, ctx) => {
+export const time = z.string().transform((s, ctx) => {
   const ms = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?$/.test(s) ? Date.parse(s) : NaN;
   if (!Number.isFinite(ms)) {
     ctx.addIssue({ code: "custom", message: "an RFC 3339 time such as 2026-11-22T19:00:00Z" });
@@ -95,7 +95,7 @@ const FIELDS: Record<string, { column: EventColumn; kind: "in" | "range" | "cont
   q: { column: "message", kind: "contains", schema: z.string().min(1).max(1024).transform((s) => s.toLowerCase()) },
 };
 
-const scalars = z.object({
+export const scalars = z.object({
   last: z.string().regex(/^\d{1,6}[smhdw]$/, "a duration such as 15m, 6h, 7d").optional(),
   from: time.optional(),
   to: time.optional(),
@@ -250,7 +250,7 @@ const CSV_COLUMNS: [string, (r: EventRow) => unknown][] = [
   ["raw", (r) => r.raw],
 ];
 
-function csvCell(v: unknown): string {
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

@@ -48,6 +48,8 @@ export interface NetworkExtract {
 const FLOW_KIND: Record<string, FlowKind | undefined> = Object.assign(Object.create(null), { flow_new: "new", flow_update: "update", flow_destroy: "destroy" });
 const LEAVING = new Set(["disassociated", "deauthenticated", "dhcprelease"]);
 const ZONE_RE = / zone=(\d+)/;
+/** Datasets that see devices on the LAN itself (Wi-Fi, ARP): their MACs count without an address. */
+const LAYER2 = new Set(["hostapd", "arpwatch", "addrwatch"]);
 const CLIENT_ID_RE = /client[- ]id[:= ]+([0-9a-f]{2}(?::[0-9a-f]{2})+)/i;
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -96,6 +98,9 @@ export function extractNetwork(events: readonly EcsEvent[]): NetworkExtract {
     if (!mac) continue;
     const ip = e.source?.ip && isPrivateIp(e.source.ip) ? e.source.ip : null;
     const isDhcp = ds.includes("dhcp");
+    // A firewall line's MAC is the LAN device's only when the packet came from a LAN address (from the
+    // WAN it is the ISP's gateway).
+    if (!ip && !isDhcp && !LAYER2.has(ds)) continue;
     const host = isDhcp && e.source?.domain && HOSTNAME_RE.test(e.source.domain) ? e.source.domain : null;
     const cid = isDhcp ? CLIENT_ID_RE.exec(e.raw) : null;
     routerBatch(out, e).sightings.push({

@@ -13,7 +13,11 @@
  *   (workers/network/devices.ts);
  * - outbox(id, kind, body): session and device rows pending their D1 write (written in the same
  *   transaction as the state change, deleted once D1 has them: nothing is lost when D1 fails);
- * - applied(batch_key, at): batches applied, so a retried ingest batch changes nothing twice.
+ * - applied(batch_key, at): batches applied, so a retried ingest batch changes nothing twice;
+ * - dev_dest(device_id, kind, value, first_ts): countries and ASNs each device used (new-destination facts);
+ * - dev_hours(device_id, hour, bytes, alerted) and dev_baseline(device_id, hod, doc): the upload baseline
+ *   per device and hour of day (workers/network/facts.ts);
+ * - facts(id, body): facts of alarm runs, handed to rule evaluation with the next batch.
  * Invariants: every state change runs in transactionSync; the alarm handler is idempotent (a second
  * run finds nothing due). Session end times are event times (a timed-out flow ends at its due time,
  * whenever the alarm runs); the schedule's times double as wall-clock alarm times.
@@ -23,6 +27,7 @@ import type { Env } from "../workers/env.ts";
 import { applySighting, deviceForIp, type Device, type DeviceTable } from "../workers/network/devices.ts";
 import type { DnsAnswer, Sighting } from "../workers/network/extract.ts";
 import { lanEnd, sessionRow } from "../workers/network/session-doc.ts";
+import { DESTINATION_LEARNING_MS, INVENTORY_WINDOW_MS, ewma, isUploadAnomaly, type Baseline, type FactDevice, type NetworkFact } from "../workers/network/facts.ts";
 import { DEFAULT_TIMEOUTS, pairFlows, timedOut, type FlowRecord, type FlowTable, type FlowTimeouts, type OpenFlow, type Session } from "../workers/network/sessions.ts";
 import { d1Sql } from "../workers/store/d1.ts";
 import { deviceFold, deviceUpserts, sessionInserts, type DeviceWrite, type SessionRow } from "../workers/store/network.ts";
@@ -45,6 +50,8 @@ export interface NetworkApplyResult {
   devicesCreated: number;
   /** Rows still waiting for D1 (0 when the write succeeded). */
   pending: number;
+  /** What rules may alert on (workers/network/facts.ts), including those of alarms since the last batch. */
+  facts: NetworkFact[];
 }
 
 /** Flows closed per alarm run at most; more re-arm the alarm at once (bounds one run's CPU). */
@@ -77,6 +84,10 @@ export class NetworkState extends DurableObject<Env> {
       s.exec("CREATE TABLE IF NOT EXISTS device_keys (key TEXT PRIMARY KEY, device_id TEXT NOT NULL)");
       s.exec("CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL)");
       s.exec("CREATE TABLE IF NOT EXISTS applied (batch_key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+      s.exec("CREATE TABLE IF NOT EXISTS dev_dest (device_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, first_ts INTEGER NOT NULL, PRIMARY KEY (device_id, kind, value))");
+      s.exec("CREATE TABLE IF NOT EXISTS dev_hours (device_id TEXT PRIMARY KEY, hour INTEGER NOT NULL, bytes INTEGER NOT NULL, alerted INTEGER NOT NULL)");
+      s.exec("CREATE TABLE IF NOT EXISTS dev_baseline (device_id TEXT NOT NULL, hod INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (device_id, hod))");
+      s.exec("CREATE TABLE IF NOT EXISTS facts (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
       this.router = s.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'router'").toArray()[0]?.v ?? "";
       this.armedAt = await ctx.storage.getAlarm();
     });
@@ -90,13 +101,23 @@ export class NetworkState extends DurableObject<Env> {
   async apply(batch: NetworkBatch): Promise<NetworkApplyResult> {
     const now = this.clock();
     if (this.sql.exec("SELECT 1 FROM applied WHERE batch_key = ?", batch.key).toArray().length) {
-      return { duplicate: true, sessions: 0, devicesCreated: 0, pending: this.outboxSize() };
+      return { duplicate: true, sessions: 0, devicesCreated: 0, pending: this.outboxSize(), facts: [] };
     }
     let sessions = 0, devicesCreated = 0;
+    const facts: NetworkFact[] = [];
     this.ctx.storage.transactionSync(() => {
       if (batch.router !== this.router) {
         this.router = batch.router;
         this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('router', ?)", batch.router);
+      }
+      for (const r of this.sql.exec<{ body: string }>("SELECT body FROM facts ORDER BY id").toArray()) facts.push(JSON.parse(r.body) as NetworkFact);
+      this.sql.exec("DELETE FROM facts");
+      // The router's first line (event time) opens its inventory window: devices first seen in it are learned, not new.
+      const times = [...batch.flows.map((f) => f.ts), ...batch.sightings.map((x) => x.ts), ...batch.dns.map((x) => x.ts)].filter(Number.isFinite);
+      let firstTs = Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'first_ts'").toArray()[0]?.v ?? NaN);
+      if (!Number.isFinite(firstTs) && times.length) {
+        firstTs = Math.min(...times);
+        this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('first_ts', ?)", String(firstTs));
       }
       for (const a of batch.dns) {
         this.sql.exec("INSERT INTO dns (ip, name, ts) VALUES (?1, ?2, ?3) ON CONFLICT (ip) DO UPDATE SET name = ?2, ts = ?3 WHERE ?3 >= ts", a.ip, a.name, a.ts);
@@ -105,12 +126,15 @@ export class NetworkState extends DurableObject<Env> {
       const touched = new Map<string, Device>();
       for (const s of batch.sightings) {
         const r = applySighting(devices, s);
-        if (r.created) devicesCreated++;
+        if (r.created) {
+          devicesCreated++;
+          if (r.device.firstSeen >= firstTs + INVENTORY_WINDOW_MS) facts.push({ kind: "device_new", ts: r.device.firstSeen, device: factDevice(r.device) });
+        }
         if (r.folded) this.enqueue(`fold:${r.folded}`, "fold", { from: r.folded, to: r.device.id });
         touched.set(r.device.id, r.device);
       }
       const closed = pairFlows(batch.flows, this.flowTable(), batch.timeouts ?? DEFAULT_TIMEOUTS);
-      for (const s of closed) this.closeSession(s, devices, touched);
+      for (const s of closed) this.closeSession(s, devices, touched, facts);
       sessions = closed.length;
       for (const d of touched.values()) this.pushDevice(d, false);
       this.sql.exec("INSERT INTO applied (batch_key, at) VALUES (?, ?)", batch.key, now);
@@ -119,7 +143,7 @@ export class NetworkState extends DurableObject<Env> {
     // Flows this batch opened also hold a schedule row: the alarm may need to move earlier.
     const pending = await this.flush();
     await this.rearm(now);
-    return { duplicate: false, sessions, devicesCreated, pending };
+    return { duplicate: false, sessions, devicesCreated, pending, facts };
   }
 
   /** State for tests and the settings page: open flows, outbox size, alarm. */
@@ -143,11 +167,13 @@ export class NetworkState extends DurableObject<Env> {
       const devices = this.deviceTable();
       const touched = new Map<string, Device>();
       const table = this.flowTable();
+      const facts: NetworkFact[] = [];
       for (const row of due) {
         const flow = table.get(row.payload);
         table.delete(row.payload);
-        if (flow) this.closeSession(timedOut(flow), devices, touched);
+        if (flow) this.closeSession(timedOut(flow), devices, touched, facts);
       }
+      for (const f of facts) this.sql.exec("INSERT INTO facts (body) VALUES (?)", JSON.stringify(f));
       for (const d of touched.values()) this.pushDevice(d, false);
       this.sql.exec("DELETE FROM schedule WHERE kind = 'outbox'");
     });
@@ -197,19 +223,59 @@ export class NetworkState extends DurableObject<Env> {
     };
   }
 
-  private closeSession(s: Session, devices: DeviceTable, touched: Map<string, Device>): void {
+  private closeSession(s: Session, devices: DeviceTable, touched: Map<string, Device>, facts: NetworkFact[]): void {
     const lan = lanEnd(s);
-    let deviceId: string | null = null;
+    let device: Device | null = null;
     if (lan) {
-      const r = deviceForIp(devices, lan, s.end);
-      deviceId = r.device.id;
-      touched.set(r.device.id, r.device);
+      device = deviceForIp(devices, lan, s.end).device;
+      touched.set(device.id, device);
     }
+    const deviceId = device?.id ?? null;
     const dns = this.sql.exec<{ name: string; ts: number }>("SELECT name, ts FROM dns WHERE ip = ?", s.dstIp).toArray()[0];
     // A name answered after the session started cannot be the one the device asked for.
     const domain = dns && dns.ts <= s.start + 1000 && s.start - dns.ts <= DNS_MAX_AGE_MS ? dns.name : null;
     const row: SessionRow = sessionRow(this.router, s, domain, deviceId);
     this.enqueue(`s:${row.id}`, "session", row);
+    // Facts only for a device's own outbound sessions.
+    if (device && lan === s.srcIp) this.learn(device, s, row, facts);
+  }
+
+  /** New countries and organisations after the device's learning period; the upload baseline. */
+  private learn(device: Device, s: Session, row: SessionRow, facts: NetworkFact[]): void {
+    const learned = device.firstSeen + DESTINATION_LEARNING_MS <= s.start;
+    const seen = (kind: string, value: string): boolean => {
+      const r = this.sql.exec("INSERT OR IGNORE INTO dev_dest (device_id, kind, value, first_ts) VALUES (?, ?, ?, ?)", device.id, kind, value, s.start);
+      return r.rowsWritten === 0;
+    };
+    if (row.dst_country && !seen("country", row.dst_country) && learned) {
+      facts.push({ kind: "new_country", ts: s.start, device: factDevice(device), country: row.dst_country, dstIp: s.dstIp });
+    }
+    if (row.dst_asn !== null && !seen("asn", String(row.dst_asn)) && learned) {
+      facts.push({ kind: "new_org", ts: s.start, device: factDevice(device), asn: row.dst_asn, org: row.dst_org, dstIp: s.dstIp });
+    }
+    if (!s.srcBytes) return;
+    const hour = Math.floor(s.start / 3_600_000);
+    const cur = this.sql.exec<{ hour: number; bytes: number; alerted: number }>("SELECT hour, bytes, alerted FROM dev_hours WHERE device_id = ?", device.id).toArray()[0];
+    if (cur && hour < cur.hour) return; // late data: the baseline moves forward only
+    let bytes = s.srcBytes, alerted = 0;
+    if (cur && cur.hour === hour) {
+      bytes += cur.bytes;
+      alerted = cur.alerted;
+    } else if (cur) {
+      const hod = cur.hour % 24;
+      this.sql.exec("INSERT OR REPLACE INTO dev_baseline (device_id, hod, doc) VALUES (?, ?, ?)", device.id, hod, JSON.stringify(ewma(this.baseline(device.id, hod), cur.bytes)));
+    }
+    const b = this.baseline(device.id, hour % 24);
+    if (!alerted && isUploadAnomaly(b, bytes)) {
+      alerted = 1;
+      facts.push({ kind: "upload_anomaly", ts: s.start, device: factDevice(device), bytes, mean: b!.mean, sd: Math.sqrt(b!.variance), hour: hour % 24 });
+    }
+    this.sql.exec("INSERT OR REPLACE INTO dev_hours (device_id, hour, bytes, alerted) VALUES (?, ?, ?, ?)", device.id, hour, bytes, alerted);
+  }
+
+  private baseline(deviceId: string, hod: number): Baseline | undefined {
+    const r = this.sql.exec<{ doc: string }>("SELECT doc FROM dev_baseline WHERE device_id = ? AND hod = ?", deviceId, hod).toArray()[0];
+    return r ? (JSON.parse(r.doc) as Baseline) : undefined;
   }
 
   /** Queues a device row for D1 when it is new, changed, or its last_seen moved by DEVICE_SEEN_PUSH_MS. */
@@ -274,6 +340,8 @@ export class NetworkState extends DurableObject<Env> {
     else await this.ctx.storage.setAlarm(want);
   }
 }
+
+const factDevice = (d: Device): FactDevice => ({ id: d.id, mac: d.mac, ip: d.ips[0] ?? null, hostname: d.hostname, vendor: d.vendor });
 
 /** What makes a device row worth rewriting besides last_seen. */
 const identity = (d: Device): string => JSON.stringify([d.mac, d.macs, d.ips, d.hostname, d.clientId, d.vendor, d.randomized, d.left, d.firstSeen]);

@@ -207,3 +207,36 @@ describe("storage per source", () => {
     expect((await api("/v1/network/settings", { method: "PUT", json: { storage: { "quiet-router": "some" } } })).status).toBe(400);
   });
 });
+
+describe("network rules (default pack)", () => {
+  it("alerts at once on a device joining after the inventory window, on a new country after the device's learning period, and keeps user edits on re-import", async () => {
+    const pack = (await import("../../workers/rules/default-pack.json")).default as { id: string }[];
+    const mine = pack.filter((r) => ["new-device-on-lan", "device-new-country"].includes(r.id));
+    const imp = await api("/v1/rules/import?existing=keep", { method: "POST", json: mine });
+    expect(await imp.json()).toMatchObject({ imported: 2 });
+    const host = "rules-router";
+    const day = 86_400_000;
+    const t0 = Date.now() - 9 * day;
+    // The router's first hour: the inventory is learned, nothing alerts.
+    await ingest([line(t0, host, "dnsmasq-dhcp", "DHCPACK(br-lan) 192.168.4.10 b8:27:eb:00:00:10 nas")]);
+    // Later: a new device alerts at once, with vendor and hostname.
+    await ingest([line(Date.now() - MIN, host, "dnsmasq-dhcp", "DHCPACK(br-lan) 192.168.4.11 00:1b:63:00:00:11 macbook")]);
+    // The learned device (first seen 9 days ago) talks to a country for the first time.
+    const f: Flow = { transport: "tcp", src: "192.168.4.10", dst: "8.8.8.8", sport: 43000, dport: 443, start: Date.now() - 5 * MIN, end: Date.now() - 4 * MIN, outPk: 1, outB: 100, inPk: 1, inB: 100 };
+    await ingest([newLine(host, f), destroyLine(host, f)]);
+    await ingest([newLine(host, { ...f, sport: 43001 }), destroyLine(host, { ...f, sport: 43001 })]);
+    const alerts = ((await (await api("/v1/alerts?limit=100")).json()) as { alerts: { title: string; text: string }[] }).alerts;
+    const titles = alerts.map((a) => a.title);
+    expect(titles).toContain("New device macbook on the LAN");
+    expect(titles).not.toContain("New device nas on the LAN");
+    expect(alerts.find((a) => a.title === "New device macbook on the LAN")!.text).toContain("Apple, Inc.");
+    expect(titles.filter((t) => t === "nas talks to US for the first time")).toHaveLength(1);
+
+    // Re-importing the pack keeps the user's edit.
+    const edited = await api("/v1/rules/new-device-on-lan", { method: "PATCH", json: { enabled: false } });
+    expect(edited.status).toBe(200);
+    const again = await (await api("/v1/rules/import?existing=keep", { method: "POST", json: mine })).json() as { imported: number; kept: string[] };
+    expect(again).toMatchObject({ imported: 0, kept: ["new-device-on-lan", "device-new-country"] });
+    expect(((await (await api("/v1/rules/new-device-on-lan")).json()) as { enabled: boolean }).enabled).toBe(false);
+  });
+});

@@ -12,6 +12,7 @@ import type { Env } from "../env.ts";
 import { d1Sql } from "../store/d1.ts";
 import { readNetworkSetting } from "../store/network.ts";
 import { extractNetwork, routerOf } from "./extract.ts";
+import { factEvent } from "./facts.ts";
 import { DEFAULT_TIMEOUTS, type FlowTimeouts } from "./sessions.ts";
 
 export interface NetworkSettings {
@@ -45,11 +46,13 @@ export interface NetworkIngest {
   /** Indexes of events (and rows) not to store: conntrack lines of sessions-only routers. */
   drop: Set<number>;
   sessions: number;
+  /** Synthetic `porchlight.network` events (new device, new country, upload anomaly) for rule evaluation only. */
+  events: EcsEvent[];
 }
 
 export async function ingestNetwork(env: Env, batchKey: string, events: readonly EcsEvent[], nowMs: number): Promise<NetworkIngest> {
   const x = extractNetwork(events);
-  const out: NetworkIngest = { drop: new Set(), sessions: 0 };
+  const out: NetworkIngest = { drop: new Set(), sessions: 0, events: [] };
   if (x.routers.size === 0) return out;
   const settings = await networkSettings(env.DB, nowMs);
   const ok = new Set<string>();
@@ -58,6 +61,7 @@ export async function ingestNetwork(env: Env, batchKey: string, events: readonly
       const stub = env.NETWORK.get(env.NETWORK.idFromName(b.router));
       const r = await stub.apply({ key: batchKey, router: b.router, timeouts: settings.timeouts, flows: b.flows, dns: b.dns, sightings: b.sightings });
       out.sessions += r.sessions;
+      r.facts.forEach((f, i) => out.events.push(factEvent(b.router, batchKey, i, f)));
       ok.add(b.router);
     } catch (err) {
       console.error(JSON.stringify({ level: "error", where: "ingestNetwork", router: b.router, error: String(err) }));

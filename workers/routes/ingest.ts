@@ -57,7 +57,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
 
     let evaluated: { alerts: number; suppressed: number; late: number };
     try {
-      evaluated = await evaluateBatch(c.env, key, batch.events);
+      evaluated = await evaluateBatch(c.env, key, net.events.length ? [...batch.events, ...net.events] : batch.events);
     } catch (err) {
       console.error(JSON.stringify({ level: "error", where: "evaluateBatch", requestId: c.get("requestId"), error: String(err) }));
       // +1: the pending record itself. Best effort: without it a retry still stores nothing twice for

@@ -77,6 +77,12 @@ function upsertStatement(env: Env, rule: RuleDef, now: number): D1PreparedStatem
   ).bind(rule.id, rule.name, rule.type, rule.enabled ? 1 : 0, JSON.stringify(rule), now);
 }
 
+function insertIfNewStatement(env: Env, rule: RuleDef, now: number): D1PreparedStatement {
+  return env.DB.prepare(
+    "INSERT OR IGNORE INTO rules (id, name, type, enabled, definition, version, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
+  ).bind(rule.id, rule.name, rule.type, rule.enabled ? 1 : 0, JSON.stringify(rule), now);
+}
+
 /**
  * Forgets a rule's state in every shard and its rows in the heartbeats listing. Best effort: the
  * version check in RuleState.apply resets windows anyway.
@@ -131,6 +137,16 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
       ids.add(r.id);
     }
     const now = Date.now();
+    // ?existing=keep (what `npm start` sends with the default pack): rules already stored are left as
+    // they are, the user's edits and the rules' learned state included; only new ids are written.
+    const existing = c.req.query("existing") ?? "replace";
+    if (existing !== "keep" && existing !== "replace") throw new PorchlightError("validation_failed", "Parameter 'existing': keep or replace", { param: "existing" });
+    if (existing === "keep") {
+      const results = rules.length ? await c.env.DB.batch(rules.map((r) => insertIfNewStatement(c.env, withLearningStart(r, now), now))) : [];
+      const written = rules.filter((_, i) => (results[i]?.meta.changes ?? 0) > 0);
+      await Promise.all(written.map((r) => resetRuleState(c.env, r.id)));
+      return c.json({ imported: written.length, ids: written.map((r) => r.id), kept: rules.filter((r) => !written.includes(r)).map((r) => r.id) });
+    }
     if (rules.length) await c.env.DB.batch(rules.map((r) => upsertStatement(c.env, withLearningStart(r, now), now)));
     await Promise.all(rules.map((r) => resetRuleState(c.env, r.id)));
     return c.json({ imported: rules.length, ids: rules.map((r) => r.id) });
@@ -165,11 +181,7 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
   app.post("/v1/rules", requireScope("admin"), async (c) => {
     const now = Date.now();
     const rule = withLearningStart(parseRuleBody(await readJson(c)), now);
-    const res = await c.env.DB.prepare(
-      "INSERT OR IGNORE INTO rules (id, name, type, enabled, definition, version, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
-    )
-      .bind(rule.id, rule.name, rule.type, rule.enabled ? 1 : 0, JSON.stringify(rule), now)
-      .run();
+    const res = await insertIfNewStatement(c.env, rule, now).run();
     if (!res.meta.changes) throw new PorchlightError("conflict", `A rule with id "${rule.id}" exists (PUT /v1/rules/${rule.id} replaces it)`, { field: "id" });
     // Objects of a deleted rule of the same id may still hold windows: start from nothing.
     await resetRuleState(c.env, rule.id);

@@ -6,20 +6,10 @@
 import { api, listOf } from "./api.ts";
 import { $, age, clear, h, isAdmin, showMsg, timeEl, toMs } from "./dom.ts";
 import { sevBadge, type Alert } from "./alerts.ts";
+import type { ApiDevice } from "../../workers/store/network.ts";
 
-export interface Device {
-  id: string;
-  mac: string | null;
-  ips: string[];
-  hostname: string | null;
-  vendor: string | null;
-  name: string | null;
-  tags: string[];
-  randomized_mac: boolean;
-  first_seen: string;
-  last_seen: string;
-  online: boolean;
-}
+/** The API's device (GET /v1/devices), the same type the Worker returns. */
+export type Device = ApiDevice;
 
 interface Bucket {
   key: string | number;

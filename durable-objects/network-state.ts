@@ -30,6 +30,8 @@ import { lanEnd, sessionRow } from "../workers/network/session-doc.ts";
 import { DESTINATION_LEARNING_MS, INVENTORY_WINDOW_MS, ewma, isUploadAnomaly, type Baseline, type FactDevice, type NetworkFact } from "../workers/network/facts.ts";
 import { DEFAULT_TIMEOUTS, pairFlows, timedOut, type FlowRecord, type FlowTable, type FlowTimeouts, type OpenFlow, type Session } from "../workers/network/sessions.ts";
 import { d1Sql } from "../workers/store/d1.ts";
+import type { Who } from "../workers/network/describe.ts";
+import { lookupIp } from "../workers/network/geoip.ts";
 import { deviceFold, deviceUpserts, sessionInserts, type DeviceWrite, type SessionRow } from "../workers/store/network.ts";
 import type { SqlStatement } from "../workers/store/store.ts";
 
@@ -155,6 +157,25 @@ export class NetworkState extends DurableObject<Env> {
       alarm: await this.ctx.storage.getAlarm(),
       schedule: this.sql.exec<{ id: string; kind: string; time: number }>("SELECT id, kind, time FROM schedule ORDER BY time LIMIT 100").toArray(),
     };
+  }
+
+  /**
+   * Who each address is at its time `ts` (ms): country and AS, the passive DNS name answered within 24 h
+   * before it, the device holding it. Read-only.
+   */
+  async describe(items: { ip: string; ts: number }[]): Promise<Who[]> {
+    return items.slice(0, 1000).map(({ ip, ts }) => {
+      const w: Who = {};
+      const g = lookupIp(ip);
+      if (g.country) w.country = g.country;
+      if (g.asn !== undefined) w.asn = g.asn;
+      if (g.org) w.org = g.org;
+      const dns = this.sql.exec<{ name: string; ts: number }>("SELECT name, ts FROM dns WHERE ip = ?", ip).toArray()[0];
+      if (dns && dns.ts <= ts + 1000 && ts - dns.ts <= DNS_MAX_AGE_MS) w.domain = dns.name;
+      const dev = this.sql.exec<{ device_id: string }>("SELECT device_id FROM device_keys WHERE key = ?", `ip:${ip}`).toArray()[0];
+      if (dev) w.device = dev.device_id;
+      return w;
+    });
   }
 
   // --- Alarm

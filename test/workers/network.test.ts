@@ -208,6 +208,30 @@ describe("storage per source", () => {
   });
 });
 
+describe("firewall events and alerts: who an address is", () => {
+  it("adds country, AS and the passive DNS name to a firewall event's public address at search time", async () => {
+    const host = "fw-router";
+    const t0 = Date.now() - 3 * MIN;
+    await ingest([
+      line(t0, host, "dnsmasq-dhcp", "DHCPACK(br-lan) 192.168.6.20 b8:27:eb:00:06:20 pi"),
+      line(t0 + 1000, host, "dnsmasq", "reply dns.google is 8.8.8.8"),
+      line(t0 + 2000, host, "kernel", "REJECT(dest wan)IN=br-lan OUT=eth0 SRC=192.168.6.20 DST=8.8.8.8 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=TCP SPT=5555 DPT=853 WINDOW=1024 RES=0x00 SYN URGP=0"),
+    ]);
+    const res = await api(`/v1/events?host=${host}&dst_ip=8.8.8.8`);
+    const { events } = (await res.json()) as { events: any[] };
+    expect(events).toHaveLength(1);
+    expect(events[0].destination).toMatchObject({ ip: "8.8.8.8", domain: "dns.google", geo: { country_iso_code: "US" }, as: { number: 15169, organization: { name: "Google LLC" } } });
+    expect(events[0].source.geo).toBeUndefined();
+    const one = (await (await api(`/v1/events/${events[0].id}`)).json()) as any;
+    expect(one.destination.domain).toBe("dns.google");
+    await api("/v1/devices/d-b827eb000620", { method: "PATCH", json: { name: "Kitchen Pi" } });
+    const who = (await (await api(`/v1/network/describe?router=${host}&ip=8.8.8.8&ip=192.168.6.20`)).json()) as any;
+    expect(who.addresses["8.8.8.8"]).toMatchObject({ country: "US", asn: 15169, domain: "dns.google" });
+    expect(who.addresses["192.168.6.20"]).toEqual({ device: "d-b827eb000620", device_name: "Kitchen Pi" });
+    expect((await api(`/v1/network/describe?router=${host}&ip=nope`)).status).toBe(400);
+  });
+});
+
 describe("network rules (default pack)", () => {
   it("alerts at once on a device joining after the inventory window, on a new country after the device's learning period, and keeps user edits on re-import", async () => {
     const pack = (await import("../../workers/rules/default-pack.json")).default as { id: string }[];

@@ -14,6 +14,17 @@ import { COUNTRIES, GEO_V4, GEO_V6 } from "./data/geo.ts";
 import { decodeRanges, lookupRange, v4Key, v6Key, type RangeTable } from "./ranges.ts";
 import { isPrivateIp, parseIPv4, parseIPv6 } from "../parse/ip.ts";
 
+/**
+ * Special-purpose ranges (RFC 6890) that are never a peer on the Internet but that whois data still
+ * assigns a country (203.0.113.0/24 reads as AU): documentation, benchmarking, "this network",
+ * multicast and reserved.
+ */
+const RESERVED_V4: [number, number][] = [["0.0.0.0", 8], ["192.0.0.0", 24], ["192.0.2.0", 24], ["198.18.0.0", 15], ["198.51.100.0", 24], ["203.0.113.0", 24], ["224.0.0.0", 3]].map(
+  ([a, bits]) => [parseIPv4(a as string), parseIPv4(a as string) + 2 ** (32 - (bits as number)) - 1],
+);
+/** 2001:db8::/32 (documentation) and ff00::/8 (multicast), by their leading groups. */
+const reservedV6 = (g: readonly number[]): boolean => (g[0] === 0x2001 && g[1] === 0xdb8) || g[0]! >= 0xff00;
+
 export interface IpInfo {
   /** ISO 3166-1 alpha-2, e.g. "US". */
   country?: string;
@@ -59,12 +70,12 @@ export function lookupIp(ip: string): IpInfo {
   let country: number, asn: number;
   if (ip.indexOf(":") < 0) {
     const v = parseIPv4(ip);
-    if (v < 0) return {};
+    if (v < 0 || RESERVED_V4.some(([lo, hi]) => v >= lo && v <= hi)) return {};
     country = lookupRange(t.geo4, v4Key(v, t.geo4.shift));
     asn = lookupRange(t.asn4, v4Key(v, t.asn4.shift));
   } else {
     const g = parseIPv6(ip);
-    if (!g) return {};
+    if (!g || reservedV6(g)) return {};
     // IPv4-mapped IPv6 is the IPv4 address.
     if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return lookupIp(`${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`);
     const k = v6Key(g);

@@ -26,6 +26,7 @@ import { parseCidr } from "../parse/ip.ts";
 import { d1Store } from "../store/d1.ts";
 import type { Condition, EventColumn, EventsQuery } from "../store/events-query.ts";
 import { apiEvent, type EventRow } from "../store/store.ts";
+import { enrichEvents } from "../network/describe.ts";
 
 /** Rows fetched per page while a `regex` filter scans. */
 export const REGEX_PAGE = 500;
@@ -271,16 +272,19 @@ export function registerEventRoutes(app: Hono<AppEnv>): void {
     const { rows, nextCursor, scanned } = await searchEvents(store, search);
     const headers: Record<string, string> = {};
     if (nextCursor) headers["x-next-cursor"] = nextCursor;
+    const docs = rows.map(apiEvent);
+    // Firewall events: country, AS and domain of their public addresses, at search time (docs/network.md).
+    await enrichEvents(c.env, docs);
     if (search.format === "ndjson") {
       headers["content-type"] = "application/x-ndjson; charset=utf-8";
-      return c.body(rows.map((r) => JSON.stringify(apiEvent(r)) + "\n").join(""), 200, headers);
+      return c.body(docs.map((d) => JSON.stringify(d) + "\n").join(""), 200, headers);
     }
     if (search.format === "csv") {
       headers["content-type"] = "text/csv; charset=utf-8";
       return c.body(toCsv(rows), 200, headers);
     }
     return c.json(
-      { events: rows.map(apiEvent), next_cursor: nextCursor, ...(scanned !== undefined ? { scanned } : {}) },
+      { events: docs, next_cursor: nextCursor, ...(scanned !== undefined ? { scanned } : {}) },
       200,
       headers,
     );
@@ -290,6 +294,8 @@ export function registerEventRoutes(app: Hono<AppEnv>): void {
     const id = c.req.param("id");
     const row = ID_RE.test(id) ? await d1Store(c.env.DB).getEvent(id) : null;
     if (!row) throw new PorchlightError("not_found", `No event with id '${id.slice(0, 64)}'`);
-    return c.json(apiEvent(row));
+    const doc = apiEvent(row);
+    await enrichEvents(c.env, [doc]);
+    return c.json(doc);
   });
 }

@@ -17,7 +17,9 @@ import { lowerBound } from "../parse/id.ts";
 import { apiSession } from "../network/session-doc.ts";
 import { forgetNetworkSettings, networkSettings } from "../network/hook.ts";
 import { d1Sql } from "../store/d1.ts";
-import { querySessions, writeNetworkSetting, type SessionColumn, type SessionCondition, type SessionRow, type SessionsQuery } from "../store/network.ts";
+import { canonicalIp } from "../parse/ip.ts";
+import { describeAddresses, type Who } from "../network/describe.ts";
+import { getDevice, querySessions, writeNetworkSetting, type SessionColumn, type SessionCondition, type SessionRow, type SessionsQuery } from "../store/network.ts";
 import { csvCell, DURATION_MS, ip, port, scalars } from "./events.ts";
 import { parseJsonBody } from "./json-body.ts";
 
@@ -130,6 +132,30 @@ export function registerSessionRoutes(app: Hono<AppEnv>): void {
       return c.body(out, 200, headers);
     }
     return c.json({ sessions: rows.map((r) => apiSession(r)), next_cursor: nextCursor }, 200, headers);
+  });
+
+  // Who addresses are (alert detail): country, AS, passive DNS name, device id and the user's name for it.
+  app.get("/v1/network/describe", requireScope("read"), async (c) => {
+    const q = new URL(c.req.url).searchParams;
+    const router = q.get("router")?.toLowerCase();
+    if (!router || !/^[a-z0-9_.:-]{1,253}$/.test(router)) throw invalid("router", "a router's syslog host or address");
+    const ips = q.getAll("ip").map((s) => canonicalIp(s.trim()));
+    if (!ips.length || ips.length > 50 || ips.some((x) => x === null)) throw invalid("ip", "1-50 IP addresses");
+    const at = q.get("at") ? Date.parse(q.get("at")!) : Date.now();
+    if (!Number.isFinite(at)) throw invalid("at", "an RFC 3339 time");
+    const who = await describeAddresses(c.env, router, (ips as string[]).map((ip) => ({ ip, ts: at })));
+    const sql = d1Sql(c.env.DB);
+    const out: Record<string, Who & { device_name?: string }> = {};
+    await Promise.all((ips as string[]).map(async (ip, i) => {
+      const w: Who & { device_name?: string } = { ...who[i] };
+      if (w.device) {
+        const d = await getDevice(sql, w.device, Date.now());
+        const name = d?.name ?? d?.hostname;
+        if (name) w.device_name = name;
+      }
+      out[ip] = w;
+    }));
+    return c.json({ addresses: out });
   });
 
   app.get("/v1/network/settings", requireScope("read"), async (c) => c.json(await networkSettings(c.env.DB, Date.now())));

@@ -443,6 +443,21 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await poll(() => page.locator("h1").textContent()).toBe("Pi-hole");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     await shoot(page, "device-phone");
+
+    // An alert about an address shows who it is: country, organisation, domain.
+    const rule = { id: "e2e-blocked-dot", name: "Blocked DNS over TLS", type: "single", enabled: true, match: { "event.dataset": "iptables", "destination.port": 853 },
+      group_by: ["destination.ip"], severity: "low", resource: "{{host.hostname}}", title: "Blocked DoT to {{destination.ip}}", text: "from {{source.ip}}" };
+    expect((await api("/v1/rules", { method: "POST", body: rule })).status).toBe(201);
+    const fw = [
+      syslog5424("gw", "dnsmasq", "reply dns.google is 8.8.8.8", at(Date.now() - 2000)),
+      syslog5424("gw", "kernel", "REJECT(dest wan)IN=br-lan OUT=eth0 SRC=192.168.50.20 DST=8.8.8.8 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=TCP SPT=5555 DPT=853 WINDOW=1024 RES=0x00 SYN URGP=0", at(Date.now() - 1000)),
+    ];
+    expect((await api("/v1/ingest", { method: "POST", token: ingestToken, text: fw.join("\n") + "\n" })).status).toBe(200);
+    const alerts = await api<{ alerts: { id: string; title: string }[] }>("/v1/alerts?limit=50");
+    const dot = alerts.body.alerts.find((a) => a.title === "Blocked DoT to 8.8.8.8")!;
+    await page.goto(`${base}/alerts/${dot.id}`);
+    await poll(() => page.locator(".who-is").first().textContent()).toBe("US · AS15169 Google LLC · dns.google");
+    await shoot(page, "alert-who-phone");
     expect(errors).toEqual([]);
     await ctx.close();
   });

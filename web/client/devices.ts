@@ -4,7 +4,7 @@
  * shaded, its alerts; rename and tag for admin sessions). Reads /v1/devices and its aggregates only.
  */
 import { api, listOf } from "./api.ts";
-import { $, age, clear, h, isAdmin, showMsg, timeEl, toMs } from "./dom.ts";
+import { $, age, append, clear, h, isAdmin, showMsg, timeEl, toMs } from "./dom.ts";
 import { sevBadge, type Alert } from "./alerts.ts";
 import type { ApiDevice } from "../../workers/store/network.ts";
 
@@ -195,4 +195,33 @@ export function devicePage(): void {
     }
   }
   void load();
+}
+
+/** An IPv4 or IPv6 address as alert group values carry them. */
+export const IP_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]+)$/i;
+
+type Who = { country?: string; asn?: number; org?: string; domain?: string; device?: string; device_name?: string };
+
+/**
+ * Adds who each address is to the elements under `root` marked `data-ip` (an alert's group values):
+ * country, AS organisation, passive DNS name, device name. `router` is the alert's resource (the rules
+ * name the syslog host there). Best effort: nothing is shown when the router is unknown.
+ */
+export async function whoIsInto(root: ParentNode, router: string, at: string): Promise<void> {
+  const els = Array.from(root.querySelectorAll<HTMLElement>("[data-ip]"));
+  if (!els.length || !/^[A-Za-z0-9_.:-]{1,253}$/.test(router)) return;
+  const q = new URLSearchParams({ router, at });
+  for (const el of els) q.append("ip", el.dataset.ip!);
+  try {
+    const { addresses } = await api<{ addresses: Record<string, Who> }>(`/v1/network/describe?${q}`);
+    for (const el of els) {
+      const w = addresses[el.dataset.ip!];
+      if (!w) continue;
+      const parts = [w.country, w.asn !== undefined ? `AS${w.asn}${w.org ? ` ${w.org}` : ""}` : null, w.domain, w.device_name].filter(Boolean) as string[];
+      if (!parts.length && !w.device) continue;
+      append(el, " ", h("span", { class: "who-is" }, parts.join(" · ")), w.device ? h("a", { href: `/devices/${encodeURIComponent(w.device)}`, class: "who-dev" }, " device") : null);
+    }
+  } catch {
+    // Not a router, or no network data: the alert reads fine without it.
+  }
 }

@@ -321,6 +321,10 @@ function DeviceBody() {
         </figure>
       </section>
       <section>
+        <h2>Blocked attempts (7 days)</h2>
+        <p id="blocked" class="hint"></p>
+      </section>
+      <section>
         <h2>Its alerts</h2>
         <ul id="alerts" class="rows" aria-label="Alerts about this device"></ul>
       </section>

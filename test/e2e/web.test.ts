@@ -438,6 +438,7 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await poll(() => page.locator("#countries li").first().textContent()).toContain("US");
     await poll(() => page.locator("#domains li").first().textContent()).toContain("example.com");
     expect(await page.locator("#hourly rect.vol").count()).toBeGreaterThan(0);
+    await poll(() => page.locator("#blocked").textContent()).toBe("None.");
     await page.getByLabel("Name").fill("Pi-hole");
     await page.getByRole("button", { name: "Save" }).click();
     await poll(() => page.locator("h1").textContent()).toBe("Pi-hole");
@@ -458,6 +459,9 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await page.goto(`${base}/alerts/${dot.id}`);
     await poll(() => page.locator(".who-is").first().textContent()).toBe("US · AS15169 Google LLC · dns.google");
     await shoot(page, "alert-who-phone");
+    // The REJECT is a blocked attempt of the device.
+    await page.goto(`${base}/devices/d-b827eb123456`);
+    await poll(() => page.locator("#blocked").textContent()).toBe("1 blocked");
     expect(errors).toEqual([]);
     await ctx.close();
   });

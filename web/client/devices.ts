@@ -183,6 +183,18 @@ export function devicePage(): void {
       bars($("#orgs")!, orgs.buckets, (b) => `AS${b.key}`);
       bars($("#domains")!, domains.buckets, (b) => String(b.key));
       hourly($("#hourly")!, hours.hours);
+      // Firewall drops and rejects of packets it sent (by its current addresses).
+      if (d.ips.length) {
+        const q = new URLSearchParams({ last: "7d", limit: "1000" });
+        for (const ip of d.ips) q.append("src_ip", ip);
+        q.append("action", "drop");
+        q.append("action", "reject");
+        const blocked = listOf<unknown>(await api<unknown>(`/v1/events?${q}`), "events").length;
+        const p = $("#blocked")!;
+        clear(p);
+        q.delete("limit");
+        append(p, blocked ? h("a", { href: `/events?${q}` }, `${blocked >= 1000 ? "1000+" : blocked} blocked`) : "None.");
+      }
       // Alerts naming one of its addresses or MACs (in the group or the text).
       const needles = [...d.ips, d.mac ?? "", d.hostname ?? ""].filter(Boolean);
       const mine = listOf<Alert>(alerts, "alerts").filter((a) => needles.some((n) => a.text.includes(n) || a.title.includes(n) || Object.values(a.group ?? {}).includes(n)));

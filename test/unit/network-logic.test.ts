@@ -110,6 +110,23 @@ describe("DHCP servers (ISC dhcpd on pfSense/OPNsense, odhcpd)", () => {
   });
 });
 
+describe("passive DNS", () => {
+  it("gives an address behind a CNAME chain the name the device asked for, not the CDN's", () => {
+    const lines = [
+      "query[A] www.example.com from 192.168.1.20",
+      "forwarded www.example.com to 8.8.8.8",
+      "reply www.example.com is <CNAME>",
+      "reply www.example.com.edgekey.net is <CNAME>",
+      "reply e1234.a.akamaiedge.net is 23.1.2.3",
+      "reply e1234.a.akamaiedge.net is 23.1.2.4",
+      "query[A] plain.example.org from 192.168.1.20",
+      "reply plain.example.org is 93.184.215.14",
+    ].map((m, i) => normalize({ raw: `<30>Dec  1 10:00:0${i} gw dnsmasq[1]: ${m}`, receivedAt: T0 }, DEFAULT_CONTEXT, "dns", i));
+    const dns = extractNetwork(lines).routers.get("gw")!.dns;
+    expect(dns.map((d) => [d.ip, d.name])).toEqual([["23.1.2.3", "www.example.com"], ["23.1.2.4", "www.example.com"], ["93.184.215.14", "plain.example.org"]]);
+  });
+});
+
 describe.skipIf(!haveCorpus("dns-dhcp-wifi-samples", "dnsmasq_aminer.log"))("passive DNS from a real dnsmasq log (corpus dns-dhcp-wifi-samples)", () => {
   it("maps each answered address to its name, replies and cached answers alike", () => {
     const lines = readCorpusText("dns-dhcp-wifi-samples", "dnsmasq_aminer.log").split("\n").filter(Boolean);

@@ -70,6 +70,8 @@ function routerBatch(out: NetworkExtract, e: EcsEvent): RouterBatch {
 
 export function extractNetwork(events: readonly EcsEvent[]): NetworkExtract {
   const out: NetworkExtract = { routers: new Map(), flowLines: [] };
+  // Per router: the first name of the CNAME chain being answered (dnsmasq logs one answer's lines together).
+  const cnameHead = new Map<string, string>();
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     const ds = e.event.dataset;
@@ -86,10 +88,23 @@ export function extractNetwork(events: readonly EcsEvent[]): NetworkExtract {
       });
       continue;
     }
-    if (ds === "dnsmasq" && (e.event.action === "dns_reply" || e.event.action === "dns_cached")) {
-      const name = e.dns?.question?.name, data = e.dns?.answers?.[0]?.data;
-      const ip = data ? canonicalIp(data) : null;
-      if (name && ip) routerBatch(out, e).dns.push({ ip, name: name.toLowerCase(), ts: Date.parse(e["@timestamp"]) });
+    if (ds === "dnsmasq") {
+      const router = routerOf(e);
+      const action = e.event.action;
+      if (action !== "dns_reply" && action !== "dns_cached") {
+        // A query, forward or anything else ends the answer being logged.
+        cnameHead.delete(router);
+        continue;
+      }
+      const name = e.dns?.question?.name?.toLowerCase(), data = e.dns?.answers?.[0]?.data;
+      if (!name || !data) continue;
+      if (data === "<CNAME>") {
+        // dnsmasq logs a CNAME chain as consecutive replies: the first name is the one the device asked for.
+        if (!cnameHead.has(router)) cnameHead.set(router, name);
+        continue;
+      }
+      const ip = canonicalIp(data);
+      if (ip) routerBatch(out, e).dns.push({ ip, name: cnameHead.get(router) ?? name, ts: Date.parse(e["@timestamp"]) });
       continue;
     }
     const rawMac = e.source?.mac;

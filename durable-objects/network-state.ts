@@ -308,6 +308,7 @@ export class NetworkState extends DurableObject<Env> {
     const w: DeviceWrite = {
       id: d.id, router: this.router, mac: d.mac, macs: d.macs, ips: d.ips, hostname: d.hostname, client_id: d.clientId, vendor: d.vendor,
       randomized: d.randomized, first_seen: d.firstSeen, last_seen: d.lastSeen, left: d.left,
+      learned: d.firstSeen < Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'first_ts'").toArray()[0]?.v ?? -Infinity) + INVENTORY_WINDOW_MS,
     };
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", `pushed:${d.id}`, identity(d));
     this.enqueue(`d:${d.id}`, "device", w);

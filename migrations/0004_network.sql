@@ -1,5 +1,5 @@
--- Network visibility (issue 12). flow_sessions and devices are WITHOUT ROWID by hand (drizzle cannot express it): with a
--- TEXT primary key a rowid table keeps a hidden unique index that D1 bills as a second written row.
+-- Network visibility (issue 12). flow_sessions and devices are WITHOUT ROWID by hand (drizzle cannot express it):
+-- with a TEXT primary key a rowid table keeps a hidden unique index that D1 bills as a second written row.
 CREATE TABLE `devices` (
 	`id` text PRIMARY KEY NOT NULL,
 	`router` text NOT NULL,
@@ -14,7 +14,8 @@ CREATE TABLE `devices` (
 	`tags` text DEFAULT '[]' NOT NULL,
 	`first_seen` integer NOT NULL,
 	`last_seen` integer NOT NULL,
-	`left` integer DEFAULT false NOT NULL
+	`left` integer DEFAULT false NOT NULL,
+	`learned` integer DEFAULT false NOT NULL
 ) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE TABLE `flow_sessions` (

@@ -253,6 +253,8 @@ describe("network rules (default pack)", () => {
     const titles = alerts.map((a) => a.title);
     expect(titles).toContain("New device macbook on the LAN");
     expect(titles).not.toContain("New device nas on the LAN");
+    const inventory = ((await (await api("/v1/devices")).json()) as { devices: any[] }).devices.filter((d) => d.router === host);
+    expect(inventory.map((d) => [d.hostname, d.learned]).sort()).toEqual([["macbook", false], ["nas", true]]);
     expect(alerts.find((a) => a.title === "New device macbook on the LAN")!.text).toContain("Apple, Inc.");
     expect(titles.filter((t) => t === "nas talks to US for the first time")).toHaveLength(1);
 

@@ -47,7 +47,7 @@ export function devicesPage(): void {
             h("div", { class: "card-main" },
               h("a", { class: "title", href: `/devices/${encodeURIComponent(d.id)}` }, deviceLabel(d)),
               h("div", { class: "meta" },
-                fresh ? h("span", { class: "tag new" }, "new") : null,
+                d.learned ? h("span", { class: "tag", title: "seen in the router's first hour: learned with the inventory" }, "learned") : fresh ? h("span", { class: "tag new" }, "new") : null,
                 d.vendor ? h("span", {}, d.vendor) : d.randomized_mac ? h("span", { class: "tag" }, "private MAC") : null,
                 d.ips[0] ? h("span", {}, d.ips[0]) : null,
                 ...d.tags.map((t) => h("span", { class: "tag" }, t)),

@@ -63,6 +63,8 @@ export interface DeviceWrite {
   first_seen: number;
   last_seen: number;
   left: boolean;
+  /** Part of the inventory learned in its router's first hour (not alerted as new). */
+  learned: boolean;
 }
 
 /** A device as the API returns it. */
@@ -80,6 +82,8 @@ export interface ApiDevice {
   online: boolean;
   macs: string[];
   router: string;
+  /** First seen in its router's first hour: learned with the inventory at install, never alerted as new. */
+  learned: boolean;
 }
 
 /** A device counts as online when seen within this window (and not since left), ms. */
@@ -111,16 +115,16 @@ export function sessionInserts(rows: readonly SessionRow[]): SqlStatement[] {
   return jsonChunks(rows).map((p) => ({ sql: SESSION_INSERT, params: [p] }));
 }
 
-const DEVICE_COLS = ["id", "router", "mac", "macs", "ips", "hostname", "client_id", "vendor", "randomized", "first_seen", "last_seen", "left"] as const;
+const DEVICE_COLS = ["id", "router", "mac", "macs", "ips", "hostname", "client_id", "vendor", "randomized", "first_seen", "last_seen", "left", "learned"] as const;
 const DEVICE_UPSERT =
   `INSERT INTO devices (${DEVICE_COLS.map((c) => `"${c}"`).join(", ")}) SELECT ${DEVICE_COLS.map((c) => `json_extract(value, '$.${c}')`).join(", ")} FROM json_each(?1) WHERE true ` +
   // The user's name and tags are never touched; first_seen only moves back.
   `ON CONFLICT (id) DO UPDATE SET router = excluded.router, mac = excluded.mac, macs = excluded.macs, ips = excluded.ips, hostname = excluded.hostname, ` +
   `client_id = excluded.client_id, vendor = excluded.vendor, randomized = excluded.randomized, first_seen = min(first_seen, excluded.first_seen), ` +
-  `last_seen = max(last_seen, excluded.last_seen), "left" = excluded."left"`;
+  `last_seen = max(last_seen, excluded.last_seen), "left" = excluded."left", learned = excluded.learned`;
 
 export function deviceUpserts(rows: readonly DeviceWrite[]): SqlStatement[] {
-  const wire = rows.map((r) => ({ ...r, macs: JSON.stringify(r.macs), ips: JSON.stringify(r.ips), randomized: r.randomized ? 1 : 0, left: r.left ? 1 : 0 }));
+  const wire = rows.map((r) => ({ ...r, macs: JSON.stringify(r.macs), ips: JSON.stringify(r.ips), randomized: r.randomized ? 1 : 0, left: r.left ? 1 : 0, learned: r.learned ? 1 : 0 }));
   return jsonChunks(wire).map((p) => ({ sql: DEVICE_UPSERT, params: [p] }));
 }
 
@@ -157,6 +161,7 @@ function apiDevice(r: Record<string, unknown>, nowMs: number): ApiDevice {
     online: !r.left && nowMs - last <= ONLINE_WINDOW_MS,
     macs: JSON.parse(String(r.macs)) as string[],
     router: String(r.router),
+    learned: Boolean(r.learned),
   };
 }
 

@@ -300,6 +300,8 @@ export const devices = sqliteTable("devices", {
   firstSeen: integer("first_seen").notNull(),
   lastSeen: integer("last_seen").notNull(),
   left: integer("left", { mode: "boolean" }).notNull().default(false),
+  /** First seen in its router's first hour: part of the inventory learned at install, not a new device. */
+  learned: integer("learned", { mode: "boolean" }).notNull().default(false),
 });
 
 /** Network settings (one JSON document per key): `timeouts` (conntrack timeouts, s) and `storage` (per source). */

@@ -28,7 +28,7 @@ import { applySighting, deviceForIp, type Device, type DeviceTable } from "../wo
 import type { DnsAnswer, Sighting } from "../workers/network/extract.ts";
 import { lanEnd, sessionRow } from "../workers/network/session-doc.ts";
 import { DESTINATION_LEARNING_MS, INVENTORY_WINDOW_MS, ewma, isUploadAnomaly, type Baseline, type FactDevice, type NetworkFact } from "../workers/network/facts.ts";
-import { DEFAULT_TIMEOUTS, pairFlows, timedOut, type FlowRecord, type FlowTable, type FlowTimeouts, type OpenFlow, type Session } from "../workers/network/sessions.ts";
+import { DEFAULT_TIMEOUTS, FLOW_TABLES, pairFlows, sqlFlowTable, timedOut, type FlowRecord, type FlowTable, type FlowTimeouts, type Session } from "../workers/network/sessions.ts";
 import { d1Sql } from "../workers/store/d1.ts";
 import type { Who } from "../workers/network/describe.ts";
 import { lookupIp } from "../workers/network/geoip.ts";
@@ -78,9 +78,7 @@ export class NetworkState extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       const s = this.sql;
       s.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
-      s.exec("CREATE TABLE IF NOT EXISTS flows (key TEXT PRIMARY KEY, doc TEXT NOT NULL)");
-      s.exec("CREATE TABLE IF NOT EXISTS schedule (id TEXT PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, time INTEGER NOT NULL)");
-      s.exec("CREATE INDEX IF NOT EXISTS schedule_time ON schedule (time)");
+      for (const q of FLOW_TABLES) s.exec(q);
       s.exec("CREATE TABLE IF NOT EXISTS dns (ip TEXT PRIMARY KEY, name TEXT NOT NULL, ts INTEGER NOT NULL)");
       s.exec("CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, doc TEXT NOT NULL, pushed_seen INTEGER)");
       s.exec("CREATE TABLE IF NOT EXISTS device_keys (key TEXT PRIMARY KEY, device_id TEXT NOT NULL)");
@@ -209,21 +207,7 @@ export class NetworkState extends DurableObject<Env> {
   }
 
   private flowTable(): FlowTable {
-    const sql = this.sql;
-    return {
-      get: (key) => {
-        const r = sql.exec<{ doc: string }>("SELECT doc FROM flows WHERE key = ?", key).toArray()[0];
-        return r ? (JSON.parse(r.doc) as OpenFlow) : undefined;
-      },
-      put: (flow) => {
-        sql.exec("INSERT OR REPLACE INTO flows (key, doc) VALUES (?, ?)", flow.key, JSON.stringify(flow));
-        sql.exec("INSERT OR REPLACE INTO schedule (id, kind, payload, time) VALUES (?, 'flow', ?, ?)", `flow:${flow.key}`, flow.key, flow.dueTs);
-      },
-      delete: (key) => {
-        sql.exec("DELETE FROM flows WHERE key = ?", key);
-        sql.exec("DELETE FROM schedule WHERE id = ?", `flow:${key}`);
-      },
-    };
+    return sqlFlowTable((q, ...p) => this.sql.exec(q, ...p).toArray());
   }
 
   private deviceTable(): DeviceTable {

@@ -58,7 +58,7 @@ export function parseSessionsSearch(params: URLSearchParams, nowMs: number): { q
   const single: Record<string, string> = {};
   const grouped = new Map<string, string[]>();
   for (const [k, v] of params) {
-    if (k in scalars.shape) {
+    if (Object.hasOwn(scalars.shape, k)) {
       if (k in single) throw invalid(k, "given more than once");
       single[k] = v;
     } else if (Object.hasOwn(FILTERS, k)) grouped.set(k, [...(grouped.get(k) ?? []), v]);

@@ -31,6 +31,12 @@ describe("pairFlows", () => {
     const [s] = pairFlows([rec("destroy", T0 + 150_000)], t, DEFAULT_TIMEOUTS);
     expect(s).toMatchObject({ start: T0, end: T0 + 150_000, srcBytes: 10, dstBytes: 20, endReason: "destroy" });
   });
+  it("pairs a DESTROY delivered ahead of its NEW in the same batch", () => {
+    const t = new MemoryFlowTable();
+    const out = pairFlows([rec("destroy", T0 + 5000, { srcBytes: 1, dstBytes: 2 }), rec("new", T0)], t, DEFAULT_TIMEOUTS);
+    expect(out).toMatchObject([{ start: T0, end: T0 + 5000, endReason: "destroy" }]);
+    expect(t.flows.size).toBe(0);
+  });
   it("keeps flows of different conntrack zones apart", () => {
     const t = new MemoryFlowTable();
     pairFlows([rec("new", T0, { zone: 1 }), rec("new", T0, { zone: 2 })], t, DEFAULT_TIMEOUTS);

@@ -100,12 +100,17 @@ function session(first: FlowRecord, key: string, end: number, c: Pick<OpenFlow, 
 export const timedOut = (f: OpenFlow, end = f.dueTs): Session => session(f.first, f.key, end, f, "timeout");
 
 /**
- * Applies `records` in order to `table` and returns the sessions they close. Flows they open stay in the
+ * Applies `records` in event-time order to `table` and returns the sessions they close. Flows they open stay in the
  * table with their due time; the caller sets its alarm from the earliest one.
  */
 export function pairFlows(records: readonly FlowRecord[], table: FlowTable, timeouts: FlowTimeouts): Session[] {
   const out: Session[] = [];
-  for (const r of records) {
+  // In event-time order (stable: lines of the same second keep their order), so that a DESTROY a relay
+  // delivered ahead of its NEW in one batch still pairs with it.
+  let sorted = true;
+  for (let i = 1; i < records.length && sorted; i++) sorted = records[i - 1]!.ts <= records[i]!.ts;
+  const ordered = sorted ? records : [...records].sort((a, b) => a.ts - b.ts);
+  for (const r of ordered) {
     const key = flowKey(r);
     const open = table.get(key);
     if (r.kind === "destroy") {

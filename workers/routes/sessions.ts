@@ -171,4 +171,5 @@ export function registerSessionRoutes(app: Hono<AppEnv>): void {
   });
 }
 
-const lower = (o: Record<string, "raw" | "sessions">) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
+/** Router keys in lower case; the sources API's `host:`/`ip:` prefixes are accepted and dropped. */
+const lower = (o: Record<string, "raw" | "sessions">) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase().replace(/^(?:host|ip):/, ""), v]));

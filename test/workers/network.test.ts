@@ -160,6 +160,31 @@ describe("sessions", () => {
   });
 });
 
+describe("D1 failure", () => {
+  it("keeps closed sessions in the object's outbox while D1 fails and writes them once by the retry alarm", async () => {
+    const host = "flaky-router";
+    const t0 = Date.now() - 10 * MIN;
+    const f: Flow = { transport: "tcp", src: "192.168.8.2", dst: "1.1.1.1", sport: 44000, dport: 443, start: t0, end: t0 + 30_000, outPk: 2, outB: 200, inPk: 3, inB: 3000 };
+    await env.DB.exec("ALTER TABLE flow_sessions RENAME TO flow_sessions_away");
+    let res;
+    try {
+      // Ingest itself succeeds: the events are stored, the session waits in the outbox.
+      res = await ingest([newLine(host, f), destroyLine(host, f)]);
+    } finally {
+      await env.DB.exec("ALTER TABLE flow_sessions_away RENAME TO flow_sessions");
+    }
+    expect(res.status).toBe(200);
+    const stub = env.NETWORK.get(env.NETWORK.idFromName(host));
+    const held = await stub.inspect();
+    expect(held.outbox).toBeGreaterThan(0);
+    expect(held.schedule.map((x) => x.kind)).toContain("outbox");
+    expect(await sessions("router=flaky-router")).toHaveLength(0);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.inspect()).outbox).toBe(0);
+    expect(await sessions("router=flaky-router")).toMatchObject([{ source: { bytes: 200 }, destination: { bytes: 3000 } }]);
+  });
+});
+
 describe("devices", () => {
   it("merges a phone's rotating randomized MACs by hostname, flags them, and keeps the user's name", async () => {
     const host = "wifi-router";

@@ -268,6 +268,20 @@ describe("network rules (default pack)", () => {
     const t0 = Date.now() - 9 * day;
     // The router's first hour: the inventory is learned, nothing alerts.
     await ingest([line(t0, host, "dnsmasq-dhcp", "DHCPACK(br-lan) 192.168.4.10 b8:27:eb:00:00:10 nas")]);
+    // Upload baseline (hours fold forward only, so these come first): five days of ≈60 MB in one hour, then 900 MB.
+    const up = pack.filter((r) => r.id === "device-upload-anomaly");
+    expect((await (await api("/v1/rules/import?existing=keep", { method: "POST", json: up })).json()) as object).toMatchObject({ imported: 1 });
+    const hour = 3_600_000;
+    const h0 = Math.floor(Date.now() / hour) * hour - 6 * hour;
+    // The same hour of day on six days: the baseline is per hour of day.
+    const upload = (i: number, bytes: number): Flow => ({ transport: "tcp", src: "192.168.4.10", dst: "1.1.1.1", sport: 45000 + i, dport: 443, start: h0 - (5 - i) * day + 60_000, end: h0 - (5 - i) * day + 120_000, outPk: 100, outB: bytes, inPk: 100, inB: 1000 });
+    for (const [i, b] of [[0, 60e6], [1, 55e6], [2, 65e6], [3, 58e6], [4, 62e6]] as const) await ingest([newLine(host, upload(i, b)), destroyLine(host, upload(i, b))]);
+    let after = ((await (await api("/v1/alerts?limit=100")).json()) as { alerts: { title: string }[] }).alerts.map((a) => a.title);
+    expect(after).not.toContain("nas uploads far more than usual");
+    await ingest([newLine(host, upload(5, 900e6)), destroyLine(host, upload(5, 900e6))]);
+    after = ((await (await api("/v1/alerts?limit=100")).json()) as { alerts: { title: string }[] }).alerts.map((a) => a.title);
+    expect(after).toContain("nas uploads far more than usual");
+
     // Later: a new device alerts at once, with vendor and hostname.
     await ingest([line(Date.now() - MIN, host, "dnsmasq-dhcp", "DHCPACK(br-lan) 192.168.4.11 00:1b:63:00:00:11 macbook")]);
     // The learned device (first seen 9 days ago) talks to a country for the first time.

@@ -7,9 +7,10 @@
  *
  * Upload baseline (docs/rules.md): per device and hour of day (0-23, UTC), an exponentially weighted
  * mean and variance of the bytes the device sent in that hour (hours with traffic), alpha 0.2 (≈ the
- * last 5-10 days weigh most). The running total of the current hour is an anomaly when at least
- * BASELINE_MIN_HOURS hours fed the baseline, it exceeds mean + 4 standard deviations AND 3× the mean,
- * and it is over UPLOAD_MIN_BYTES (small devices' noise never alerts). One fact per device-hour.
+ * last 5-10 days weigh most). The running total of the current hour is an anomaly when that hour of
+ * day has BASELINE_MIN_HOURS observations (days with traffic in it), it exceeds mean + 4 standard
+ * deviations AND 3× the mean, and it is over UPLOAD_MIN_BYTES (small devices' noise never alerts).
+ * One fact per device-hour.
  */
 import type { EcsEvent } from "../ecs.ts";
 import { eventId } from "../parse/id.ts";

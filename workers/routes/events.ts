@@ -113,7 +113,7 @@ export interface ParsedSearch {
   regex: { positive: RegExp[]; negative: RegExp[] };
 }
 
-function invalid(param: string, message: string): PorchlightError {
+export function invalid(param: string, message: string): PorchlightError {
   return new PorchlightError("validation_failed", `Parameter '${param}': ${message}`, { param });
 }
 
@@ -169,6 +169,15 @@ export function parseSearch(params: URLSearchParams, nowMs: number): ParsedSearc
     else conditions.push({ kind: "contains", column: "message", values: parsed as string[], negate });
   }
 
+  const { format, ...page } = parseScalars(single, nowMs);
+  return { query: { ...page, conditions }, format, regex };
+}
+
+/**
+ * The scalar parameters every time-ordered search shares (events, sessions): `last` or `from`/`to`,
+ * `limit`, `cursor`, `format`, as primary-key bounds. Throws a 400 naming the parameter.
+ */
+export function parseScalars(single: Record<string, string>, nowMs: number): { fromId: string | undefined; toId: string | undefined; before: string | undefined; limit: number; format: "json" | "ndjson" | "csv" } {
   const s = scalars.safeParse(single);
   if (!s.success) {
     const issue = s.error.issues[0];
@@ -180,15 +189,11 @@ export function parseSearch(params: URLSearchParams, nowMs: number): ParsedSearc
   if (last !== undefined) fromMs = nowMs - Number(last.slice(0, -1)) * DURATION_MS[last.slice(-1)]!;
   if (fromMs !== undefined && to !== undefined && to < fromMs) throw invalid("to", "is before the start of the range");
   return {
-    query: {
-      fromId: fromMs !== undefined ? lowerBound(fromMs) : undefined,
-      toId: to !== undefined ? lowerBound(to + 1) : undefined,
-      before: cursor,
-      conditions,
-      limit,
-    },
+    fromId: fromMs !== undefined ? lowerBound(fromMs) : undefined,
+    toId: to !== undefined ? lowerBound(to + 1) : undefined,
+    before: cursor,
+    limit,
     format,
-    regex,
   };
 }
 

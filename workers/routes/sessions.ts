@@ -13,14 +13,13 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { requireScope, type AppEnv } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
-import { lowerBound } from "../parse/id.ts";
 import { apiSession } from "../network/session-doc.ts";
 import { forgetNetworkSettings, networkSettings } from "../network/hook.ts";
 import { d1Sql } from "../store/d1.ts";
 import { canonicalIp } from "../parse/ip.ts";
 import { describeAddresses, type Who } from "../network/describe.ts";
 import { getDevice, querySessions, writeNetworkSetting, type SessionColumn, type SessionCondition, type SessionRow, type SessionsQuery } from "../store/network.ts";
-import { csvCell, DURATION_MS, ip, port, scalars } from "./events.ts";
+import { csvCell, DURATION_MS, invalid, ip, parseScalars, port, scalars } from "./events.ts";
 import { parseJsonBody } from "./json-body.ts";
 
 const text = z.string().min(1).max(256);
@@ -43,9 +42,6 @@ const FILTERS: Record<string, Filter> = {
 };
 
 
-function invalid(param: string, message: string): PorchlightError {
-  return new PorchlightError("validation_failed", `Parameter '${param}': ${message}`, { param });
-}
 
 /** Parses `last` (or from/to) into a start time bound, ms; shared with the device routes. */
 export function sinceMs(last: string | undefined, nowMs: number, fallback: string): number {
@@ -76,19 +72,8 @@ export function parseSessionsSearch(params: URLSearchParams, nowMs: number): { q
     else if (f.kind === "in") conditions.push({ kind: "in", columns: f.columns, values: parsed as (string | number)[] });
     else conditions.push({ kind: "range", columns: f.columns, ranges: parsed as [string | number, string | number][] });
   }
-  const s = scalars.safeParse(single);
-  if (!s.success) {
-    const issue = s.error.issues[0];
-    throw invalid(String(issue?.path[0] ?? "?"), issue?.message ?? "invalid");
-  }
-  const { last, from, to, limit, cursor, format } = s.data;
-  if (last !== undefined && from !== undefined) throw invalid("last", "use either last or from, not both");
-  const fromMs = last !== undefined ? sinceMs(last, nowMs, last) : from;
-  if (fromMs !== undefined && to !== undefined && to < fromMs) throw invalid("to", "is before the start of the range");
-  return {
-    query: { fromId: fromMs !== undefined ? lowerBound(fromMs) : undefined, toId: to !== undefined ? lowerBound(to + 1) : undefined, before: cursor, conditions, limit },
-    format,
-  };
+  const { format, ...page } = parseScalars(single, nowMs);
+  return { query: { ...page, conditions }, format };
 }
 
 const CSV: [string, (r: SessionRow) => unknown][] = [

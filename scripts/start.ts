@@ -113,7 +113,7 @@ async function ingestToken(admin: string): Promise<string> {
 async function importDefaultRules(admin: string): Promise<void> {
   const pack = join(root, "workers", "rules", "default-pack.json");
   if (!existsSync(pack)) return;
-  const res = await call("/v1/rules/import", admin, { method: "POST", body: readFileSync(pack, "utf8") });
+  const res = await call("/v1/rules/import?existing=keep", admin, { method: "POST", body: readFileSync(pack, "utf8") });
   if (res.status === 404) log("rules API not available yet (404): default rule pack not loaded");
   else if (!res.ok) log(`loading the default rule pack failed: ${res.status} ${(await res.text()).slice(0, 300)}`);
   else log("default rule pack loaded");

@@ -5,7 +5,7 @@
  */
 import type { Child } from "hono/jsx";
 
-export type PageName = "alerts" | "alert" | "events" | "rules" | "heartbeats" | "overview" | "settings";
+export type PageName = "alerts" | "alert" | "events" | "rules" | "heartbeats" | "overview" | "settings" | "devices" | "device";
 
 export interface PageUser {
   name: string;
@@ -17,6 +17,7 @@ const NAV: { page: PageName; href: string; label: string; icon: string }[] = [
   { page: "alerts", href: "/", label: "Alerts", icon: "M12 3l9 16H3z M12 10v4 M12 16.5v.5" },
   { page: "events", href: "/events", label: "Events", icon: "M4 6h16 M4 12h16 M4 18h10" },
   { page: "rules", href: "/rules", label: "Rules", icon: "M5 4h14v16H5z M9 9h6 M9 13h6" },
+  { page: "devices", href: "/devices", label: "Devices", icon: "M3 5h18v11H3z M8 20h8 M12 16v4" },
   { page: "heartbeats", href: "/heartbeats", label: "Beats", icon: "M3 12h4l2-5 4 10 2-5h6" },
   { page: "overview", href: "/overview", label: "Charts", icon: "M4 20V10 M10 20V4 M16 20v-7 M22 20H2" },
   { page: "settings", href: "/settings", label: "Settings", icon: "M12 8a4 4 0 1 0 0 8a4 4 0 1 0 0-8z M12 2v3 M12 19v3 M2 12h3 M19 12h3" },
@@ -79,7 +80,7 @@ function Layout(props: { page: PageName; title: string; user: PageUser; children
         </main>
         <nav class="tabs" aria-label="Sections">
           {NAV.map((n) => (
-            <a href={n.href} aria-current={n.page === props.page || (n.page === "alerts" && props.page === "alert") ? "page" : undefined}>
+            <a href={n.href} aria-current={n.page === props.page || (n.page === "alerts" && props.page === "alert") || (n.page === "devices" && props.page === "device") ? "page" : undefined}>
               <svg viewBox="0 0 24 24" aria-hidden="true" width="22" height="22">
                 <path d={n.icon} />
               </svg>
@@ -280,6 +281,60 @@ function HeartbeatsBody() {
   );
 }
 
+function DevicesBody() {
+  return (
+    <>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <p class="hint">From DHCP, Wi-Fi, ARP watch and firewall lines; new devices first. A dot marks a device seen in the last 15 minutes.</p>
+      <ul id="devices" class="cards" aria-label="Devices"></ul>
+      <p id="empty" class="empty" hidden>
+        No devices yet: they appear when the router's DHCP, hostapd or conntrack lines arrive.
+      </p>
+    </>
+  );
+}
+
+function DeviceBody() {
+  return (
+    <>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <p>
+        <a class="back" href="/devices">← Devices</a>
+      </p>
+      <div id="device"></div>
+      <section>
+        <h2>Countries (7 days)</h2>
+        <ul id="countries" class="bars" aria-label="Countries"></ul>
+      </section>
+      <section>
+        <h2>Organisations</h2>
+        <ul id="orgs" class="bars" aria-label="Organisations"></ul>
+      </section>
+      <section>
+        <h2>Domains</h2>
+        <ul id="domains" class="bars" aria-label="Domains"></ul>
+      </section>
+      <section>
+        <h2>Bytes per hour (7 days, night hours shaded)</h2>
+        <figure class="chart">
+          <div id="hourly" class="hourly" role="img" aria-label="Bytes per hour"></div>
+        </figure>
+      </section>
+      <section>
+        <h2>Blocked attempts (7 days)</h2>
+        <p id="blocked" class="hint"></p>
+      </section>
+      <section>
+        <h2>Its alerts</h2>
+        <ul id="alerts" class="rows" aria-label="Alerts about this device"></ul>
+      </section>
+      <p class="hint">
+        Countries from ip-location-db (CC0); AS data from RouteViews and <a href="https://db-ip.com">IP Geolocation by DB-IP</a> (CC BY 4.0).
+      </p>
+    </>
+  );
+}
+
 function OverviewBody() {
   return (
     <>
@@ -388,6 +443,8 @@ const TITLES: Record<PageName, string> = {
   heartbeats: "Heartbeats",
   overview: "Overview",
   settings: "Settings",
+  devices: "Devices",
+  device: "Device",
 };
 
 export function renderPage(page: PageName, user: PageUser): string {
@@ -398,6 +455,8 @@ export function renderPage(page: PageName, user: PageUser): string {
     page === "rules" ? <RulesBody /> :
     page === "heartbeats" ? <HeartbeatsBody /> :
     page === "overview" ? <OverviewBody /> :
+    page === "devices" ? <DevicesBody /> :
+    page === "device" ? <DeviceBody /> :
     <SettingsBody user={user} />;
   return "<!doctype html>" + (
     <Layout page={page} title={TITLES[page]} user={user}>

@@ -39,6 +39,8 @@ export const PAGE_ROUTES: [string, PageName][] = [
   ["/heartbeats", "heartbeats"],
   ["/overview", "overview"],
   ["/settings", "settings"],
+  ["/devices", "devices"],
+  ["/devices/:id", "device"],
 ];
 
 let resolverRegistered = false;

@@ -5,6 +5,7 @@
 import type { RuleState } from "../durable-objects/rule-state.ts";
 import type { LiveHub } from "../durable-objects/live-hub.ts";
 import type { Heartbeat } from "../durable-objects/heartbeat.ts";
+import type { NetworkState } from "../durable-objects/network-state.ts";
 
 export interface Env {
   DB: D1Database;
@@ -16,6 +17,8 @@ export interface Env {
   HEARTBEAT: DurableObjectNamespace<Heartbeat>;
   /** Fan-out of live alert updates to web view sockets (hibernation API). */
   LIVE: DurableObjectNamespace<LiveHub>;
+  /** Per-router network memory: open flows, passive DNS, the device inventory (one object per router). */
+  NETWORK: DurableObjectNamespace<NetworkState>;
   /** Static files of the web view (web/public). */
   ASSETS: Fetcher;
   /** Optional Cloudflare Access: team domain (e.g. `home.cloudflareaccess.com`) and application audience tag. */

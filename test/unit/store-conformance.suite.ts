@@ -417,6 +417,18 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(await store.getRule(id)).toBeNull();
     });
 
+    it("adds only the rules not stored yet (a re-imported pack keeps the user's edits)", async () => {
+      const store = await makeStore();
+      const kept = unique("rule");
+      const fresh = unique("rule");
+      expect(await store.addNewRules([], T0)).toEqual([]);
+      await store.putRules([{ ...ruleDef(kept), name: "Edited by the user" } as RuleDef], T0);
+      expect(await store.addNewRules([ruleDef(kept), ruleDef(fresh)], T0 + 5)).toEqual([fresh]);
+      expect(await store.getRule(kept)).toMatchObject({ version: 1, updated_at: T0 });
+      expect(JSON.parse((await store.getRule(kept))!.definition).name).toBe("Edited by the user");
+      expect(await store.getRule(fresh)).toMatchObject({ version: 1, created_at: T0 + 5 });
+    });
+
     // --- Web sessions
 
     it("keeps sessions with their token's current scopes, prunes expired ones at login, deletes", async () => {

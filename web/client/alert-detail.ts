@@ -3,6 +3,7 @@ import { api, ApiError } from "./api.ts";
 import { $, clear, fmtTime, h, isAdmin, showMsg, toMs, timeEl } from "./dom.ts";
 import { actionsFor, alertAction, sevBadge, type Alert } from "./alerts.ts";
 import { eventItem, type EventDoc } from "./event-view.ts";
+import { IP_RE, whoIsInto } from "./devices.ts";
 
 /** Minutes of context on each side of an alert for "events around it". */
 const AROUND_MIN = 10;
@@ -28,7 +29,7 @@ export function alertDetailPage(): void {
         h("dl", { class: "kv" },
           h("dt", {}, "Rule"), h("dd", {}, h("a", { href: `/rules#${encodeURIComponent(a.rule_id)}` }, a.rule_id)),
           h("dt", {}, "Resource"), h("dd", {}, a.resource),
-          ...Object.entries(a.group ?? {}).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+          ...Object.entries(a.group ?? {}).flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-ip": IP_RE.test(v) ? v : null }, v)]),
           h("dt", {}, "Matches"), h("dd", {}, String(a.count)),
           h("dt", {}, "First seen"), h("dd", {}, timeEl(a.first_seen)),
           h("dt", {}, "Last seen"), h("dd", {}, timeEl(a.last_seen)),
@@ -49,6 +50,8 @@ export function alertDetailPage(): void {
           : null,
       ),
     );
+    // Who each address is (country, organisation, domain, device name): docs/network.md.
+    void whoIsInto(box, a.resource, a.last_seen);
     clear(hist);
     for (const e of [...(a.history ?? [])].reverse()) {
       hist.append(h("li", {}, timeEl(e.at, fmtTime(e.at)), " ", h("strong", {}, e.action), e.status ? ` → ${e.status}` : "", ` by ${e.who}`, e.note ? h("p", { class: "note" }, e.note) : null));

@@ -19,6 +19,7 @@ import { storeOf } from "../store/d1.ts";
 import type { IngestResponse } from "../store/store.ts";
 import { registerMetricsRoutes } from "../metrics.ts";
 import { registerParseRoutes } from "./parse.ts";
+import { ingestNetwork } from "../network/hook.ts";
 
 let ingestsInIsolate = 0;
 const RELAY_RE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
@@ -47,14 +48,16 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     const ctx = await parseContextFor(store, pre.settingsVersion);
     const clientIp = c.req.header("cf-connecting-ip");
     const batch = prepareBatch(body.text, body.kind, { ctx, batchKey: key, nowMs, clientIp });
-    const inserted = await store.insertEvents(batch.rows);
+    // Sessions, passive DNS and devices (one RPC per router); conntrack lines of sessions-only sources are not stored.
+    const net = await ingestNetwork(c.env, key, batch.events, nowMs);
+    const inserted = await store.insertEvents(net.drop.size ? batch.rows.filter((_, i) => !net.drop.has(i)) : batch.rows);
 
     const stored = inserted.stored + (pre.pending?.stored ?? 0);
     const rowsWritten = inserted.rowsWritten + (pre.pending?.rows_written ?? 0);
 
     let evaluated: { alerts: number; suppressed: number; late: number };
     try {
-      evaluated = await evaluateBatch(c.env, key, batch.events);
+      evaluated = await evaluateBatch(c.env, key, net.events.length ? [...batch.events, ...net.events] : batch.events);
     } catch (err) {
       console.error(JSON.stringify({ level: "error", where: "evaluateBatch", requestId: c.get("requestId"), error: String(err) }));
       // +1: the pending record itself. Best effort: without it a retry still stores nothing twice for
@@ -94,7 +97,9 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         parse_errors: batch.parseErrors,
         empty_lines: batch.empty,
         // Lines that were already stored (same id) by something other than this batch's attempts.
-        duplicates: batch.accepted - stored,
+        duplicates: batch.accepted - stored - net.drop.size,
+        // Conntrack lines kept only as their sessions (network storage "sessions").
+        flow_lines_as_sessions: net.drop.size,
         line_errors: batch.errors.length,
         // From rule evaluation: alerts created or changed, events kept out of alerting by suppress
         // rules, and matches the stateful engines ignored as too late for their rule's window.

@@ -233,3 +233,80 @@ export const heartbeats = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.source, t.name] })],
 );
+
+// ============================================================================================
+// --- Network visibility (issue 12): sessions, devices, network settings. workers/store/network.ts
+// ============================================================================================
+
+/**
+ * Conntrack sessions (one row per flow, written by the per-router NetworkState Durable Object). Like
+ * events: WITHOUT ROWID (by hand in the migration), no secondary index (one session = one written row);
+ * the id is time-sortable by session START, so time ranges and cursors are primary-key ranges.
+ */
+export const flowSessions = sqliteTable("flow_sessions", {
+  /** eventId(start, router + flow key, 0): deterministic, so a retried write stores nothing twice. */
+  id: text("id").primaryKey(),
+  /** ms, event time. */
+  start: integer("start").notNull(),
+  end: integer("end").notNull(),
+  router: text("router").notNull(),
+  zone: integer("zone").notNull().default(0),
+  transport: text("transport").notNull(),
+  srcIp: text("src_ip").notNull(),
+  dstIp: text("dst_ip").notNull(),
+  /** 32 hex digits (workers/parse/ip.ts ipKey): CIDR filters are BETWEEN on text. */
+  srcIpKey: text("src_ip_key").notNull(),
+  dstIpKey: text("dst_ip_key").notNull(),
+  srcPort: integer("src_port"),
+  dstPort: integer("dst_port"),
+  srcBytes: integer("src_bytes"),
+  srcPackets: integer("src_packets"),
+  dstBytes: integer("dst_bytes"),
+  dstPackets: integer("dst_packets"),
+  /** The LAN device of the session (devices.id), when one end is a LAN address. */
+  deviceId: text("device_id"),
+  srcCountry: text("src_country"),
+  srcAsn: integer("src_asn"),
+  srcOrg: text("src_org"),
+  dstCountry: text("dst_country"),
+  dstAsn: integer("dst_asn"),
+  dstOrg: text("dst_org"),
+  /** Passive DNS: the name the router's resolver last answered with dst_ip before the session started. */
+  dstDomain: text("dst_domain"),
+  /** destroy | timeout | destroy_only. */
+  endReason: text("end_reason").notNull(),
+});
+
+/**
+ * The device inventory (read model; the NetworkState objects own the merge). Written at most once per
+ * device per batch, and for last_seen only when it moved by DEVICE_SEEN_PUSH_MS. `name` and `tags` are
+ * the user's (PATCH /v1/devices/:id) and are never written by the objects.
+ */
+export const devices = sqliteTable("devices", {
+  id: text("id").primaryKey(),
+  router: text("router").notNull(),
+  mac: text("mac"),
+  /** JSON array of every MAC merged into the device. */
+  macs: text("macs").notNull().default("[]"),
+  /** JSON array, most recent first. */
+  ips: text("ips").notNull().default("[]"),
+  hostname: text("hostname"),
+  clientId: text("client_id"),
+  vendor: text("vendor"),
+  randomized: integer("randomized", { mode: "boolean" }).notNull().default(false),
+  name: text("name"),
+  tags: text("tags").notNull().default("[]"),
+  /** ms, event time. */
+  firstSeen: integer("first_seen").notNull(),
+  lastSeen: integer("last_seen").notNull(),
+  left: integer("left", { mode: "boolean" }).notNull().default(false),
+  /** First seen in its router's first hour: part of the inventory learned at install, not a new device. */
+  learned: integer("learned", { mode: "boolean" }).notNull().default(false),
+});
+
+/** Network settings (one JSON document per key): `timeouts` (conntrack timeouts, s) and `storage` (per source). */
+export const networkSettings = sqliteTable("network_settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

@@ -14,6 +14,7 @@ import { parseSudo } from "./sudo.ts";
 import { parseSu } from "./su.ts";
 import { parseDnsmasq, parseDnsmasqDhcp } from "./dnsmasq.ts";
 import { parseHostapd } from "./hostapd.ts";
+import { parseDhcpd, parseOdhcpd } from "./dhcpd.ts";
 import { parseArpwatch } from "./arpwatch.ts";
 import { parseSynology, SYNOLOGY_SNIFF } from "./synology.ts";
 import { parseBackup } from "./backup.ts";
@@ -48,6 +49,7 @@ const BY_PROGRAM: Record<string, Entry> = {
   su: { parse: parseSu, dataset: "su" },
   dnsmasq,
   "dnsmasq-dhcp": { parse: parseDnsmasqDhcp, dataset: "dnsmasq.dhcp" },
+  dhcpd: { parse: parseDhcpd, dataset: "dhcpd" }, odhcpd: { parse: parseOdhcpd, dataset: "odhcpd" },
   hostapd, wpad: hostapd,
   arpwatch, addrwatch: arpwatch, addrwatch_syslog: arpwatch,
   connection: synology, synoscgi: synology, "synoscgi_syno.api.auth": synology,

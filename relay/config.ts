@@ -22,6 +22,7 @@ export interface RelayConfig {
   udp: HostPort | null;
   tcp: HostPort | null;
   tls: HostPort | null;
+  relp: HostPort | null;
   tlsCert: string | null;
   tlsKey: string | null;
   tlsCa: string | null;
@@ -70,6 +71,7 @@ export const FLAGS: Flag[] = [
   { name: "udp", kind: "hostport", help: "listen for syslog over UDP, e.g. 0.0.0.0:5514" },
   { name: "tcp", kind: "hostport", help: "listen for syslog over TCP (octet counting or newline framing)" },
   { name: "tls", kind: "hostport", help: "listen for syslog over TLS (RFC 5425)" },
+  { name: "relp", kind: "hostport", help: "listen for RELP (rsyslog omrelp, syslog-ng relp()): each message acknowledged once fsynced in the spool" },
   { name: "tls-cert", kind: "string", help: "TLS server certificate (PEM)" },
   { name: "tls-key", kind: "string", help: "TLS server key (PEM)" },
   { name: "tls-ca", kind: "string", help: "CA (PEM): when set, clients must present a certificate it signed" },
@@ -100,9 +102,9 @@ export function envName(f: Flag): string {
 
 export function helpText(): string {
   const lines = [
-    "porchlight-relay: receive syslog (UDP, TCP, TLS, files, stdin), spool it on disk, forward it to the Porchlight edge.",
+    "porchlight-relay: receive syslog (UDP, TCP, TLS, RELP, files, stdin), spool it on disk, forward it to the Porchlight edge.",
     "",
-    "Usage: porchlight-relay --endpoint URL --token T [--udp HOST:PORT] [--tcp HOST:PORT] [--tls HOST:PORT ...] [options]",
+    "Usage: porchlight-relay --endpoint URL --token T [--udp HOST:PORT] [--tcp HOST:PORT] [--tls HOST:PORT ...] [--relp HOST:PORT] [options]",
     "",
     "Options (each also an environment variable; `--config FILE` takes the same names as JSON keys):",
   ];
@@ -230,6 +232,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): RelayConfig 
     udp: hp("udp"),
     tcp: hp("tcp"),
     tls: hp("tls"),
+    relp: hp("relp"),
     tlsCert: str("tls-cert") ?? null,
     tlsKey: str("tls-key") ?? null,
     tlsCa: str("tls-ca") ?? null,
@@ -263,7 +266,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): RelayConfig 
       throw new ConfigError(`--${flag}: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
-  if (!cfg.udp && !cfg.tcp && !cfg.tls && cfg.files.length === 0 && !cfg.stdin) throw new ConfigError("no source: give at least one of --udp, --tcp, --tls, --file, --stdin");
+  if (!cfg.udp && !cfg.tcp && !cfg.tls && !cfg.relp && cfg.files.length === 0 && !cfg.stdin) throw new ConfigError("no source: give at least one of --udp, --tcp, --tls, --relp, --file, --stdin");
   if (cfg.retryMaxMs < cfg.retryBaseMs) throw new ConfigError("--retry-max-ms must be at least --retry-base-ms");
   return cfg;
 }

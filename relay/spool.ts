@@ -61,6 +61,8 @@ interface Cursor {
 const SEG_RE = /^(\d{12})\.ndjson$/;
 const segName = (n: number) => `${String(n).padStart(12, "0")}.ndjson`;
 const NL = 10;
+/** How much of the previous process's newest spooled data is kept for takeStartupTail(), bytes. */
+const STARTUP_TAIL_BYTES = 512 * 1024;
 
 function fdatasyncP(fd: number): Promise<void> {
   return new Promise((res, rej) => fdatasync(fd, (e) => (e ? rej(e) : res())));
@@ -142,12 +144,52 @@ export class Spool {
     }
     // Never append to a segment written by an earlier process: its tail may be torn.
     this.wSeg = Math.max(this.cursor.seg, (nums[nums.length - 1] ?? 0) + 1);
+    this.startupTail = this.readTail(nums.filter((n) => this.sizes.has(n)), STARTUP_TAIL_BYTES);
     this.wFd = this.openSegment(this.wSeg);
     if (this.sizes.size === 1) this.cursor = { seg: this.wSeg, off: 0, cut: null }; // nothing backlogged
     this.fsyncTimer = setInterval(() => void this.syncNow(), o.fsyncMs);
     this.fsyncTimer.unref();
     this.gauges();
     if (this.totalBytes > 0) this.log.info("spool backlog found", { bytes: this.totalBytes, segments: this.sizes.size - 1, cursor: this.cursor });
+  }
+
+  /**
+   * The last lines (≤ `bytes`) the previous process wrote, oldest first, read before anything can
+   * delete their segments: the RELP source compares a reconnecting sender's re-sends with them.
+   * Taken once (the memory is released).
+   */
+  takeStartupTail(): string[] {
+    const t = this.startupTail;
+    this.startupTail = [];
+    return t;
+  }
+  private startupTail: string[];
+
+  private readTail(segs: number[], bytes: number): string[] {
+    const chunks: Buffer[] = [];
+    let whole = true; // the read starts at a line boundary (the start of a segment)
+    for (let i = segs.length - 1; i >= 0 && bytes > 0; i--) {
+      const size = this.sizes.get(segs[i]!)!;
+      const len = Math.min(size, bytes);
+      const fd = openSync(join(this.segDir, segName(segs[i]!)), "r");
+      try {
+        const buf = Buffer.allocUnsafe(len);
+        let got = 0;
+        while (got < len) {
+          const n = readSync(fd, buf, got, len - got, size - len + got);
+          if (n === 0) break;
+          got += n;
+        }
+        chunks.unshift(buf.subarray(0, got));
+        whole = len === size;
+      } finally {
+        closeSync(fd);
+      }
+      bytes -= len;
+    }
+    const lines = Buffer.concat(chunks).toString("utf8").split("\n");
+    // The first line may be cut by the byte bound and the last may be torn: both are dropped.
+    return lines.slice(whole ? 0 : 1, -1).filter(Boolean);
   }
 
   private loadCursor(first: number): Cursor {

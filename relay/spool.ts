@@ -282,6 +282,7 @@ export class Spool {
       failed = e;
     }
     const lines = failed ? 0 : this.pendingLines;
+    let recovered = false;
     if (failed) {
       this.wbuf.copy(this.wbuf, 0, off, this.pendingBytes);
       this.pendingBytes -= off;
@@ -295,7 +296,8 @@ export class Spool {
         setTimeout(() => this.writePending(), 1000).unref();
       }
     } else {
-      if (this.writeError !== null) this.log.info("spool writes recovered");
+      recovered = this.writeError !== null;
+      if (recovered) this.log.info("spool writes recovered", { error: this.writeError });
       this.writeError = null;
       this.pendingBytes = 0;
       this.pendingLines = 0;
@@ -310,6 +312,8 @@ export class Spool {
     if (!failed && this.sizes.get(this.wSeg)! >= this.segmentBytes) this.roll();
     this.gauges();
     this.wakeReader();
+    // Sources paused on a failing disk wait for space: writes working again is space again.
+    if (recovered) this.freed();
   }
 
   private roll(): void {

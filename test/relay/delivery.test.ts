@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createSocket } from "node:dgram";
-import { existsSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { metric, Receiver, Relay, relayArgs, tcpSend, tmp, waitFor } from "./helpers.ts";
 
@@ -23,6 +24,19 @@ async function setup(extra: string[], components = ["tcp", "metrics"]) {
   cleanup.push(() => (relay.proc.exitCode === null ? relay.kill() : Promise.resolve()), () => rx.stop());
   return { rx, relay, spool };
 }
+/** Whether this process may mount a small tmpfs (root, and a sandbox that allows it): the disk-full recovery test needs one. */
+const canMountTmpfs = (() => {
+  if (process.getuid?.() !== 0) return false;
+  const d = tmp("relay-tmpfs-probe-");
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", d], { stdio: "ignore" });
+    execFileSync("umount", [d], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!canMountTmpfs) console.log("SKIPPED: cannot mount a tmpfs (needs root): the disk-full recovery test does not run");
 const lines = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `<13>${prefix} ${i}\n`).join("");
 
 describe("batching", () => {
@@ -219,6 +233,46 @@ describe("spool full", () => {
     expect(relay.logs.filter((l) => l.msg === "spool write failed; retrying every second (sources see the spool as full)")).toHaveLength(1);
     expect(relay.proc.exitCode).toBe(null);
     expect(rx.lines.map((l) => l.raw)).toEqual(before.trim().split("\n"));
+  });
+
+  it.skipIf(!canMountTmpfs)("disk full and freed again (an 8 MiB tmpfs): the relay recovers by itself and delivers everything spooled before, during and after", async () => {
+    // A real filesystem that fills up: the spool on an 8 MiB tmpfs (room for the 2 MiB the relay holds in memory), filled by a file of the test's.
+    const mnt = tmp("relay-tmpfs-");
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]);
+    cleanup.push(async () => void execFileSync("umount", ["-l", mnt]));
+    const rx = await new Receiver().start();
+    const spool = join(mnt, "spool");
+    const relay = await new Relay(relayArgs(rx, spool, ["--tcp", "127.0.0.1:0", "--retry-base-ms", "50", "--retry-max-ms", "400"])).ready(["tcp", "metrics"]);
+    cleanup.push(() => (relay.proc.exitCode === null ? relay.kill() : Promise.resolve()), () => rx.stop());
+    const health = async () => (await fetch(`http://${relay.addresses.metrics}/healthz`)).status;
+
+    await tcpSend(relay.port("tcp"), lines("before", 100));
+    await waitFor(() => rx.lines.length === 100);
+    // Fill the disk to the last byte.
+    const filler = join(mnt, "filler");
+    const fd = openSync(filler, "w");
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(4096, 120));
+    } catch (e) {
+      expect((e as NodeJS.ErrnoException).code).toBe("ENOSPC");
+    } finally {
+      closeSync(fd);
+    }
+    // Sent while the disk is full: held in memory, then the TCP connection is paused.
+    const during = tcpSend(relay.port("tcp"), lines("during", 30_000));
+    await waitFor(async () => metric(await relay.metrics(), "porchlight_relay_errors_total", { component: "spool", reason: "ENOSPC" }) > 0);
+    await waitFor(async () => (await health()) === 503);
+    expect(rx.lines.length).toBe(100);
+    // Space comes back: writes resume on their own, the paused connection is read again.
+    unlinkSync(filler);
+    await during;
+    await waitFor(() => rx.lines.length === 30_100, 30_000, () => `${rx.lines.length}/30100`);
+    await waitFor(async () => (await health()) === 200);
+    await tcpSend(relay.port("tcp"), lines("after", 100));
+    await waitFor(() => rx.lines.length === 30_200);
+    expect(rx.lines.map((l) => l.raw)).toEqual([...lines("before", 100), ...lines("during", 30_000), ...lines("after", 100)].join("").trim().split("\n"));
+    expect(rx.duplicates).toBe(0);
+    expect(relay.logs.filter((l) => l.msg === "spool writes recovered")).toHaveLength(1);
   });
 
   it("TCP: reads pause (backpressure), nothing is dropped, everything arrives in order once the edge is back", async () => {

@@ -42,6 +42,7 @@ export interface RelayConfig {
   retryBaseMs: number;
   retryMaxMs: number;
   requestTimeoutMs: number;
+  inflight: number;
   unhealthyAfterS: number;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
@@ -61,6 +62,11 @@ interface Flag {
 /** Edge ingest limits (workers/constants.ts INGEST_MAX_BYTES / INGEST_MAX_LINES): a batch must fit. */
 const EDGE_MAX_BATCH_BYTES = 1_048_576;
 const EDGE_MAX_BATCH_LINES = 5000;
+/**
+ * Batches in flight by default: measured with `npm run bench -- e2e` (relay → wrangler dev + D1 on
+ * 2 cores): see docs/relay.md, Performance.
+ */
+const DEFAULT_INFLIGHT = 4;
 
 export const FLAGS: Flag[] = [
   { name: "config", kind: "string", help: "JSON file whose keys are these flag names" },
@@ -91,6 +97,7 @@ export const FLAGS: Flag[] = [
   { name: "retry-base-ms", kind: "int", def: 500, min: 1, help: "first retry delay" },
   { name: "retry-max-ms", kind: "int", def: 30_000, min: 1, help: "largest retry delay (Retry-After may ask for more, up to 10 min)" },
   { name: "request-timeout-ms", kind: "int", def: 30_000, min: 100, help: "timeout of one POST" },
+  { name: "inflight", kind: "int", def: DEFAULT_INFLIGHT, min: 1, max: 64, help: "most batches in flight to the edge at once (halved on 429/503 and errors, regrown on success)" },
   { name: "unhealthy-after-s", kind: "int", def: 300, min: 1, help: "/healthz fails when the edge has been unreachable this long" },
   { name: "shutdown-timeout-ms", kind: "int", def: 10_000, min: 0, help: "on SIGTERM, time allowed to flush before exiting (the rest stays spooled)" },
   { name: "log-level", kind: "string", def: "info", help: "debug|info|warn|error" },
@@ -252,6 +259,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): RelayConfig 
     retryBaseMs: int("retry-base-ms"),
     retryMaxMs: int("retry-max-ms"),
     requestTimeoutMs: int("request-timeout-ms"),
+    inflight: int("inflight"),
     unhealthyAfterS: int("unhealthy-after-s"),
     shutdownTimeoutMs: int("shutdown-timeout-ms"),
     logLevel,

@@ -32,6 +32,7 @@ export async function run(cfg: RelayConfig, log: Logger): Promise<void> {
       retryBaseMs: cfg.retryBaseMs,
       retryMaxMs: cfg.retryMaxMs,
       requestTimeoutMs: cfg.requestTimeoutMs,
+      inflight: cfg.inflight,
       unhealthyAfterS: cfg.unhealthyAfterS,
     },
     spool,

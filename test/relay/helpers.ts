@@ -100,6 +100,15 @@ export class Receiver {
   }
 }
 
+/** A free TCP port on loopback (for a server that must come back on the same port). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
 export function tmp(prefix = "relay-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

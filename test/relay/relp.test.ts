@@ -7,10 +7,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { connect, createServer, type AddressInfo, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { encodeRelpFrame, parseOffers, RelpDecoder, RelpFramingError, type RelpFrame } from "../../relay/framing/relp.ts";
-import { metric, Receiver, Relay, relayArgs, tmp, waitFor } from "./helpers.ts";
+import { freePort, metric, Receiver, Relay, relayArgs, tmp, waitFor } from "./helpers.ts";
 
 const cleanup: (() => unknown)[] = [];
 afterAll(async () => {
@@ -187,15 +187,6 @@ const RSYSLOGD = "/usr/sbin/rsyslogd";
 const OMRELP = ["/usr/lib/x86_64-linux-gnu/rsyslog/omrelp.so", "/usr/lib/aarch64-linux-gnu/rsyslog/omrelp.so", "/usr/lib/rsyslog/omrelp.so"];
 const haveRsyslog = existsSync(RSYSLOGD) && OMRELP.some((p) => existsSync(p));
 if (!haveRsyslog) console.log("SKIPPED: rsyslog with RELP (apt-get install rsyslog rsyslog-relp) is not installed: the omrelp kill -9 test does not run");
-
-/** A free TCP port on loopback (the relay must come back on the same port rsyslog targets). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe.skipIf(!haveRsyslog)("rsyslog omrelp → relay, kill -9 mid-stream", () => {
   it("0 lost, 0 stored twice", { timeout: 90_000 }, async () => {

@@ -129,8 +129,8 @@ const stored = new Stored();
 // ----------------------------------------------------------------------------- The relay and the sender
 
 /** The relay as a child process (test/relay/helpers.ts), its token in the environment, its own spool. */
-async function startRelay(inflight: number): Promise<Relay> {
-  const relay = new Relay(["--endpoint", URL_BASE, "--tcp", "127.0.0.1:0", "--spool", tmp("e2e-spool-"), "--metrics", "127.0.0.1:0", "--inflight", String(inflight)], { env: { PORCHLIGHT_TOKEN: TOKEN } });
+async function startRelay(inflight: number | null): Promise<Relay> {
+  const relay = new Relay(["--endpoint", URL_BASE, "--tcp", "127.0.0.1:0", "--spool", tmp("e2e-spool-"), "--metrics", "127.0.0.1:0", ...(inflight ? ["--inflight", String(inflight)] : [])], { env: { PORCHLIGHT_TOKEN: TOKEN } });
   children.push(relay.proc);
   return relay.ready(["tcp", "metrics"], 30_000);
 }
@@ -205,9 +205,10 @@ for (const inflight of INFLIGHTS) {
 
 // ----------------------------------------------------------------------------- 2. Stepped offered rates
 
-const relay = await startRelay(Number(process.env.BENCH_E2E_STEP_INFLIGHT ?? 4));
+const stepInflight = process.env.BENCH_E2E_STEP_INFLIGHT ? Number(process.env.BENCH_E2E_STEP_INFLIGHT) : null;
+const relay = await startRelay(stepInflight);
 const sock = await open(relay.port("tcp"));
-console.log(`\n2. Offered rates, ${STEP_S} s each (relay --inflight ${process.env.BENCH_E2E_STEP_INFLIGHT ?? 4}):`);
+console.log(`\n2. Offered rates, ${STEP_S} s each (relay --inflight ${stepInflight ?? "default"}):`);
 let best = 0;
 let bestStored = 0;
 /** Storage trails the offer by a batch's wait and a round trip: the stored count is read LAG_MS late. */

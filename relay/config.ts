@@ -64,11 +64,11 @@ const EDGE_MAX_BATCH_BYTES = 1_048_576;
 const EDGE_MAX_BATCH_LINES = 5000;
 /**
  * Batches in flight by default, chosen with `npm run bench -- e2e` (relay → wrangler dev + local D1,
- * 2 shared cores): a 40,000-line backlog drained at 2,889 / 3,629 / 3,174 / 3,237 lines/s with 1 / 2 /
- * 4 / 8 in flight in one run and 4,521 / 4,226 / 5,347 / 7,664 in another; 8 was best or level in
- * both. A real edge a round trip away gains more from it. Flow control halves it under 429/503.
+ * 2 cores shared with other work, so single runs are noisy): a 40,000-line backlog drained, over
+ * three runs, at a median of 3,096 / 3,629 / 4,607 / 3,411 lines/s with 1 / 2 / 4 / 8 in flight.
+ * A real edge a round trip away gains more from it; flow control halves it under 429/503.
  */
-const DEFAULT_INFLIGHT = 8;
+const DEFAULT_INFLIGHT = 4;
 
 export const FLAGS: Flag[] = [
   { name: "config", kind: "string", help: "JSON file whose keys are these flag names" },

@@ -136,6 +136,7 @@ class Session {
       this.socket.pause();
       this.ctx.metrics.inc("porchlight_relay_backpressure_total", { component: C }, 1, "Times a source paused because the spool was full.");
       void this.ctx.spool.whenSpace().then(() => {
+        if (this.socket.destroyed) return; // gone: the sender re-sends what was never answered
         const w = this.waiting;
         this.waiting = [];
         this.process(w);

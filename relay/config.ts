@@ -65,7 +65,7 @@ const EDGE_MAX_BATCH_LINES = 5000;
 /**
  * Batches in flight by default, chosen with `npm run bench -- e2e` (relay → wrangler dev + local D1,
  * 2 cores shared with other work, so single runs are noisy): a 40,000-line backlog drained, over
- * three runs, at a median of 3,096 / 3,629 / 4,607 / 3,411 lines/s with 1 / 2 / 4 / 8 in flight.
+ * four runs, at a median of 2,993 / 3,239 / 4,189 / 3,445 lines/s with 1 / 2 / 4 / 8 in flight.
  * A real edge a round trip away gains more from it; flow control halves it under 429/503.
  */
 const DEFAULT_INFLIGHT = 4;

@@ -193,11 +193,12 @@ describe("pipelined delivery (--inflight)", () => {
     rx.respond = () => (refused++ < 4 ? { status: 429, headers: { "retry-after": "1" } } : null);
     await tcpSend(relay.port("tcp"), lines("busy", 2000));
     await waitFor(() => rx.lines.length === 2000, 30_000, () => `${rx.lines.length}/2000`);
-    const firstRefusal = rx.requests.findIndex((r) => r.status === 429);
-    const lastRefusal = rx.requests.findLastIndex((r) => r.status === 429);
-    // Nothing at all was sent within the second the edge asked for, after its first 429.
-    const next = rx.requests.slice(lastRefusal + 1)[0]!;
-    expect(next.at - rx.requests[firstRefusal]!.at).toBeGreaterThanOrEqual(950);
+    // After the first 429 nothing new is sent for the second the edge asked for: every later
+    // request was either already in flight (arrived with it) or comes a second later.
+    const first = rx.requests.find((r) => r.status === 429)!;
+    const later = rx.requests.filter((r) => r.at > first.at).map((r) => r.at - first.at);
+    expect(later.filter((d) => d >= 50 && d < 950)).toEqual([]);
+    expect(later.some((d) => d >= 950)).toBe(true);
     const m = await relay.metrics();
     expect(metric(m, "porchlight_relay_errors_total", { component: "https", reason: "http_429" })).toBe(4);
     // 40 batches answered 2xx after the refusals: the window regrew to its ceiling.

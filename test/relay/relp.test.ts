@@ -10,6 +10,7 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { encodeRelpFrame, parseOffers, RelpDecoder, RelpFramingError, type RelpFrame } from "../../relay/framing/relp.ts";
+import { helpText } from "../../relay/config.ts";
 import { freePort, metric, Receiver, Relay, relayArgs, tmp, waitFor } from "./helpers.ts";
 
 const cleanup: (() => unknown)[] = [];
@@ -134,6 +135,21 @@ describe("RELP protocol", () => {
     await d.closed;
     expect(d.frames.map((f) => `${f.txnr} ${f.command}`)).toEqual(["1 rsp", "2 rsp", "0 serverclose"]);
     expect(rx.lines.at(-1)!.raw).toBe("<13>before shutdown");
+  });
+
+  it("PORCHLIGHT_RELP is the environment form of --relp, and --help lists it", async () => {
+    const rx = await new Receiver().start();
+    cleanup.push(() => rx.stop());
+    const args = relayArgs(rx, tmp());
+    const relay = await new Relay(args, { env: { PORCHLIGHT_RELP: "127.0.0.1:0" } }).ready(["relp"]);
+    cleanup.push(() => (relay.proc.exitCode === null ? relay.kill() : null));
+    const c = new Client(relay.port("relp"));
+    c.send(1, "open", OPEN);
+    c.send(2, "syslog", "<13>via env");
+    await c.until(2);
+    await waitFor(() => rx.lines.some((l) => l.raw === "<13>via env"));
+    expect(helpText()).toContain("--relp HOST:PORT");
+    expect(helpText()).toContain("[PORCHLIGHT_RELP]");
   });
 
   it("a command before open, a client without syslog, and a framing error end the session, counted", async () => {

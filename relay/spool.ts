@@ -27,7 +27,7 @@
  * Bound: segments total ≤ maxBytes; when full, append() refuses (sources pause or drop) and
  * dropOldest() can delete the oldest segment (UDP's default policy), counting the lines it held.
  */
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync, close, existsSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync, close, existsSync } from "node:fs";
 import { open as openAsync, rename, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -330,6 +330,7 @@ export class Spool {
   writePending(): void {
     this.writeScheduled = false;
     if (this.pendingLines === 0) return;
+    if (this.reopenSegment) this.reopen();
     let off = 0;
     let failed: unknown = null;
     try {
@@ -337,9 +338,23 @@ export class Spool {
     } catch (e) {
       failed = e;
     }
-    const lines = failed ? 0 : this.pendingLines;
+    let lines = failed ? 0 : this.pendingLines;
     let recovered = false;
     if (failed) {
+      // Keep what was written up to the last whole line; a partial line is cut off the file (best
+      // effort) and written again whole after the segment is reopened.
+      const whole = off > 0 ? this.wbuf.lastIndexOf(NL, off - 1) + 1 : 0;
+      if (whole < off) {
+        try {
+          ftruncateSync(this.wFd, this.sizes.get(this.wSeg)! + whole);
+        } catch {
+          /* not a regular file: nothing to cut */
+        }
+      }
+      for (let i = this.wbuf.indexOf(NL); i !== -1 && i < whole; i = this.wbuf.indexOf(NL, i + 1)) lines++;
+      off = whole;
+      this.pendingLines -= lines;
+      this.reopenSegment = true;
       this.wbuf.copy(this.wbuf, 0, off, this.pendingBytes);
       this.pendingBytes -= off;
       if (this.writeError === null) {
@@ -371,6 +386,35 @@ export class Spool {
     // Sources paused on a failing disk wait for space: writes working again is space again.
     if (recovered) this.freed();
   }
+
+  /**
+   * After a failed write the segment file is closed and opened again by its path before the next
+   * attempt: a file that failed for good (a dead descriptor, a path that was replaced) is not kept
+   * open.
+   */
+  private reopen(): void {
+    let fd: number;
+    try {
+      fd = openSync(join(this.segDir, segName(this.wSeg)), "a");
+    } catch {
+      return; // try the old descriptor once more; the next failure reopens again
+    }
+    this.reopenSegment = false;
+    // Flush what the old descriptor wrote, then let it go (once per failed attempt: no leak).
+    try {
+      fdatasyncSync(this.wFd);
+    } catch {
+      /* the failing file: its error was counted already */
+    }
+    closeSync(this.wFd);
+    this.wFd = fd;
+    if (this.rFdSeg === this.wSeg && this.rFd !== null) {
+      closeSync(this.rFd);
+      this.rFd = null;
+      this.rFdSeg = -1;
+    }
+  }
+  private reopenSegment = false;
 
   private roll(): void {
     let fd: number;

@@ -282,7 +282,7 @@ describe("spool full", () => {
     expect(rx.duplicates).toBe(0);
   });
 
-  it("disk full (a real ENOSPC from /dev/full): the relay keeps running, /healthz and the metrics say so, and what was spooled before is delivered", async () => {
+  it("disk full (a real ENOSPC from /dev/full): the relay keeps running, /healthz and the metrics say so, what was spooled before is delivered, and it reopens the file until it can write again", async () => {
     // 64 KiB spool: 4 KiB segments. The next segment the relay will open is made a link to /dev/full,
     // where every write fails with ENOSPC, as on a full disk.
     const { rx, relay, spool } = await setup(["--spool-max-bytes", "65536"]);
@@ -302,6 +302,13 @@ describe("spool full", () => {
     expect(relay.logs.filter((l) => l.msg === "spool write failed; retrying every second (sources see the spool as full)")).toHaveLength(1);
     expect(relay.proc.exitCode).toBe(null);
     expect(bySeq(rx.lines)).toEqual(before.trim().split("\n"));
+    // The failing file is not kept open: once the path is a writable file again, the next attempt
+    // opens it and everything held in memory is written and delivered.
+    unlinkSync(join(segments, next));
+    await waitFor(() => rx.lines.length === 65, 10_000, () => `${rx.lines.length}/65 delivered`);
+    await waitFor(async () => (await fetch(`http://${relay.addresses.metrics}/healthz`)).status === 200);
+    expect(bySeq(rx.lines.slice(60))).toEqual(lines("disk full", 5).trim().split("\n"));
+    expect(relay.logs.filter((l) => l.msg === "spool writes recovered")).toHaveLength(1);
   });
 
   it.skipIf(!canMountTmpfs)("disk full and freed again (an 8 MiB tmpfs): the relay recovers by itself and delivers everything spooled before, during and after", async () => {

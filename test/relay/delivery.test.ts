@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createSocket } from "node:dgram";
 import { execFileSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { bySeq, drained, metric, Receiver, Relay, relayArgs, tcpSend, tmp, waitFor } from "./helpers.ts";
 
@@ -31,6 +31,8 @@ const canMountTmpfs = (() => {
     return true;
   } catch {
     return false;
+  } finally {
+    rmSync(d, { recursive: true, force: true });
   }
 })();
 if (!canMountTmpfs) console.log("SKIPPED: cannot mount a tmpfs (needs root): the disk-full recovery test does not run");
@@ -315,7 +317,10 @@ describe("spool full", () => {
     // A real filesystem that fills up: the spool on an 8 MiB tmpfs (room for the 2 MiB the relay holds in memory), filled by a file of the test's.
     const mnt = tmp("relay-tmpfs-");
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]);
-    cleanup.push(async () => void execFileSync("umount", ["-l", mnt]));
+    cleanup.push(async () => {
+      execFileSync("umount", ["-l", mnt]);
+      rmSync(mnt, { recursive: true, force: true });
+    });
     const rx = await new Receiver().start();
     const spool = join(mnt, "spool");
     const relay = await new Relay(relayArgs(rx, spool, ["--tcp", "127.0.0.1:0", "--retry-base-ms", "50", "--retry-max-ms", "400"])).ready(["tcp", "metrics"]);

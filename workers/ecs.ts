@@ -96,11 +96,12 @@ export interface EcsEvent {
 export function getField(event: unknown, path: string): unknown {
   let cur: unknown = event;
   // `@timestamp` and other top-level keys with dots are not nested, so try the whole path first.
-  if (cur && typeof cur === "object" && path in (cur as Record<string, unknown>)) {
+  // Own keys only: a path such as `labels.constructor` names data, never an Object.prototype member.
+  if (cur && typeof cur === "object" && Object.hasOwn(cur, path)) {
     return (cur as Record<string, unknown>)[path];
   }
   for (const part of path.split(".")) {
-    if (cur === null || typeof cur !== "object") return undefined;
+    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, part)) return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
   return cur;

@@ -11,6 +11,7 @@
 import { newSyslogMessage, type SyslogMessage } from "./types.ts";
 import { digitAt, inferYear, iso, monthAt, scanIso, utcMs, wallToUtc, weekdayAt } from "./time.ts";
 import { facilityCode, severityCode } from "./names.ts";
+import { table } from "../table.ts";
 
 export interface BsdOptions {
   /** Receive time, ms since epoch: the reference for year inference. */
@@ -128,7 +129,7 @@ function isTagChar(c: number): boolean {
  * `date` output), in minutes east of UTC. Only unambiguous ones; others (IST, CST in China...) are not
  * listed, so the sender's configured zone applies.
  */
-const ZONE_ABBR: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
+const ZONE_ABBR = table({
   UTC: 0, GMT: 0, Z: 0, WET: 0, WEST: 60, BST: 60, CET: 60, CEST: 120, MET: 60, MEST: 120, EET: 120, EEST: 180,
   MSK: 180, EST: -300, EDT: -240, CDT: -300, MST: -420, MDT: -360, PST: -480, PDT: -420, AKST: -540,
   AKDT: -480, HST: -600, JST: 540, KST: 540, AEST: 600, AEDT: 660, NZST: 720, NZDT: 780,

@@ -6,6 +6,7 @@
  */
 import { newSyslogMessage, type SyslogMessage } from "./types.ts";
 import { iso, scanIso, wallToUtc } from "./time.ts";
+import { setOwn } from "../table.ts";
 
 export type Rfc5424Result =
   | { ok: true; msg: SyslogMessage }
@@ -31,12 +32,6 @@ const E_DUP_SDID = "duplicate structured data element id";
 const E_PARSE = "parsing error";
 const E_MSG_UTF8 =
   "expecting a free-form optional message in UTF-8 (starting with or without BOM) or a free-form optional message in any encoding (starting without BOM)";
-
-/** Sets a key on a record without letting "__proto__" change the prototype (input is untrusted). */
-export function setOwn<V>(obj: Record<string, V>, key: string, value: V): void {
-  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
-}
 
 /** True for PRINTUSASCII (%d33-126), the character set of RFC 5424 header fields. */
 function isPrintUsAscii(c: number): boolean {

@@ -8,6 +8,7 @@ import type { EcsEvent } from "../ecs.ts";
 import { compileCondition, compileGetter, type CompiledCondition } from "./condition.ts";
 import { templateVars } from "./template.ts";
 import type { Condition, Firing, MatchedEvent, RuleDef } from "./types.ts";
+import { setOwn, table } from "../table.ts";
 
 /** Most event ids a firing carries (siemstress keeps the source events; we keep the latest ones). */
 export const MAX_EVENT_IDS = 20;
@@ -253,7 +254,7 @@ function compileGroupKey(rule: RuleDef): (ev: MatchedEvent) => string {
 /** {"source.ip": "203.0.113.7"} from group values. */
 export function groupObject(rule: RuleDef, values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  (rule.group_by ?? []).forEach((f, i) => (out[f] = values[i] ?? ""));
+  (rule.group_by ?? []).forEach((f, i) => setOwn(out, f, values[i] ?? ""));
   return out;
 }
 
@@ -296,7 +297,7 @@ type Key = readonly [field: string, value: string];
  * How good a field is as an index key: lower is more selective (a dataset names one parser's
  * events; an outcome or category is shared by many). Unknown fields rank in between.
  */
-const INDEX_RANK: Record<string, number> = {
+const INDEX_RANK = table({
   "event.dataset": 0,
   "event.module": 1,
   "event.action": 1,
@@ -307,7 +308,7 @@ const INDEX_RANK: Record<string, number> = {
   "event.type": 4,
   "event.outcome": 4,
   "event.kind": 5,
-};
+});
 const rankOf = (field: string) => INDEX_RANK[field] ?? 2;
 
 /** An equality value that matches only the identical string (a numeric string also matches the number). */

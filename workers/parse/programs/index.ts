@@ -20,6 +20,7 @@ import { parseBackup } from "./backup.ts";
 import { parsePam, PAM_SNIFF } from "./pam.ts";
 import { parseLuci, isLuci } from "./luci.ts";
 import { TokenMemo } from "../memo.ts";
+import { table } from "../../table.ts";
 
 type Parse = (msg: string, syslog: SyslogMessage) => ProgramFields | null;
 
@@ -36,7 +37,7 @@ const hostapd: Entry = { parse: parseHostapd, dataset: "hostapd" };
 const arpwatch: Entry = { parse: parseArpwatch, dataset: "arpwatch" };
 const synology: Entry = { parse: parseSynology };
 
-const BY_PROGRAM: Record<string, Entry> = {
+const BY_PROGRAM = table<Entry>({
   kernel: { parse: parseIptables },
   iptables: { parse: parseIptables, dataset: "iptables" },
   nftables: { parse: parseIptables, dataset: "iptables" },
@@ -54,7 +55,7 @@ const BY_PROGRAM: Record<string, Entry> = {
   rsnapshot: { parse: parseBackup, dataset: "backup" },
   // LuCI logs through the process that runs it: uhttpd (and rpcd) carry other messages too, so no fallback dataset.
   luci: { parse: parseLuci, dataset: "luci" }, uhttpd: { parse: parseLuci }, rpcd: { parse: parseLuci },
-};
+});
 
 /**
  * Parser entry by raw program name (APP-NAME, or a tag sniffed from a headerless line; null: not a

@@ -11,8 +11,10 @@ import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
 import { egressObserver, firewallEvent, flowRelated, ingressObserver, lowerCached } from "./common.ts";
 import { toNumber } from "../number.ts";
+import { table } from "../../table.ts";
 
-const ACTIONS: Record<string, string> = { block: "drop", pass: "accept", reject: "reject", match: "log", scrub: "log" };
+/** pf action word → event.action. Keyed by the line's text: no prototype (`constructor` finds nothing). */
+const ACTIONS = table({ block: "drop", pass: "accept", reject: "reject", match: "log", scrub: "log" });
 
 export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
   const line = msg.charCodeAt(0) === 32 || msg.charCodeAt(msg.length - 1) === 32 ? msg.trim() : msg;

@@ -76,7 +76,7 @@ function envelopeProblem(v: unknown): string | null {
   return null;
 }
 
-// The relay stamps "YYYY-MM-DDTHH:MM:SS.mmmZ" and the lines of a batch share a few seconds: the ms of
+// Pure cache of rfc3339Ms. The relay stamps "YYYY-MM-DDTHH:MM:SS.mmmZ" and the lines of a batch share a few seconds: the ms of
 // the last such second (validated by RFC3339 + Date.parse once) turns the next stamps into arithmetic.
 let lastSecondPrefix = "";
 let lastSecondMs = NaN;
@@ -143,18 +143,14 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
     }
     const lineNo = i + 1;
     let input: RawInput;
-    let relayTruncated = false;
-    if (kind === "ndjson") {
-      input = ndjsonInput(line, lineNo, opts.nowMs, report);
-      relayTruncated = ndTruncated;
-    } else {
+    if (kind === "ndjson") input = ndjsonInput(line, lineNo, opts.nowMs, report);
+    else {
       input = { raw: line, receivedAt: opts.nowMs, transport: "http" };
       if (opts.clientIp) input.sourceIp = opts.clientIp;
     }
-    // normalize() also cuts lines over INGEST_MAX_LINE_BYTES and flags them `porchlight.truncated`.
+    // normalize() also cuts lines over INGEST_MAX_LINE_BYTES and flags them `porchlight.truncated`, as
+    // it flags those the relay cut (input.truncated).
     const event = normalize(input, opts.ctx, opts.batchKey, i, times);
-    // The relay cut the message before sending it (its max-message-bytes): flag it like our own cut.
-    if (relayTruncated) (event.porchlight ??= {}).truncated = true;
     out.accepted++;
     if (event.event.dataset === "unparsed") out.parseErrors++;
     out.events.push(event);
@@ -214,6 +210,7 @@ interface EnvelopeRest {
   truncated: boolean;
 }
 
+// Pure cache of envelopeRest: the last rest read and its fields.
 let lastRest = "";
 let lastRestFields: EnvelopeRest = { transport: "", truncated: false };
 
@@ -249,17 +246,12 @@ const has = (line: string, at: number, lit: string): boolean => line.slice(at, a
 /** Characters JSON does not allow unescaped inside a string. */
 const CONTROL = /[\x00-\x1f]/;
 
-// Whether the relay flagged the message of the last ndjsonInput() line as truncated (an out-value:
-// prepareBatch is synchronous and reads it right after the call, so no per-line result object).
-let ndTruncated = false;
-
-// The last source_ip text and its canonical form: a relay batch mostly carries a few senders, often in runs.
+// Pure cache of canonicalIp for the last source_ip text: a relay batch mostly carries a few senders, often in runs.
 let lastSourceIpText = "";
 let lastSourceIp: string | null = null;
 
-/** The RawInput of one NDJSON line; `ndTruncated` says whether the relay flagged its message as truncated. */
+/** The RawInput of one NDJSON line (`truncated` when the relay flagged its message as cut). */
 function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line: number, message: string) => void): RawInput {
-  ndTruncated = false;
   const fast = relayEnvelope(line);
   let value: unknown;
   if (fast !== null) value = fast;
@@ -295,6 +287,6 @@ function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line:
     if (isTransport(v.transport)) input.transport = v.transport;
     else report(lineNo, `transport must be one of udp, tcp, tls, file, stdin: ignored`);
   }
-  ndTruncated = v.truncated === true;
+  if (v.truncated === true) input.truncated = true;
   return input;
 }

@@ -16,7 +16,7 @@ import type { ParseContext, ProgramFields, RawInput, SyslogMessage } from "./typ
 import { eventId, newEventId } from "./id.ts";
 import { parseSyslog } from "./syslog.ts";
 import { facilityName, severityName } from "./names.ts";
-import { parseProgram, sniffed } from "./programs/index.ts";
+import { parseProgram, sniffTag } from "./programs/index.ts";
 import { applyExtractors } from "./extractors.ts";
 import { digitsValue } from "./number.ts";
 import { INGEST_MAX_LINE_BYTES } from "../constants.ts";
@@ -51,9 +51,7 @@ export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string,
     truncated = true;
   }
   try {
-    const ev = build(raw, receivedAt, input, ctx, batchKey, index, truncated);
-    if (times) times.ts = lastTs;
-    return ev;
+    return build(raw, receivedAt, input, ctx, batchKey, index, truncated, times);
   } catch (e) {
     return {
       id: batchKey !== undefined ? eventId(receivedAt, batchKey, index ?? 0) : newEventId(receivedAt),
@@ -62,20 +60,20 @@ export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string,
       raw,
       message: raw,
       event: { dataset: "unparsed", kind: "event" },
-      porchlight: { parse_error: `internal parser fault: ${String((e as Error)?.message ?? e).slice(0, 200)}`, ...(truncated ? { truncated } : {}) },
+      porchlight: { parse_error: `internal parser fault: ${String((e as Error)?.message ?? e).slice(0, 200)}`, ...(truncated || input.truncated ? { truncated: true } : {}) },
     };
   }
 }
 
-function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseContext, batchKey: string | undefined, index: number | undefined, truncated: boolean): EcsEvent {
+function build(
+  raw: string, receivedAt: number, input: RawInput, ctx: ParseContext, batchKey: string | undefined, index: number | undefined,
+  truncated: boolean, times: EventTimes | undefined,
+): EcsEvent {
   const sourceIp = input.sourceIp;
-  syslogOpts.receivedAt = receivedAt;
-  tzCtx = ctx;
-  tzIp = sourceIp;
-  const syslog = parseSyslog(raw, syslogOpts);
+  const syslog = parseSyslog(raw, { receivedAt, timezone: (host) => ctx.timezoneFor(host, sourceIp) });
   let ts = syslog.timestamp;
   if (ts === undefined || !Number.isFinite(ts) || ts < 0 || ts > MAX_TS) ts = receivedAt;
-  lastTs = Math.floor(ts); // what @timestamp's text says (isoTime drops sub-ms digits)
+  if (times) times.ts = Math.floor(ts); // what @timestamp's text says (isoTime drops sub-ms digits)
   if (receivedAt !== lastReceivedAt) {
     lastReceivedAt = receivedAt;
     lastReceivedIso = isoTime(receivedAt); // NDJSON lines each carry their own ms: a new value per line
@@ -94,14 +92,16 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
   if (syslog.severity !== undefined) ev.event.severity = syslog.severity;
   if (syslog.repeatCount !== undefined) ev.event.count = syslog.repeatCount;
 
-  const fields = raw.length === 0 ? null : parseProgram(syslog);
+  // A headerless line's `host prog[pid]: ` tag naming a program we know stands in for the header's fields.
+  const tag = raw.length === 0 ? null : sniffTag(syslog);
+  const fields = raw.length === 0 ? null : parseProgram(syslog, tag);
   let program = syslog.appName;
   let hostname = syslog.hostname;
   let pid = syslog.procId;
-  if (sniffed.program) {
-    program = sniffed.program;
-    if (sniffed.pid) pid = sniffed.pid;
-    if (sniffed.hostname && !hostname) hostname = sniffed.hostname;
+  if (tag) {
+    program = tag.program;
+    if (tag.pid) pid = tag.pid;
+    if (tag.hostname && !hostname) hostname = tag.hostname;
   }
   if (hostname) ev.host = { hostname };
   if (program) {
@@ -124,22 +124,15 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
     const labels = applyExtractors(ctx.extractors, syslog.msg, program, hostname);
     if (labels) ev.labels = { ...(ev.labels ?? {}), ...labels };
   }
+  // Cut by the sender: flagged like our own cut (last, where the stored documents have always had it).
+  if (input.truncated === true && !pl.truncated) pl.truncated = true;
   if (pl.source_ip !== undefined || pl.transport !== undefined || pl.truncated || pl.parse_error !== undefined || pl.fields !== undefined) {
     ev.porchlight = pl;
   }
   return ev;
 }
 
-// Options for parseSyslog, reused across calls (normalize is synchronous, so no call sees another's
-// values): the timezone callback reads the current context and sender from these module slots.
-let tzCtx: ParseContext = DEFAULT_CONTEXT;
-let tzIp: string | undefined;
-const syslogOpts = { receivedAt: 0, timezone: (host: string | undefined): string => tzCtx.timezoneFor(host, tzIp) };
-
-// @timestamp of the last build(), ms (whole).
-let lastTs = 0;
-
-// received_at of the previous call: a batch shares one receive time.
+// Pure cache of isoTime(received_at) for the previous call: a batch shares one receive time.
 let lastReceivedAt = NaN;
 let lastReceivedIso = "";
 

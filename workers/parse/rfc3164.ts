@@ -315,7 +315,7 @@ function skipSpaces(s: string, p: number): number {
   return p;
 }
 
-// The last "facility.severity" token scanFacSev recognised, and its codes.
+// Pure cache: the last "facility.severity" token scanFacSev recognised, and its codes.
 let lastFacSev = "";
 let lastFac = 0;
 let lastSev = 0;

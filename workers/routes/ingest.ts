@@ -20,6 +20,7 @@ import type { IngestResponse } from "../store/store.ts";
 import { registerMetricsRoutes } from "../metrics.ts";
 import { registerParseRoutes } from "./parse.ts";
 
+/** Ingest requests this isolate has served: a schedule (prune every INGEST_PRUNE_EVERY-th), not a result. */
 let ingestsInIsolate = 0;
 const RELAY_RE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 

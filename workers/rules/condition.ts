@@ -262,7 +262,7 @@ export function isIp(ip: string): boolean {
   return ipv4At(ip, 0, ip.length) >= 0 || ipv6Into(ip, new Uint16Array(8));
 }
 
-// One-entry cache of the last address text ipv4Of parsed: every cidr test of every rule reads the same
+// Pure cache: the last address text ipv4Of parsed and its value; every cidr test of every rule reads the same
 // event's source.ip (or destination.ip) in turn, so most calls are a string compare.
 let lastIpText = "";
 let lastIpV4 = -1;

@@ -37,7 +37,7 @@ export function neededFields(rule: RuleDef): string[] {
   return [...out];
 }
 
-// One-entry cache: the Worker matches each event against every rule in turn, so consecutive calls
+// Pure caches of an event's time. One entry: the Worker matches each event against every rule in turn, so consecutive calls
 // usually ask for the same event's time (Date.parse is the costliest step of a projection).
 let lastEvent: EcsEvent | undefined;
 let lastTs = 0;

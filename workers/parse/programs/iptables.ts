@@ -23,7 +23,7 @@ import { toNumber } from "../number.ts";
  * /^(?:wan|ppp|wwan|erouter|pppoe)/i matches: without the u flag, /i folds no non-ASCII char to ASCII).
  * Scanned by hand: it runs for both interfaces of every firewall line.
  */
-function isWanish(s: string): boolean {
+export function isWanish(s: string): boolean {
   switch (s.charCodeAt(0) | 0x20) {
     case 0x77: return lowerAt(s, 1, "an") || lowerAt(s, 1, "wan"); // w
     case 0x70: return lowerAt(s, 1, "pp"); // p
@@ -144,14 +144,14 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
  */
 const IN = 0, OUT = 1, MAC = 2, SRC = 3, DST = 4, LEN = 5, PROTO = 6, SPT = 7, DPT = 8, TTL = 9, HOPLIMIT = 10;
 const TYPE = 11, CODE = 12, MARK = 13, PHYSIN = 14, PHYSOUT = 15, FLAGS = 16;
-const KEY_NAMES = ["IN", "OUT", "MAC", "SRC", "DST", "LEN", "PROTO", "SPT", "DPT", "TTL", "HOPLIMIT", "TYPE", "CODE", "MARK", "PHYSIN", "PHYSOUT"];
+export const KEY_NAMES = ["IN", "OUT", "MAC", "SRC", "DST", "LEN", "PROTO", "SPT", "DPT", "TTL", "HOPLIMIT", "TYPE", "CODE", "MARK", "PHYSIN", "PHYSOUT"];
 /** KEY_NAMES as char codes: the check of a token's key reads only the line's chars. */
 const KEY_CODES: readonly (readonly number[])[] = KEY_NAMES.map((k) => Array.from(k, (c) => c.charCodeAt(0)));
 /** scan()'s result: slot k holds the value of KEY_NAMES[k], FLAGS the bare words. */
 export type NetfilterValues = (string | undefined)[];
 
 /** Index of the "]" closing a kernel uptime stamp "[ 1234.567890]" at the start of s[0, end), or -1. */
-function uptimeStampEnd(s: string, end: number): number {
+export function uptimeStampEnd(s: string, end: number): number {
   let i = 1, digits = 0, dot = false;
   while (i < end && s.charCodeAt(i) === 32) i++;
   for (; i < end; i++) {

@@ -17,8 +17,6 @@ import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
 import { d1Store } from "../store/d1.ts";
 import type { IngestResponse } from "../store/store.ts";
-import { registerMetricsRoutes } from "../metrics.ts";
-import { registerParseRoutes } from "./parse.ts";
 
 /** Ingest requests this isolate has served: a schedule (prune every INGEST_PRUNE_EVERY-th), not a result. */
 let ingestsInIsolate = 0;
@@ -113,7 +111,4 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     });
     return c.json(response);
   });
-
-  registerParseRoutes(app);
-  registerMetricsRoutes(app);
 }

@@ -19,6 +19,7 @@ import { type AppEnv, type Principal, safeEqual, sha256Hex } from "../workers/au
 import type { Env, Scope } from "../workers/env.ts";
 import { PorchlightError } from "../workers/errors.ts";
 import { verifyAccessJwt } from "./access.ts";
+import { storeOf } from "../workers/store/d1.ts";
 
 /** `__Host-` prefix: the browser only accepts it Secure, Path=/, without Domain (no subdomain can set it). */
 export const SESSION_COOKIE = "__Host-pl_session";
@@ -59,18 +60,7 @@ export async function createSession(env: Env, principal: string, scopes: Scope[]
   const id = randomToken(32);
   const csrf = randomToken(24);
   const expiresAt = now + SESSION_TTL_MS;
-  await env.DB.batch([
-    // Housekeeping rides along with logins, which are rare: no cron needed.
-    env.DB.prepare("DELETE FROM sessions WHERE expires_at < ?1").bind(now),
-    env.DB.prepare("INSERT INTO sessions (id_hash, principal, scopes, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)").bind(
-      await sha256Hex(id),
-      principal,
-      JSON.stringify(scopes),
-      csrf,
-      now,
-      expiresAt,
-    ),
-  ]);
+  await storeOf(env).createSession({ idHash: await sha256Hex(id), principal, scopes, csrf, createdAt: now, expiresAt }, now);
   return { id, csrf, expiresAt };
 }
 
@@ -85,39 +75,35 @@ export async function readSession(c: Context<AppEnv>): Promise<Session | null> {
   const id = getCookie(c, SESSION_COOKIE);
   if (!id || id.length > 128) return null;
   const idHash = await sha256Hex(id);
-  const row = await c.env.DB.prepare(
-    `SELECT s.principal, s.scopes, s.csrf, s.expires_at, t.name AS token_name, t.scopes AS token_scopes
-       FROM sessions s LEFT JOIN tokens t ON t.id = s.principal WHERE s.id_hash = ?1`,
-  )
-    .bind(idHash)
-    .first<{ principal: string; scopes: string; csrf: string; expires_at: number; token_name: string | null; token_scopes: string | null }>();
+  const store = storeOf(c.env);
+  const row = await store.getSession(idHash);
   if (!row) return null;
   const now = Date.now();
   let principal: Principal | null = null;
-  if (row.expires_at > now) {
+  if (row.expiresAt > now) {
     if (row.principal.startsWith("admin:")) {
       if (row.principal === (await adminPrincipalKey(c.env)) && c.env.ADMIN_TOKEN) {
         principal = { id: "admin", name: "admin", scopes: ["admin"], via: "session" };
       }
     } else if (row.principal.startsWith("access:")) {
       if (c.env.ACCESS_TEAM_DOMAIN && c.env.ACCESS_AUD) {
-        principal = { id: row.principal, name: row.principal.slice(7), scopes: JSON.parse(row.scopes) as Scope[], via: "session" };
+        principal = { id: row.principal, name: row.principal.slice(7), scopes: row.scopes as Scope[], via: "session" };
       }
-    } else if (row.token_scopes !== null) {
-      const scopes = (JSON.parse(row.token_scopes) as Scope[]).filter((s) => s !== "ingest");
-      if (scopes.length) principal = { id: row.principal, name: row.token_name ?? row.principal, scopes, via: "session" };
+    } else if (row.token !== null) {
+      const scopes = (row.token.scopes as Scope[]).filter((s) => s !== "ingest");
+      if (scopes.length) principal = { id: row.principal, name: row.token.name, scopes, via: "session" };
     }
   }
   if (!principal) {
     // Expired, revoked or rotated: forget it now so the table does not grow with dead sessions.
-    await c.env.DB.prepare("DELETE FROM sessions WHERE id_hash = ?1").bind(idHash).run();
+    await store.deleteSession(idHash);
     return null;
   }
-  return { principal, csrf: row.csrf, idHash, expiresAt: row.expires_at };
+  return { principal, csrf: row.csrf, idHash, expiresAt: row.expiresAt };
 }
 
 export async function deleteSession(env: Env, idHash: string): Promise<void> {
-  await env.DB.prepare("DELETE FROM sessions WHERE id_hash = ?1").bind(idHash).run();
+  await storeOf(env).deleteSession(idHash);
 }
 
 /** True when a state-changing request comes from another origin (defence in depth next to the CSRF token). */
@@ -178,22 +164,13 @@ export function clientIp(c: Context<AppEnv>): string {
  * the window restarts when the previous one is over.
  */
 export async function countLoginAttempt(env: Env, ip: string, now = Date.now()): Promise<{ allowed: boolean; retryAfterS: number }> {
-  const row = await env.DB.prepare(
-    `INSERT INTO login_attempts (ip, window_start, count) VALUES (?1, ?2, 1)
-     ON CONFLICT(ip) DO UPDATE SET
-       count = CASE WHEN window_start <= ?2 - ?3 THEN 1 ELSE count + 1 END,
-       window_start = CASE WHEN window_start <= ?2 - ?3 THEN ?2 ELSE window_start END
-     RETURNING count, window_start`,
-  )
-    .bind(ip, now, LOGIN_WINDOW_MS)
-    .first<{ count: number; window_start: number }>();
-  const count = row?.count ?? 1;
-  const retryAfterS = Math.max(1, Math.ceil(((row?.window_start ?? now) + LOGIN_WINDOW_MS - now) / 1000));
+  const { count, windowStart } = await storeOf(env).countLoginAttempt(ip, now, LOGIN_WINDOW_MS);
+  const retryAfterS = Math.max(1, Math.ceil((windowStart + LOGIN_WINDOW_MS - now) / 1000));
   return { allowed: count <= LOGIN_MAX_ATTEMPTS, retryAfterS };
 }
 
 export async function clearLoginAttempts(env: Env, ip: string): Promise<void> {
-  await env.DB.prepare("DELETE FROM login_attempts WHERE ip = ?1").bind(ip).run();
+  await storeOf(env).clearLoginAttempts(ip);
 }
 
 /** A post-login redirect target: only a path on this origin (no `//host`, no backslash tricks). */

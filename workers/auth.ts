@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { PorchlightError } from "./errors.ts";
 import type { Env, Scope } from "./env.ts";
+import { storeOf } from "./store/d1.ts";
 
 export interface Principal {
   /** Token id, `admin` for the bootstrap secret, or `access:<email>` via Cloudflare Access. */
@@ -50,17 +51,17 @@ export async function resolveBearer(env: Env, token: string): Promise<Principal 
   }
   const m = TOKEN_RE.exec(token);
   if (!m) return null;
-  const row = await env.DB.prepare("SELECT id, name, scopes, hash, last_used_at FROM tokens WHERE id = ?1")
-    .bind(m[1])
-    .first<{ id: string; name: string; scopes: string; hash: string; last_used_at: number | null }>();
-  if (!row) return null;
-  if (!(await safeEqual(await sha256Hex(token), row.hash))) return null;
+  const store = storeOf(env);
+  const found = await store.findToken(m[1]!);
+  if (!found) return null;
+  if (!(await safeEqual(await sha256Hex(token), found.hash))) return null;
+  const row = found.token;
   const now = Date.now();
   if (row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS) {
     // At most one write per token per resolution interval: D1 bills every written row.
-    await env.DB.prepare("UPDATE tokens SET last_used_at = ?1 WHERE id = ?2").bind(now, row.id).run().catch(() => {});
+    await store.touchToken(row.id, now).catch(() => {});
   }
-  return { id: row.id, name: row.name, scopes: JSON.parse(row.scopes) as Scope[], via: "bearer" };
+  return { id: row.id, name: row.name, scopes: row.scopes as Scope[], via: "bearer" };
 }
 
 /**

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { RuleState } from "../durable-objects/rule-state.ts";
 import type { LiveHub } from "../durable-objects/live-hub.ts";
+import type { Heartbeat } from "../durable-objects/heartbeat.ts";
 
 export interface Env {
   DB: D1Database;
@@ -13,6 +14,8 @@ export interface Env {
   ADMIN_TOKEN: string;
   /** Per-(rule, shard) correlation state. */
   RULE_STATE: DurableObjectNamespace<RuleState>;
+  /** One object per pinged heartbeat name (its deadline alarm). */
+  HEARTBEAT: DurableObjectNamespace<Heartbeat>;
   /** Fan-out of live alert updates to web view sockets (hibernation API). */
   LIVE: DurableObjectNamespace<LiveHub>;
   /** Static files of the web view (web/public). */
@@ -37,6 +40,7 @@ const ENV_SCHEMA = z.object({
     ADMIN_TOKEN: z.string({ message: "must be set (`wrangler secret put ADMIN_TOKEN`; locally in .dev.vars)" })
       .min(ADMIN_TOKEN_MIN, { message: `must be at least ${ADMIN_TOKEN_MIN} characters` }),
     RULE_STATE: binding("the RuleState Durable Object namespace", "idFromName", "get"),
+    HEARTBEAT: binding("the Heartbeat Durable Object namespace", "idFromName", "get"),
     LIVE: binding("the LiveHub Durable Object namespace", "idFromName", "get"),
     ASSETS: binding("the static assets (web/public)", "fetch"),
     ACCESS_TEAM_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/i, { message: "must be a host name like home.cloudflareaccess.com" }).optional(),

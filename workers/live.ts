@@ -4,11 +4,16 @@
  * stays the source of truth; the message only says what changed).
  *
  * Invariant: never throws. A console that misses an update is a cosmetic loss; an ingest batch that
- * fails because the hub is overloaded or unreachable would lose events. Failures are logged and dropped
- * (no retry: the next change publishes again, and the console also refreshes when it reconnects).
+ * fails because the hub is overloaded or unreachable would lose events. Failures are logged, counted
+ * (`live_publishes_dropped` in GET /v1/metrics) and dropped (no retry: the next change publishes again,
+ * and the console also refreshes when it reconnects).
  */
 import type { Env } from "./env.ts";
 import { LIVE_HUB_NAME } from "../durable-objects/live-hub.ts";
+import { storeOf } from "./store/d1.ts";
+
+/** The counter of publishes that failed and were dropped. */
+export const LIVE_DROPPED_COUNTER = "live_publishes_dropped";
 
 /** Fields sent per alert; the rest is read through the API. Keeps one publish far below message limits. */
 const LIVE_FIELDS = ["id", "rule_id", "resource", "severity", "status", "title", "duplicate_count", "last_seen"] as const;
@@ -36,5 +41,6 @@ export async function notifyAlerts(env: Env, alerts: readonly unknown[]): Promis
     await stub.publish(alerts.slice(0, LIVE_MAX_ALERTS).map(summarize));
   } catch (e) {
     console.warn(JSON.stringify({ level: "warn", msg: "live publish failed", error: String(e) }));
+    await storeOf(env).addCounters({ [LIVE_DROPPED_COUNTER]: 1 }).catch(() => {});
   }
 }

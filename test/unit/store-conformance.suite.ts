@@ -1,7 +1,9 @@
 /**
- * The Store conformance suite: one set of behaviours every backend must show. Run against libSQL in Node
- * (test/unit/store-conformance.test.ts) and against real D1 in workerd (test/workers/events.test.ts).
- * Tests do not assume an empty database: each uses its own hosts, ids and keys.
+ * The Store conformance suite: one set of behaviours every backend must show, for every table and
+ * every method of the Store. Run against libSQL through @libsql/client on a `file:` database in Node
+ * (test/unit/store-conformance.test.ts) and against real D1 in workerd
+ * (test/workers/store-conformance.test.ts). Tests do not assume an empty database: each uses its own
+ * hosts, ids and keys.
  */
 import { describe, expect, it } from "vitest";
 import type { EcsEvent } from "../../workers/ecs.ts";
@@ -9,6 +11,8 @@ import { lowerBound } from "../../workers/parse/id.ts";
 import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { parseCidr } from "../../workers/parse/ip.ts";
 import { apiEvent, eventRow, insertEventStatements, type Store } from "../../workers/store/store.ts";
+import type { AlertInput } from "../../workers/store/alerts.ts";
+import type { RuleDef } from "../../workers/rules/types.ts";
 
 let seq = 0;
 const unique = (p: string) => `${p}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
@@ -274,6 +278,204 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(await store.settingsVersion()).not.toBe(v2);
       expect(await store.getSource(key)).toBeNull();
       expect(await store.deleteExtractor(id)).toBe(false);
+    });
+    it("reads events by ids and scans an id range in order (getEvents, scanEvents)", async () => {
+      const { store, events } = await seeded(5);
+      const ids = events.map((e) => e.id);
+      expect((await store.getEvents([ids[3]!, ids[1]!, "0".repeat(26), ids[1]!])).map((r) => r.id)).toEqual([ids[1], ids[3]]);
+      expect(await store.getEvents([])).toEqual([]);
+      const scan = await store.scanEvents(ids[1]!, true, ids[4]!, 100);
+      expect(scan.map((r) => r.id).filter((id) => ids.includes(id))).toEqual(ids.slice(1, 4));
+      const after = await store.scanEvents(ids[1]!, false, ids[4]!, 100);
+      expect(after.map((r) => r.id).filter((id) => ids.includes(id))).toEqual(ids.slice(2, 4));
+      expect(apiEvent((await store.scanEvents(ids[0]!, true, ids[1]!, 1))[0]!)).toEqual(events[0]);
+    });
+
+    it("adds to counters outside a batch and limits the relay listing", async () => {
+      const store = await makeStore();
+      const name = unique("ctr").replace(/-/g, "_");
+      await store.addCounters({ [name]: 2 });
+      await store.addCounters({ [name]: 3 });
+      expect((await store.counters())[name]).toBe(5);
+      const response = { accepted: 0, stored: 0, parse_errors: 0, empty: 0, duplicate: false, errors: [], alerts: 0, suppressed: 0, late: 0 };
+      for (const i of [1, 2]) await store.recordBatch({ key: unique("rl"), receivedAt: Date.now() + i, response, counters: {}, relay: { name: unique("relay"), ip: null, lines: 1, bytes: 1 } });
+      expect(await store.relays(1)).toHaveLength(1);
+      expect((await store.relays()).length).toBeGreaterThanOrEqual(2);
+    });
+
+    it("finds a token with its hash for bearer checks and records its use", async () => {
+      const store = await makeStore();
+      const id = unique("tk").replace(/-/g, "").slice(0, 20);
+      await store.createToken({ id, name: "cli", scopes: ["read", "ingest"], created_at: T0, last_used_at: null }, "a".repeat(64));
+      expect(await store.findToken(id)).toEqual({ token: { id, name: "cli", scopes: ["read", "ingest"], created_at: T0, last_used_at: null }, hash: "a".repeat(64) });
+      await store.touchToken(id, T0 + 5);
+      expect((await store.findToken(id))!.token.last_used_at).toBe(T0 + 5);
+      expect(await store.findToken("nosuchtoken")).toBeNull();
+    });
+
+    // --- Alerts
+
+    const firing = (ruleId: string, over: Partial<AlertInput> = {}): AlertInput => ({
+      firingId: unique("f"),
+      ruleId,
+      action: "raise",
+      resource: "nas",
+      group: { "source.ip": "192.0.2.1" },
+      severity: "high",
+      title: "t",
+      text: "x",
+      count: 1,
+      eventIds: ["E1"],
+      magnitude: 1,
+      tags: ["ssh"],
+      attributes: {},
+      at: T0,
+      ...over,
+    });
+
+    it("applies firings: one alert per key, duplicates counted, a firing id applied once, concurrent writers both count", async () => {
+      const store = await makeStore();
+      const rule = unique("r");
+      const f1 = firing(rule);
+      const first = await store.applyFirings([f1], T0);
+      expect(first).toMatchObject({ applied: 1, skipped: 0 });
+      const id = first.changed[0]!.id;
+      expect(await store.applyFirings([f1], T0)).toMatchObject({ applied: 0, skipped: 1, changed: [] });
+      await store.applyFirings([firing(rule, { severity: "critical", eventIds: ["E2"] })], T0 + 1);
+      const row = await store.getAlert(id);
+      expect(row).toMatchObject({ id, rule_id: rule, duplicate_count: 1, severity: "critical", previous_severity: "high", status: "open", updated_at: T0 + 1 });
+      expect(JSON.parse(row!.event_ids)).toEqual(["E1", "E2"]);
+      // Two writers at once: the conflict guard makes the loser read again, so both count.
+      const again = { severity: "critical" as const };
+      await Promise.all([store.applyFirings([firing(rule, again)], T0 + 2), store.applyFirings([firing(rule, again)], T0 + 3)]);
+      expect((await store.getAlert(id))!.duplicate_count).toBe(3);
+      expect((await store.alertHistory(id)).map((h) => h.action)).toEqual(["create", "severity"]);
+      expect(await store.getAlert("al_000000000000000000000000")).toBeNull();
+    });
+
+    it("lists alerts with filters and a cursor, runs lifecycle actions and sweeps due ones, deletes", async () => {
+      const store = await makeStore();
+      const rule = unique("r");
+      for (const [i, resource] of ["a", "b", "c"].entries()) await store.applyFirings([firing(rule, { resource, at: T0 + i })], T0);
+      const page1 = await store.listAlerts({ rule: [rule], limit: 2 }, T0);
+      expect(page1.alerts.map((a) => a.resource)).toEqual(["c", "b"]);
+      const { decodeCursor } = await import("../../workers/store/alerts.ts");
+      const page2 = await store.listAlerts({ rule: [rule], limit: 2, cursor: decodeCursor(page1.cursor!)! }, T0);
+      expect(page2.alerts.map((a) => a.resource)).toEqual(["a"]);
+      expect(page2.cursor).toBeNull();
+      const [c, b, a] = page1.alerts.concat(page2.alerts);
+      expect((await store.transitionAlert(a!.id, "ack", { who: "me" }, T0 + 10)).status).toBe("ok");
+      expect(await store.transitionAlert(a!.id, "unshelve" as never, { who: "me" }, T0 + 10).catch(() => "threw")).toBe("threw");
+      expect(await store.transitionAlert(a!.id, "ack", { who: "me" }, T0 + 11)).toMatchObject({ status: "conflict" });
+      expect(await store.transitionAlert("al_000000000000000000000000", "ack", { who: "me" }, T0)).toEqual({ status: "not_found" });
+      const shelved = await store.transitionAlert(b!.id, "shelve", { who: "me", shelveMs: 1000 }, T0 + 10);
+      expect(shelved).toMatchObject({ status: "ok", alert: { status: "shelved" } });
+      expect((await store.listAlerts({ rule: [rule], status: ["ack", "shelved"], limit: 10 }, T0 + 10)).alerts.map((x) => x.resource).sort()).toEqual(["a", "b"]);
+      expect(await store.sweepDueAlerts(T0 + 2000)).toContain(b!.id);
+      expect((await store.getAlert(b!.id))!.status).toBe("open");
+      expect((await store.alertHistory(b!.id)).map((h) => h.action)).toEqual(["create", "shelve", "unshelve"]);
+      expect(await store.deleteAlert(c!.id)).toBe(true);
+      expect(await store.deleteAlert(c!.id)).toBe(false);
+      expect(await store.alertHistory(c!.id)).toEqual([]);
+    });
+
+    // --- Rules
+
+    const ruleDef = (id: string, enabled = true): RuleDef =>
+      ({ id, name: "Flood", type: "threshold", enabled, match: { "event.outcome": "failure" }, group_by: ["source.ip"], threshold: 3, window: "60s" }) as unknown as RuleDef;
+
+    it("keeps rules: create once, replace with a bumped version and a strictly later revision, list, delete", async () => {
+      const store = await makeStore();
+      const id = unique("rule");
+      expect(await store.createRule(ruleDef(id), T0)).toBe(true);
+      expect(await store.createRule(ruleDef(id), T0)).toBe(false);
+      expect(await store.getRule(id)).toEqual({ id, definition: JSON.stringify(ruleDef(id)), enabled: true, version: 1, created_at: T0, updated_at: T0 });
+      // Replaced in the same ms: the revision still moves forward.
+      await store.putRules([{ ...ruleDef(id), name: "Flood 2" } as RuleDef], T0);
+      expect(await store.getRule(id)).toMatchObject({ version: 2, created_at: T0, updated_at: T0 + 1 });
+      const off = unique("rule");
+      await store.putRules([ruleDef(off, false)], T0);
+      expect((await store.listRules()).filter((r) => r.id === id || r.id === off).map((r) => [r.id, r.enabled])).toEqual(
+        [[id, true], [off, false]].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      );
+      const revisions = await store.enabledRuleRevisions();
+      expect(revisions.find((r) => r.id === id)).toEqual({ id, revision: T0 + 1 });
+      expect(revisions.some((r) => r.id === off)).toBe(false);
+      expect((await store.ruleDefinitions([id, off, "missing"])).map((r) => r.id).sort()).toEqual([id, off].sort());
+      expect(JSON.parse((await store.ruleDefinitions([id]))[0]!.definition).name).toBe("Flood 2");
+      expect(await store.ruleDefinitions([])).toEqual([]);
+      expect(await store.deleteRule(id)).toBe(true);
+      expect(await store.deleteRule(id)).toBe(false);
+      expect(await store.getRule(id)).toBeNull();
+    });
+
+    // --- Web sessions
+
+    it("keeps sessions with their token's current scopes, prunes expired ones at login, deletes", async () => {
+      const store = await makeStore();
+      const tokenId = unique("st").replace(/-/g, "").slice(0, 20);
+      await store.createToken({ id: tokenId, name: "phone", scopes: ["read"], created_at: T0, last_used_at: null }, "b".repeat(64));
+      const now = Date.now();
+      const old = unique("sess-old");
+      await store.createSession({ idHash: old, principal: tokenId, scopes: ["read"], csrf: "c0", createdAt: now - 10, expiresAt: now - 1 }, now - 10);
+      const live = unique("sess");
+      await store.createSession({ idHash: live, principal: tokenId, scopes: ["read"], csrf: "c1", createdAt: now, expiresAt: now + 60_000 }, now);
+      expect(await store.getSession(old)).toBeNull(); // pruned by the second login
+      expect(await store.getSession(live)).toEqual({ idHash: live, principal: tokenId, scopes: ["read"], csrf: "c1", createdAt: now, expiresAt: now + 60_000, token: { name: "phone", scopes: ["read"] } });
+      await store.deleteToken(tokenId);
+      expect((await store.getSession(live))!.token).toBeNull();
+      await store.deleteSession(live);
+      expect(await store.getSession(live)).toBeNull();
+    });
+
+    it("counts login attempts per address in fixed windows and clears them", async () => {
+      const store = await makeStore();
+      const ip = unique("ip");
+      expect(await store.countLoginAttempt(ip, T0, 60_000)).toEqual({ count: 1, windowStart: T0 });
+      expect(await store.countLoginAttempt(ip, T0 + 10, 60_000)).toEqual({ count: 2, windowStart: T0 });
+      expect(await store.countLoginAttempt(ip, T0 + 60_000, 60_000)).toEqual({ count: 1, windowStart: T0 + 60_000 });
+      await store.clearLoginAttempts(ip);
+      expect(await store.countLoginAttempt(ip, T0 + 60_001, 60_000)).toEqual({ count: 1, windowStart: T0 + 60_001 });
+    });
+
+    // --- Heartbeats
+
+    it("keeps the heartbeats listing: upserts never move last_beat back, deletes by name or source", async () => {
+      const store = await makeStore();
+      const source = unique("hb-rule");
+      await store.putHeartbeats([
+        { source, name: "nas", timeoutMs: 3_600_000, lastBeat: T0 + 5, deadline: T0 + 3_600_005, state: "ok" },
+        { source, name: "pi", timeoutMs: 3_600_000, lastBeat: null, deadline: null, state: "ok" },
+      ], T0);
+      await store.putHeartbeats([{ source, name: "nas", timeoutMs: 7_200_000, lastBeat: T0, deadline: T0 + 7_200_000, state: "late" }], T0 + 1);
+      const mine = () => store.listHeartbeats().then((all) => all.filter((h) => h.source === source));
+      expect(await mine()).toEqual([
+        { source, name: "nas", timeoutMs: 7_200_000, lastBeat: T0 + 5, deadline: T0 + 7_200_000, state: "late", updatedAt: T0 + 1 },
+        { source, name: "pi", timeoutMs: 3_600_000, lastBeat: null, deadline: null, state: "ok", updatedAt: T0 },
+      ]);
+      expect(await store.deleteHeartbeats(source, "pi")).toBe(1);
+      expect(await store.deleteHeartbeats(source, "pi")).toBe(0);
+      expect(await store.deleteHeartbeats(source)).toBe(1);
+      expect(await mine()).toEqual([]);
+    });
+
+    // --- Stats
+
+    it("counts the overview: events per hour and dataset, failed logins, alerts per day, top sources", async () => {
+      const store = await makeStore();
+      // An hour of its own (year 2001): other tests' rows fall in other buckets.
+      const H0 = Date.parse("2001-02-03T04:00:00.000Z") + (seq % 1000) * 3_600_000;
+      const host = unique("st");
+      const events = Array.from({ length: 4 }, (_, i) => makeEvent(host, H0 + i * 1000, i));
+      await store.insertEvents(events.map(eventRow));
+      await store.applyFirings([firing(unique("r"), { at: H0 + 1 })], H0);
+      const c = await store.overviewCounts(H0);
+      const dataset = eventRow(events[0]!).dataset;
+      expect(c.eventsPerHour.find((r) => r.hour === H0 && r.dataset === dataset)?.n).toBe(4);
+      expect(c.failedLoginsPerHour.find((r) => r.hour === H0)?.n).toBe(4); // sshd "Failed password" lines
+      expect(c.alertsPerDay.find((r) => r.day === Math.floor(H0 / 86_400_000) * 86_400_000)?.n).toBeGreaterThanOrEqual(1);
+      expect(c.topBlocked.length).toBeLessThanOrEqual(10);
+      for (let i = 1; i < c.topBlocked.length; i++) expect(c.topBlocked[i]!.n).toBeLessThanOrEqual(c.topBlocked[i - 1]!.n);
     });
   });
 }

@@ -5,12 +5,14 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { applyFirings, getAlertRow, listAlerts, type AlertInput, type AlertJson } from "../../workers/store/alerts.ts";
+import type { AlertInput, AlertJson } from "../../workers/store/alerts.ts";
+import { d1Store } from "../../workers/store/d1.ts";
 import type { Severity } from "../../workers/rules/types.ts";
 import { api, tokenWith } from "./api-client.ts";
 import { uid } from "./rules-fixtures.ts";
 
 const MIN = 60_000;
+const store = d1Store(env.DB);
 
 let seq = 0;
 function firing(ruleId: string, over: Partial<AlertInput> = {}): AlertInput {
@@ -34,7 +36,7 @@ function firing(ruleId: string, over: Partial<AlertInput> = {}): AlertInput {
 }
 
 async function one(ruleId: string, now = Date.now()): Promise<AlertJson> {
-  const { alerts } = await listAlerts(env.DB, { rule: [ruleId], limit: 10 }, now);
+  const { alerts } = await store.listAlerts({ rule: [ruleId], limit: 10 }, now);
   expect(alerts).toHaveLength(1);
   return alerts[0]!;
 }
@@ -48,12 +50,12 @@ describe("de-duplication and correlation", () => {
   it("two batches firing one alert at the same time both count (no lost duplicate)", async () => {
     const r = uid("race");
     const t = Date.now();
-    await applyFirings(env.DB, [firing(r, { at: t - MIN })], t);
+    await store.applyFirings([firing(r, { at: t - MIN })], t);
     // Both read the alert before either writes: the second write must not overwrite the first's count.
     await Promise.all([
-      applyFirings(env.DB, [firing(r, { at: t, eventIds: ["E-a"] })], t),
-      applyFirings(env.DB, [firing(r, { at: t, eventIds: ["E-b"] })], t + 1),
-      applyFirings(env.DB, [firing(r, { at: t, eventIds: ["E-c"] })], t + 2),
+      store.applyFirings([firing(r, { at: t, eventIds: ["E-a"] })], t),
+      store.applyFirings([firing(r, { at: t, eventIds: ["E-b"] })], t + 1),
+      store.applyFirings([firing(r, { at: t, eventIds: ["E-c"] })], t + 2),
     ]);
     const a = await one(r, t + 3);
     expect(a.duplicate_count).toBe(3);
@@ -63,10 +65,10 @@ describe("de-duplication and correlation", () => {
   it("a repeat of the same rule, resource and group is a duplicate, not a new alert", async () => {
     const r = uid("dd");
     const t = Date.now();
-    await applyFirings(env.DB, [firing(r, { at: t - 2 * MIN })], t);
-    await applyFirings(env.DB, [firing(r, { at: t - MIN, count: 7, eventIds: ["E-late"] }), firing(r, { at: t })], t);
-    await applyFirings(env.DB, [firing(r, { resource: "router" })], t);
-    const { alerts } = await listAlerts(env.DB, { rule: [r], limit: 10 }, t);
+    await store.applyFirings([firing(r, { at: t - 2 * MIN })], t);
+    await store.applyFirings([firing(r, { at: t - MIN, count: 7, eventIds: ["E-late"] }), firing(r, { at: t })], t);
+    await store.applyFirings([firing(r, { resource: "router" })], t);
+    const { alerts } = await store.listAlerts({ rule: [r], limit: 10 }, t);
     expect(alerts).toHaveLength(2);
     const nas = alerts.find((a) => a.resource === "nas")!;
     expect(nas).toMatchObject({ duplicate_count: 2, status: "open", first_seen: new Date(t - 2 * MIN).toISOString(), last_seen: new Date(t).toISOString() });
@@ -75,8 +77,8 @@ describe("de-duplication and correlation", () => {
 
   it("a different severity is correlated: severity replaced, previous kept, history written", async () => {
     const r = uid("corr");
-    await applyFirings(env.DB, [firing(r, { severity: "medium" })], Date.now());
-    await applyFirings(env.DB, [firing(r, { severity: "critical" })], Date.now());
+    await store.applyFirings([firing(r, { severity: "medium" })], Date.now());
+    await store.applyFirings([firing(r, { severity: "critical" })], Date.now());
     const a = await one(r);
     expect([a.severity, a.previous_severity, a.duplicate_count]).toEqual(["critical", "medium", 1]);
     const detail = (await (await api(`/v1/alerts/${a.id}`)).json()) as AlertJson;
@@ -86,9 +88,9 @@ describe("de-duplication and correlation", () => {
   it("re-applied firing ids (a retried batch) change nothing", async () => {
     const r = uid("idem");
     const batch = [firing(r), firing(r)];
-    const first = await applyFirings(env.DB, batch, Date.now());
+    const first = await store.applyFirings(batch, Date.now());
     expect(first).toMatchObject({ applied: 2, skipped: 0 });
-    const again = await applyFirings(env.DB, batch, Date.now());
+    const again = await store.applyFirings(batch, Date.now());
     expect(again).toMatchObject({ applied: 0, skipped: 2, changed: [] });
     expect((await one(r)).duplicate_count).toBe(1);
   });
@@ -97,12 +99,12 @@ describe("de-duplication and correlation", () => {
 describe("lifecycle", () => {
   it("ack stays acked on a repeat of equal or lower severity and reopens when severity rises", async () => {
     const r = uid("ack");
-    await applyFirings(env.DB, [firing(r, { severity: "high" })], Date.now());
+    await store.applyFirings([firing(r, { severity: "high" })], Date.now());
     const a = await one(r);
     expect((await act(a.id, "ack", { note: "looking" })).body.status).toBe("ack");
-    await applyFirings(env.DB, [firing(r, { severity: "medium" })], Date.now());
+    await store.applyFirings([firing(r, { severity: "medium" })], Date.now());
     expect((await one(r)).status).toBe("ack");
-    await applyFirings(env.DB, [firing(r, { severity: "critical" })], Date.now());
+    await store.applyFirings([firing(r, { severity: "critical" })], Date.now());
     const after = await one(r);
     expect([after.status, after.severity, after.previous_severity]).toEqual(["open", "critical", "medium"]);
     const hist = ((await (await api(`/v1/alerts/${a.id}`)).json()) as AlertJson).history!;
@@ -112,7 +114,7 @@ describe("lifecycle", () => {
 
   it("unack returns to open; invalid transitions answer 409 naming the status", async () => {
     const r = uid("unack");
-    await applyFirings(env.DB, [firing(r)], Date.now());
+    await store.applyFirings([firing(r)], Date.now());
     const a = await one(r);
     expect((await act(a.id, "unack")).status).toBe(409);
     await act(a.id, "ack");
@@ -125,32 +127,32 @@ describe("lifecycle", () => {
 
   it("shelve hides until shelved_until, then the alert is open again when anyone looks", async () => {
     const r = uid("shelve");
-    await applyFirings(env.DB, [firing(r)], Date.now());
+    await store.applyFirings([firing(r)], Date.now());
     const a = await one(r);
     const shelved = await act(a.id, "shelve", { duration: "2h", note: "maintenance" });
     expect(shelved.body.status).toBe("shelved");
     const until = Date.parse(shelved.body.shelved_until);
     expect(until - Date.now()).toBeGreaterThan(2 * 60 * MIN - 5000);
     // A repeat while shelved stays shelved.
-    await applyFirings(env.DB, [firing(r)], Date.now());
+    await store.applyFirings([firing(r)], Date.now());
     expect((await one(r)).status).toBe("shelved");
     // Looked at one ms before and at the end of the period (reads apply due transitions lazily).
     expect((await one(r, until - 1)).status).toBe("shelved");
     const back = await one(r, until);
     expect([back.status, back.shelved_until]).toEqual(["open", null]);
-    const row = await getAlertRow(env.DB, a.id);
+    const row = await store.getAlert(a.id);
     expect(row!.status).toBe("open"); // written, not only displayed
   });
 
   it("shelve validates its duration; close then a new occurrence reopens the same alert", async () => {
     const r = uid("reopen");
-    await applyFirings(env.DB, [firing(r)], Date.now());
+    await store.applyFirings([firing(r)], Date.now());
     const a = await one(r);
     const bad = await act(a.id, "shelve", { duration: "soon" });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.field).toBe("duration");
     expect((await act(a.id, "close", { note: "fixed" })).body.status).toBe("closed");
-    await applyFirings(env.DB, [firing(r)], Date.now());
+    await store.applyFirings([firing(r)], Date.now());
     const again = await one(r);
     expect([again.id, again.status, again.duplicate_count]).toEqual([a.id, "open", 1]);
     expect(((await (await api(`/v1/alerts/${a.id}`)).json()) as AlertJson).history!.map((h) => h.action)).toEqual(["create", "close", "reopen"]);
@@ -159,18 +161,18 @@ describe("lifecycle", () => {
   it("expires after the rule's timeout without a new occurrence; a repeat pushes the expiry", async () => {
     const r = uid("expire");
     const t = Date.now();
-    await applyFirings(env.DB, [firing(r, { timeoutMs: 10 * MIN })], t);
-    await applyFirings(env.DB, [firing(r, { timeoutMs: 10 * MIN })], t + 5 * MIN);
+    await store.applyFirings([firing(r, { timeoutMs: 10 * MIN })], t);
+    await store.applyFirings([firing(r, { timeoutMs: 10 * MIN })], t + 5 * MIN);
     expect((await one(r, t + 14 * MIN)).status).toBe("open");
     const exp = await one(r, t + 15 * MIN);
     expect(exp.status).toBe("expired");
-    await applyFirings(env.DB, [firing(r, { timeoutMs: 10 * MIN })], t + 20 * MIN);
+    await store.applyFirings([firing(r, { timeoutMs: 10 * MIN })], t + 20 * MIN);
     expect((await one(r, t + 20 * MIN)).status).toBe("open");
   });
 
   it("an expired alert reopened by hand stays open (its passed expiry is cleared)", async () => {
     const r = uid("exp-reopen");
-    await applyFirings(env.DB, [firing(r, { timeoutMs: 1 })], Date.now() - MIN);
+    await store.applyFirings([firing(r, { timeoutMs: 1 })], Date.now() - MIN);
     const a = await one(r);
     expect(a.status).toBe("expired");
     const reopened = await act(a.id, "reopen", { note: "still investigating" });
@@ -180,9 +182,9 @@ describe("lifecycle", () => {
 
   it("a clear firing closes the alert; a clear without an open alert does nothing", async () => {
     const r = uid("clear");
-    await applyFirings(env.DB, [firing(r, { action: "clear" })], Date.now());
-    expect((await listAlerts(env.DB, { rule: [r], limit: 10 }, Date.now())).alerts).toEqual([]);
-    await applyFirings(env.DB, [firing(r), firing(r, { action: "clear" })], Date.now());
+    await store.applyFirings([firing(r, { action: "clear" })], Date.now());
+    expect((await store.listAlerts({ rule: [r], limit: 10 }, Date.now())).alerts).toEqual([]);
+    await store.applyFirings([firing(r), firing(r, { action: "clear" })], Date.now());
     expect((await one(r)).status).toBe("closed");
   });
 });
@@ -192,7 +194,7 @@ describe("GET /v1/alerts", () => {
     const r = uid("list");
     const t = Date.now();
     const sev: Severity[] = ["low", "high", "critical", "high"];
-    await applyFirings(env.DB, sev.map((s, i) => firing(r, { severity: s, resource: `h${i}`, at: t - i * MIN })), t);
+    await store.applyFirings(sev.map((s, i) => firing(r, { severity: s, resource: `h${i}`, at: t - i * MIN })), t);
     const q = async (qs: string) => ((await (await api(`/v1/alerts?rule=${r}&${qs}`)).json()) as { alerts: AlertJson[]; cursor: string | null });
     expect((await q("severity=high")).alerts.map((a) => a.resource)).toEqual(["h1", "h3"]);
     expect((await q("severity=high&severity=critical")).alerts.map((a) => a.resource)).toEqual(["h1", "h2", "h3"]);
@@ -217,7 +219,7 @@ describe("GET /v1/alerts", () => {
   it("404 for an unknown alert and an unknown action; the alert carries its history", async () => {
     expect((await api("/v1/alerts/al_000000000000000000000000")).status).toBe(404);
     const r = uid("misc");
-    await applyFirings(env.DB, [firing(r)], Date.now());
+    await store.applyFirings([firing(r)], Date.now());
     const a = await one(r);
     expect((await act(a.id, "explode")).status).toBe(404);
     expect((await act(a.id, "ack", { note: 5 })).status).toBe(400);
@@ -227,7 +229,7 @@ describe("GET /v1/alerts", () => {
 describe("scopes", () => {
   it("read tokens list and read alerts but cannot change them; ingest tokens cannot read", async () => {
     const r = uid("scope");
-    await applyFirings(env.DB, [firing(r)], Date.now());
+    await store.applyFirings([firing(r)], Date.now());
     const a = await one(r);
     const read = await tokenWith("read");
     const ingestOnly = await tokenWith("ingest");
@@ -242,7 +244,7 @@ describe("scopes", () => {
 
   it("admin deletes an alert with its history", async () => {
     const r = uid("del");
-    await applyFirings(env.DB, [firing(r)], Date.now());
+    await store.applyFirings([firing(r)], Date.now());
     const a = await one(r);
     expect((await api(`/v1/alerts/${a.id}`, { method: "DELETE" })).status).toBe(200);
     expect((await api(`/v1/alerts/${a.id}`)).status).toBe(404);

@@ -3,11 +3,8 @@ import { describe, expect, it } from "vitest";
 import { d1Store } from "../../workers/store/d1.ts";
 import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { eventRow } from "../../workers/store/store.ts";
-import { makeEvent, storeConformance, type EventSpec } from "../unit/store-conformance.suite.ts";
+import { makeEvent, type EventSpec } from "../unit/store-conformance.suite.ts";
 import { api, tokenWith } from "./api-client.ts";
-
-// The same conformance suite as libSQL in Node, here against real D1 in workerd.
-storeConformance("D1", () => d1Store(env.DB));
 
 let n = 0;
 /** Seeds `count` events for a fresh host, one per second from `startMs`; returns the host and events. */

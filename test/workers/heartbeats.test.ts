@@ -1,13 +1,12 @@
 /**
- * Pinged heartbeats in workerd: POST /v1/heartbeats/:name arms the name's RuleState deadline alarm;
+ * Pinged heartbeats in workerd: POST /v1/heartbeats/:name arms the name's Heartbeat object's deadline alarm;
  * the alarm raises exactly at the deadline (clock set past it, runDurableObjectAlarm — no sleeping);
  * the next ping clears the alert; GET /v1/heartbeats lists state and time to deadline.
  */
 import { describe, expect, it } from "vitest";
-import { heartbeatObjectName } from "../../workers/rules/registry.ts";
-import { PING_RULE_ID } from "../../durable-objects/rule-state.ts";
+import { PING_RULE_ID } from "../../durable-objects/heartbeat.ts";
 import { api, tokenWith } from "./api-client.ts";
-import { alertsOf, ruleObject, runAlarmAt, uid } from "./rules-fixtures.ts";
+import { alertsOf, heartbeatObject, runAlarmAt, uid } from "./rules-fixtures.ts";
 
 const H = 3_600_000;
 
@@ -24,7 +23,7 @@ describe("POST /v1/heartbeats/:name", () => {
     const body = (await res.json()) as { deadline: string; last_beat: string; timeout: string; cleared: boolean };
     expect(body.timeout).toBe("26h");
     expect(Date.parse(body.deadline) - Date.parse(body.last_beat)).toBe(26 * H);
-    const obj = ruleObject(heartbeatObjectName(name));
+    const obj = heartbeatObject(name);
     expect((await obj.inspect()).alarm).toBe(Date.parse(body.deadline));
     const hb = await listed(name);
     expect(hb).toMatchObject({ state: "ok", timeout: "26h" });
@@ -54,7 +53,7 @@ describe("POST /v1/heartbeats/:name", () => {
     const rb2 = (await (await api(`/v1/heartbeats/${b}`, { method: "POST" })).json()) as { timeout: string };
     expect(rb2.timeout).toBe("15m");
     // The severity given once is kept too: the missed-beat alert of b is critical.
-    const obj = ruleObject(heartbeatObjectName(b));
+    const obj = heartbeatObject(b);
     await runAlarmAt(obj.stub, Date.now() + 16 * 60_000);
     expect((await alertsOf(PING_RULE_ID)).filter((x) => x.resource === b).map((x) => x.severity)).toEqual(["critical"]);
   });
@@ -78,7 +77,7 @@ describe("POST /v1/heartbeats/:name", () => {
   it("DELETE stops watching a pinged heartbeat: no alarm, not listed; admin only", async () => {
     const name = uid("retired");
     await api(`/v1/heartbeats/${name}`, { method: "POST", json: { timeout: "1h" } });
-    const obj = ruleObject(heartbeatObjectName(name));
+    const obj = heartbeatObject(name);
     expect((await obj.inspect()).alarm).not.toBe(null);
     const tok = await tokenWith("ingest");
     expect((await api(`/v1/heartbeats/${name}`, { method: "POST", token: tok })).status).toBe(200); // ingest tokens ping

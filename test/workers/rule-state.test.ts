@@ -10,6 +10,7 @@ import { compileRule } from "../../workers/rules/project.ts";
 import { validateRule } from "../../workers/rules/validate.ts";
 import type { MatchedEvent, RuleDef } from "../../workers/rules/types.ts";
 import type { EcsEvent } from "../../workers/ecs.ts";
+import { d1Store } from "../../workers/store/d1.ts";
 import { alertsOf, ev, ruleObject, runAlarmAt, setClock, SSH_FAIL_MATCH, sshFail, T0, uid } from "./rules-fixtures.ts";
 
 const S = 1000;
@@ -77,6 +78,8 @@ describe("RuleState.apply with a broken rule", () => {
     expect(res.firings).toEqual([]);
     expect(res.error).toMatch(/window/);
     expect((await obj.apply("p-1", broken, 1, [])).replayed).toBe(true);
+    // Counted where a lost alert can be accounted for: GET /v1/metrics.
+    expect((await d1Store(env.DB).counters()).rule_engine_errors).toBeGreaterThanOrEqual(1);
     expect((await obj.inspect()).groups).toEqual([]); // the failed transaction left no partial state
   });
 });
@@ -131,6 +134,34 @@ describe("RuleState alarm", () => {
     expect(after.alarm).toBe(null); // the missed beat is raised; nothing is due until the next beat
   });
 
+  it("a busy object's outbox retry fires at its time: batches applied meanwhile do not push it back", async () => {
+    const r = rule({ id: uid("rs-busy"), name: "Backup", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h", title: "No backup from {{host.hostname}}" });
+    const obj = ruleObject(`${r.id}:0`);
+    const wall = Date.now();
+    await setClock(obj.stub, wall);
+    await obj.apply("busy-0", r, 1, matched(r, [beat("nas", wall)]));
+    const missed = wall + 2 * H;
+    await env.DB.exec("ALTER TABLE alerts RENAME TO alerts_away");
+    try {
+      expect(await runAlarmAt(obj.stub, missed)).toBe(true);
+      expect((await obj.inspect()).alarm).toBe(missed + 30 * S);
+    } finally {
+      await env.DB.exec("ALTER TABLE alerts_away RENAME TO alerts");
+    }
+    // A batch every 5 s: each apply re-arms the alarm, which must stay at the retry's own time.
+    for (let i = 1; i <= 5; i++) {
+      await setClock(obj.stub, missed + i * 5 * S);
+      await obj.apply(`busy-${i}`, r, 1, matched(r, [beat(`pi-${i}`, missed + i * 5 * S)]));
+      expect((await obj.inspect()).alarm).toBe(missed + 30 * S);
+    }
+    expect(await alertsOf(r.id)).toEqual([]);
+    expect(await runAlarmAt(obj.stub, missed + 30 * S)).toBe(true);
+    expect((await alertsOf(r.id)).map((a) => [a.title, a.status])).toEqual([["No backup from nas", "open"]]);
+    const after = await obj.inspect();
+    expect(after.outbox).toBe(0);
+    expect(after.schedule.map((row) => row.kind)).toEqual(["due", "due", "due", "due", "due"]); // the pi-N deadlines; no retry row left
+  });
+
   it("an early alarm does nothing and re-arms at the deadline", async () => {
     const r = rule({ id: uid("rs-early"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h" });
     const obj = ruleObject(`${r.id}:0`);
@@ -149,10 +180,10 @@ describe("RuleState alarm", () => {
     await setClock(obj.stub, wall);
     const res = await obj.apply("c-1", r, 1, matched(r, [sshFail("192.0.2.4", T0), sshFail("192.0.2.4", T0 + S)]));
     // The Worker writes the raise (as evaluateBatch does); the object writes the clear from its alarm.
-    const { applyFirings } = await import("../../workers/store/alerts.ts");
+    const { d1Store } = await import("../../workers/store/d1.ts");
     const { toAlertInputs } = await import("../../workers/rules/evaluate.ts");
     const { env } = await import("cloudflare:test");
-    await applyFirings(env.DB, toAlertInputs(r, res.firings), wall);
+    await d1Store(env.DB).applyFirings(toAlertInputs(r, res.firings), wall);
     expect((await alertsOf(id)).map((a) => a.status)).toEqual(["open"]);
     const due = (await obj.inspect()).alarm!;
     expect(due).toBeGreaterThan(wall);

@@ -13,8 +13,9 @@ import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { eventId } from "../../workers/parse/id.ts";
 import type { AlertJson, AlertRow } from "../../workers/store/alerts.ts";
 import { toAlertJson } from "../../workers/store/alerts.ts";
-import type { ApplyResult, BeatResult, InspectResult, RuleState } from "../../durable-objects/rule-state.ts";
-import type { MatchedEvent, RuleDef, Severity } from "../../workers/rules/types.ts";
+import type { ApplyResult, InspectResult, RuleState } from "../../durable-objects/rule-state.ts";
+import type { Heartbeat, HeartbeatInspect } from "../../durable-objects/heartbeat.ts";
+import type { MatchedEvent, RuleDef } from "../../workers/rules/types.ts";
 import { api } from "./api-client.ts";
 
 let counter = 0;
@@ -82,14 +83,17 @@ export function ruleStub(name: string): DurableObjectStub<RuleState> {
 }
 
 /** Sets the object's wall clock (ms) for the following calls, until it is evicted. */
-export async function setClock(stub: DurableObjectStub<RuleState>, ms: number): Promise<void> {
-  await runInDurableObject(stub, (instance: RuleState) => {
+/** An object with a replaceable clock (RuleState, Heartbeat). */
+type Clocked = DurableObjectStub<RuleState> | DurableObjectStub<Heartbeat>;
+
+export async function setClock(stub: Clocked, ms: number): Promise<void> {
+  await runInDurableObject(stub as DurableObjectStub<RuleState>, (instance: { clock: () => number }) => {
     instance.clock = () => ms;
   });
 }
 
 /** Runs the object's alarm now, with its clock at `ms`. Returns whether an alarm was scheduled. */
-export async function runAlarmAt(stub: DurableObjectStub<RuleState>, ms: number): Promise<boolean> {
+export async function runAlarmAt(stub: Clocked, ms: number): Promise<boolean> {
   await setClock(stub, ms);
   return runDurableObjectAlarm(stub);
 }
@@ -103,10 +107,15 @@ export function ruleObject(name: string) {
   return {
     stub,
     apply: async (batchKey: string, rule: RuleDef, version: number, events: MatchedEvent[]) => (await stub.apply(batchKey, rule, version, events)) as unknown as ApplyResult,
-    beat: async (hb: string, timeoutMs: number | undefined, at: number, severity?: Severity) => (await stub.beat(hb, timeoutMs, at, severity)) as unknown as BeatResult,
     inspect: async () => (await stub.inspect()) as unknown as InspectResult,
     reset: async () => {
       await stub.reset();
     },
   };
+}
+
+/** The Heartbeat object of a pinged heartbeat name, with typed inspect. */
+export function heartbeatObject(name: string) {
+  const stub = env.HEARTBEAT.get(env.HEARTBEAT.idFromName(name));
+  return { stub, inspect: async () => (await stub.inspect()) as unknown as HeartbeatInspect };
 }

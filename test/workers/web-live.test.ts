@@ -4,10 +4,11 @@
  */
 import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { notifyAlerts } from "../../workers/live.ts";
+import { LIVE_DROPPED_COUNTER, notifyAlerts } from "../../workers/live.ts";
 import { LIVE_HUB_NAME, type LiveHub } from "../../durable-objects/live-hub.ts";
 import type { Env } from "../../workers/env.ts";
 import { ADMIN, BASE, login } from "./web-helpers.ts";
+import { api } from "./api-client.ts";
 
 async function open(cookie: string): Promise<{ ws: WebSocket; messages: unknown[]; next: () => Promise<unknown> }> {
   const res = await SELF.fetch(`${BASE}/live`, { headers: { upgrade: "websocket", cookie, origin: BASE } });
@@ -94,9 +95,13 @@ describe("/live", () => {
     expect(c.messages).toEqual([]);
   });
 
-  it("notifyAlerts never throws, even when the hub binding is broken", async () => {
+  it("notifyAlerts never throws, even when the hub binding is broken, and counts the dropped publish in /v1/metrics", async () => {
     const broken = { ...env, LIVE: { idFromName: () => { throw new Error("boom"); } } } as unknown as Env;
+    const dropped = async () => ((await (await api("/v1/metrics")).json()) as { counters: Record<string, number> }).counters[LIVE_DROPPED_COUNTER] ?? 0;
+    const before = await dropped();
     await expect(notifyAlerts(broken, [{ id: "x" }])).resolves.toBeUndefined();
+    expect(await dropped()).toBe(before + 1);
     await expect(notifyAlerts(env as unknown as Env, [])).resolves.toBeUndefined();
+    expect(await dropped()).toBe(before + 1);
   });
 });

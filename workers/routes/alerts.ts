@@ -13,18 +13,13 @@ import {
   ALERT_STATUSES,
   SEVERITIES,
   decodeCursor,
-  deleteAlert,
-  getAlertHistory,
-  getAlertRow,
-  listAlerts,
-  sweepDueAlerts,
   toAlertJson,
-  transitionAlert,
   type AlertAction,
   type ListFilter,
 } from "../store/alerts.ts";
 import { notifyAlerts } from "../live.ts";
-import { storedEvent } from "../store/store.ts";
+import { storeOf } from "../store/d1.ts";
+import { apiEvent } from "../store/store.ts";
 
 export const ALERTS_DEFAULT_LIMIT = 50;
 export const ALERTS_MAX_LIMIT = 500;
@@ -93,25 +88,18 @@ async function readOptionalJson(c: Context<AppEnv>): Promise<Record<string, unkn
 export function registerAlertRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/alerts", requireScope("read"), async (c) => {
     const now = Date.now();
-    return c.json(await listAlerts(c.env.DB, parseAlertFilter(c, now), now));
+    return c.json(await storeOf(c.env).listAlerts(parseAlertFilter(c, now), now));
   });
 
   app.get("/v1/alerts/:id", requireScope("read"), async (c) => {
     const id = c.req.param("id");
-    await sweepDueAlerts(c.env.DB, Date.now());
-    const row = await getAlertRow(c.env.DB, id);
+    const store = storeOf(c.env);
+    await store.sweepDueAlerts(Date.now());
+    const row = await store.getAlert(id);
     if (!row) throw new PorchlightError("not_found", `No alert "${id}"`);
-    const alert = toAlertJson(row, await getAlertHistory(c.env.DB, id));
-    // Source events: the ids travel as one JSON parameter (json_each), whatever their number.
-    const ids = alert.event_ids;
-    const events: unknown[] = [];
-    if (ids.length) {
-      const { results } = await c.env.DB.prepare("SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")
-        .bind(JSON.stringify(ids))
-        .all<Record<string, unknown>>();
-      // The same event shape as GET /v1/events (id, @timestamp, message and raw live in their own columns).
-      for (const r of results) events.push(storedEvent(r));
-    }
+    const alert = toAlertJson(row, await store.alertHistory(id));
+    // Source events, in the same shape as GET /v1/events.
+    const events = (await store.getEvents(alert.event_ids)).map(apiEvent);
     return c.json({ ...alert, events });
   });
 
@@ -129,7 +117,7 @@ export function registerAlertRoutes(app: Hono<AppEnv>): void {
     } else if (body.duration !== undefined) {
       throw new PorchlightError("validation_failed", "duration: only shelve takes a duration", { field: "duration" });
     }
-    const res = await transitionAlert(c.env.DB, c.req.param("id"), action, { who: c.get("principal").name, note, shelveMs }, Date.now());
+    const res = await storeOf(c.env).transitionAlert(c.req.param("id"), action, { who: c.get("principal").name, note, shelveMs }, Date.now());
     if (res.status === "not_found") throw new PorchlightError("not_found", `No alert "${c.req.param("id")}"`);
     if (res.status === "conflict") throw new PorchlightError("conflict", res.message);
     await notifyAlerts(c.env, [res.alert]);
@@ -138,7 +126,7 @@ export function registerAlertRoutes(app: Hono<AppEnv>): void {
 
   app.delete("/v1/alerts/:id", requireScope("admin"), async (c) => {
     const id = c.req.param("id");
-    if (!(await deleteAlert(c.env.DB, id))) throw new PorchlightError("not_found", `No alert "${id}"`);
+    if (!(await storeOf(c.env).deleteAlert(id))) throw new PorchlightError("not_found", `No alert "${id}"`);
     return c.json({ deleted: id });
   });
 }

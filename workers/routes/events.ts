@@ -23,9 +23,9 @@ import { PorchlightError } from "../errors.ts";
 import { backtrackingRisk } from "../parse/extractors.ts";
 import { lowerBound } from "../parse/id.ts";
 import { parseCidr } from "../parse/ip.ts";
-import { d1Store } from "../store/d1.ts";
+import { storeOf } from "../store/d1.ts";
 import type { Condition, EventColumn, EventsQuery } from "../store/events-query.ts";
-import { apiEvent, type EventRow } from "../store/store.ts";
+import { apiEvent, type EventRow, type Store } from "../store/store.ts";
 
 /** Rows fetched per page while a `regex` filter scans. */
 export const REGEX_PAGE = 500;
@@ -197,7 +197,7 @@ const matchesRegex = (raw: string, r: ParsedSearch["regex"]): boolean =>
 
 /** Runs the search: one query, or for `regex` a bounded page-by-page scan. */
 export async function searchEvents(
-  store: ReturnType<typeof d1Store>,
+  store: Store,
   s: ParsedSearch,
 ): Promise<{ rows: EventRow[]; nextCursor: string | null; scanned?: number }> {
   const { query } = s;
@@ -267,7 +267,7 @@ export function toCsv(rows: readonly EventRow[]): string {
 export function registerEventRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/events", requireScope("read"), async (c) => {
     const search = parseSearch(new URL(c.req.url).searchParams, Date.now());
-    const store = d1Store(c.env.DB);
+    const store = storeOf(c.env);
     const { rows, nextCursor, scanned } = await searchEvents(store, search);
     const headers: Record<string, string> = {};
     if (nextCursor) headers["x-next-cursor"] = nextCursor;
@@ -288,7 +288,7 @@ export function registerEventRoutes(app: Hono<AppEnv>): void {
 
   app.get("/v1/events/:id", requireScope("read"), async (c) => {
     const id = c.req.param("id");
-    const row = ID_RE.test(id) ? await d1Store(c.env.DB).getEvent(id) : null;
+    const row = ID_RE.test(id) ? await storeOf(c.env).getEvent(id) : null;
     if (!row) throw new PorchlightError("not_found", `No event with id '${id.slice(0, 64)}'`);
     return c.json(apiEvent(row));
   });

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { requireScope, type AppEnv } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
 import { compileExtractor, EXTRACTOR_MAX_PATTERN } from "../parse/extractors.ts";
-import { d1Store } from "../store/d1.ts";
+import { storeOf } from "../store/d1.ts";
 import type { ExtractorRow } from "../store/store.ts";
 import { parseJsonBody } from "./json-body.ts";
 
@@ -41,24 +41,24 @@ const notFound = (id: string) => new PorchlightError("not_found", `No extractor 
 
 export function registerExtractorRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/extractors", requireScope("read"), async (c) => {
-    return c.json({ extractors: await d1Store(c.env.DB).listExtractors() });
+    return c.json({ extractors: await storeOf(c.env).listExtractors() });
   });
 
   app.post("/v1/extractors", requireScope("admin"), async (c) => {
     const body = await parseJsonBody(c.req.raw, ExtractorBody);
     const row = validated(`x_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`, body, Date.now());
-    await d1Store(c.env.DB).putExtractor(row);
+    await storeOf(c.env).putExtractor(row);
     return c.json(row, 201);
   });
 
   app.get("/v1/extractors/:id", requireScope("read"), async (c) => {
-    const row = await d1Store(c.env.DB).getExtractor(c.req.param("id"));
+    const row = await storeOf(c.env).getExtractor(c.req.param("id"));
     if (!row) throw notFound(c.req.param("id"));
     return c.json(row);
   });
 
   app.put("/v1/extractors/:id", requireScope("admin"), async (c) => {
-    const store = d1Store(c.env.DB);
+    const store = storeOf(c.env);
     const body = await parseJsonBody(c.req.raw, ExtractorBody);
     const existing = await store.getExtractor(c.req.param("id"));
     if (!existing) throw notFound(c.req.param("id"));
@@ -68,7 +68,7 @@ export function registerExtractorRoutes(app: Hono<AppEnv>): void {
   });
 
   app.delete("/v1/extractors/:id", requireScope("admin"), async (c) => {
-    if (!(await d1Store(c.env.DB).deleteExtractor(c.req.param("id")))) throw notFound(c.req.param("id"));
+    if (!(await storeOf(c.env).deleteExtractor(c.req.param("id")))) throw notFound(c.req.param("id"));
     return c.body(null, 204);
   });
 }

@@ -1,7 +1,7 @@
 /**
  * Routes of /v1/heartbeats. Cron jobs ping `POST /v1/heartbeats/:name` (ingest or admin scope),
  * optionally with {"timeout": "26h", "severity": "high"}; the deadline is an alarm of the name's
- * RuleState object (`heartbeat:<name>`): the alert is raised exactly at the deadline and cleared by
+ * Heartbeat object (durable-objects/heartbeat.ts): the alert is raised exactly at the deadline and cleared by
  * the next ping. `GET /v1/heartbeats` (read) lists pinged and rule heartbeats with their deadlines;
  * `DELETE /v1/heartbeats/:name` (admin) stops watching a pinged one.
  */
@@ -10,21 +10,11 @@ import type { AppEnv } from "../auth.ts";
 import { requireScope } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
 import { formatDuration, parseDuration } from "../rules/duration.ts";
-import { heartbeatObjectName } from "../rules/registry.ts";
+import { storeOf } from "../store/d1.ts";
 import { SEVERITIES } from "../store/alerts.ts";
 import type { Severity } from "../rules/types.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$/;
-
-interface HeartbeatRow {
-  name: string;
-  source: string;
-  timeout_ms: number;
-  last_beat: number | null;
-  deadline: number | null;
-  state: string;
-  updated_at: number;
-}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -49,7 +39,7 @@ export function registerHeartbeatRoutes(app: Hono<AppEnv>): void {
     }
     const severity = body.severity as Severity | undefined;
     if (severity !== undefined && !SEVERITIES.includes(severity)) throw new PorchlightError("validation_failed", `severity: must be one of ${SEVERITIES.join(", ")}`, { field: "severity" });
-    const stub = c.env.RULE_STATE.get(c.env.RULE_STATE.idFromName(heartbeatObjectName(name)));
+    const stub = c.env.HEARTBEAT.get(c.env.HEARTBEAT.idFromName(name));
     const r = await stub.beat(name, timeoutMs, Date.now(), severity);
     return c.json({ name: r.name, timeout: formatDuration(r.timeoutMs), last_beat: iso(r.lastBeat), deadline: iso(r.deadline), cleared: r.cleared });
   });
@@ -57,21 +47,19 @@ export function registerHeartbeatRoutes(app: Hono<AppEnv>): void {
   // Stop watching a pinged heartbeat: its deadline alarm is cancelled and it leaves the listing (an open alert stays for a human to close).
   app.delete("/v1/heartbeats/:name", requireScope("admin"), async (c) => {
     const name = c.req.param("name");
-    const res = await c.env.DB.prepare("DELETE FROM heartbeats WHERE source = 'ping' AND name = ?1").bind(name).run();
-    if (!res.meta.changes) throw new PorchlightError("not_found", `No pinged heartbeat "${name}"`);
-    await c.env.RULE_STATE.get(c.env.RULE_STATE.idFromName(heartbeatObjectName(name))).reset();
+    if (!NAME.test(name) || !(await c.env.HEARTBEAT.get(c.env.HEARTBEAT.idFromName(name)).stop(name))) throw new PorchlightError("not_found", `No pinged heartbeat "${name}"`);
     return c.json({ deleted: name });
   });
 
   app.get("/v1/heartbeats", requireScope("read"), async (c) => {
     const now = Date.now();
-    const { results } = await c.env.DB.prepare("SELECT name, source, timeout_ms, last_beat, deadline, state, updated_at FROM heartbeats ORDER BY source, name").all<HeartbeatRow>();
+    const rows = await storeOf(c.env).listHeartbeats();
     return c.json({
-      heartbeats: results.map((h) => ({
+      heartbeats: rows.map((h) => ({
         name: h.name,
         source: h.source,
-        timeout: formatDuration(h.timeout_ms),
-        last_beat: iso(h.last_beat),
+        timeout: formatDuration(h.timeoutMs),
+        last_beat: iso(h.lastBeat),
         deadline: iso(h.deadline),
         // A passed deadline reads as late even in the instant before the alarm has written it.
         state: h.state === "ok" && h.deadline !== null && h.deadline <= now ? "late" : h.state,

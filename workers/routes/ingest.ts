@@ -15,7 +15,7 @@ import { batchKeyOf, prepareBatch } from "../ingest/batch.ts";
 import { readIngestBody } from "../ingest/body.ts";
 import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
-import { d1Store } from "../store/d1.ts";
+import { storeOf } from "../store/d1.ts";
 import type { IngestResponse } from "../store/store.ts";
 
 /** Ingest requests this isolate has served: a schedule (prune every INGEST_PRUNE_EVERY-th), not a result. */
@@ -32,7 +32,7 @@ function relayName(header: string | undefined, userAgent: string | undefined): s
 export function registerIngestRoutes(app: Hono<AppEnv>): void {
   app.post("/v1/ingest", requireScope("ingest"), async (c) => {
     const key = batchKeyOf(c.req.header("idempotency-key"));
-    const store = d1Store(c.env.DB);
+    const store = storeOf(c.env);
     const pre = await store.ingestPreflight(key);
     if (pre.response) {
       await store.countDuplicateBatch();

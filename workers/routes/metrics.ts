@@ -5,11 +5,11 @@
  */
 import type { Hono } from "hono";
 import { requireScope, type AppEnv } from "../auth.ts";
-import { d1Store } from "../store/d1.ts";
+import { storeOf } from "../store/d1.ts";
 
 export function registerMetricsRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/metrics", requireScope("read"), async (c) => {
-    const store = d1Store(c.env.DB);
+    const store = storeOf(c.env);
     const [counters, relays] = await Promise.all([store.counters(), store.relays()]);
     if (c.req.query("format") === "prometheus") {
       let out = "";

@@ -8,13 +8,13 @@ import { requireScope, type AppEnv } from "../auth.ts";
 import { batchKeyOf, prepareBatch } from "../ingest/batch.ts";
 import { readIngestBody } from "../ingest/body.ts";
 import { parseContextFor } from "../ingest/context.ts";
-import { d1Store } from "../store/d1.ts";
+import { storeOf } from "../store/d1.ts";
 import { apiEvent } from "../store/store.ts";
 
 export function registerParseRoutes(app: Hono<AppEnv>): void {
   app.post("/v1/parse", requireScope("read"), async (c) => {
     const key = batchKeyOf(c.req.header("idempotency-key"));
-    const store = d1Store(c.env.DB);
+    const store = storeOf(c.env);
     const body = await readIngestBody(c.req.raw);
     const ctx = await parseContextFor(store, await store.settingsVersion());
     const batch = prepareBatch(body.text, body.kind, { ctx, batchKey: key, nowMs: Date.now(), clientIp: c.req.header("cf-connecting-ip") });

@@ -15,24 +15,15 @@ import type { RuleDef } from "../rules/types.ts";
 import { validateRule } from "../rules/validate.ts";
 import { RULE_SHARDS, ruleObjectName } from "../rules/registry.ts";
 import { BACKTEST_MAX_EVENTS, runBacktest } from "../rules/backtest.ts";
-
-// --- Types
-
-interface RuleRow {
-  id: string;
-  definition: string;
-  enabled: number;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
+import { storeOf } from "../store/d1.ts";
+import type { RuleRow } from "../store/rules.ts";
 
 /** Most rules one import may carry (one D1 batch). */
 const IMPORT_MAX_RULES = 500;
 
 function ruleJson(row: RuleRow): RuleDef & { version: number; created_at: string; updated_at: string } {
   const def = JSON.parse(row.definition) as RuleDef;
-  return { ...def, enabled: row.enabled === 1, version: row.version, created_at: new Date(row.created_at).toISOString(), updated_at: new Date(row.updated_at).toISOString() };
+  return { ...def, enabled: row.enabled, version: row.version, created_at: new Date(row.created_at).toISOString(), updated_at: new Date(row.updated_at).toISOString() };
 }
 
 // --- Queries
@@ -60,21 +51,9 @@ export function parseRuleBody(body: unknown, where = ""): RuleDef {
   return v.rule;
 }
 
-async function getRuleRow(env: Env, id: string): Promise<RuleRow | null> {
-  return env.DB.prepare("SELECT id, definition, enabled, version, created_at, updated_at FROM rules WHERE id = ?1").bind(id).first<RuleRow>();
-}
-
 /** new_value rules learn from the time of every write: a write resets the rule's state, so learning restarts. */
 function withLearningStart(rule: RuleDef, now: number): RuleDef {
   return rule.type === "new_value" && rule.learning !== undefined ? { ...rule, learning_from: now } : rule;
-}
-
-function upsertStatement(env: Env, rule: RuleDef, now: number): D1PreparedStatement {
-  return env.DB.prepare(
-    `INSERT INTO rules (id, name, type, enabled, definition, version, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)
-     ON CONFLICT(id) DO UPDATE SET name = excluded.name, type = excluded.type, enabled = excluded.enabled, definition = excluded.definition,
-       version = rules.version + 1, updated_at = MAX(excluded.updated_at, rules.updated_at + 1)`,
-  ).bind(rule.id, rule.name, rule.type, rule.enabled ? 1 : 0, JSON.stringify(rule), now);
 }
 
 /**
@@ -84,7 +63,7 @@ function upsertStatement(env: Env, rule: RuleDef, now: number): D1PreparedStatem
 export async function resetRuleState(env: Env, ruleId: string): Promise<void> {
   await Promise.allSettled([
     ...Array.from({ length: RULE_SHARDS }, (_, shard) => env.RULE_STATE.get(env.RULE_STATE.idFromName(ruleObjectName(ruleId, shard))).reset()),
-    env.DB.prepare("DELETE FROM heartbeats WHERE source = ?1").bind(ruleId).run(),
+    storeOf(env).deleteHeartbeats(ruleId),
   ]);
 }
 
@@ -92,9 +71,10 @@ export async function resetRuleState(env: Env, ruleId: string): Promise<void> {
 async function saveRule(env: Env, body: unknown) {
   const now = Date.now();
   const rule = withLearningStart(parseRuleBody(body), now);
-  await upsertStatement(env, rule, now).run();
+  const store = storeOf(env);
+  await store.putRules([rule], now);
   await resetRuleState(env, rule.id);
-  return ruleJson((await getRuleRow(env, rule.id))!);
+  return ruleJson((await store.getRule(rule.id))!);
 }
 
 async function readJson(c: Context<AppEnv>): Promise<unknown> {
@@ -109,13 +89,12 @@ async function readJson(c: Context<AppEnv>): Promise<unknown> {
 
 export function registerRuleRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/rules", requireScope("read"), async (c) => {
-    const { results } = await c.env.DB.prepare("SELECT id, definition, enabled, version, created_at, updated_at FROM rules ORDER BY id").all<RuleRow>();
-    return c.json({ rules: results.map(ruleJson) });
+    return c.json({ rules: (await storeOf(c.env).listRules()).map(ruleJson) });
   });
 
   app.get("/v1/rules/export", requireScope("read"), async (c) => {
-    const { results } = await c.env.DB.prepare("SELECT definition, enabled FROM rules ORDER BY id").all<{ definition: string; enabled: number }>();
-    return c.json(results.map((r) => ({ ...(JSON.parse(r.definition) as RuleDef), enabled: r.enabled === 1 })));
+    const rules = await storeOf(c.env).listRules();
+    return c.json(rules.map((r) => ({ ...(JSON.parse(r.definition) as RuleDef), enabled: r.enabled })));
   });
 
   app.post("/v1/rules/import", requireScope("admin"), async (c) => {
@@ -131,7 +110,7 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
       ids.add(r.id);
     }
     const now = Date.now();
-    if (rules.length) await c.env.DB.batch(rules.map((r) => upsertStatement(c.env, withLearningStart(r, now), now)));
+    await storeOf(c.env).putRules(rules.map((r) => withLearningStart(r, now)), now);
     await Promise.all(rules.map((r) => resetRuleState(c.env, r.id)));
     return c.json({ imported: rules.length, ids: rules.map((r) => r.id) });
   });
@@ -142,7 +121,7 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
     let rule: RuleDef;
     if (body.rule !== undefined) rule = parseRuleBody(body.rule, "rule.");
     else if (typeof body.rule_id === "string") {
-      const row = await getRuleRow(c.env, body.rule_id);
+      const row = await storeOf(c.env).getRule(body.rule_id);
       if (!row) throw new PorchlightError("not_found", `No rule "${body.rule_id}"`);
       rule = JSON.parse(row.definition) as RuleDef;
     } else throw new PorchlightError("validation_failed", 'rule: give "rule" (a rule object) or "rule_id"', { field: "rule" });
@@ -165,19 +144,15 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
   app.post("/v1/rules", requireScope("admin"), async (c) => {
     const now = Date.now();
     const rule = withLearningStart(parseRuleBody(await readJson(c)), now);
-    const res = await c.env.DB.prepare(
-      "INSERT OR IGNORE INTO rules (id, name, type, enabled, definition, version, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
-    )
-      .bind(rule.id, rule.name, rule.type, rule.enabled ? 1 : 0, JSON.stringify(rule), now)
-      .run();
-    if (!res.meta.changes) throw new PorchlightError("conflict", `A rule with id "${rule.id}" exists (PUT /v1/rules/${rule.id} replaces it)`, { field: "id" });
+    const store = storeOf(c.env);
+    if (!(await store.createRule(rule, now))) throw new PorchlightError("conflict", `A rule with id "${rule.id}" exists (PUT /v1/rules/${rule.id} replaces it)`, { field: "id" });
     // Objects of a deleted rule of the same id may still hold windows: start from nothing.
     await resetRuleState(c.env, rule.id);
-    return c.json(ruleJson((await getRuleRow(c.env, rule.id))!), 201);
+    return c.json(ruleJson((await store.getRule(rule.id))!), 201);
   });
 
   app.get("/v1/rules/:id", requireScope("read"), async (c) => {
-    const row = await getRuleRow(c.env, c.req.param("id"));
+    const row = await storeOf(c.env).getRule(c.req.param("id"));
     if (!row) throw new PorchlightError("not_found", `No rule "${c.req.param("id")}"`);
     return c.json(ruleJson(row));
   });
@@ -195,13 +170,13 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
 
   app.patch("/v1/rules/:id", requireScope("admin"), async (c) => {
     const id = c.req.param("id");
-    const row = await getRuleRow(c.env, id);
+    const row = await storeOf(c.env).getRule(id);
     if (!row) throw new PorchlightError("not_found", `No rule "${id}"`);
     const patch = await readJson(c);
     if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new PorchlightError("validation_failed", "The body must be a JSON object of fields to change", { field: "" });
     if ("id" in patch && (patch as { id: unknown }).id !== id) throw new PorchlightError("validation_failed", "id: a rule's id cannot change", { field: "id" });
     // Merge (a null value removes an option), then validate the whole rule.
-    const merged: Record<string, unknown> = { ...(JSON.parse(row.definition) as RuleDef), enabled: row.enabled === 1 };
+    const merged: Record<string, unknown> = { ...(JSON.parse(row.definition) as RuleDef), enabled: row.enabled };
     for (const [k, v] of Object.entries(patch)) {
       if (v === null) delete merged[k];
       else merged[k] = v;
@@ -211,8 +186,7 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
 
   app.delete("/v1/rules/:id", requireScope("admin"), async (c) => {
     const id = c.req.param("id");
-    const res = await c.env.DB.prepare("DELETE FROM rules WHERE id = ?1").bind(id).run();
-    if (!res.meta.changes) throw new PorchlightError("not_found", `No rule "${id}"`);
+    if (!(await storeOf(c.env).deleteRule(id))) throw new PorchlightError("not_found", `No rule "${id}"`);
     await resetRuleState(c.env, id);
     return c.json({ deleted: id });
   });

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { requireScope, type AppEnv } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
 import { canonicalSourceKey } from "../ingest/context.ts";
-import { d1Store } from "../store/d1.ts";
+import { storeOf } from "../store/d1.ts";
 import { parseJsonBody } from "./json-body.ts";
 
 /** True when the runtime's ICU knows the zone (the same check the parsers' time conversion relies on). */
@@ -33,12 +33,12 @@ function keyOf(param: string): string {
 
 export function registerSourceRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/sources", requireScope("read"), async (c) => {
-    return c.json({ sources: await d1Store(c.env.DB).listSources() });
+    return c.json({ sources: await storeOf(c.env).listSources() });
   });
 
   app.get("/v1/sources/:key", requireScope("read"), async (c) => {
     const key = keyOf(c.req.param("key"));
-    const row = await d1Store(c.env.DB).getSource(key);
+    const row = await storeOf(c.env).getSource(key);
     if (!row) throw new PorchlightError("not_found", `No settings for source '${key}'`);
     return c.json(row);
   });
@@ -47,13 +47,13 @@ export function registerSourceRoutes(app: Hono<AppEnv>): void {
     const key = keyOf(c.req.param("key"));
     const body = await parseJsonBody(c.req.raw, SourceBody);
     const row = { key, timezone: body.timezone, updated_at: Date.now() };
-    await d1Store(c.env.DB).putSource(row);
+    await storeOf(c.env).putSource(row);
     return c.json(row);
   });
 
   app.delete("/v1/sources/:key", requireScope("admin"), async (c) => {
     const key = keyOf(c.req.param("key"));
-    if (!(await d1Store(c.env.DB).deleteSource(key))) throw new PorchlightError("not_found", `No settings for source '${key}'`);
+    if (!(await storeOf(c.env).deleteSource(key))) throw new PorchlightError("not_found", `No settings for source '${key}'`);
     return c.body(null, 204);
   });
 }

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { requireScope, sha256Hex, type AppEnv } from "../auth.ts";
 import { SCOPES } from "../env.ts";
 import { PorchlightError } from "../errors.ts";
-import { d1Store } from "../store/d1.ts";
+import { storeOf } from "../store/d1.ts";
 import { parseJsonBody } from "./json-body.ts";
 
 const CreateToken = z.object({
@@ -37,17 +37,17 @@ export function registerTokenRoutes(app: Hono<AppEnv>): void {
     const id = randomString(ID_ALPHABET, 12);
     const token = `pl_${id}_${randomString(SECRET_ALPHABET, 40)}`;
     const row = { id, name: body.name, scopes: [...new Set(body.scopes)], created_at: Date.now(), last_used_at: null };
-    await d1Store(c.env.DB).createToken(row, await sha256Hex(token));
+    await storeOf(c.env).createToken(row, await sha256Hex(token));
     return c.json({ ...row, token }, 201);
   });
 
   app.get("/v1/tokens", requireScope("admin"), async (c) => {
-    return c.json({ tokens: await d1Store(c.env.DB).listTokens() });
+    return c.json({ tokens: await storeOf(c.env).listTokens() });
   });
 
   app.delete("/v1/tokens/:id", requireScope("admin"), async (c) => {
     const id = c.req.param("id");
-    if (!(await d1Store(c.env.DB).deleteToken(id))) throw new PorchlightError("not_found", `No token with id '${id.slice(0, 64)}'`);
+    if (!(await storeOf(c.env).deleteToken(id))) throw new PorchlightError("not_found", `No token with id '${id.slice(0, 64)}'`);
     return c.body(null, 204);
   });
 }

@@ -17,7 +17,8 @@ import type { Env } from "../env.ts";
 import type { Firing, RuleDef, StepResult } from "./types.ts";
 import { ENGINES } from "./engines/index.ts";
 import { lowerBound } from "../parse/id.ts";
-import { storedEvent } from "../store/store.ts";
+import { apiEvent } from "../store/store.ts";
+import { storeOf } from "../store/d1.ts";
 import { buildRuleSets, suppressedIds, toAlertInputs } from "./evaluate.ts";
 import { compileRule, groupKeyOf } from "./project.ts";
 import { firingId, loadEnabledRules } from "./registry.ts";
@@ -101,13 +102,12 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
   let cursor = lowerBound(from);
   let inclusive = true;
   const hi = lowerBound(to);
+  const store = storeOf(env);
   while (scanned < limit) {
     const take = Math.min(BACKTEST_PAGE, limit - scanned);
-    const { results } = await env.DB.prepare(`SELECT * FROM events WHERE id ${inclusive ? ">=" : ">"} ?1 AND id < ?2 ORDER BY id LIMIT ?3`)
-      .bind(cursor, hi, take)
-      .all<Record<string, unknown>>();
+    const results = await store.scanEvents(cursor, inclusive, hi, take);
     // The typed columns (id, @timestamp, message, raw...) are not in `doc`: rebuild the whole event.
-    const page = results.map((row) => storedEvent(row) as unknown as EcsEvent);
+    const page = results.map((row) => apiEvent(row) as unknown as EcsEvent);
     const dropped = suppressedIds(sets, page);
     for (const event of page) {
       scanned++;

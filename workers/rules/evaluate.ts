@@ -21,7 +21,7 @@
 import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
 import { loadEnabledRules } from "./registry.ts";
-import { applyFirings } from "../store/alerts.ts";
+import { storeOf } from "../store/d1.ts";
 import { notifyAlerts } from "../live.ts";
 import { planBatch, ruleSets, toAlertInputs, type ApplyResult } from "./plan.ts";
 import { packMatches } from "./packed.ts";
@@ -101,7 +101,7 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
     late += r.late;
   }
   if (inputs.length === 0) return { alerts: 0, suppressed: suppressed.size, late };
-  const { changed } = await applyFirings(env.DB, inputs, Date.now());
+  const { changed } = await storeOf(env).applyFirings(inputs, Date.now());
   if (changed.length) await notifyAlerts(env, changed);
   return { alerts: changed.length, suppressed: suppressed.size, late };
 }

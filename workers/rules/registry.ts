@@ -13,6 +13,7 @@
 import type { Env } from "../env.ts";
 import type { RuleDef } from "./types.ts";
 import type { StoredRule } from "./plan.ts";
+import { storeOf } from "../store/d1.ts";
 
 // Addressing lives in plan.ts (pure); re-exported for the routes and tests that load rules too.
 export { RULE_SHARDS, fnv1a, shardOf, ruleObjectName, heartbeatObjectName, firingId, type StoredRule } from "./plan.ts";
@@ -37,17 +38,11 @@ export function parseStoredRule(definition: string, version: number): StoredRule
  * two when something did (the changed definitions).
  */
 export async function loadEnabledRules(env: Env): Promise<StoredRule[]> {
-  const { results } = await env.DB.prepare("SELECT id, updated_at AS version FROM rules WHERE enabled = 1 ORDER BY id").all<{ id: string; version: number }>();
+  const store = storeOf(env);
+  const results = (await store.enabledRuleRevisions()).map((r) => ({ id: r.id, version: r.revision }));
   const stale = results.filter((r) => cache.get(r.id)?.version !== r.version).map((r) => r.id);
-  if (stale.length > 0) {
-    // Tens of rules at most at home; chunked anyway against the bound-parameter limit.
-    for (let i = 0; i < stale.length; i += 100) {
-      const part = stale.slice(i, i + 100);
-      const rows = await env.DB.prepare(`SELECT id, updated_at AS version, definition FROM rules WHERE id IN (${part.map((_, k) => `?${k + 1}`).join(",")})`)
-        .bind(...part)
-        .all<{ id: string; version: number; definition: string }>();
-      for (const row of rows.results) cache.set(row.id, { version: row.version, rule: parseStoredRule(row.definition, row.version) });
-    }
+  for (const row of await store.ruleDefinitions(stale)) {
+    cache.set(row.id, { version: row.revision, rule: parseStoredRule(row.definition, row.revision) });
   }
   const live = new Set(results.map((r) => r.id));
   for (const id of cache.keys()) if (!live.has(id)) cache.delete(id);

@@ -1,5 +1,6 @@
 /**
- * The alert store (D1): Alerta's alert model with de-duplication, correlation and a lifecycle.
+ * The alerts tables (alerts, alert_history, alert_firings) over the `Sql` port, reached through the
+ * Store (workers/store/types.ts, AlertStore): Alerta's alert model with de-duplication, correlation and a lifecycle.
  * Firings (from the Worker for `single` rules and stateful batches, from RuleState alarms for
  * deadlines) become alerts here; the API's lifecycle actions (ack, shelve, close, ...) go here too.
  *
@@ -20,6 +21,8 @@
  */
 import type { Severity } from "../rules/types.ts";
 import type { AlertInput } from "../rules/plan.ts";
+import { isWriteConflict, one, rows as rowsOf, stmt } from "./sql.ts";
+import type { Sql } from "./types.ts";
 
 export type { AlertInput };
 
@@ -128,6 +131,31 @@ export function toAlertJson(row: AlertRow, history?: HistoryEntry[]): AlertJson 
   };
 }
 
+// --- The Store's part
+
+export interface AlertStore {
+  /** Applies due shelve/expiry transitions (wall ms `now`); returns the ids changed. */
+  sweepDueAlerts(now: number): Promise<string[]>;
+  getAlert(id: string): Promise<AlertRow | null>;
+  alertHistory(id: string): Promise<HistoryEntry[]>;
+  listAlerts(f: ListFilter, now: number): Promise<{ alerts: AlertJson[]; cursor: string | null }>;
+  /** Applies firings in order, idempotent by firing id (see the module's invariants). */
+  applyFirings(inputs: readonly AlertInput[], now: number): Promise<{ changed: AlertJson[]; applied: number; skipped: number }>;
+  transitionAlert(id: string, action: AlertAction, opts: TransitionOptions, now: number): Promise<TransitionResult>;
+  /** Deletes an alert and its history; false when it did not exist. */
+  deleteAlert(id: string): Promise<boolean>;
+}
+
+export const alertQueries = (sql: Sql): AlertStore => ({
+  sweepDueAlerts: (now) => sweepDueAlerts(sql, now),
+  getAlert: (id) => getAlertRow(sql, id),
+  alertHistory: (id) => getAlertHistory(sql, id),
+  listAlerts: (f, now) => listAlerts(sql, f, now),
+  applyFirings: (inputs, now) => applyFirings(sql, inputs, now),
+  transitionAlert: (id, action, opts, now) => transitionAlert(sql, id, action, opts, now),
+  deleteAlert: (id) => deleteAlert(sql, id),
+});
+
 // --- Keys
 
 /** Canonical JSON of group values: keys sorted, so the same group always has the same text. */
@@ -158,56 +186,66 @@ const ALERT_COLUMNS =
  * open/ack alerts whose `expires_at` passed become expired (with history). One indexed probe when
  * nothing is due. Returns the ids changed.
  */
-export async function sweepDueAlerts(db: D1Database, now: number): Promise<string[]> {
-  const due = await db
-    .prepare(
-      "SELECT id FROM alerts WHERE (status = 'shelved' AND shelved_until <= ?1) OR (status IN ('open','ack') AND expires_at <= ?1) LIMIT 1",
-    )
-    .bind(now)
-    .first();
-  if (!due) return [];
+async function sweepDueAlerts(db: Sql, now: number): Promise<string[]> {
+  const due = await rowsOf(
+    db,
+    "SELECT id FROM alerts WHERE (status = 'shelved' AND shelved_until <= ?1) OR (status IN ('open','ack') AND expires_at <= ?1) LIMIT 1",
+    now,
+  );
+  if (due.length === 0) return [];
   const res = await db.batch([
-    db
-      .prepare(
-        "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?1, 'system', 'unshelve', 'open', severity, 'shelve period ended' FROM alerts WHERE status = 'shelved' AND shelved_until <= ?1",
-      )
-      .bind(now),
-    db
-      .prepare("UPDATE alerts SET status = 'open', shelved_until = NULL, updated_at = ?1 WHERE status = 'shelved' AND shelved_until <= ?1 RETURNING id")
-      .bind(now),
-    db
-      .prepare(
-        "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?1, 'system', 'expire', 'expired', severity, 'rule timeout passed without a new occurrence' FROM alerts WHERE status IN ('open','ack') AND expires_at <= ?1",
-      )
-      .bind(now),
-    db.prepare("UPDATE alerts SET status = 'expired', updated_at = ?1 WHERE status IN ('open','ack') AND expires_at <= ?1 RETURNING id").bind(now),
+    stmt(
+      "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?1, 'system', 'unshelve', 'open', severity, 'shelve period ended' FROM alerts WHERE status = 'shelved' AND shelved_until <= ?1",
+      now,
+    ),
+    stmt("UPDATE alerts SET status = 'open', shelved_until = NULL, updated_at = ?1 WHERE status = 'shelved' AND shelved_until <= ?1 RETURNING id", now),
+    stmt(
+      "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?1, 'system', 'expire', 'expired', severity, 'rule timeout passed without a new occurrence' FROM alerts WHERE status IN ('open','ack') AND expires_at <= ?1",
+      now,
+    ),
+    stmt("UPDATE alerts SET status = 'expired', updated_at = ?1 WHERE status IN ('open','ack') AND expires_at <= ?1 RETURNING id", now),
   ]);
-  return [...(res[1]!.results as { id: string }[]), ...(res[3]!.results as { id: string }[])].map((r) => r.id);
+  return [...res[1]!.rows, ...res[3]!.rows].map((r) => String(r.id));
 }
 
-export async function getAlertRow(db: D1Database, id: string): Promise<AlertRow | null> {
-  return db.prepare(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = ?1`).bind(id).first<AlertRow>();
+/** An alerts row as any SQL client returns it → AlertRow (numbers as numbers). */
+function alertRow(r: Record<string, unknown>): AlertRow {
+  const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return {
+    ...(r as unknown as AlertRow),
+    duplicate_count: Number(r.duplicate_count),
+    count: Number(r.count),
+    magnitude: Number(r.magnitude),
+    first_seen: Number(r.first_seen),
+    last_seen: Number(r.last_seen),
+    shelved_until: n(r.shelved_until),
+    expires_at: n(r.expires_at),
+    updated_at: Number(r.updated_at),
+  };
 }
 
-export async function getAlertHistory(db: D1Database, id: string): Promise<HistoryEntry[]> {
-  const { results } = await db
-    .prepare("SELECT at, who, action, status, severity, note FROM alert_history WHERE alert_id = ?1 ORDER BY at, id")
-    .bind(id)
-    .all<{ at: number; who: string; action: string; status: string | null; severity: string | null; note: string | null }>();
-  return results.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+async function getAlertRow(db: Sql, id: string): Promise<AlertRow | null> {
+  const r = (await one(db, `SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = ?1`, id)).rows[0];
+  return r ? alertRow(r) : null;
+}
+
+async function getAlertHistory(db: Sql, id: string): Promise<HistoryEntry[]> {
+  const results = await rowsOf<{ at: number; who: string; action: string; status: string | null; severity: string | null; note: string | null }>(
+    db,
+    "SELECT at, who, action, status, severity, note FROM alert_history WHERE alert_id = ?1 ORDER BY at, id",
+    id,
+  );
+  return results.map((r) => ({ ...r, at: new Date(Number(r.at)).toISOString() }));
 }
 
 /**
  * Reads alerts by id. The ids travel as ONE JSON parameter expanded by json_each, so any number of
  * ids costs one query (D1's per-invocation query limit) and stays clear of the 100-parameter limit.
  */
-export async function getAlertRows(db: D1Database, ids: readonly string[]): Promise<AlertRow[]> {
+async function getAlertRows(db: Sql, ids: readonly string[]): Promise<AlertRow[]> {
   if (ids.length === 0) return [];
-  const { results } = await db
-    .prepare(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id IN (SELECT value FROM json_each(?1))`)
-    .bind(JSON.stringify([...new Set(ids)]))
-    .all<AlertRow>();
-  return results;
+  const r = await one(db, `SELECT ${ALERT_COLUMNS} FROM alerts WHERE id IN (SELECT value FROM json_each(?1))`, JSON.stringify([...new Set(ids)]));
+  return r.rows.map(alertRow);
 }
 
 export interface ListFilter {
@@ -227,7 +265,7 @@ export interface ListFilter {
 }
 
 /** Lists alerts newest first (by last_seen, then id), after applying due shelve/expiry transitions. */
-export async function listAlerts(db: D1Database, f: ListFilter, now: number): Promise<{ alerts: AlertJson[]; cursor: string | null }> {
+async function listAlerts(db: Sql, f: ListFilter, now: number): Promise<{ alerts: AlertJson[]; cursor: string | null }> {
   await sweepDueAlerts(db, now);
   const where: string[] = [];
   const params: unknown[] = [];
@@ -257,7 +295,7 @@ export async function listAlerts(db: D1Database, f: ListFilter, now: number): Pr
   }
   params.push(f.limit + 1);
   const sql = `SELECT ${ALERT_COLUMNS} FROM alerts ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY last_seen DESC, id DESC LIMIT ?${params.length}`;
-  const { results } = await db.prepare(sql).bind(...params).all<AlertRow>();
+  const results = (await one(db, sql, ...params)).rows.map(alertRow);
   const page = results.slice(0, f.limit);
   const last = page[page.length - 1];
   const cursor = results.length > f.limit && last ? encodeCursor(last.last_seen, last.id) : null;
@@ -294,8 +332,8 @@ interface HistoryInsert {
  * Returns the alerts that changed (for live updates) and how many firings were skipped because
  * they had been applied before.
  */
-export async function applyFirings(
-  db: D1Database,
+async function applyFirings(
+  db: Sql,
   inputs: readonly AlertInput[],
   now: number,
 ): Promise<{ changed: AlertJson[]; applied: number; skipped: number }> {
@@ -305,7 +343,7 @@ export async function applyFirings(
     } catch (err) {
       // Another writer changed one of the alerts between our read and our write (see CONFLICT_GUARD):
       // nothing of ours was written; read again and redo. Firing ids keep a redo idempotent.
-      if (attempt >= APPLY_ATTEMPTS || !String((err as Error)?.message ?? err).includes("integer overflow")) throw err;
+      if (attempt >= APPLY_ATTEMPTS || !isWriteConflict(err)) throw err;
     }
   }
 }
@@ -331,7 +369,7 @@ const readState = (row: AlertRow | undefined): unknown =>
   row ? [row.updated_at, row.duplicate_count, row.status, row.last_seen] : null;
 
 async function applyFiringsOnce(
-  db: D1Database,
+  db: Sql,
   inputs: readonly AlertInput[],
   now: number,
 ): Promise<{ changed: AlertJson[]; applied: number; skipped: number }> {
@@ -351,10 +389,11 @@ async function applyFiringsOnce(
 
   // Skip firings applied before (a retried batch, a repeated alarm); also collapse repeats within the call.
   const seen = new Set<string>();
-  const { results: appliedBefore } = await db
-    .prepare("SELECT firing_id FROM alert_firings WHERE firing_id IN (SELECT value FROM json_each(?1))")
-    .bind(JSON.stringify([...new Set(inputs.map((i) => i.firingId))]))
-    .all<{ firing_id: string }>();
+  const appliedBefore = await rowsOf<{ firing_id: string }>(
+    db,
+    "SELECT firing_id FROM alert_firings WHERE firing_id IN (SELECT value FROM json_each(?1))",
+    JSON.stringify([...new Set(inputs.map((i) => i.firingId))]),
+  );
   for (const r of appliedBefore) seen.add(r.firing_id);
   const todo: (AlertInput & { dedupKey: string; alertId: string })[] = [];
   let skipped = 0;
@@ -457,29 +496,29 @@ async function applyFiringsOnce(
   const rows = [...dirty].map((id) => current.get(id)!);
   const upsertCols = ALERT_COLUMNS.split(", ");
   await db.batch([
-    db.prepare(CONFLICT_GUARD).bind(JSON.stringify(asRead)),
-    db
-      .prepare(
+    stmt(CONFLICT_GUARD, JSON.stringify(asRead)),
+    stmt(
         `INSERT INTO alerts (${ALERT_COLUMNS}) SELECT ${upsertCols.map((c) => `json_extract(value, '$.${c}')`).join(", ")} FROM json_each(?1) WHERE true
          ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, previous_severity=excluded.previous_severity, status=excluded.status,
            title=excluded.title, text=excluded.text, duplicate_count=excluded.duplicate_count, count=excluded.count, event_ids=excluded.event_ids,
            magnitude=excluded.magnitude, tags=excluded.tags, attributes=excluded.attributes, first_seen=excluded.first_seen, last_seen=excluded.last_seen,
            shelved_until=excluded.shelved_until, expires_at=excluded.expires_at, updated_at=excluded.updated_at`,
-      )
-      .bind(JSON.stringify(rows)),
-    db
-      .prepare(
+      JSON.stringify(rows),
+    ),
+    stmt(
         `INSERT INTO alert_history (alert_id, at, who, action, status, severity, note)
          SELECT json_extract(value, '$.alertId'), json_extract(value, '$.at'), json_extract(value, '$.who'), json_extract(value, '$.action'),
                 json_extract(value, '$.status'), json_extract(value, '$.severity'), json_extract(value, '$.note') FROM json_each(?1)`,
-      )
-      .bind(JSON.stringify(history)),
-    db
-      .prepare("INSERT OR IGNORE INTO alert_firings (firing_id, alert_id, at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2 FROM json_each(?1)")
-      .bind(JSON.stringify(firingRows.map((f) => [f.firingId, f.alertId])), now),
+      JSON.stringify(history),
+    ),
+    stmt(
+      "INSERT OR IGNORE INTO alert_firings (firing_id, alert_id, at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2 FROM json_each(?1)",
+      JSON.stringify(firingRows.map((f) => [f.firingId, f.alertId])),
+      now,
+    ),
     // Pruning scans alert_firings (no index on `at`: it would cost a written row per firing), and D1
     // bills rows read, so it runs on one write in PRUNE_EVERY per isolate.
-    ...(++writesSincePrune % PRUNE_EVERY === 1 ? [db.prepare("DELETE FROM alert_firings WHERE at < ?1").bind(now - FIRING_RETENTION_MS)] : []),
+    ...(++writesSincePrune % PRUNE_EVERY === 1 ? [stmt("DELETE FROM alert_firings WHERE at < ?1", now - FIRING_RETENTION_MS)] : []),
   ]);
   return { changed: rows.map((r) => toAlertJson(r)), applied: todo.length, skipped };
 }
@@ -503,12 +542,19 @@ export type TransitionResult =
   | { status: "not_found" }
   | { status: "conflict"; message: string };
 
-/** Runs a user's lifecycle action. `shelveMs` is required for shelve (wall-time duration). */
-export async function transitionAlert(
-  db: D1Database,
+export interface TransitionOptions {
+  who: string;
+  note?: string | undefined;
+  /** Required for shelve: how long, wall ms. */
+  shelveMs?: number | undefined;
+}
+
+/** Runs a user's lifecycle action. */
+async function transitionAlert(
+  db: Sql,
   id: string,
   action: AlertAction,
-  opts: { who: string; note?: string | undefined; shelveMs?: number | undefined },
+  opts: TransitionOptions,
   now: number,
 ): Promise<TransitionResult> {
   await sweepDueAlerts(db, now);
@@ -522,19 +568,18 @@ export async function transitionAlert(
   // Reopening by hand clears the expiry (a passed expires_at would expire it again at once): it stays
   // open until someone closes it or a new occurrence sets a new expiry.
   const res = await db.batch([
-    db
-      .prepare(
-        `UPDATE alerts SET status = ?2, shelved_until = ?3, updated_at = ?4, expires_at = CASE WHEN ?6 THEN NULL ELSE expires_at END
+    stmt(
+      `UPDATE alerts SET status = ?2, shelved_until = ?3, updated_at = ?4, expires_at = CASE WHEN ?6 THEN NULL ELSE expires_at END
          WHERE id = ?1 AND status = ?5 RETURNING ${ALERT_COLUMNS}`,
-      )
-      .bind(id, t.to, shelvedUntil, now, row.status, action === "reopen" ? 1 : 0),
-    db
-      .prepare(
-        "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?2, ?3, ?4, status, severity, ?5 FROM alerts WHERE id = ?1 AND status = ?6 AND updated_at = ?2",
-      )
-      .bind(id, now, opts.who, action, opts.note ?? (action === "shelve" ? `until ${new Date(shelvedUntil!).toISOString()}` : null), t.to),
+      id, t.to, shelvedUntil, now, row.status, action === "reopen" ? 1 : 0,
+    ),
+    stmt(
+      "INSERT INTO alert_history (alert_id, at, who, action, status, severity, note) SELECT id, ?2, ?3, ?4, status, severity, ?5 FROM alerts WHERE id = ?1 AND status = ?6 AND updated_at = ?2",
+      id, now, opts.who, action, opts.note ?? (action === "shelve" ? `until ${new Date(shelvedUntil!).toISOString()}` : null), t.to,
+    ),
   ]);
-  const updated = (res[0]!.results as AlertRow[])[0];
+  const updatedRow = res[0]!.rows[0];
+  const updated = updatedRow ? alertRow(updatedRow) : undefined;
   if (!updated) return { status: "conflict", message: `The alert changed concurrently; retry the ${action}` };
   return { status: "ok", alert: toAlertJson(updated, await getAlertHistory(db, id)) };
 }
@@ -543,10 +588,7 @@ export async function transitionAlert(
  * Deletes an alert with its history. Its applied firing ids stay (pruned after FIRING_RETENTION_MS),
  * so a late retry of the batch that raised it does not resurrect it. Returns false when it did not exist.
  */
-export async function deleteAlert(db: D1Database, id: string): Promise<boolean> {
-  const res = await db.batch([
-    db.prepare("DELETE FROM alert_history WHERE alert_id = ?1").bind(id),
-    db.prepare("DELETE FROM alerts WHERE id = ?1").bind(id),
-  ]);
-  return (res[1]!.meta.changes ?? 0) > 0;
+async function deleteAlert(db: Sql, id: string): Promise<boolean> {
+  const res = await db.batch([stmt("DELETE FROM alert_history WHERE alert_id = ?1", id), stmt("DELETE FROM alerts WHERE id = ?1", id)]);
+  return res[1]!.changes > 0;
 }

@@ -6,7 +6,9 @@
  * the relay retry the same idempotent request instead of seeing a 500.
  */
 import { PorchlightError } from "../errors.ts";
-import { SqlStore, type Sql, type SqlResult, type SqlStatement } from "./store.ts";
+import type { Env } from "../env.ts";
+import { isWriteConflict } from "./sql.ts";
+import { SqlStore, type Sql, type SqlResult, type SqlStatement, type Store } from "./store.ts";
 
 export function d1Sql(db: D1Database): Sql {
   return {
@@ -15,6 +17,8 @@ export function d1Sql(db: D1Database): Sql {
       try {
         results = await db.batch<Record<string, unknown>>(statements.map((s) => db.prepare(s.sql).bind(...s.params)));
       } catch (err) {
+        // The alert writer's optimistic check failed on purpose: it reads again and retries (alerts.ts).
+        if (isWriteConflict(err)) throw err;
         console.error(JSON.stringify({ level: "error", where: "d1", error: String(err), sql: statements[0]?.sql.slice(0, 200) }));
         throw new PorchlightError("unavailable", "The database is unavailable; retry the request");
       }
@@ -28,3 +32,9 @@ export function d1Sql(db: D1Database): Sql {
 }
 
 export const d1Store = (db: D1Database): SqlStore => new SqlStore(d1Sql(db));
+
+/**
+ * The one factory of the Store for routes and Durable Objects: everything they keep in the database
+ * goes through the interface it returns (no SQL outside workers/store/).
+ */
+export const storeOf = (env: Pick<Env, "DB">): Store => d1Store(env.DB);

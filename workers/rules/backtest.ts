@@ -14,6 +14,7 @@
  */
 import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
+import type { BacktestAlert, BacktestResult } from "../api-types.ts";
 import type { Firing, RuleDef, StepResult } from "./types.ts";
 import { ENGINES } from "./engines/index.ts";
 import { lowerBound } from "../parse/id.ts";
@@ -27,35 +28,7 @@ import { dedupKeyOf, MAX_ALERT_EVENT_IDS } from "../store/alerts.ts";
 export const BACKTEST_MAX_EVENTS = 50_000;
 export const BACKTEST_PAGE = 2000;
 
-export interface BacktestAlert {
-  resource: string;
-  group: Record<string, string>;
-  severity: string;
-  status: "open" | "closed";
-  title: string;
-  text: string;
-  duplicate_count: number;
-  count: number;
-  first_seen: string;
-  last_seen: string;
-  event_ids: string[];
-}
-
-export interface BacktestResult {
-  rule: string;
-  from: string;
-  to: string;
-  scanned: number;
-  matched: number;
-  suppressed: number;
-  firings: number;
-  /** True when the scan stopped at `limit` events before reaching `to`. */
-  truncated: boolean;
-  limit: number;
-  /** When truncated: the @timestamp of the last event scanned. */
-  scanned_until: string | null;
-  alerts: BacktestAlert[];
-}
+export type { BacktestAlert, BacktestResult };
 
 export async function runBacktest(env: Env, rule: RuleDef, from: number, to: number, limit = BACKTEST_MAX_EVENTS): Promise<BacktestResult> {
   const target = compileRule(rule);

@@ -39,6 +39,7 @@ export const severityRank = (s: string): number => SEVERITIES.indexOf(s as Sever
 export const MAX_ALERT_EVENT_IDS = 100;
 /** Alert writes per isolate between two prunes of alert_firings. */
 const PRUNE_EVERY = 50;
+/** Alert writes this isolate has made: a schedule (prune every PRUNE_EVERY-th), not a result. */
 let writesSincePrune = 0;
 
 /** Firings applied per D1 transaction (about 5 queries each; ~1 KB of JSON per firing). */

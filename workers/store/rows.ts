@@ -51,7 +51,7 @@ function cachedIpKey(ip: string): string | null {
   return k;
 }
 
-// ms of the last few "YYYY-MM-DDTHH:MM:SS" prefixes seen: lines of a batch share a few seconds.
+// Pure cache of isoMs: ms of the last few "YYYY-MM-DDTHH:MM:SS" prefixes seen (lines of a batch share a few seconds).
 const TS_SLOTS = 4;
 const tsPrefixes: string[] = new Array<string>(TS_SLOTS).fill("");
 const tsBases = new Float64Array(TS_SLOTS);

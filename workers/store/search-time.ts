@@ -127,7 +127,8 @@ const EMPTY: SearchTimeDoc = Object.freeze({});
 /**
  * Docs without labels, by sender/transport/cut: the lines of a batch come from a few senders, so they
  * share a few frozen objects, and the INSERT sends each distinct doc once (store.ts). A small ring of
- * recent docs compared field by field: no key string to build and hash per event.
+ * recent docs compared field by field: no key string to build and hash per event. A pure cache: a
+ * ring hit is equal field by field to the doc newDoc would build.
  */
 const RING = 16;
 const ring: (SearchTimeDoc | undefined)[] = new Array<SearchTimeDoc | undefined>(RING).fill(undefined);

@@ -31,9 +31,16 @@ function emit(name: string, text: string, kind: "text" | "ndjson"): void {
   for (let i = 0; i < lines.length; i += BATCH) {
     const body = lines.slice(i, i + BATCH).join("\n");
     const b = prepareBatch(body, kind, { ctx: DEFAULT_CONTEXT, batchKey: `${name}:${i}`, nowMs: NOW, clientIp: "192.0.2.1" });
-    for (let k = 0; k < b.events.length; k++) out.write(JSON.stringify([name, b.events[k], b.rows[k]]) + "\n");
+    for (let k = 0; k < b.events.length; k++) out.write(JSON.stringify([name, shown(b.events[k]), b.rows[k]]) + "\n");
     out.write(JSON.stringify([name, "errors", b.errors, b.parseErrors, b.empty]) + "\n");
   }
+}
+
+/** The event with its times as RFC 3339 text (how the API shows it), whether the event carries them as ms or as text. */
+function shown(e: unknown): unknown {
+  const o = { ...(e as Record<string, unknown>) };
+  for (const k of ["@timestamp", "received_at"]) if (typeof o[k] === "number") o[k] = new Date(o[k] as number).toISOString();
+  return o;
 }
 
 let n = 0;

@@ -11,10 +11,10 @@
 import { INGEST_MAX_LINES } from "../constants.ts";
 import type { EcsEvent } from "../ecs.ts";
 import { PorchlightError } from "../errors.ts";
-import { normalize, type EventTimes } from "../parse/index.ts";
+import { normalize } from "../parse/index.ts";
 import { canonicalIp } from "../parse/ip.ts";
 import type { ParseContext, RawInput } from "../parse/types.ts";
-import { eventRowTimed, type EventRow } from "../store/store.ts";
+import { eventRow, type EventRow } from "../store/store.ts";
 import type { BodyKind } from "./body.ts";
 
 export interface LineError {
@@ -133,7 +133,6 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
     if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push({ line, message });
   };
 
-  const times: EventTimes = { ts: 0, receivedAt: 0 };
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
     if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1); // CRLF bodies
@@ -150,11 +149,11 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
     }
     // normalize() also cuts lines over INGEST_MAX_LINE_BYTES and flags them `porchlight.truncated`, as
     // it flags those the relay cut (input.truncated).
-    const event = normalize(input, opts.ctx, opts.batchKey, i, times);
+    const event = normalize(input, opts.ctx, opts.batchKey, i);
     out.accepted++;
     if (event.event.dataset === "unparsed") out.parseErrors++;
     out.events.push(event);
-    out.rows.push(eventRowTimed(event, times));
+    out.rows.push(eventRow(event));
   }
   if (errorCount > out.errors.length) {
     out.errors.push({ line: 0, message: `${errorCount - out.errors.length} more line errors not listed` });

@@ -18,7 +18,7 @@ import type { BacktestAlert, BacktestResult } from "../api-types.ts";
 import type { Firing, RuleDef, StepResult } from "./types.ts";
 import { ENGINES } from "./engines/index.ts";
 import { lowerBound } from "../parse/id.ts";
-import { apiEvent } from "../store/store.ts";
+import { eventOfRow } from "../store/store.ts";
 import { storeOf } from "../store/d1.ts";
 import { buildRuleSets, suppressedIds, toAlertInputs } from "./evaluate.ts";
 import { compileRule, groupKeyOf } from "./project.ts";
@@ -80,11 +80,11 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
     const take = Math.min(BACKTEST_PAGE, limit - scanned);
     const results = await store.scanEvents(cursor, inclusive, hi, take);
     // The typed columns (id, @timestamp, message, raw...) are not in `doc`: rebuild the whole event.
-    const page = results.map((row) => apiEvent(row) as unknown as EcsEvent);
+    const page = results.map(eventOfRow);
     const dropped = suppressedIds(sets, page);
     for (const event of page) {
       scanned++;
-      const ts = Date.parse(event["@timestamp"]);
+      const ts = event["@timestamp"];
       lastTs = ts;
       cursor = event.id;
       if (dropped.has(event.id)) {

@@ -465,8 +465,8 @@ export function expandDoc(r: EventRow): Record<string, unknown> {
   const cls = Math.floor(high / (32 * TRANSPORT_SLOTS)) - 1;
   const out: Obj = {
     id: r.id,
-    "@timestamp": new Date(r.ts).toISOString(),
-    received_at: new Date(r.received_at).toISOString(),
+    "@timestamp": r.ts,
+    received_at: r.received_at,
   };
   if (r.message !== null) out.message = r.message;
   for (const k in doc) if (k !== COMPACT_KEY && k !== INGRESS_KEY && k !== SRC_MAC_KEY && k !== DST_MAC_KEY) out[k] = doc[k];

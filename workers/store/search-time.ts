@@ -185,8 +185,8 @@ export function searchTimeEvent(r: StoredEventRow): Record<string, unknown> {
   const e = normalize(input, DEFAULT_CONTEXT, "", 0);
   const out: Record<string, unknown> = {
     id: r.id,
-    "@timestamp": new Date(r.ts).toISOString(),
-    received_at: new Date(r.received_at).toISOString(),
+    "@timestamp": r.ts,
+    received_at: r.received_at,
   };
   if (r.message !== null) out.message = r.message;
   for (const k in e) {

@@ -13,6 +13,7 @@ import type { EcsEvent } from "../ecs.ts";
 import { PorchlightError } from "../errors.ts";
 import { normalize } from "../parse/index.ts";
 import { canonicalIp } from "../parse/ip.ts";
+import { newIsoScan, scanIso } from "../parse/time.ts";
 import type { ParseContext, RawInput } from "../parse/types.ts";
 import { eventRow, type EventRow } from "../store/store.ts";
 import type { BodyKind } from "./body.ts";
@@ -46,8 +47,6 @@ export interface BatchOptions {
 /** Most line errors listed in one response; the rest are summarized in the last entry. */
 export const MAX_REPORTED_ERRORS = 100;
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-
 /**
  * The NDJSON envelope the relay sends: {"raw": string, "received_at"?: string, "source_ip"?: string,
  * "transport"?: string, "truncated"?: boolean} (relay/sources/source.ts). Unknown keys are ignored
@@ -77,18 +76,23 @@ function envelopeProblem(v: unknown): string | null {
 }
 
 // Pure cache of rfc3339Ms. The relay stamps "YYYY-MM-DDTHH:MM:SS.mmmZ" and the lines of a batch share a few seconds: the ms of
-// the last such second (validated by RFC3339 + Date.parse once) turns the next stamps into arithmetic.
+// the last such second (read by scanIso once) turns the next stamps into arithmetic.
 let lastSecondPrefix = "";
 let lastSecondMs = NaN;
 
-/** ms of an RFC 3339 time, NaN when `s` is not one. */
-function rfc3339Ms(s: string): number {
+/**
+ * ms (whole) of an RFC 3339 time with its zone (Z or an offset), NaN when `s` is not one: read by
+ * scanIso, the parsers' reader of ISO times (lenient: `t`, a space, `z`, ±hhmm, second 60 are taken too).
+ */
+export function rfc3339Ms(s: string): number {
   if (s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90 && lastSecondPrefix.length === 19 && s.slice(0, 19) === lastSecondPrefix) {
     const d0 = s.charCodeAt(20) - 48, d1 = s.charCodeAt(21) - 48, d2 = s.charCodeAt(22) - 48;
     if (d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) return lastSecondMs + d0 * 100 + d1 * 10 + d2;
   }
-  const ms = RFC3339.test(s) ? Date.parse(s) : NaN;
-  if (Number.isFinite(ms) && s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90) {
+  const t = newIsoScan();
+  if (!scanIso(s, 0, false, t) || t.end !== s.length || !t.hasZone) return NaN;
+  const ms = t.wall - t.offsetMs;
+  if (s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90) {
     lastSecondPrefix = s.slice(0, 19);
     lastSecondMs = ms - Number(s.slice(20, 23));
   }

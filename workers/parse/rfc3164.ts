@@ -9,7 +9,7 @@
  * and the year is inferred from the receive time (see time.ts inferYear).
  */
 import { newSyslogMessage, type SyslogMessage } from "./types.ts";
-import { digitAt, inferYear, iso, monthAt, scanIso, utcMs, wallToUtc, weekdayAt } from "./time.ts";
+import { digitAt, inferYear, monthAt, newIsoScan, scanIso, utcMs, wallToUtc, weekdayAt, type IsoScan } from "./time.ts";
 import { facilityCode, severityCode } from "./names.ts";
 import { table } from "../table.ts";
 
@@ -25,14 +25,14 @@ const TAG_MAX = 96;
 const PID_MAX = 32;
 const HOST_MAX = 255;
 
-/** Result of scanBsdTime (module-level: the hot path allocates nothing). */
-const bt = { month: 0, day: 0, h: 0, mi: 0, sec: 0, ms: 0, us: 0, year: 0, weekday: false, end: 0 };
+/** What scanBsdTime read, in an object its caller owns (`end`: the index after the time). */
+interface BsdTime { month: number; day: number; h: number; mi: number; sec: number; ms: number; us: number; year: number; weekday: boolean; end: number }
 
 /**
  * Scans a BSD timestamp at `p`: `[Www ]Mmm d[d] [yyyy ]hh:mm:ss[.frac][ yyyy]`. The day may be space-
  * padded ("Oct  1") or zero-padded; the hour may have one digit. Returns false when it does not match.
  */
-function scanBsdTime(s: string, p: number): boolean {
+function scanBsdTime(s: string, p: number, bt: BsdTime): boolean {
   bt.weekday = false;
   bt.year = 0;
   bt.ms = 0;
@@ -183,7 +183,9 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
   }
 
   let haveTime = false;
-  if (scanBsdTime(s, p)) {
+  let iso: IsoScan; // made only for an ISO stamp (most lines have a BSD one)
+  const bt: BsdTime = { month: 0, day: 0, h: 0, mi: 0, sec: 0, ms: 0, us: 0, year: 0, weekday: false, end: 0 };
+  if (scanBsdTime(s, p, bt)) {
     haveTime = true;
     p = bt.end;
     let zoneOffset = NaN; // minutes east of UTC when the line names its zone
@@ -230,7 +232,7 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
         : inferYear(month, day, h, mi, sec, ms, zone, opts.receivedAt);
     }
     if (m.timestamp === undefined || Number.isNaN(m.timestamp)) m.timestamp = undefined;
-  } else if (digitAt(s, p) >= 0 && s.charCodeAt(p + 4) === 45 && scanIso(s, p, false)) {
+  } else if (digitAt(s, p) >= 0 && s.charCodeAt(p + 4) === 45 && scanIso(s, p, false, (iso = newIsoScan()))) {
     haveTime = true;
     m.format = "iso";
     p = iso.end;

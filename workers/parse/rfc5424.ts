@@ -5,7 +5,7 @@
  * fields, non-ASCII header fields, malformed structured data, odd timestamps) instead of rejecting them.
  */
 import { newSyslogMessage, type SyslogMessage } from "./types.ts";
-import { iso, scanIso, wallToUtc } from "./time.ts";
+import { newIsoScan, scanIso, wallToUtc } from "./time.ts";
 import { setOwn } from "../table.ts";
 
 export type Rfc5424Result =
@@ -152,9 +152,10 @@ export function parseRfc5424(
 
   // TIMESTAMP
   let localWall = NaN; // a zone-less timestamp (lenient only): resolved with the sender's zone below
+  const iso = newIsoScan();
   if (s.charCodeAt(p) === 45 /* - */ && (p + 1 >= n || s.charCodeAt(p + 1) === 32 || strict)) {
     p++;
-  } else if (scanIso(s, p, strict) && (iso.hasZone || !strict)) {
+  } else if (scanIso(s, p, strict, iso) && (iso.hasZone || !strict)) {
     if (iso.hasZone) {
       m.timestamp = iso.wall - iso.offsetMs;
       m.tzOffset = iso.offsetMs / 60_000;

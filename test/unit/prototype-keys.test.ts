@@ -15,6 +15,7 @@ import { parsePfsense } from "../../workers/parse/programs/pfsense.ts";
 import type { ParseContext } from "../../workers/parse/types.ts";
 import { validateRule } from "../../workers/rules/validate.ts";
 import { renderTemplate } from "../../workers/rules/template.ts";
+import { compileCondition } from "../../workers/rules/condition.ts";
 import { importCrowdsecScenarios } from "../../workers/rules/crowdsec-import.ts";
 import { parseDuration } from "../../workers/rules/duration.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
@@ -137,6 +138,15 @@ describe("Object.prototype names as values rules key by", () => {
     PROTO_NAMES.forEach((n, i) => h.step(ev(t0 + i, { "user.name": n })));
     PROTO_NAMES.forEach((n, i) => h.step(ev(t0 + 1000 + i, { "user.name": n })));
     expect(h.firings.map((f) => f.vars.value)).toEqual(PROTO_NAMES);
+  });
+
+  it("a rule's field path naming an Object.prototype member reads data, never the inherited member", () => {
+    const e = ev(0, { "user.name": "x" });
+    for (const n of PROTO_NAMES) {
+      expect(compileCondition({ [n]: { exists: true } })(e).matched, n).toBe(false);
+      expect(compileCondition({ [`user.${n}`]: { exists: true } })(e).matched, n).toBe(false);
+      expect(compileCondition({ [`labels.${n}`]: { exists: true } })({ labels: { [n]: "v" } }).matched, n).toBe(true); // a computed key is an own key, __proto__ too
+    }
   });
 
   it("group objects and templates hold the names as data", () => {

@@ -210,7 +210,7 @@ export function readProp(o: R, k: number, key: string): unknown {
     case 32: return o.question;
     case 33: return o.syslog;
     case 34: return o.appname;
-    default: return o[key];
+    default: return Object.hasOwn(o, key) ? o[key] : undefined; // data only: a path segment "constructor" finds nothing inherited
   }
 }
 

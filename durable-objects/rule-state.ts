@@ -299,7 +299,10 @@ export class RuleState extends DurableObject<Env> {
     const held = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'version'").toArray()[0];
     const heldVersion = held ? Number(held.v) : undefined;
     if (heldVersion !== undefined && version < heldVersion) return;
-    if (heldVersion !== undefined && version > heldVersion) this.sql.exec("DELETE FROM groups");
+    if (heldVersion !== undefined && version > heldVersion) {
+      this.sql.exec("DELETE FROM groups");
+      this.schedule.cancelKind(DUE);
+    }
     this.setMeta("rule", JSON.stringify(rule));
     this.setMeta("version", String(version));
   }

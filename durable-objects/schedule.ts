@@ -56,6 +56,10 @@ export class Schedule {
     this.sql.exec("DELETE FROM schedule WHERE id = ?", id);
   }
 
+  cancelKind(kind: string): void {
+    this.sql.exec("DELETE FROM schedule WHERE kind = ?", kind);
+  }
+
   cancelAll(): void {
     this.sql.exec("DELETE FROM schedule");
   }

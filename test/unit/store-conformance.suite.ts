@@ -227,6 +227,14 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect((await store.ingestPreflight(key2)).response).toEqual(response);
     });
 
+    it("counts replayed batches", async () => {
+      const store = await makeStore();
+      const before = (await store.counters()).duplicate_batches ?? 0;
+      await store.countDuplicateBatch();
+      await store.countDuplicateBatch();
+      expect((await store.counters()).duplicate_batches).toBe(before + 2);
+    });
+
     it("prunes batches received before a time, keeping newer ones", async () => {
       const store = await makeStore();
       const response = { accepted: 1, stored: 1, parse_errors: 0, empty: 0, duplicate: false, errors: [], alerts: 0, suppressed: 0, late: 0 };

@@ -4,7 +4,8 @@
  * the next ping clears the alert; GET /v1/heartbeats lists state and time to deadline.
  */
 import { describe, expect, it } from "vitest";
-import { PING_RULE_ID } from "../../durable-objects/heartbeat.ts";
+import { runInDurableObject } from "cloudflare:test";
+import { PING_RULE_ID, type Heartbeat } from "../../durable-objects/heartbeat.ts";
 import { api, tokenWith } from "./api-client.ts";
 import { alertsOf, heartbeatObject, runAlarmAt, uid } from "./rules-fixtures.ts";
 
@@ -86,5 +87,17 @@ describe("POST /v1/heartbeats/:name", () => {
     expect((await obj.inspect()).alarm).toBe(null);
     expect(await listed(name)).toBeUndefined();
     expect((await api(`/v1/heartbeats/${name}`, { method: "DELETE" })).status).toBe(404);
+  });
+
+  it("raises a missed ping once however often the alarm is delivered; the Heartbeat object keeps one schedule row", async () => {
+    const name = uid("once");
+    const body = (await (await api(`/v1/heartbeats/${name}`, { method: "POST", json: { timeout: "1h" } })).json()) as { deadline: string };
+    const obj = heartbeatObject(name);
+    expect((await obj.inspect()).schedule.map((r) => [r.kind, r.time])).toEqual([["deadline", Date.parse(body.deadline)]]);
+    expect(await runAlarmAt(obj.stub, Date.parse(body.deadline) + 5)).toBe(true);
+    await runInDurableObject(obj.stub, (instance: Heartbeat) => instance.alarm());
+    expect((await alertsOf(PING_RULE_ID)).filter((a) => a.resource === name).map((a) => [a.status, a.duplicate_count])).toEqual([["open", 0]]);
+    const after = await obj.inspect();
+    expect(after).toMatchObject({ schedule: [], outbox: 0, alarm: null, state: { raised: true } });
   });
 });

@@ -69,6 +69,17 @@ describe("RuleState.apply", () => {
   });
 });
 
+describe("RuleState.apply: a newer rule version", () => {
+  it("drops the old groups' deadlines with their windows (no schedule row, no alarm left)", async () => {
+    const r = rule({ id: uid("rs-ver-due"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h" });
+    const obj = ruleObject(`${r.id}:0`);
+    await obj.apply("vd-1", r, 1, matched(r, [beat("nas", Date.now())]));
+    expect((await obj.inspect()).schedule).toHaveLength(1);
+    await obj.apply("vd-2", r, 2, []);
+    expect(await obj.inspect()).toMatchObject({ groups: [], schedule: [], alarm: null, version: 2 });
+  });
+});
+
 describe("RuleState.apply with a broken rule", () => {
   it("an engine that throws does not stall ingest: the batch is recorded without firings and the error returned", async () => {
     const good = rule({ id: uid("rs-broken"), name: "t", type: "threshold", match: SSH_FAIL_MATCH, group_by: ["source.ip"], threshold: 2, window: "60s" });
@@ -189,6 +200,27 @@ describe("RuleState alarm", () => {
     expect(due).toBeGreaterThan(wall);
     expect(await runAlarmAt(obj.stub, due)).toBe(true);
     expect((await alertsOf(id)).map((a) => a.status)).toEqual(["closed"]);
+  });
+});
+
+describe("RuleState schedule", () => {
+  it("moves deadlines stored by earlier builds (groups.due_at) into the schedule when the object starts", async () => {
+    const r = rule({ id: uid("rs-legacy"), name: "hb", type: "heartbeat", match: { "event.action": "backup_done" }, group_by: ["host.hostname"], timeout: "1h" });
+    const obj = ruleObject(`${r.id}:0`);
+    const wall = Date.now();
+    await obj.apply("l-1", r, 1, matched(r, [beat("nas", wall)]));
+    const key = (await obj.inspect()).groups[0]!.key;
+    // What an earlier build left behind: the deadline in the groups row, no schedule row.
+    await runInDurableObject(obj.stub, (_i: RuleState, state: DurableObjectState) => {
+      state.storage.sql.exec("UPDATE groups SET due_at = ? WHERE key = ?", wall + 2 * H, key);
+      state.storage.sql.exec("DELETE FROM schedule");
+    });
+    await evictDurableObject(obj.stub);
+    const after = await obj.inspect();
+    expect(after.schedule).toEqual([{ id: `due:${key}`, kind: "due", payload: key, time: wall + 2 * H }]);
+    expect(after.groups.map((g) => g.dueAt)).toEqual([wall + 2 * H]);
+    expect(await runAlarmAt(obj.stub, wall + 2 * H)).toBe(true);
+    expect((await alertsOf(r.id)).map((a) => a.status)).toEqual(["open"]);
   });
 });
 

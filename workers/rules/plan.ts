@@ -49,8 +49,6 @@ export function ruleShards(rule: RuleDef): number {
 
 /** Name of the RuleState object holding `rule`'s groups of `shard`. */
 export const ruleObjectName = (ruleId: string, shard: number): string => `${ruleId}:${shard}`;
-/** Name of the RuleState object holding pinged heartbeat `name` (one object per name). */
-export const heartbeatObjectName = (name: string): string => `heartbeat:${name}`;
 
 /**
  * Deterministic firing id from (rule, group, batch or due time, seq): the same inputs give the same

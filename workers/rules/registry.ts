@@ -16,7 +16,7 @@ import type { StoredRule } from "./plan.ts";
 import { storeOf } from "../store/d1.ts";
 
 // Addressing lives in plan.ts (pure); re-exported for the routes and tests that load rules too.
-export { RULE_SHARDS, fnv1a, shardOf, ruleObjectName, heartbeatObjectName, firingId, type StoredRule } from "./plan.ts";
+export { RULE_SHARDS, fnv1a, shardOf, ruleObjectName, firingId, type StoredRule } from "./plan.ts";
 
 
 // --- Loading

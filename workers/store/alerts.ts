@@ -23,6 +23,7 @@ import type { AlertJson, AlertStatus, HistoryEntry, Severity } from "../api-type
 
 export type { AlertJson, AlertStatus, HistoryEntry };
 import type { AlertInput } from "../rules/plan.ts";
+import { PorchlightError } from "../errors.ts";
 import { isWriteConflict, one, rows as rowsOf, stmt } from "./sql.ts";
 import type { Sql } from "./types.ts";
 
@@ -311,7 +312,9 @@ async function applyFirings(
     } catch (err) {
       // Another writer changed one of the alerts between our read and our write (see CONFLICT_GUARD):
       // nothing of ours was written; read again and redo. Firing ids keep a redo idempotent.
-      if (attempt >= APPLY_ATTEMPTS || !isWriteConflict(err)) throw err;
+      if (!isWriteConflict(err)) throw err;
+      // Still losing races after every attempt: a 503 tells the client (the relay) to retry the batch.
+      if (attempt >= APPLY_ATTEMPTS) throw new PorchlightError("unavailable", "Alerts are being changed concurrently; retry the request");
     }
   }
 }
@@ -466,7 +469,7 @@ async function applyFiringsOnce(
   await db.batch([
     stmt(CONFLICT_GUARD, JSON.stringify(asRead)),
     stmt(
-        `INSERT INTO alerts (${ALERT_COLUMNS}) SELECT ${upsertCols.map((c) => `json_extract(value, '$.${c}')`).join(", ")} FROM json_each(?1) WHERE true
+      `INSERT INTO alerts (${ALERT_COLUMNS}) SELECT ${upsertCols.map((c) => `json_extract(value, '$.${c}')`).join(", ")} FROM json_each(?1) WHERE true
          ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, previous_severity=excluded.previous_severity, status=excluded.status,
            title=excluded.title, text=excluded.text, duplicate_count=excluded.duplicate_count, count=excluded.count, event_ids=excluded.event_ids,
            magnitude=excluded.magnitude, tags=excluded.tags, attributes=excluded.attributes, first_seen=excluded.first_seen, last_seen=excluded.last_seen,
@@ -474,7 +477,7 @@ async function applyFiringsOnce(
       JSON.stringify(rows),
     ),
     stmt(
-        `INSERT INTO alert_history (alert_id, at, who, action, status, severity, note)
+      `INSERT INTO alert_history (alert_id, at, who, action, status, severity, note)
          SELECT json_extract(value, '$.alertId'), json_extract(value, '$.at'), json_extract(value, '$.who'), json_extract(value, '$.action'),
                 json_extract(value, '$.status'), json_extract(value, '$.severity'), json_extract(value, '$.note') FROM json_each(?1)`,
       JSON.stringify(history),

@@ -16,8 +16,10 @@ const keyOnWire = (ip: string | null, key: string | null): string | null =>
 /**
  * The columns in the order rows are sent: those every row has first, the often-NULL ones last, so a
  * row's trailing NULLs can be left out (json_extract of a missing element is NULL).
+ * insertEventStatements' row encoder hard-codes these positions; test/unit/store-wire.test.ts fails
+ * when they drift apart (it compares the encoder with referenceWireRow, which reads this list).
  */
-const WIRE_COLUMNS = [
+export const WIRE_COLUMNS = [
   "id", "ts", "received_at", "dataset", "raw", "message", "doc", "severity", "program", "host", "action", "class_bits",
   "src_ip", "src_ip_key", "outcome", "dst_ip", "dst_ip_key", "protocol", "src_port", "dst_port", "user",
 ] as const satisfies readonly (keyof EventRow)[];
@@ -69,7 +71,29 @@ function messageOnWire(message: string | null, raw: string): string | number | n
   return n;
 }
 
-/** Bytes of a statement parameter at most (a little under D1's value limit). */
+/**
+ * The plain twin of the row encoder in insertEventStatements: every column by name, in WIRE_COLUMNS
+ * order, then trailing NULLs dropped. `doc` is the row's index in the batch's doc list. The encoder
+ * must agree with it column for column (test/unit/store-wire.test.ts, a fast-check property); it may
+ * keep a trailing NULL this drops (both read back as NULL).
+ */
+export function referenceWireRow(r: EventRow, baseTs: number, baseRec: number, doc: number): unknown[] {
+  const w: unknown[] = WIRE_COLUMNS.map((c) => {
+    switch (c) {
+      case "ts": return r.ts - baseTs;
+      case "received_at": return r.received_at - baseRec;
+      case "doc": return doc;
+      case "message": return messageOnWire(r.message, r.raw);
+      case "src_ip_key": return keyOnWire(r.src_ip, r.src_ip_key);
+      case "dst_ip_key": return keyOnWire(r.dst_ip, r.dst_ip_key);
+      default: return r[c];
+    }
+  });
+  while (w.length > 0 && w[w.length - 1] === null) w.pop();
+  return w;
+}
+
+/** Bytes of a statement's parameters at most, the rows' JSON and the docs' JSON together (a little under D1's value limit). */
 export const INSERT_MAX_BYTES = Math.floor(D1_MAX_VALUE_BYTES * 0.95);
 
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -92,8 +116,8 @@ function utf8Bytes(s: string): number {
 
 /**
  * The INSERT statements for `rows`: one JSON array of rows per statement (see INSERT_EVENTS_SQL), each
- * under INSERT_MAX_BYTES. One JSON.stringify per statement (no per-row strings to join); a typical
- * 1000-line batch is one statement. A parameter over the limit is split by rows and built again, which
+ * with the batch's doc list under INSERT_MAX_BYTES. One JSON.stringify per statement (no per-row strings
+ * to join); a typical 1000-line batch is one statement. A parameter over the limit is split by rows and built again, which
  * is rare: the first split is sized from the whole.
  */
 export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[] {
@@ -133,18 +157,20 @@ export function insertEventStatements(rows: readonly EventRow[]): SqlStatement[]
     wire[i] = w;
   }
   const docsJson = JSON.stringify(docs);
+  // Every statement carries the whole doc list: its bytes come out of each statement's budget.
+  const budget = INSERT_MAX_BYTES - (docsJson.length * 3 <= INSERT_MAX_BYTES ? docsJson.length : utf8Bytes(docsJson));
   const pending: unknown[][][] = [wire];
   while (pending.length > 0) {
     const part = pending.shift()!;
     const json = JSON.stringify(part);
     // n UTF-16 units are at most 3n UTF-8 bytes: a typical batch skips the scan for non-ASCII.
-    const bytes = json.length * 3 <= INSERT_MAX_BYTES ? json.length : utf8Bytes(json);
-    if (bytes <= INSERT_MAX_BYTES || part.length === 1) {
+    const bytes = json.length * 3 <= budget ? json.length : utf8Bytes(json);
+    if (bytes <= budget || part.length === 1) {
       out.push({ sql: INSERT_EVENTS_SQL, params: [json, baseTs, baseRec, docsJson] });
       continue;
     }
     // Split into as many equal parts as the size asks for (plus margin), keeping row order.
-    const n = Math.min(part.length, Math.ceil((bytes * 1.1) / INSERT_MAX_BYTES));
+    const n = Math.min(part.length, Math.ceil((bytes * 1.1) / Math.max(budget, 1)));
     const per = Math.ceil(part.length / n);
     const parts: unknown[][][] = [];
     for (let i = 0; i < part.length; i += per) parts.push(part.slice(i, i + per));

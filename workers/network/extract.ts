@@ -82,7 +82,7 @@ export function extractNetwork(events: readonly EcsEvent[]): NetworkExtract {
       out.flowLines.push(i);
       const zone = ZONE_RE.exec(e.raw);
       routerBatch(out, e).flows.push({
-        kind, ts: Date.parse(e["@timestamp"]), transport: e.network?.transport ?? "other", srcIp: s.ip, dstIp: d.ip,
+        kind, ts: e["@timestamp"], transport: e.network?.transport ?? "other", srcIp: s.ip, dstIp: d.ip,
         srcPort: s.port ?? null, dstPort: d.port ?? null, zone: zone ? Number(zone[1]) : 0,
         srcBytes: s.bytes ?? null, srcPackets: s.packets ?? null, dstBytes: d.bytes ?? null, dstPackets: d.packets ?? null,
       });
@@ -104,7 +104,7 @@ export function extractNetwork(events: readonly EcsEvent[]): NetworkExtract {
         continue;
       }
       const ip = canonicalIp(data);
-      if (ip) routerBatch(out, e).dns.push({ ip, name: cnameHead.get(router) ?? name, ts: Date.parse(e["@timestamp"]) });
+      if (ip) routerBatch(out, e).dns.push({ ip, name: cnameHead.get(router) ?? name, ts: e["@timestamp"] });
       continue;
     }
     const rawMac = e.source?.mac;
@@ -119,7 +119,7 @@ export function extractNetwork(events: readonly EcsEvent[]): NetworkExtract {
     const host = isDhcp && e.source?.domain && HOSTNAME_RE.test(e.source.domain) ? e.source.domain : null;
     const cid = isDhcp ? CLIENT_ID_RE.exec(e.raw) : null;
     routerBatch(out, e).sightings.push({
-      mac, ip, hostname: host, clientId: cid ? cid[1]!.toLowerCase() : null, ts: Date.parse(e["@timestamp"]), via: ds,
+      mac, ip, hostname: host, clientId: cid ? cid[1]!.toLowerCase() : null, ts: e["@timestamp"], via: ds,
       left: LEAVING.has(e.event.action ?? ""),
     });
   }

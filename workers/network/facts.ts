@@ -60,7 +60,6 @@ export function isUploadAnomaly(b: Baseline | undefined, bytes: number): boolean
 
 /** The synthetic event of fact `f` of router `router`, `i`-th in batch `batchKey`. */
 export function factEvent(router: string, batchKey: string, i: number, f: NetworkFact): EcsEvent {
-  const at = new Date(f.ts).toISOString();
   const d = f.device;
   const source: NonNullable<EcsEvent["source"]> = {};
   if (d.ip) source.ip = d.ip;
@@ -68,7 +67,7 @@ export function factEvent(router: string, batchKey: string, i: number, f: Networ
   if (d.hostname) source.domain = d.hostname;
   const fields: Record<string, string | number> = { device_id: d.id, device_vendor: d.vendor ?? "unknown vendor", device_name: d.hostname ?? d.mac ?? d.ip ?? d.id };
   const e: EcsEvent = {
-    id: eventId(f.ts, `${batchKey}|net|${router}`, i), "@timestamp": at, received_at: at, raw: "",
+    id: eventId(f.ts, `${batchKey}|net|${router}`, i), "@timestamp": f.ts, received_at: f.ts, raw: "",
     event: { dataset: "porchlight.network", kind: "event", category: ["network"], type: ["info"], action: f.kind },
     host: { hostname: router }, source,
   };

@@ -89,3 +89,22 @@ export interface Overview {
   alerts_per_day: { buckets: number[]; counts: number[] };
   top_blocked_sources: { ip: string; count: number }[];
 }
+
+/** One device of the inventory (GET /v1/devices, /v1/devices/:id). */
+export interface ApiDevice {
+  id: string;
+  mac: string | null;
+  ips: string[];
+  hostname: string | null;
+  vendor: string | null;
+  name: string | null;
+  tags: string[];
+  randomized_mac: boolean;
+  first_seen: string;
+  last_seen: string;
+  online: boolean;
+  macs: string[];
+  router: string;
+  /** First seen in its router's first hour: learned with the inventory at install, never alerted as new. */
+  learned: boolean;
+}

@@ -6,7 +6,7 @@
 import { api, listOf } from "./api.ts";
 import { $, age, append, clear, h, isAdmin, showMsg, timeEl, toMs } from "./dom.ts";
 import { sevBadge, type Alert } from "./alerts.ts";
-import type { ApiDevice } from "../../workers/store/network.ts";
+import type { ApiDevice } from "../../workers/api-types.ts";
 
 /** The API's device (GET /v1/devices), the same type the Worker returns. */
 export type Device = ApiDevice;

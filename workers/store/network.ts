@@ -11,6 +11,8 @@
 import { D1_MAX_BOUND_PARAMS } from "../constants.ts";
 import { PorchlightError } from "../errors.ts";
 import { INSERT_MAX_BYTES, type Sql, type SqlStatement } from "./store.ts";
+import type { ApiDevice } from "../api-types.ts";
+export type { ApiDevice };
 
 // --- Types
 
@@ -64,25 +66,6 @@ export interface DeviceWrite {
   last_seen: number;
   left: boolean;
   /** Part of the inventory learned in its router's first hour (not alerted as new). */
-  learned: boolean;
-}
-
-/** A device as the API returns it. */
-export interface ApiDevice {
-  id: string;
-  mac: string | null;
-  ips: string[];
-  hostname: string | null;
-  vendor: string | null;
-  name: string | null;
-  tags: string[];
-  randomized_mac: boolean;
-  first_seen: string;
-  last_seen: string;
-  online: boolean;
-  macs: string[];
-  router: string;
-  /** First seen in its router's first hour: learned with the inventory at install, never alerted as new. */
   learned: boolean;
 }
 

@@ -12,13 +12,21 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token-0123456789" },
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            ADMIN_TOKEN: "test-admin-token-0123456789",
+            // Notifications (test/workers/notify.test.ts): a fixed test key; real deployments use a Worker secret.
+            NOTIFY_KEY: "dGVzdC1ub3RpZnkta2V5LTAxMjM0NTY3ODlhYmNkZWY",
+            PUBLIC_URL: "https://porchlight.test",
+          },
         },
       }),
     ],
     test: {
       include: ["test/workers/**/*.test.ts"],
       setupFiles: ["./test/workers/setup.ts"],
+      // Loopback receivers (ntfy, Telegram, webhooks) on a free 127.0.0.1 port, for the notification tests.
+      globalSetup: ["./test/workers/notify-receiver.ts"],
       testTimeout: 30_000,
     },
   };

@@ -6,6 +6,7 @@ import type { Env } from "./env.ts";
 
 export { RuleState } from "../durable-objects/rule-state.ts";
 export { LiveHub } from "../durable-objects/live-hub.ts";
+export { Notifier } from "../durable-objects/notifier.ts";
 
 const app = createApp();
 

@@ -9,6 +9,7 @@
  */
 import type { Env } from "./env.ts";
 import { LIVE_HUB_NAME } from "../durable-objects/live-hub.ts";
+import { handOffAlerts } from "./notify/outbox.ts";
 
 /** Fields sent per alert; the rest is read through the API. Keeps one publish far below message limits. */
 const LIVE_FIELDS = ["id", "rule_id", "resource", "severity", "status", "title", "duplicate_count", "last_seen"] as const;
@@ -30,6 +31,8 @@ function summarize(a: unknown): unknown {
 }
 
 export async function notifyAlerts(env: Env, alerts: readonly unknown[]): Promise<void> {
+  // Notifications (issue 11): the one hook of the alert lifecycle into the outbox; never throws.
+  await handOffAlerts(env, alerts);
   if (!alerts.length || !env.LIVE) return;
   try {
     const stub = env.LIVE.get(env.LIVE.idFromName(LIVE_HUB_NAME));

@@ -25,6 +25,7 @@ import {
 } from "../store/alerts.ts";
 import { notifyAlerts } from "../live.ts";
 import { storedEvent } from "../store/store.ts";
+import { notifierStub } from "../notify/outbox.ts";
 
 export const ALERTS_DEFAULT_LIMIT = 50;
 export const ALERTS_MAX_LIMIT = 500;
@@ -112,7 +113,9 @@ export function registerAlertRoutes(app: Hono<AppEnv>): void {
       // The same event shape as GET /v1/events (id, @timestamp, message and raw live in their own columns).
       for (const r of results) events.push(storedEvent(r));
     }
-    return c.json({ ...alert, events });
+    // Notifications sent (or held, or failed) for this alert, newest first (issue 11).
+    const deliveries = await notifierStub(c.env).deliveries({ alertId: id, limit: 100 }).catch(() => []);
+    return c.json({ ...alert, events, deliveries });
   });
 
   app.post("/v1/alerts/:id/:action", requireScope("admin"), async (c) => {

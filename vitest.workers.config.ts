@@ -18,6 +18,10 @@ export default defineConfig(async () => {
             // Notifications (test/workers/notify.test.ts): a fixed test key; real deployments use a Worker secret.
             NOTIFY_KEY: "dGVzdC1ub3RpZnkta2V5LTAxMjM0NTY3ODlhYmNkZWY",
             PUBLIC_URL: "https://porchlight.test",
+            // A throwaway VAPID pair for the Web Push test (npm start generates a real one into .dev.vars).
+            VAPID_PUBLIC_KEY: "BCKckkuzVAtvY2k82GvW1qgaRJobUP5oli2kl2E_-hlV984PG1PQa-9WMSSdxrYGh8U6M_6hh7u53Kpv04ufjrE",
+            VAPID_PRIVATE_KEY: "Bu0ZAK_Po4dtKTP-BSzipctXFlHygtCdQl28jkTYOV8",
+            NOTIFY_EMAIL_FROM: "porchlight@example.com",
           },
         },
       }),

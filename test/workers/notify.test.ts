@@ -385,3 +385,87 @@ describe("blackouts", () => {
     expect((await api(`/v1/blackouts/${b.id}`, { method: "DELETE" })).status).toBe(200);
   });
 });
+
+describe("Web Push and e-mail", () => {
+  const u8 = (b: ArrayBuffer | Uint8Array) => (b instanceof Uint8Array ? b : new Uint8Array(b));
+  const concat = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) (out.set(p, o), (o += p.length));
+    return out;
+  };
+  const text = (s: string) => new TextEncoder().encode(s);
+  async function hkdf(salt: Uint8Array, ikm: Uint8Array, info: Uint8Array, bytes: number): Promise<Uint8Array> {
+    const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
+    return u8(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info }, key, bytes * 8));
+  }
+
+  it("the push payload decrypts with the subscription's private key (RFC 8291 aes128gcm) and carries a valid VAPID JWT (RFC 8292)", async () => {
+    const { pushRequest } = await import("../../workers/notify/send.ts");
+    const { b64url, fromB64url } = await import("../../workers/notify/crypto.ts");
+    // The browser's side: an ECDH P-256 key pair and a 16-byte auth secret (what PushManager.subscribe makes).
+    const ua = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
+    const uaPublic = u8((await crypto.subtle.exportKey("raw", ua.publicKey)) as ArrayBuffer);
+    const auth = crypto.getRandomValues(new Uint8Array(16));
+    const sub = { endpoint: "https://push.example.test/send/abc", expirationTime: null, keys: { p256dh: b64url(uaPublic), auth: b64url(auth) } };
+    const msg = { reason: "new" as const, alert: null, title: "SSH brute force", body: "5 failed logins", severity: "high", clickUrl: "https://porchlight.test/alerts/al_1", ackUrl: "https://porchlight.test/v1/notify/action/x.y", deliveryId: "d1" };
+    const req = await pushRequest(env, sub, msg);
+    expect(req.headers.get("content-encoding")).toBe("aes128gcm");
+    expect(req.headers.get("urgency")).toBe("high");
+    const body = u8(await req.arrayBuffer());
+
+    // RFC 8188 header: salt (16) | record size (4) | key id length (1) | key id = the server's ephemeral public key.
+    const salt = body.slice(0, 16);
+    const idlen = body[20]!;
+    const asPublic = body.slice(21, 21 + idlen);
+    const ciphertext = body.slice(21 + idlen);
+    const asKey = await crypto.subtle.importKey("raw", asPublic, { name: "ECDH", namedCurve: "P-256" }, false, []);
+    const ecdh = u8(await crypto.subtle.deriveBits({ name: "ECDH", public: asKey }, ua.privateKey, 256));
+    // RFC 8291 §3.4: IKM from the ECDH secret and the auth secret, then CEK and nonce from the salt.
+    const ikm = await hkdf(auth, ecdh, concat(text("WebPush: info\0"), uaPublic, asPublic), 32);
+    const cek = await hkdf(salt, ikm, text("Content-Encoding: aes128gcm\0"), 16);
+    const nonce = await hkdf(salt, ikm, text("Content-Encoding: nonce\0"), 12);
+    const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["decrypt"]);
+    const padded = u8(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce }, key, ciphertext));
+    let end = padded.length - 1;
+    while (padded[end] === 0) end--;
+    expect(padded[end]).toBe(2); // the last record's delimiter
+    const data = JSON.parse(new TextDecoder().decode(padded.slice(0, end)));
+    expect(data).toEqual({ title: "SSH brute force", body: "5 failed logins", url: "https://porchlight.test/alerts/al_1", ack_url: "https://porchlight.test/v1/notify/action/x.y", alert_id: null, tag: "d1", severity: "high" });
+
+    // VAPID: `vapid t=<JWT>, k=<server public key>`, the JWT signed with ES256 for the push service's origin.
+    const m = /^vapid t=([^,]+), k=(.+)$/.exec(req.headers.get("authorization")!);
+    expect(m![2]).toBe(env.VAPID_PUBLIC_KEY);
+    const [h, p, s] = m![1]!.split(".");
+    expect(JSON.parse(new TextDecoder().decode(fromB64url(p!)))).toMatchObject({ aud: "https://push.example.test", sub: expect.stringMatching(/^mailto:/) });
+    const vapidKey = await crypto.subtle.importKey("raw", fromB64url(env.VAPID_PUBLIC_KEY!), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    expect(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, vapidKey, fromB64url(s!), text(`${h}.${p}`))).toBe(true);
+  });
+
+  it("POST /v1/push/subscriptions attaches a phone (creating its webpush channel) and validates the subscription", async () => {
+    const sub = { endpoint: "https://push.example.test/send/def", keys: { p256dh: "B" + "A".repeat(86), auth: "A".repeat(22) } };
+    const res = await api("/v1/push/subscriptions", { method: "POST", json: { subscription: sub, name: "Anna's phone" } });
+    expect(res.status).toBe(201);
+    const { channel_id } = (await res.json()) as { channel_id: string };
+    expect(await (await api(`/v1/channels/${channel_id}`)).json()).toMatchObject({ type: "webpush", name: "Anna's phone", subscriptions: 1 });
+    // The same browser again: replaced, not duplicated.
+    expect((await api("/v1/push/subscriptions", { method: "POST", json: { subscription: sub, channel_id } })).status).toBe(201);
+    expect(await (await api(`/v1/channels/${channel_id}`)).json()).toMatchObject({ subscriptions: 1 });
+    expect((await api("/v1/push/subscriptions", { method: "POST", json: { subscription: { ...sub, keys: { p256dh: "short", auth: "x" } } } })).status).toBe(400);
+    expect(await (await api("/v1/push/key")).json()).toEqual({ public_key: env.VAPID_PUBLIC_KEY });
+    await api(`/v1/channels/${channel_id}`, { method: "DELETE" });
+  });
+
+  it("e-mail: a MIME message through the send_email binding", async () => {
+    const { buildMime } = await import("../../workers/notify/email.ts");
+    const raw = buildMime("porchlight@example.com", "anna@example.com", { reason: "new", alert: null, title: "Brute force ✓", body: "5 failed logins", severity: "high", clickUrl: "https://porchlight.test/alerts/al_1", ackUrl: null, deliveryId: "d1" });
+    expect(raw).toMatch(/^From: =\?utf-8\?B\?UG9yY2hsaWdodA==\?= <porchlight@example\.com>\r?$/m);
+    expect(raw).toMatch(/^To: <?anna@example\.com>?/m);
+    expect(raw).toMatch(/^Subject: =\?utf-8\?B\?/im);
+    expect(raw).toMatch(/^MIME-Version: 1\.0/m);
+    const ch = await channel({ name: "mail", type: "email", config: { to: "anna@example.com" } });
+    const r = (await (await api(`/v1/channels/${ch.id}/test`, { method: "POST" })).json()) as any;
+    expect(r).toMatchObject({ ok: true, delivery: { status: "sent" } });
+    await api(`/v1/channels/${ch.id}`, { method: "DELETE" });
+  });
+});

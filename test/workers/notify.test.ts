@@ -420,7 +420,7 @@ describe("Web Push and e-mail", () => {
     const asPublic = body.slice(21, 21 + idlen);
     const ciphertext = body.slice(21 + idlen);
     const asKey = await crypto.subtle.importKey("raw", asPublic, { name: "ECDH", namedCurve: "P-256" }, false, []);
-    const ecdh = u8(await crypto.subtle.deriveBits({ name: "ECDH", public: asKey }, ua.privateKey, 256));
+    const ecdh = u8(await crypto.subtle.deriveBits({ name: "ECDH", public: asKey } as unknown as SubtleCryptoDeriveKeyAlgorithm, ua.privateKey, 256));
     // RFC 8291 §3.4: IKM from the ECDH secret and the auth secret, then CEK and nonce from the salt.
     const ikm = await hkdf(auth, ecdh, concat(text("WebPush: info\0"), uaPublic, asPublic), 32);
     const cek = await hkdf(salt, ikm, text("Content-Encoding: aes128gcm\0"), 16);

@@ -23,6 +23,8 @@ export interface Alert {
   last_seen: string;
   shelved_until?: string | null;
   history?: { at: string; who: string; action: string; status: string | null; note: string | null }[];
+  /** Notifications of this alert (GET /v1/alerts/:id only), newest first. */
+  deliveries?: { channel_id: string; reason: string; status: string; attempts: number; http_status: number | null; answer: string | null; updated_at: string; next_attempt_at: string | null }[];
 }
 
 const STATUS_ORDER: Record<string, number> = { open: 0, ack: 1, shelved: 2, closed: 3, expired: 4 };

@@ -7,7 +7,6 @@ import { z } from "zod";
 import type { Severity } from "../rules/types.ts";
 import { parseDuration } from "../rules/duration.ts";
 import { isValidZone } from "../parse/time.ts";
-import type { AlertJson } from "../store/alerts.ts";
 
 export const SEVERITY_ORDER: readonly Severity[] = ["informational", "low", "medium", "high", "critical"];
 export const rankOf = (s: string): number => SEVERITY_ORDER.indexOf(s as Severity);
@@ -200,8 +199,13 @@ export interface Blackout {
 
 // --- Routing
 
-/** The alert fields routing and messages read: a slice of the API's alert. */
-export type AlertSummary = Pick<AlertJson, "id" | "rule_id" | "resource" | "severity" | "previous_severity" | "status" | "title" | "text" | "duplicate_count" | "tags" | "first_seen" | "last_seen" | "updated_at">;
+/**
+ * The alert fields routing and messages read: a slice of the API's alert (AlertJson in
+ * workers/store/alerts.ts, not imported here so that this module stays free of Workers types).
+ */
+export type AlertSummary = { id: string; rule_id: string; resource: string; severity: string; previous_severity?: string | null; status: string } & {
+  title: string; text: string; duplicate_count: number; tags: string[]; first_seen: string; last_seen: string; updated_at: string;
+};
 
 export function summarizeAlert(a: AlertSummary): AlertSummary {
   return {
@@ -257,4 +261,9 @@ export function reasonFor(prev: SeenState | null, a: AlertSummary): Reason | nul
 export function deliveryKey(alertId: string, channelId: string, reason: Reason, a: AlertSummary): string {
   const occurrence = reason === "new" ? a.first_seen : reason === "severity" ? `${a.severity}@${a.updated_at}` : reason === "repeat" ? String(a.duplicate_count) : a.updated_at;
   return `${alertId}|${channelId}|${reason}|${occurrence}`;
+}
+
+/** The JSON a Web Push carries; web/public/sw.js reads exactly these fields. */
+export function pushData(m: { title: string; body: string; clickUrl: string; ackUrl: string | null; alert: { id: string } | null; deliveryId: string; severity: string }): Record<string, string | null> {
+  return { title: m.title, body: m.body, url: m.clickUrl, ack_url: m.ackUrl, alert_id: m.alert?.id ?? null, tag: m.alert?.id ?? m.deliveryId, severity: m.severity };
 }

@@ -9,7 +9,7 @@
 import { buildPushPayload, type PushSubscription } from "@block65/webcrypto-web-push";
 import type { Env } from "../env.ts";
 import { b64url, hmacHex } from "./crypto.ts";
-import { rankOf, type AlertSummary, type Reason, type WebhookPreset } from "./model.ts";
+import { pushData, rankOf, type AlertSummary, type Reason, type WebhookPreset } from "./model.ts";
 import type { Channel } from "../store/notify.ts";
 import { deletePushSubscription, pushSubscriptionsOf } from "../store/notify.ts";
 import { sendEmail } from "./email.ts";
@@ -162,11 +162,6 @@ export function telegramRequest(config: Record<string, unknown>, m: Message): Re
 }
 
 // --- Web Push
-
-/** The JSON a push carries; web/public/sw.js reads exactly these fields. */
-export function pushData(m: Message): Record<string, string | null> {
-  return { title: m.title, body: m.body, url: m.clickUrl, ack_url: m.ackUrl, alert_id: m.alert?.id ?? null, tag: m.alert?.id ?? m.deliveryId, severity: m.severity };
-}
 
 export async function pushRequest(env: Env, sub: PushSubscription, m: Message): Promise<Request> {
   if (!env.VAPID_PUBLIC_KEY || !env.VAPID_PRIVATE_KEY) throw new Error("VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are not set (npm start generates them; `wrangler secret put` in production)");

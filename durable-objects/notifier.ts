@@ -21,6 +21,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../workers/env.ts";
+import { WORKERS_SIMULTANEOUS_CONNECTIONS } from "../workers/constants.ts";
 import { signAction } from "../workers/notify/crypto.ts";
 import { activeWindow, blackoutCovers } from "../workers/notify/blackout.ts";
 import { deliveryKey, matchesFilter, rankOf, reasonFor, summarizeAlert, type AlertSummary, type Reason, type SeenState } from "../workers/notify/model.ts";
@@ -35,8 +36,8 @@ export const BACKOFF_BASE_MS = 5_000;
 export const BACKOFF_MAX_MS = 15 * 60_000;
 /** A due row is pushed this far ahead while its send runs (longer than SEND_TIMEOUT_MS), ms. */
 const LEASE_MS = 60_000;
-/** Sends in flight at once: Workers allow 6 simultaneous outgoing connections per invocation. */
-const SEND_CONCURRENCY = 6;
+/** Sends in flight at once: the Workers limit of simultaneous open connections per invocation. */
+const SEND_CONCURRENCY = WORKERS_SIMULTANEOUS_CONNECTIONS;
 /** Due rows handled per alarm run; more re-arm the alarm at once (bounds one run's duration). */
 const DUE_PER_ALARM = 300;
 /** An action URL in a message stays valid this long, ms. */

@@ -469,3 +469,38 @@ describe("Web Push and e-mail", () => {
     await api(`/v1/channels/${ch.id}`, { method: "DELETE" });
   });
 });
+
+describe("no input yields a 500", () => {
+  it("notification routes with arbitrary JSON, ids and tokens", async () => {
+    const fc = (await import("fast-check")).default;
+    const routes = fc.constantFrom(
+      ["POST", "/v1/channels"], ["PATCH", "/v1/channels/"], ["GET", "/v1/channels/"], ["DELETE", "/v1/channels/"], ["POST", "/v1/channels/ID/test"],
+      ["GET", "/v1/channels/ID/deliveries?limit="], ["POST", "/v1/blackouts"], ["DELETE", "/v1/blackouts/"], ["POST", "/v1/push/subscriptions"],
+      ["POST", "/v1/notify/action/"], ["POST", "/v1/notify/telegram/"],
+    );
+    const body = fc.oneof(
+      fc.json({ maxDepth: 3 }),
+      fc.record({
+        name: fc.string({ maxLength: 70 }), type: fc.constantFrom("ntfy", "webhook", "telegram", "email", "webpush", "x"),
+        config: fc.dictionary(fc.constantFrom("url", "topic", "token", "secret", "preset", "bot_token", "chat_id", "api_base", "to", "from"), fc.oneof(fc.string({ maxLength: 30 }), fc.integer(), fc.constant(null))),
+        filter: fc.anything({ maxDepth: 2 }), repeat: fc.oneof(fc.string({ maxLength: 8 }), fc.constant(null)), days: fc.array(fc.string({ maxLength: 4 })), from: fc.string({ maxLength: 6 }), to: fc.string({ maxLength: 6 }),
+        timezone: fc.string({ maxLength: 20 }), start: fc.oneof(fc.string({ maxLength: 30 }), fc.integer()), end: fc.oneof(fc.string({ maxLength: 30 }), fc.integer()), subscription: fc.anything({ maxDepth: 2 }),
+      }).map((o) => JSON.stringify(o)),
+      fc.string({ maxLength: 100 }),
+    );
+    const created: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(routes, fc.string({ maxLength: 40 }), body, async ([method, path], suffix, json) => {
+        const id = suffix || "x";
+        const url = path.includes("ID") ? path.replace("ID", encodeURIComponent(id)) + (path.endsWith("=") ? encodeURIComponent(suffix) : "") : path.endsWith("/") ? path + encodeURIComponent(id) : path;
+        const res = await api(url, { method, headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": suffix }, body: method === "GET" || method === "DELETE" ? null : json });
+        const text = await res.text();
+        expect(res.status, `${method} ${url} ${json.slice(0, 200)} → ${text.slice(0, 300)}`).toBeLessThan(500);
+        if (res.status === 201 && path === "/v1/channels") created.push((JSON.parse(text) as { id: string }).id);
+      }),
+      { numRuns: 150 },
+    );
+    // Channels the fuzzer happened to create would receive later alerts: remove them.
+    for (const id of created) await api(`/v1/channels/${id}`, { method: "DELETE" });
+  });
+});

@@ -8,6 +8,7 @@
  */
 import { buildPushPayload, type PushSubscription } from "@block65/webcrypto-web-push";
 import type { Env } from "../env.ts";
+import { TELEGRAM_MAX_TEXT } from "../constants.ts";
 import { b64url, hmacHex } from "./crypto.ts";
 import { pushData, rankOf, type AlertSummary, type Reason, type WebhookPreset } from "./model.ts";
 import type { Channel } from "../store/notify.ts";
@@ -152,7 +153,9 @@ export function telegramRequest(config: Record<string, unknown>, m: Message): Re
   if (m.clickUrl.startsWith("https://")) row.push({ text: "Open", url: m.clickUrl });
   const body = {
     chat_id: config.chat_id,
-    text: `<b>${escapeHtml(m.title)}</b>\n${escapeHtml(m.body)}`.slice(0, 4096),
+    // Telegram counts the limit on the text after parsing the HTML: cut the plain parts, then escape (a cut
+    // through an entity would be refused with a permanent 400).
+    text: `<b>${escapeHtml(m.title.slice(0, 256))}</b>\n${escapeHtml(m.body.slice(0, TELEGRAM_MAX_TEXT - 300))}`,
     parse_mode: "HTML",
     link_preview_options: { is_disabled: true },
     ...(row.length ? { reply_markup: { inline_keyboard: [row] } } : {}),

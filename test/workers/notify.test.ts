@@ -400,37 +400,45 @@ describe("Web Push and e-mail", () => {
     return u8(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info }, key, bytes * 8));
   }
 
+  /** A browser's side of a subscription: an ECDH P-256 key pair and a 16-byte auth secret (what PushManager.subscribe makes). */
+  async function browserKeys() {
+    const { b64url } = await import("../../workers/notify/crypto.ts");
+    const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
+    const publicKey = u8((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
+    const auth = crypto.getRandomValues(new Uint8Array(16));
+    return { privateKey: pair.privateKey, publicKey, auth, keys: { p256dh: b64url(publicKey), auth: b64url(auth) } };
+  }
+
+  /** Decrypts an aes128gcm push body (RFC 8188 framing, RFC 8291 key derivation) with the browser's keys; returns the JSON. */
+  async function decryptPush(body: Uint8Array, ua: Awaited<ReturnType<typeof browserKeys>>): Promise<unknown> {
+    // Header: salt (16) | record size (4) | key id length (1) | key id = the server's ephemeral public key.
+    const salt = body.slice(0, 16);
+    const idlen = body[20]!;
+    const asPublic = body.slice(21, 21 + idlen);
+    const asKey = await crypto.subtle.importKey("raw", asPublic, { name: "ECDH", namedCurve: "P-256" }, false, []);
+    const ecdh = u8(await crypto.subtle.deriveBits({ name: "ECDH", public: asKey } as unknown as SubtleCryptoDeriveKeyAlgorithm, ua.privateKey, 256));
+    // RFC 8291 §3.4: IKM from the ECDH secret and the auth secret, then CEK and nonce from the salt.
+    const ikm = await hkdf(ua.auth, ecdh, concat(text("WebPush: info\0"), ua.publicKey, asPublic), 32);
+    const cek = await hkdf(salt, ikm, text("Content-Encoding: aes128gcm\0"), 16);
+    const nonce = await hkdf(salt, ikm, text("Content-Encoding: nonce\0"), 12);
+    const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["decrypt"]);
+    const padded = u8(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce }, key, body.slice(21 + idlen)));
+    let end = padded.length - 1;
+    while (padded[end] === 0) end--;
+    expect(padded[end]).toBe(2); // the last record's delimiter
+    return JSON.parse(new TextDecoder().decode(padded.slice(0, end)));
+  }
+
   it("the push payload decrypts with the subscription's private key (RFC 8291 aes128gcm) and carries a valid VAPID JWT (RFC 8292)", async () => {
     const { pushRequest } = await import("../../workers/notify/send.ts");
-    const { b64url, fromB64url } = await import("../../workers/notify/crypto.ts");
-    // The browser's side: an ECDH P-256 key pair and a 16-byte auth secret (what PushManager.subscribe makes).
-    const ua = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
-    const uaPublic = u8((await crypto.subtle.exportKey("raw", ua.publicKey)) as ArrayBuffer);
-    const auth = crypto.getRandomValues(new Uint8Array(16));
-    const sub = { endpoint: "https://push.example.test/send/abc", expirationTime: null, keys: { p256dh: b64url(uaPublic), auth: b64url(auth) } };
+    const { fromB64url } = await import("../../workers/notify/crypto.ts");
+    const ua = await browserKeys();
+    const sub = { endpoint: "https://push.example.test/send/abc", expirationTime: null, keys: ua.keys };
     const msg = { reason: "new" as const, alert: null, title: "SSH brute force", body: "5 failed logins", severity: "high", clickUrl: "https://porchlight.test/alerts/al_1", ackUrl: "https://porchlight.test/v1/notify/action/x.y", deliveryId: "d1" };
     const req = await pushRequest(env, sub, msg);
     expect(req.headers.get("content-encoding")).toBe("aes128gcm");
     expect(req.headers.get("urgency")).toBe("high");
-    const body = u8(await req.arrayBuffer());
-
-    // RFC 8188 header: salt (16) | record size (4) | key id length (1) | key id = the server's ephemeral public key.
-    const salt = body.slice(0, 16);
-    const idlen = body[20]!;
-    const asPublic = body.slice(21, 21 + idlen);
-    const ciphertext = body.slice(21 + idlen);
-    const asKey = await crypto.subtle.importKey("raw", asPublic, { name: "ECDH", namedCurve: "P-256" }, false, []);
-    const ecdh = u8(await crypto.subtle.deriveBits({ name: "ECDH", public: asKey } as unknown as SubtleCryptoDeriveKeyAlgorithm, ua.privateKey, 256));
-    // RFC 8291 §3.4: IKM from the ECDH secret and the auth secret, then CEK and nonce from the salt.
-    const ikm = await hkdf(auth, ecdh, concat(text("WebPush: info\0"), uaPublic, asPublic), 32);
-    const cek = await hkdf(salt, ikm, text("Content-Encoding: aes128gcm\0"), 16);
-    const nonce = await hkdf(salt, ikm, text("Content-Encoding: nonce\0"), 12);
-    const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["decrypt"]);
-    const padded = u8(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce }, key, ciphertext));
-    let end = padded.length - 1;
-    while (padded[end] === 0) end--;
-    expect(padded[end]).toBe(2); // the last record's delimiter
-    const data = JSON.parse(new TextDecoder().decode(padded.slice(0, end)));
+    const data = await decryptPush(u8(await req.arrayBuffer()), ua);
     expect(data).toEqual({ title: "SSH brute force", body: "5 failed logins", url: "https://porchlight.test/alerts/al_1", ack_url: "https://porchlight.test/v1/notify/action/x.y", alert_id: null, tag: "d1", severity: "high" });
 
     // VAPID: `vapid t=<JWT>, k=<server public key>`, the JWT signed with ES256 for the push service's origin.

@@ -25,15 +25,14 @@ import { WORKERS_SIMULTANEOUS_CONNECTIONS } from "../workers/constants.ts";
 import { signAction } from "../workers/notify/crypto.ts";
 import { activeWindow, blackoutCovers } from "../workers/notify/blackout.ts";
 import { deliveryKey, matchesFilter, rankOf, reasonFor, summarizeAlert, type AlertSummary, type Reason, type SeenState } from "../workers/notify/model.ts";
-import { send, type Message, type SendOutcome } from "../workers/notify/send.ts";
+import { send, type Message } from "../workers/notify/send.ts";
+import { MAX_ATTEMPTS, retryDelay, type SendOutcome } from "../workers/notify/retry.ts";
+
+export { MAX_ATTEMPTS };
 import { listBlackouts, loadChannel, loadEnabledChannels, type Channel } from "../workers/store/notify.ts";
 
 export const NOTIFIER_NAME = "notifier";
 
-/** Attempts per delivery, the first included. With BACKOFF_BASE_MS: about 5 s, 10 s, 20 s, 40 s, 80 s between them. */
-export const MAX_ATTEMPTS = 6;
-export const BACKOFF_BASE_MS = 5_000;
-export const BACKOFF_MAX_MS = 15 * 60_000;
 /** A due row is pushed this far ahead while its send runs (longer than SEND_TIMEOUT_MS), ms. */
 const LEASE_MS = 60_000;
 /** Sends in flight at once: the Workers limit of simultaneous open connections per invocation. */
@@ -84,13 +83,6 @@ type DeliveryRow = {
   updated_at: number;
   next_at: number | null;
 };
-
-/** Delay before attempt `attempt + 1` (attempt >= 1), ms: exponential with jitter in [d/2, d], or the receiver's Retry-After. */
-export function retryDelay(attempt: number, retryAfterMs: number | null, random: () => number = Math.random): number {
-  if (retryAfterMs !== null) return Math.max(retryAfterMs, 1000);
-  const d = Math.min(BACKOFF_BASE_MS * 2 ** (attempt - 1), BACKOFF_MAX_MS);
-  return Math.round(d / 2 + random() * (d / 2));
-}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -82,9 +82,9 @@ export async function unseal(secret: string | undefined, sealed: string): Promis
 
 // --- HMAC
 
-export async function hmacHex(key: string, body: string | Uint8Array): Promise<string> {
+export async function hmacHex(key: string, body: string): Promise<string> {
   const k = await crypto.subtle.importKey("raw", enc.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return toHex(await crypto.subtle.sign("HMAC", k, typeof body === "string" ? enc.encode(body) : body));
+  return toHex(await crypto.subtle.sign("HMAC", k, enc.encode(body)));
 }
 
 /** The secret Telegram must echo in X-Telegram-Bot-Api-Secret-Token for channel `channelId` (1-256 of [A-Za-z0-9_-]). */

@@ -14,6 +14,9 @@ import { pushData, rankOf, type AlertSummary, type Reason, type WebhookPreset } 
 import type { Channel } from "../store/notify.ts";
 import { deletePushSubscription, pushSubscriptionsOf } from "../store/notify.ts";
 import { sendEmail } from "./email.ts";
+import { MAX_RETRY_AFTER_MS, classify, retryAfterMs, type SendOutcome } from "./retry.ts";
+
+export type { SendOutcome };
 
 // --- Types
 
@@ -33,35 +36,10 @@ export interface Message {
   deliveryId: string;
 }
 
-export type SendOutcome =
-  | { ok: true; status: number; answer: string }
-  | { ok: false; status: number | null; answer: string; retryable: boolean; retryAfterMs: number | null };
-
 /** Most characters of a receiver's answer kept in a delivery record. */
 export const ANSWER_MAX = 1000;
 /** A receiver that has not answered in this long counts as a network error (retryable), ms. */
 export const SEND_TIMEOUT_MS = 10_000;
-/** Longest Retry-After honoured, ms (a longer one is capped: the delivery's attempts stay bounded in time). */
-export const MAX_RETRY_AFTER_MS = 3_600_000;
-
-// --- Outcome classification
-
-/** Retry-After as seconds or an HTTP date → ms from `now`; null when absent or unreadable. */
-export function retryAfterMs(value: string | null, now: number): number | null {
-  if (!value) return null;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, MAX_RETRY_AFTER_MS);
-  const t = Date.parse(v);
-  return Number.isFinite(t) ? Math.min(Math.max(0, t - now), MAX_RETRY_AFTER_MS) : null;
-}
-
-/** 2xx ok; 408, 429 and 5xx retryable; any other status permanent (a 4xx will not get better by retrying). */
-export function classify(status: number, answer: string, retryAfter: number | null): SendOutcome {
-  if (status >= 200 && status < 300) return { ok: true, status, answer };
-  const retryable = status === 408 || status === 429 || status >= 500;
-  return { ok: false, status, answer, retryable, retryAfterMs: retryable ? retryAfter : null };
-}
-
 async function httpSend(req: Request, now: () => number): Promise<SendOutcome> {
   let res: Response;
   try {

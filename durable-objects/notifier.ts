@@ -12,6 +12,8 @@
  *   are derived by comparing with it (model.ts reasonFor), so handing the same change twice is a no-op.
  * - notified(alert_id, channel_id, at): last message of an alert on a channel (its `repeat` interval).
  * - held(delivery_id, channel_id, until, alert): alerts a blackout kept back, listed by the digest.
+ * Timers: `send:<delivery>`, `digest:<channel>:<end>` (a blackout's end), `daily:<channel>` (the daily digest,
+ * re-armed for the next day each time it runs; set by syncDaily when a channel is saved).
  *
  * Invariants: at most one successful send per delivery row; a due row is leased (time pushed to
  * now + LEASE_MS) before its send, so a second alarm run cannot pick it up while the first awaits the
@@ -23,7 +25,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../workers/env.ts";
 import { WORKERS_SIMULTANEOUS_CONNECTIONS } from "../workers/constants.ts";
 import { signAction } from "../workers/notify/crypto.ts";
-import { activeWindow, blackoutCovers } from "../workers/notify/blackout.ts";
+import { activeWindow, blackoutCovers, nextDaily } from "../workers/notify/blackout.ts";
 import { deliveryKey, matchesFilter, rankOf, reasonFor, summarizeAlert, type AlertSummary, type Reason, type SeenState } from "../workers/notify/model.ts";
 import { send, type Message } from "../workers/notify/send.ts";
 import { MAX_ATTEMPTS, retryDelay, type SendOutcome } from "../workers/notify/retry.ts";
@@ -178,6 +180,24 @@ export class Notifier extends DurableObject<Env> {
     return { outcome, delivery: this.delivery(id)! };
   }
 
+  /** (Re)arms or removes the daily digest timer of a channel after it was created, changed or deleted. */
+  async syncDaily(channelId: string): Promise<{ next: string | null }> {
+    const ch = await loadChannel(this.env.DB, this.env.NOTIFY_KEY, channelId);
+    const id = `daily:${channelId}`;
+    let next: number | null = null;
+    if (ch && ch.enabled && ch.dailyDigest) {
+      next = nextDaily(ch.dailyDigest.at, ch.dailyDigest.timezone, this.clock());
+      this.sql.exec(
+        "INSERT INTO schedule (id, kind, payload, time) VALUES (?, 'daily', ?, ?) ON CONFLICT(id) DO UPDATE SET payload = excluded.payload, time = excluded.time",
+        id, JSON.stringify({ channel: channelId }), next,
+      );
+    } else {
+      this.sql.exec("DELETE FROM schedule WHERE id = ?", id);
+    }
+    await this.rearm();
+    return { next: iso(next) };
+  }
+
   async deliveries(q: { channelId?: string; alertId?: string; limit: number }): Promise<DeliveryJson[]> {
     const rows = q.alertId
       ? this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE alert_id = ? ORDER BY seq DESC LIMIT ?", q.alertId, q.limit).toArray()
@@ -211,7 +231,7 @@ export class Notifier extends DurableObject<Env> {
       }
       // Lease every due row first: a concurrent run (an alarm retried while this one awaits) skips them.
       for (const r of due) this.sql.exec("UPDATE schedule SET time = ? WHERE id = ?", now + LEASE_MS, r.id);
-      const work = due.map((r) => () => this.runTimer(r.id, r.kind, JSON.parse(r.payload) as Record<string, unknown>, channels));
+      const work = due.map((r) => () => this.runTimer(r.id, r.kind, JSON.parse(r.payload) as Record<string, unknown>, r.time, channels));
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(SEND_CONCURRENCY, work.length) }, async () => {
@@ -229,8 +249,9 @@ export class Notifier extends DurableObject<Env> {
     await this.rearm();
   }
 
-  private async runTimer(id: string, kind: string, payload: Record<string, unknown>, channels: Map<string, Channel>): Promise<void> {
+  private async runTimer(id: string, kind: string, payload: Record<string, unknown>, dueAt: number, channels: Map<string, Channel>): Promise<void> {
     if (kind === "digest") return this.runDigest(id, payload.channel as string, payload.until as number, channels);
+    if (kind === "daily") return this.runDaily(id, payload.channel as string, dueAt, channels);
     const deliveryId = payload.delivery as string;
     const d = this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE id = ?", deliveryId).toArray()[0];
     if (!d || (d.status !== "pending" && d.status !== "retrying")) {
@@ -245,8 +266,9 @@ export class Notifier extends DurableObject<Env> {
       return;
     }
     // A digest's `alert` column holds the list of alerts it reports.
-    const alert = d.alert && d.reason !== "digest" ? (JSON.parse(d.alert) as AlertSummary) : null;
-    const digest = d.reason === "digest" ? (JSON.parse(d.alert ?? "[]") as AlertSummary[]) : [];
+    const isDigest = d.reason === "digest" || d.reason === "daily";
+    const alert = d.alert && !isDigest ? (JSON.parse(d.alert) as AlertSummary) : null;
+    const digest = isDigest ? (JSON.parse(d.alert ?? "[]") as AlertSummary[]) : [];
     const outcome = await send(this.env, ch, await this.message(deliveryId, d.reason as Reason, alert, digest), this.clock);
     const attempts = d.attempts + 1;
     const now = this.clock();
@@ -275,6 +297,31 @@ export class Notifier extends DurableObject<Env> {
       this.insertDelivery(digestId, null, channelId, "digest", "pending", JSON.stringify(rows.map((r) => JSON.parse(r.alert) as AlertSummary)), now);
       for (const r of rows) this.sql.exec("DELETE FROM held WHERE delivery_id = ?", r.delivery_id);
       this.schedule(`send:${digestId}`, "send", { delivery: digestId }, now);
+    });
+  }
+
+  /**
+   * The daily digest of a channel: one delivery listing the alerts it was notified of (or held) in the 24 h
+   * before `dueAt`, sent like any delivery; then the timer moves to the next day. Nothing is sent for a quiet day.
+   */
+  private async runDaily(id: string, channelId: string, dueAt: number, channels: Map<string, Channel>): Promise<void> {
+    const ch = channels.get(channelId);
+    const now = this.clock();
+    const rows = this.sql
+      .exec<{ alert_id: string; alert: string }>(
+        "SELECT alert_id, alert FROM deliveries WHERE channel_id = ? AND alert_id IS NOT NULL AND reason IN ('new', 'reopened', 'severity', 'repeat') AND created_at > ? AND created_at <= ? ORDER BY seq",
+        channelId, dueAt - 86_400_000, dueAt,
+      )
+      .toArray();
+    const latest = new Map<string, AlertSummary>();
+    for (const r of rows) latest.set(r.alert_id, JSON.parse(r.alert) as AlertSummary);
+    this.ctx.storage.transactionSync(() => {
+      if (ch && latest.size) {
+        const dailyId = `daily|${channelId}|${dueAt}`;
+        if (this.insertDelivery(dailyId, null, channelId, "daily", "pending", JSON.stringify([...latest.values()]), now)) this.schedule(`send:${dailyId}`, "send", { delivery: dailyId }, now);
+      }
+      if (ch?.dailyDigest) this.sql.exec("UPDATE schedule SET time = ? WHERE id = ?", nextDaily(ch.dailyDigest.at, ch.dailyDigest.timezone, dueAt), id);
+      else this.sql.exec("DELETE FROM schedule WHERE id = ?", id);
     });
   }
 
@@ -331,11 +378,13 @@ export class Notifier extends DurableObject<Env> {
     if (reason === "test") {
       return { reason, alert: null, title: "Porchlight test", body: "This channel works: alerts will arrive here.", severity: "low", clickUrl: `${base}/alerts`, ackUrl: null, deliveryId };
     }
-    if (reason === "digest" || !a) {
+    if (reason === "digest" || reason === "daily" || !a) {
       const lines = digest.slice(0, 50).map((x) => `• [${x.severity}] ${x.title}`);
       if (digest.length > 50) lines.push(`… and ${digest.length - 50} more`);
       const top = digest.reduce((s, x) => (rankOf(x.severity) > rankOf(s) ? x.severity : s), "informational");
-      return { reason: "digest", alert: null, title: `Porchlight: ${digest.length} alert${digest.length === 1 ? "" : "s"} held during a blackout`, body: lines.join("\n"), severity: top, clickUrl: `${base}/alerts`, ackUrl: null, deliveryId };
+      const n = `${digest.length} alert${digest.length === 1 ? "" : "s"}`;
+      const title = reason === "daily" ? `Porchlight daily digest: ${n} in the last 24 h` : `Porchlight: ${n} held during a blackout`;
+      return { reason: reason === "daily" ? "daily" : "digest", alert: null, title, body: lines.join("\n"), severity: top, clickUrl: `${base}/alerts`, ackUrl: null, deliveryId };
     }
     const what: Record<string, string> = { new: "", reopened: "Reopened: ", severity: `Severity ${a.previous_severity ?? "?"} → ${a.severity}: `, repeat: `Again (×${a.duplicate_count + 1}): `, close: "Closed: " };
     const ackUrl = reason === "close" ? null : `${base}/v1/notify/action/${await signAction(this.env.NOTIFY_KEY, a.id, "ack", this.clock() + ACTION_URL_TTL_MS)}`;

@@ -23,6 +23,7 @@ CREATE TABLE `notify_channels` (
 	`repeat_ms` integer,
 	`on_close` integer DEFAULT false NOT NULL,
 	`blackout_digest` integer DEFAULT true NOT NULL,
+	`daily_digest` text,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );

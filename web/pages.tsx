@@ -433,6 +433,10 @@ function SettingsBody(props: { user: PageUser }) {
             <span>Repeat duplicates after</span>
             <input name="repeat" placeholder="never (e.g. 4h)" autocomplete="off" />
           </label>
+          <label class="field">
+            <span>Daily digest at</span>
+            <input name="daily_at" type="time" />
+          </label>
           <button type="submit" class="btn primary">
             Save channel
           </button>

@@ -370,6 +370,35 @@ describe("blackouts", () => {
     expect((await api(`/v1/blackouts/${bo.id}`, { method: "DELETE" })).status).toBe(200);
   });
 
+  it("a daily digest fires at its local time from the alarm, lists the day's alerts once, and re-arms for the next day", async () => {
+    const rule = uid("daily");
+    const box = uid("daily");
+    // The next 08:00 UTC after the Notifier's clock.
+    const day = Math.floor(clock / DAY) * DAY;
+    const at = day + 8 * 3_600_000 > clock ? day + 8 * 3_600_000 : day + DAY + 8 * 3_600_000;
+    await setClock(clock);
+    const ch = await channel({ name: "daily", type: "webhook", config: { url: recv("200", box) }, filter: { rules: [rule] }, daily_digest: { at: "08:00", timezone: "UTC" } });
+    expect(ch.daily_digest).toEqual({ at: "08:00", timezone: "UTC" });
+    await raise([firing(rule, { group: { "source.ip": "198.51.100.1" } }), firing(rule, { group: { "source.ip": "198.51.100.2" } })]);
+    await runAlarmAt(clock + 1);
+    expect(await received(box, 2)).toHaveLength(2);
+    await runAlarmAt(at - 1);
+    expect((await deliveries(ch.id)).filter((d) => d.reason === "daily")).toEqual([]);
+    await runAlarmAt(at);
+    await runAlarmAt(at + 1);
+    const got = await received(box, 3);
+    const body = JSON.parse(got[2]!.body);
+    expect(body).toMatchObject({ reason: "daily", title: "Porchlight daily digest: 2 alerts in the last 24 h" });
+    expect((await deliveries(ch.id)).filter((d) => d.reason === "daily").map((d) => d.status)).toEqual(["sent"]);
+    // Re-armed for the next day: a quiet day sends nothing.
+    await runAlarmAt(at + DAY);
+    await runAlarmAt(at + DAY + 1);
+    expect((await deliveries(ch.id)).filter((d) => d.reason === "daily")).toHaveLength(1);
+    const bad = await api(`/v1/channels/${ch.id}`, { method: "PATCH", json: { daily_digest: { at: "8am" } } });
+    expect(bad.status).toBe(400);
+    expect((await api(`/v1/channels/${ch.id}`, { method: "DELETE" })).status).toBe(200);
+  });
+
   it("recurring blackouts validate days, times and zone, and show their next start", async () => {
     const res = await api("/v1/blackouts", { method: "POST", json: { name: "night", days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], from: "22:00", to: "07:00", timezone: "Europe/Berlin" } });
     expect(res.status).toBe(201);

@@ -14,6 +14,7 @@ type Channel = {
   config: Record<string, string>;
   filter: { min_severity?: string; rules: string[]; tags: string[] };
   repeat: string | null;
+  daily_digest: { at: string; timezone: string } | null;
 };
 type Blackout = { id: string; name: string; days?: string[]; from?: string; to?: string; timezone?: string; start?: string; end?: string; active: boolean; active_until: string | null; next_start: string | null };
 
@@ -64,6 +65,7 @@ export function notificationsSection(): void {
     set("to", c.config.to);
     set("min_severity", c.filter.min_severity ?? "");
     set("repeat", c.repeat ?? "");
+    set("daily_at", c.daily_digest?.at ?? "");
     showFields();
     form.scrollIntoView({ block: "nearest" });
   }
@@ -80,7 +82,7 @@ export function notificationsSection(): void {
         ul.append(
           h("li", { class: `row channel${c.enabled ? "" : " disabled"}`, "data-channel": c.id },
             h("div", {}, h("strong", {}, c.name), " ", h("span", { class: "tag" }, c.type), c.enabled ? "" : h("span", { class: "tag" }, "off"),
-              h("div", { class: "hint" }, c.filter.min_severity ? `${c.filter.min_severity} and up` : "any severity", c.repeat ? ` · repeats after ${c.repeat}` : "")),
+              h("div", { class: "hint" }, c.filter.min_severity ? `${c.filter.min_severity} and up` : "any severity", c.repeat ? ` · repeats after ${c.repeat}` : "", c.daily_digest ? ` · daily digest at ${c.daily_digest.at}` : "")),
             act("Test", async () => {
               const r = await api<{ ok: boolean; status: number | null; answer: string }>(`/v1/channels/${c.id}/test`, { method: "POST" });
               showMsg(r.ok ? `Test sent to ${c.name} (${r.status}).` : `Test failed (${r.status ?? "no answer"}): ${r.answer}`, r.ok ? "ok" : "error");
@@ -111,11 +113,14 @@ export function notificationsSection(): void {
     const type = typeSel?.value ?? "ntfy";
     const minSeverity = String(fd.get("min_severity") ?? "");
     const repeat = String(fd.get("repeat") ?? "").trim();
+    const dailyAt = String(fd.get("daily_at") ?? "");
     const body = {
       name: String(fd.get("name") ?? "").trim(),
       config: configOf(fd, type),
       filter: { ...(minSeverity ? { min_severity: minSeverity } : {}), rules: [], tags: [] },
       repeat: repeat || null,
+      // The digest's time is this browser's local time.
+      daily_digest: dailyAt ? { at: dailyAt, timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" } : null,
     };
     try {
       if (id) await api(`/v1/channels/${id}`, { method: "PATCH", body });

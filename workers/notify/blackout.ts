@@ -44,6 +44,14 @@ export function nextStart(b: Blackout, now: number): number | null {
   return null;
 }
 
+/** The next daily digest time after `now` (ms): `at` local time in `zone`, tomorrow when today's has passed. */
+export function nextDaily(at: string, zone: string, now: number): number {
+  const m = minutes(at);
+  const to = `${String(Math.floor(((m + 1) % 1440) / 60)).padStart(2, "0")}:${String((m + 1) % 60).padStart(2, "0")}`;
+  const b: Blackout = { id: "", name: "", filter: { channels: [], rules: [], tags: [] }, days: [...DAYS], from: at, to, timezone: zone };
+  return nextStart(b, now)!;
+}
+
 /** Does blackout `b` cover this alert on this channel? (Empty filter lists match everything.) */
 export function blackoutCovers(b: Blackout, channelId: string, a: AlertSummary): boolean {
   const f = b.filter;

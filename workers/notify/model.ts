@@ -16,8 +16,8 @@ export type ChannelType = (typeof CHANNEL_TYPES)[number];
 export const WEBHOOK_PRESETS = ["discord", "slack", "matrix", "gotify"] as const;
 export type WebhookPreset = (typeof WEBHOOK_PRESETS)[number];
 
-/** Why a delivery is made. `test` is POST /v1/channels/:id/test; `digest` ends a blackout. */
-export type Reason = "new" | "reopened" | "severity" | "repeat" | "close" | "digest" | "test";
+/** Why a delivery is made. `test` is POST /v1/channels/:id/test; `digest` ends a blackout; `daily` is the daily digest. */
+export type Reason = "new" | "reopened" | "severity" | "repeat" | "close" | "digest" | "daily" | "test";
 
 /** The value that stands for a stored secret in every answer (and, sent back in a PATCH, keeps it). */
 export const REDACTED = "***";
@@ -91,6 +91,8 @@ export const ChannelCreate = z.strictObject({
   on_close: z.boolean().default(false),
   /** Send one digest of what a blackout held back, at its end. */
   blackout_digest: z.boolean().default(true),
+  /** Optional daily digest: one message a day at `at` (local time in `timezone`) listing the last 24 h of alerts. */
+  daily_digest: z.lazy(() => DailyDigest).nullable().default(null),
 });
 export type ChannelCreate = z.output<typeof ChannelCreate>;
 
@@ -103,6 +105,7 @@ export const ChannelPatch = z.strictObject({
   repeat: Repeat.optional(),
   on_close: z.boolean().optional(),
   blackout_digest: z.boolean().optional(),
+  daily_digest: z.lazy(() => DailyDigest).nullable().optional(),
 });
 
 export type ConfigCheck = { ok: true; config: Record<string, unknown> } | { ok: false; field: string; message: string };
@@ -153,6 +156,9 @@ export function redactedConfig(type: ChannelType, pub: Record<string, unknown>, 
 
 export const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be "HH:MM" (24 h)');
+const Zone = z.string().max(64).refine(isValidZone, "must be an IANA time zone such as Europe/Berlin").default("UTC");
+export const DailyDigest = z.strictObject({ at: HHMM, timezone: Zone });
+export type DailyDigest = z.output<typeof DailyDigest>;
 const BlackoutFilter = z.strictObject({
   channels: z.array(z.string().min(1).max(64)).max(100).default([]),
   rules: z.array(z.string().min(1).max(128)).max(200).default([]),
@@ -177,7 +183,7 @@ export const BlackoutCreate = z.union([
     days: z.array(z.enum(DAYS)).min(1).max(7),
     from: HHMM,
     to: HHMM,
-    timezone: z.string().max(64).refine(isValidZone, "must be an IANA time zone such as Europe/Berlin").default("UTC"),
+    timezone: Zone,
   }).refine((b) => b.from !== b.to, { message: "from and to must differ", path: ["to"] }),
 ]);
 export type BlackoutCreate = z.output<typeof BlackoutCreate>;

@@ -70,6 +70,18 @@ function blackoutJson(b: Blackout, now: number) {
 }
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/**
+ * Tells the Notifier a channel's daily digest changed (set, moved, removed with the channel). The
+ * channel is already saved: a failure here is logged, and the digest is re-armed on the next change.
+ */
+async function syncDaily(env: AppEnv["Bindings"], channelId: string): Promise<void> {
+  try {
+    await notifierStub(env).syncDaily(channelId);
+  } catch (e) {
+    console.error(JSON.stringify({ level: "error", where: "channels.syncDaily", channel: channelId, error: String(e) }));
+  }
+}
+
 export function registerChannelRoutes(app: Hono<AppEnv>): void {
   // --- Channels
 
@@ -84,8 +96,11 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
       repeatMs: body.repeat === null ? null : parseDuration(body.repeat)!,
       onClose: body.on_close,
       blackoutDigest: body.blackout_digest,
+      dailyDigest: body.daily_digest,
     };
-    return c.json(await withKey(() => createChannel(c.env.DB, c.env.NOTIFY_KEY, w, Date.now())), 201);
+    const created = await withKey(() => createChannel(c.env.DB, c.env.NOTIFY_KEY, w, Date.now()));
+    await syncDaily(c.env, created.id);
+    return c.json(created, 201);
   });
 
   app.get("/v1/channels", requireScope("read"), async (c) => c.json({ channels: await withKey(() => listChannels(c.env.DB, c.env.NOTIFY_KEY)) }));
@@ -120,9 +135,11 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
         repeatMs: patch.repeat === undefined ? cur.repeatMs : patch.repeat === null ? null : parseDuration(patch.repeat)!,
         onClose: patch.on_close ?? cur.onClose,
         blackoutDigest: patch.blackout_digest ?? cur.blackoutDigest,
+        dailyDigest: patch.daily_digest === undefined ? cur.dailyDigest : patch.daily_digest,
       };
       const updated = await updateChannel(c.env.DB, c.env.NOTIFY_KEY, id, w, Date.now());
       if (!updated) throw new PorchlightError("not_found", `No channel "${id}"`);
+      await syncDaily(c.env, id);
       return c.json(updated);
     });
   });
@@ -130,6 +147,7 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
   app.delete("/v1/channels/:id", requireScope("admin"), async (c) => {
     const id = checkId(c.req.param("id"), "channel");
     if (!(await deleteChannel(c.env.DB, id))) throw new PorchlightError("not_found", `No channel "${id}"`);
+    await syncDaily(c.env, id);
     return c.json({ deleted: id });
   });
 
@@ -166,7 +184,7 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
         if (!ch) throw new PorchlightError("not_found", `No channel "${channelId}"`);
         if (ch.type !== "webpush") throw new PorchlightError("validation_failed", `channel_id: "${channelId}" is a ${ch.type} channel, not webpush`, { field: "channel_id" });
       } else {
-        const ch = await createChannel(c.env.DB, c.env.NOTIFY_KEY, { name: body.name, type: "webpush", enabled: true, config: {}, filter: { rules: [], tags: [] }, repeatMs: null, onClose: false, blackoutDigest: true }, Date.now());
+        const ch = await createChannel(c.env.DB, c.env.NOTIFY_KEY, { name: body.name, type: "webpush", enabled: true, config: {}, filter: { rules: [], tags: [] }, repeatMs: null, onClose: false, blackoutDigest: true, dailyDigest: null }, Date.now());
         channelId = ch.id;
       }
       const sub = { endpoint: body.subscription.endpoint, expirationTime: body.subscription.expirationTime ?? null, keys: body.subscription.keys };

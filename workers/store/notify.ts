@@ -11,6 +11,7 @@ import {
   type Blackout,
   type BlackoutCreate,
   type ChannelType,
+  type DailyDigest,
   type Filter,
 } from "../notify/model.ts";
 import { formatDuration } from "../rules/duration.ts";
@@ -28,6 +29,7 @@ interface ChannelRow {
   repeat_ms: number | null;
   on_close: number;
   blackout_digest: number;
+  daily_digest: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -43,6 +45,7 @@ export interface Channel {
   repeatMs: number | null;
   onClose: boolean;
   blackoutDigest: boolean;
+  dailyDigest: DailyDigest | null;
 }
 
 /** A channel as the API answers it (secrets redacted). */
@@ -56,11 +59,12 @@ export interface ChannelJson {
   repeat: string | null;
   on_close: boolean;
   blackout_digest: boolean;
+  daily_digest: DailyDigest | null;
   created_at: string;
   updated_at: string;
 }
 
-const COLUMNS = "id, name, type, enabled, config, secrets, filter, repeat_ms, on_close, blackout_digest, created_at, updated_at";
+const COLUMNS = "id, name, type, enabled, config, secrets, filter, repeat_ms, on_close, blackout_digest, daily_digest, created_at, updated_at";
 
 export function newId(prefix: string): string {
   const b = crypto.getRandomValues(new Uint8Array(9));
@@ -82,6 +86,7 @@ async function toJson(row: ChannelRow, key: string | undefined): Promise<Channel
     repeat: row.repeat_ms === null ? null : formatDuration(row.repeat_ms),
     on_close: !!row.on_close,
     blackout_digest: !!row.blackout_digest,
+    daily_digest: row.daily_digest ? (JSON.parse(row.daily_digest) as DailyDigest) : null,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
   };
@@ -99,6 +104,7 @@ async function open(row: ChannelRow, key: string | undefined): Promise<Channel> 
     repeatMs: row.repeat_ms,
     onClose: !!row.on_close,
     blackoutDigest: !!row.blackout_digest,
+    dailyDigest: row.daily_digest ? (JSON.parse(row.daily_digest) as DailyDigest) : null,
   };
 }
 
@@ -110,13 +116,13 @@ export type ChannelWrite = Omit<Channel, "id">;
 async function rowValues(key: string | undefined, w: ChannelWrite): Promise<unknown[]> {
   const { pub, secrets } = splitSecrets(w.type, w.config);
   const sealed = Object.keys(secrets).length ? await seal(key, JSON.stringify(secrets)) : null;
-  return [w.name, w.type, w.enabled ? 1 : 0, JSON.stringify(pub), sealed, JSON.stringify(w.filter), w.repeatMs, w.onClose ? 1 : 0, w.blackoutDigest ? 1 : 0];
+  return [w.name, w.type, w.enabled ? 1 : 0, JSON.stringify(pub), sealed, JSON.stringify(w.filter), w.repeatMs, w.onClose ? 1 : 0, w.blackoutDigest ? 1 : 0, w.dailyDigest ? JSON.stringify(w.dailyDigest) : null];
 }
 
 export async function createChannel(db: D1Database, key: string | undefined, w: ChannelWrite, now: number): Promise<ChannelJson> {
   const id = newId("ch_");
   const row = await db
-    .prepare(`INSERT INTO notify_channels (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING ${COLUMNS}`)
+    .prepare(`INSERT INTO notify_channels (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING ${COLUMNS}`)
     .bind(id, ...(await rowValues(key, w)), now)
     .first<ChannelRow>();
   return toJson(row!, key);
@@ -126,7 +132,7 @@ export async function updateChannel(db: D1Database, key: string | undefined, id:
   const v = await rowValues(key, w);
   const row = await db
     .prepare(
-      `UPDATE notify_channels SET name = ?2, enabled = ?4, config = ?5, secrets = ?6, filter = ?7, repeat_ms = ?8, on_close = ?9, blackout_digest = ?10, updated_at = ?11
+      `UPDATE notify_channels SET name = ?2, enabled = ?4, config = ?5, secrets = ?6, filter = ?7, repeat_ms = ?8, on_close = ?9, blackout_digest = ?10, daily_digest = ?11, updated_at = ?12
        WHERE id = ?1 AND type = ?3 RETURNING ${COLUMNS}`,
     )
     .bind(id, ...v, now)

@@ -252,6 +252,8 @@ export const notifyChannels = sqliteTable("notify_channels", {
   repeatMs: integer("repeat_ms"),
   onClose: integer("on_close", { mode: "boolean" }).notNull().default(false),
   blackoutDigest: integer("blackout_digest", { mode: "boolean" }).notNull().default(true),
+  /** JSON {at: "HH:MM", timezone} of the optional daily digest, or null. */
+  dailyDigest: text("daily_digest"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

@@ -8,8 +8,10 @@
  *   a blackout's digest). ONE alarm, always at MIN(time), re-armed only when that changes.
  * - deliveries(id, ...): one row per (alert, channel, reason, occurrence of the reason): the primary key
  *   is the delivery key (model.ts deliveryKey), so a replayed hand-off inserts nothing new.
- * - seen(alert_id, severity, status, duplicate_count): what the alert looked like last time; reasons
+ * - seen(alert_id, severity, status, duplicate_count, at): what the alert looked like last time; reasons
  *   are derived by comparing with it (model.ts reasonFor), so handing the same change twice is a no-op.
+ *   Rows (and `notified` rows) untouched for SEEN_RETENTION_MS are pruned: an alert silent that long
+ *   counts as new when it returns.
  * - notified(alert_id, channel_id, at): last message of an alert on a channel (its `repeat` interval).
  * - held(delivery_id, channel_id, until, alert): alerts a blackout kept back, listed by the digest.
  * Timers: `send:<delivery>`, `digest:<channel>:<end>` (a blackout's end), `daily:<channel>` (the daily digest,
@@ -47,6 +49,10 @@ export const ACTION_URL_TTL_MS = 12 * 3_600_000;
 const D1_RETRY_MS = 30_000;
 /** Delivery rows kept (newest win), pruned on hand-off. */
 const DELIVERIES_KEPT = 20_000;
+/** `seen` and `notified` rows untouched this long are pruned, ms. */
+const SEEN_RETENTION_MS = 90 * 86_400_000;
+/** Hand-offs between two prunes of `seen` and `notified` (a scan of each). */
+const PRUNE_EVERY = 100;
 
 export type DeliveryStatus = "pending" | "retrying" | "sent" | "failed" | "held" | "dropped";
 
@@ -103,7 +109,7 @@ export class Notifier extends DurableObject<Env> {
       this.sql.exec(`CREATE INDEX IF NOT EXISTS deliveries_channel ON deliveries (channel_id, seq)`);
       this.sql.exec(`CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id, seq)`);
       this.sql.exec(`CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries (seq)`);
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS seen (alert_id TEXT PRIMARY KEY, severity TEXT NOT NULL, status TEXT NOT NULL, duplicate_count INTEGER NOT NULL)`);
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS seen (alert_id TEXT PRIMARY KEY, severity TEXT NOT NULL, status TEXT NOT NULL, duplicate_count INTEGER NOT NULL, at INTEGER NOT NULL)`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS notified (alert_id TEXT NOT NULL, channel_id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (alert_id, channel_id))`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS held (delivery_id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, until INTEGER NOT NULL, alert TEXT NOT NULL)`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
@@ -133,8 +139,8 @@ export class Notifier extends DurableObject<Env> {
         const prev = this.sql.exec<SeenState & Record<string, SqlStorageValue>>("SELECT severity, status, duplicate_count FROM seen WHERE alert_id = ?", a.id).toArray()[0] ?? null;
         const reason = reasonFor(prev, a);
         this.sql.exec(
-          "INSERT INTO seen (alert_id, severity, status, duplicate_count) VALUES (?, ?, ?, ?) ON CONFLICT(alert_id) DO UPDATE SET severity = excluded.severity, status = excluded.status, duplicate_count = MAX(seen.duplicate_count, excluded.duplicate_count)",
-          a.id, a.severity, a.status, a.duplicate_count,
+          "INSERT INTO seen (alert_id, severity, status, duplicate_count, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(alert_id) DO UPDATE SET severity = excluded.severity, status = excluded.status, duplicate_count = MAX(seen.duplicate_count, excluded.duplicate_count), at = excluded.at",
+          a.id, a.severity, a.status, a.duplicate_count, now,
         );
         if (!reason) continue;
         for (const ch of channels) {
@@ -162,7 +168,8 @@ export class Notifier extends DurableObject<Env> {
         }
       }
       this.bump("handed_off", alerts.length);
-      this.pruneDeliveries();
+      this.bump("handoffs", 1);
+      this.prune(now);
     });
     await this.rearm();
     return { queued, held };
@@ -367,9 +374,12 @@ export class Notifier extends DurableObject<Env> {
     this.sql.exec("INSERT OR IGNORE INTO schedule (id, kind, payload, time) VALUES (?, ?, ?, ?)", id, kind, JSON.stringify(payload), time);
   }
 
-  private pruneDeliveries(): void {
+  private prune(now: number): void {
+    if ((this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'handoffs'").toArray()[0]?.value ?? 0) % PRUNE_EVERY !== 0) return;
     const max = this.sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM deliveries").one().s ?? 0;
-    if (max > DELIVERIES_KEPT && max % 100 === 0) this.sql.exec("DELETE FROM deliveries WHERE seq <= ? AND status IN ('sent', 'failed', 'dropped')", max - DELIVERIES_KEPT);
+    if (max > DELIVERIES_KEPT) this.sql.exec("DELETE FROM deliveries WHERE seq <= ? AND status IN ('sent', 'failed', 'dropped')", max - DELIVERIES_KEPT);
+    this.sql.exec("DELETE FROM seen WHERE at < ?", now - SEEN_RETENTION_MS);
+    this.sql.exec("DELETE FROM notified WHERE at < ?", now - SEEN_RETENTION_MS);
   }
 
   /** The message of a delivery: texts, the alert's page and a fresh one-time ack URL. */

@@ -2,7 +2,7 @@
  * Loopback receivers for the notification tests (a vitest globalSetup: runs in Node, beside workerd).
  * One real HTTP server on 127.0.0.1 (free port) speaking what Porchlight's channels call:
  * - ntfy's JSON publish (POST / → {"id","event":"message",...}),
- * - Telegram's Bot API (POST /bot<token>/sendMessage → {"ok":true,"result":{...}}),
+ * - Telegram's Bot API (POST /bot<token>/sendMessage → {"ok":true,"result":{...}}; setWebhook),
  * - a webhook (any other POST → "ok").
  * Paths: /s/<codes>/<box>/<rest>: requests are recorded in mailbox <box>; the n-th answer has the n-th
  * status of <codes> (comma-separated, the last repeats; "429" answers with Retry-After: 120, "hang"
@@ -80,6 +80,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
         res.writeHead(status, { "content-type": "application/json", ...extra }).end(JSON.stringify(rest.includes("/bot") ? { ok: false, error_code: status, description: "receiver says no" } : { error: "receiver says no" }));
       } else if (/\/bot[^/]+\/sendMessage$/.test(rest)) {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, result: { message_id: list.length, chat: { id: JSON.parse(body.toString()).chat_id }, date: Math.floor(Date.now() / 1000) } }));
+      } else if (/\/bot[^/]+\/setWebhook$/.test(rest)) {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, result: true, description: "Webhook was set" }));
       } else if (rest === "/" && headers["content-type"] === "application/json") {
         const b = JSON.parse(body.toString()) as { topic?: string; message?: string };
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: `n${list.length}`, time: Math.floor(Date.now() / 1000), event: "message", topic: b.topic, message: b.message }));

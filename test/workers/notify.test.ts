@@ -224,6 +224,16 @@ describe("delivery through the Notifier", () => {
     expect(msg).toMatchObject({ chat_id: "-1001", parse_mode: "HTML" });
     expect(msg.reply_markup.inline_keyboard[0]).toEqual([{ text: "Ack", callback_data: `ack:${alert!.id}` }, { text: "Open", url: `https://porchlight.test/alerts/${alert!.id}` }]);
 
+    // setWebhook registers this Worker with the per-channel secret_token the webhook route checks.
+    const setBox = uid("tg-set");
+    await api(`/v1/channels/${ch.id}`, { method: "PATCH", json: { config: { api_base: recv("200", setBox) } } });
+    const reg = (await (await api(`/v1/channels/${ch.id}/telegram-webhook`, { method: "POST" })).json()) as any;
+    expect(reg).toMatchObject({ ok: true, status: 200 });
+    expect(JSON.parse(reg.answer)).toMatchObject({ ok: true, result: true });
+    const [set] = await received(setBox, 1);
+    expect(set!.path).toBe("/bot123456:ABCdefGHIjklMNOpqr/setWebhook");
+    expect(JSON.parse(set!.body)).toEqual({ url: `https://porchlight.test/v1/notify/telegram/${ch.id}`, secret_token: await telegramSecret(env.NOTIFY_KEY, ch.id), allowed_updates: ["callback_query"] });
+
     const update = (chat: string) => ({ update_id: 1, callback_query: { id: "cbq1", from: { id: 7, username: "anna" }, message: { message_id: 1, chat: { id: Number(chat) } }, data: `ack:${alert!.id}` } });
     const secret = await telegramSecret(env.NOTIFY_KEY, ch.id);
     const wrong = await api(`/v1/notify/telegram/${ch.id}`, { method: "POST", token: null, json: update("-1001"), headers: { "x-telegram-bot-api-secret-token": "guess" } });

@@ -20,6 +20,9 @@ interface Recorded {
   body_b64: string;
 }
 
+/** The Web Push host of the tests: vitest.workers.config.ts routes it to this receiver. */
+export const PUSH_TEST_HOST = "push.porchlight.test";
+
 declare module "vitest" {
   export interface ProvidedContext {
     receiverUrl: string;
@@ -93,6 +96,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   project.provide("receiverUrl", `http://127.0.0.1:${port}`);
+  // Read by the outbound hook in vitest.workers.config.ts (same process), which maps PUSH_TEST_HOST here.
+  process.env.PORCHLIGHT_TEST_RECEIVER = `http://127.0.0.1:${port}`;
   return async () => {
     for (const r of hanging) r.destroy();
     server.closeAllConnections();

@@ -503,6 +503,32 @@ describe("Web Push and e-mail", () => {
     await api(`/v1/channels/${channel_id}`, { method: "DELETE" });
   });
 
+  it("a push reaches the push service and decrypts to the alert; a 410 removes that subscription", async () => {
+    const push = "https://push.porchlight.test"; // carried to the loopback receiver (vitest.workers.config.ts)
+    const rule = uid("push");
+    const box = uid("push");
+    const goneBox = uid("gone");
+    const [ua1, ua2] = [await browserKeys(), await browserKeys()];
+    const r1 = await api("/v1/push/subscriptions", { method: "POST", json: { subscription: { endpoint: `${push}/s/201/${box}/p1`, keys: ua1.keys }, name: "phone" } });
+    const { channel_id } = (await r1.json()) as { channel_id: string };
+    expect((await api("/v1/push/subscriptions", { method: "POST", json: { subscription: { endpoint: `${push}/s/410/${goneBox}/p2`, keys: ua2.keys }, channel_id } })).status).toBe(201);
+    expect((await api(`/v1/channels/${channel_id}`, { method: "PATCH", json: { filter: { rules: [rule], tags: [] } } })).status).toBe(200);
+    const [alert] = await raise([firing(rule, { severity: "critical" })]);
+    await runAlarmAt(clock + 1);
+    const [req] = await received(box, 1);
+    expect(req!.method).toBe("POST");
+    expect(req!.headers).toMatchObject({ "content-encoding": "aes128gcm", urgency: "high", ttl: "86400" });
+    expect(req!.headers.authorization).toMatch(/^vapid t=[^,]+, k=/);
+    const bytes = Uint8Array.from(atob((req as unknown as { body_b64: string }).body_b64), (c) => c.charCodeAt(0));
+    const data = (await decryptPush(bytes, ua1)) as Record<string, string>;
+    expect(data).toMatchObject({ title: alert!.title, alert_id: alert!.id, tag: alert!.id, url: `https://porchlight.test/alerts/${alert!.id}`, severity: "critical" });
+    expect(data.ack_url).toMatch(/^https:\/\/porchlight\.test\/v1\/notify\/action\//);
+    expect(await received(goneBox, 1)).toHaveLength(1);
+    expect(await (await api(`/v1/channels/${channel_id}`)).json()).toMatchObject({ subscriptions: 1 });
+    expect((await deliveries(channel_id))[0]).toMatchObject({ status: "sent", answer: "1/2 subscriptions accepted" });
+    await api(`/v1/channels/${channel_id}`, { method: "DELETE" });
+  });
+
   it("e-mail: a MIME message through the send_email binding", async () => {
     const { buildMime } = await import("../../workers/notify/email.ts");
     const raw = buildMime("porchlight@example.com", "anna@example.com", { reason: "new", alert: null, title: "Brute force ✓", body: "5 failed logins", severity: "high", clickUrl: "https://porchlight.test/alerts/al_1", ackUrl: null, deliveryId: "d1" });

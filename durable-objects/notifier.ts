@@ -8,8 +8,9 @@
  *   a blackout's digest). ONE alarm, always at MIN(time), re-armed only when that changes.
  * - deliveries(id, ...): one row per (alert, channel, reason, occurrence of the reason): the primary key
  *   is the delivery key (model.ts deliveryKey), so a replayed hand-off inserts nothing new.
- * - seen(alert_id, severity, status, duplicate_count, at): what the alert looked like last time; reasons
- *   are derived by comparing with it (model.ts reasonFor), so handing the same change twice is a no-op.
+ * - seen(alert_id, severity, status, duplicate_count, updated, at): what the alert looked like last time (as
+ *   of its updated_at); reasons are derived by comparing with it (model.ts reasonFor), so handing the same
+ *   change twice is a no-op and an older change arriving late is ignored.
  *   Rows (and `notified` rows) untouched for SEEN_RETENTION_MS are pruned: an alert silent that long
  *   counts as new when it returns.
  * - notified(alert_id, channel_id, at): last message of an alert on a channel (its `repeat` interval).
@@ -77,6 +78,9 @@ export interface NotifierStats {
   next_alarm: string | null;
 }
 
+/** A `seen` row: what reasonFor compares with, and the alert's updated_at (ms) it was read at. */
+type SeenRow = Pick<SeenState, "severity" | "status" | "duplicate_count"> & { updated: number } & Record<string, SqlStorageValue>;
+
 type DeliveryRow = {
   id: string;
   alert_id: string | null;
@@ -109,7 +113,7 @@ export class Notifier extends DurableObject<Env> {
       this.sql.exec(`CREATE INDEX IF NOT EXISTS deliveries_channel ON deliveries (channel_id, seq)`);
       this.sql.exec(`CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id, seq)`);
       this.sql.exec(`CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries (seq)`);
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS seen (alert_id TEXT PRIMARY KEY, severity TEXT NOT NULL, status TEXT NOT NULL, duplicate_count INTEGER NOT NULL, at INTEGER NOT NULL)`);
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS seen (alert_id TEXT PRIMARY KEY, severity TEXT NOT NULL, status TEXT NOT NULL, duplicate_count INTEGER NOT NULL, updated INTEGER NOT NULL, at INTEGER NOT NULL)`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS notified (alert_id TEXT NOT NULL, channel_id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (alert_id, channel_id))`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS held (delivery_id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, until INTEGER NOT NULL, alert TEXT NOT NULL)`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
@@ -136,11 +140,14 @@ export class Notifier extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       for (const raw of alerts) {
         const a = summarizeAlert(raw);
-        const prev = this.sql.exec<SeenState & Record<string, SqlStorageValue>>("SELECT severity, status, duplicate_count FROM seen WHERE alert_id = ?", a.id).toArray()[0] ?? null;
+        const prev = this.sql.exec<SeenRow>("SELECT severity, status, duplicate_count, updated FROM seen WHERE alert_id = ?", a.id).toArray()[0] ?? null;
+        // Two hand-offs can interleave while each reads D1: a change older than the one seen is stale, not news.
+        const updated = Date.parse(a.updated_at);
+        if (prev && updated < prev.updated) continue;
         const reason = reasonFor(prev, a);
         this.sql.exec(
-          "INSERT INTO seen (alert_id, severity, status, duplicate_count, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(alert_id) DO UPDATE SET severity = excluded.severity, status = excluded.status, duplicate_count = MAX(seen.duplicate_count, excluded.duplicate_count), at = excluded.at",
-          a.id, a.severity, a.status, a.duplicate_count, now,
+          "INSERT INTO seen (alert_id, severity, status, duplicate_count, updated, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(alert_id) DO UPDATE SET severity = excluded.severity, status = excluded.status, duplicate_count = MAX(seen.duplicate_count, excluded.duplicate_count), updated = excluded.updated, at = excluded.at",
+          a.id, a.severity, a.status, a.duplicate_count, updated, now,
         );
         if (!reason) continue;
         for (const ch of channels) {

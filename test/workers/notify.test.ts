@@ -308,6 +308,16 @@ describe("retries and at-most-once", () => {
     expect(await received(box, 1)).toHaveLength(1);
   });
 
+  it("a stale change handed off after a newer one is ignored (no false reopen)", async () => {
+    const rule = uid("stale");
+    const ch = await channel({ name: "stale", type: "webhook", config: { url: recv("200", uid("stale")) }, filter: { rules: [rule] } });
+    const [a] = await raise([firing(rule)]);
+    const closed = { ...a!, status: "closed" as const, updated_at: new Date(Date.parse(a!.updated_at) + 1000).toISOString() };
+    await notifier().handOff([closed]);
+    await notifier().handOff([a!]);
+    expect((await deliveries(ch.id)).map((d) => d.reason)).toEqual(["new"]);
+  });
+
   it("new, severity increase and reopen notify; a duplicate only after the channel's repeat interval; close only with on_close", async () => {
     const rule = uid("life");
     const ch = await channel({ name: "life", type: "webhook", config: { url: recv("200", uid("life")) }, filter: { rules: [rule] }, repeat: "1h", on_close: true });

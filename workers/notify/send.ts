@@ -172,8 +172,20 @@ async function sendPush(env: Env, ch: Channel, m: Message, now: () => number): P
 
 // --- Entry point
 
-/** Sends `m` on channel `ch`. Never throws for a receiver's failure; throws only on misconfiguration of this Worker. */
+/**
+ * Sends `m` on channel `ch`. Never throws: a misconfiguration of this Worker (no VAPID keys, an
+ * unreadable subscription) is a permanent failure whose answer says what to fix, so a delivery can never
+ * stay leased and retried forever.
+ */
 export async function send(env: Env, ch: Channel, m: Message, now: () => number = Date.now): Promise<SendOutcome> {
+  try {
+    return await sendOnce(env, ch, m, now);
+  } catch (err) {
+    return { ok: false, status: null, answer: `not sent: ${String((err as Error)?.message ?? err).slice(0, 300)}`, retryable: false, retryAfterMs: null };
+  }
+}
+
+async function sendOnce(env: Env, ch: Channel, m: Message, now: () => number): Promise<SendOutcome> {
   switch (ch.type) {
     case "ntfy":
       return httpSend(ntfyRequest(ch.config, m), now);

@@ -55,7 +55,8 @@ async function withKey<T>(f: () => Promise<T>): Promise<T> {
 
 const PushSubscriptionBody = z.strictObject({
   subscription: z.object({
-    endpoint: z.url({ protocol: /^https?$/ }).max(2048),
+    // RFC 8030: push resources are https.
+    endpoint: z.url({ protocol: /^https$/ }).max(2048),
     expirationTime: z.number().nullable().optional(),
     keys: z.object({ p256dh: z.string().regex(/^[A-Za-z0-9_-]{80,100}=*$/, "a base64url P-256 point"), auth: z.string().regex(/^[A-Za-z0-9_-]{16,32}=*$/, "a base64url secret") }),
   }),

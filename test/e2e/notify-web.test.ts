@@ -109,7 +109,7 @@ describe.skipIf(!haveChromium)("notifications in the web view", () => {
     expect(msg.actions?.[0]?.url).toMatch(new RegExp(`^${dev!.base}/v1/notify/action/`));
 
     await page.goto(msg.click);
-    await poll(() => page.locator("#deliveries").textContent()).toMatch(/new\s*sent/);
+    await poll(() => page.locator("#deliveries").textContent()).toMatch(/new\s*sent\s*via my phone/);
     // The ntfy "Ack" button's link acknowledges without a session, once.
     const ack = await fetch(msg.actions![0]!.url, { method: "POST" });
     expect(ack.status).toBe(200);

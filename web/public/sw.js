@@ -8,7 +8,7 @@
  * POSTs the one-time signed link (no session needed), a tap or "Open" focuses or opens the alert page.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "81539752cf8a";
+const VERSION = "2e6a69785d57";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",

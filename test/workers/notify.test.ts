@@ -167,14 +167,18 @@ describe("delivery through the Notifier", () => {
     const ackPath = new URL(msg.actions[0].url).pathname;
     expect(ackPath).toMatch(/^\/v1\/notify\/action\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
 
-    // The action link needs no login, works once, and only as a POST.
-    expect((await api(ackPath, { token: null })).status).toBe(405);
+    // The action link needs no login, works once, and only as a POST; a GET shows a page whose button POSTs.
+    const page = await api(ackPath, { token: null });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<form method="post">');
     const tampered = ackPath.slice(0, -2) + (ackPath.endsWith("AA") ? "BB" : "AA");
     expect((await api(tampered, { method: "POST", token: null })).status).toBe(403);
     const ack = await api(ackPath, { method: "POST", token: null });
     expect(ack.status).toBe(200);
     expect(await ack.json()).toMatchObject({ id: alert!.id, action: "ack", done: true, status: "ack" });
     expect((await api(ackPath, { method: "POST", token: null })).status).toBe(409);
+    const again = await api(ackPath, { method: "POST", token: null, headers: { accept: "text/html" } });
+    expect([again.status, await again.text()]).toEqual([409, expect.stringContaining("This action link was already used")]);
 
     const detail = (await (await api(`/v1/alerts/${alert!.id}`)).json()) as any;
     expect(detail.status).toBe("ack");

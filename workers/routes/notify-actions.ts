@@ -19,24 +19,44 @@ import { requireScope } from "../auth.ts";
 /** Largest Telegram update read, bytes (a callback query is about 1 KB). */
 const TELEGRAM_UPDATE_MAX_BYTES = 65_536;
 
+const escapeHtml = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/** A minimal page for a browser that opened an action link (from an e-mail): text only, the console's stylesheet, no script. */
+function actionPage(title: string, text: string, form: boolean): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} · Porchlight</title><link rel="stylesheet" href="/styles.css"></head><body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>${
+    form ? `<form method="post"><button type="submit" class="btn primary">Acknowledge</button></form>` : ""
+  }</main></body></html>`;
+}
+
 export function registerNotifyActionRoutes(app: Hono<AppEnv>): void {
   app.post("/v1/notify/action/:token", async (c) => {
     const now = Date.now();
-    const v = await verifyAction(c.env.NOTIFY_KEY, c.req.param("token"), now);
-    if (v.status === "invalid") throw new PorchlightError("forbidden", "This action link is not valid");
-    if (v.status === "expired") throw new PorchlightError("forbidden", "This action link has expired; open the alert instead");
-    const { claim } = v;
-    if (!(await useActionNonce(c.env.DB, claim.n, claim.a, claim.e * 1000, now))) throw new PorchlightError("conflict", "This action link was already used");
-    const res = await transitionAlert(c.env.DB, claim.a, claim.x, { who: "notification link", note: "acknowledged from a notification" }, now);
-    if (res.status === "not_found") throw new PorchlightError("not_found", `No alert "${claim.a}"`);
-    if (res.status === "conflict") return c.json({ id: claim.a, action: claim.x, done: false, message: res.message });
-    await notifyAlerts(c.env, [res.alert]);
-    return c.json({ id: claim.a, action: claim.x, done: true, status: res.alert.status });
+    // A browser (the form of the GET page) gets a page back; ntfy, the service worker and scripts get JSON.
+    const html = (c.req.header("accept") ?? "").includes("text/html");
+    try {
+      const v = await verifyAction(c.env.NOTIFY_KEY, c.req.param("token"), now);
+      if (v.status === "invalid") throw new PorchlightError("forbidden", "This action link is not valid");
+      if (v.status === "expired") throw new PorchlightError("forbidden", "This action link has expired; open the alert instead");
+      const { claim } = v;
+      if (!(await useActionNonce(c.env.DB, claim.n, claim.a, claim.e * 1000, now))) throw new PorchlightError("conflict", "This action link was already used");
+      const res = await transitionAlert(c.env.DB, claim.a, claim.x, { who: "notification link", note: "acknowledged from a notification" }, now);
+      if (res.status === "not_found") throw new PorchlightError("not_found", `No alert "${claim.a}"`);
+      if (res.status === "conflict") {
+        return html ? c.html(actionPage("Not changed", res.message, false)) : c.json({ id: claim.a, action: claim.x, done: false, message: res.message });
+      }
+      await notifyAlerts(c.env, [res.alert]);
+      return html ? c.html(actionPage("Acknowledged", `“${res.alert.title}” is acknowledged.`, false)) : c.json({ id: claim.a, action: claim.x, done: true, status: res.alert.status });
+    } catch (err) {
+      if (html && err instanceof PorchlightError) return c.html(actionPage("Not done", err.message, false), err.status as 403);
+      throw err;
+    }
   });
 
-  app.get("/v1/notify/action/:token", (c) => {
-    // A GET must not act: mail scanners and link previews fetch links.
-    return c.json({ error: { code: "method_not_allowed", message: "Use POST to run this action (links are single use)" } }, 405, { allow: "POST" });
+  // A GET never acts (mail scanners and link previews fetch links): it shows a page whose button POSTs.
+  app.get("/v1/notify/action/:token", async (c) => {
+    const v = await verifyAction(c.env.NOTIFY_KEY, c.req.param("token"), Date.now());
+    if (v.status !== "ok") return c.html(actionPage("Not valid", v.status === "expired" ? "This action link has expired; open the alert instead." : "This action link is not valid.", false), 403);
+    return c.html(actionPage("Acknowledge this alert?", "The link works once.", true));
   });
 
   app.post("/v1/notify/telegram/:channelId", async (c) => {

@@ -269,6 +269,9 @@ export function deliveryKey(alertId: string, channelId: string, reason: Reason, 
   return `${alertId}|${channelId}|${reason}|${occurrence}`;
 }
 
+/** Text for HTML (Telegram's HTML mode, Matrix's formatted_body, the action page): &, <, > and " escaped. */
+export const escapeHtml = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
 /** The JSON a Web Push carries; web/public/sw.js reads exactly these fields. */
 export function pushData(m: { title: string; body: string; clickUrl: string; ackUrl: string | null; alert: { id: string } | null; deliveryId: string; severity: string }): Record<string, string | null> {
   return { title: m.title, body: m.body, url: m.clickUrl, ack_url: m.ackUrl, alert_id: m.alert?.id ?? null, tag: m.alert?.id ?? m.deliveryId, severity: m.severity };

@@ -10,7 +10,7 @@ import { buildPushPayload, type PushSubscription } from "@block65/webcrypto-web-
 import type { Env } from "../env.ts";
 import { TELEGRAM_MAX_TEXT } from "../constants.ts";
 import { b64url, hmacHex } from "./crypto.ts";
-import { pushData, rankOf, type AlertSummary, type Reason, type WebhookPreset } from "./model.ts";
+import { escapeHtml, pushData, rankOf, type AlertSummary, type Reason, type WebhookPreset } from "./model.ts";
 import type { Channel } from "../store/notify.ts";
 import { deletePushSubscription, pushSubscriptionsOf } from "../store/notify.ts";
 import { sendEmail } from "./email.ts";
@@ -88,7 +88,6 @@ export function ntfyRequest(config: Record<string, unknown>, m: Message): Reques
 const DISCORD_COLOR: Record<string, number> = { informational: 0x8899aa, low: 0x3b82f6, medium: 0xf59e0b, high: 0xef4444, critical: 0x7f1d1d };
 const GOTIFY_PRIORITY: Record<string, number> = { informational: 1, low: 3, medium: 5, high: 8, critical: 10 };
 
-const escapeHtml = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** The body of a webhook delivery, formatted for the preset's receiver (Porchlight's own JSON without one). */
 export function webhookBody(preset: WebhookPreset | undefined, m: Message): Record<string, unknown> {

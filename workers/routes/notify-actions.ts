@@ -11,6 +11,7 @@ import type { Hono } from "hono";
 import { safeEqual, type AppEnv } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
 import { telegramSecret, verifyAction } from "../notify/crypto.ts";
+import { escapeHtml } from "../notify/model.ts";
 import { notifyAlerts } from "../live.ts";
 import { transitionAlert } from "../store/alerts.ts";
 import { loadChannel, useActionNonce } from "../store/notify.ts";
@@ -19,7 +20,6 @@ import { requireScope } from "../auth.ts";
 /** Largest Telegram update read, bytes (a callback query is about 1 KB). */
 const TELEGRAM_UPDATE_MAX_BYTES = 65_536;
 
-const escapeHtml = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** A minimal page for a browser that opened an action link (from an e-mail): text only, the console's stylesheet, no script. */
 function actionPage(title: string, text: string, form: boolean): string {

@@ -457,7 +457,7 @@ function SettingsBody(props: { user: PageUser }) {
             <input name="to" type="time" required value="07:00" />
           </label>
           <label class="field">
-            <span>Timezone</span>
+            <span>Blackout timezone</span>
             <input name="timezone" list="tz-list" autocomplete="off" placeholder="Europe/Berlin" />
           </label>
           <button type="submit" class="btn primary">

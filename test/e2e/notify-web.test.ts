@@ -131,7 +131,7 @@ describe.skipIf(!haveChromium)("notifications in the web view", () => {
     await page.goto(`${dev!.base}/settings`);
     const bf = page.locator("#blackout-form");
     await bf.getByLabel("Name").fill("night");
-    await bf.getByLabel("Timezone").fill("Europe/Berlin");
+    await bf.getByLabel("Blackout timezone").fill("Europe/Berlin");
     await bf.getByRole("button", { name: /Add blackout/ }).click();
     await poll(() => page.locator("#blackouts").textContent()).toMatch(/night.*22:00–07:00 Europe\/Berlin.*next start/s);
 

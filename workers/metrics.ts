@@ -6,12 +6,12 @@
 import type { Hono } from "hono";
 import { requireScope, type AppEnv } from "./auth.ts";
 import { d1Store } from "./store/d1.ts";
-import { notifierStub } from "./notify/outbox.ts";
+import { notifierStats } from "./notify/outbox.ts";
 
 export function registerMetricsRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/metrics", requireScope("read"), async (c) => {
     const store = d1Store(c.env.DB);
-    const [counters, relays, notifications] = await Promise.all([store.counters(), store.relays(), notifierStub(c.env).stats().catch(() => null)]);
+    const [counters, relays, notifications] = await Promise.all([store.counters(), store.relays(), notifierStats(c.env)]);
     if (c.req.query("format") === "prometheus") {
       let out = "";
       for (const [name, value] of Object.entries(counters)) {

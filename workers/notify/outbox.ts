@@ -10,7 +10,7 @@
  * is already stored, and its next change is compared with what the Notifier last saw.
  */
 import type { Env } from "../env.ts";
-import { NOTIFIER_NAME } from "../../durable-objects/notifier.ts";
+import { NOTIFIER_NAME, type DeliveryJson, type NotifierStats } from "../../durable-objects/notifier.ts";
 import { summarizeAlert, type AlertSummary } from "./model.ts";
 
 /** Alert changes per RPC (keeps one call far below the RPC message size limit). */
@@ -20,6 +20,28 @@ const HANDOFF_ATTEMPTS = 2;
 
 export function notifierStub(env: Env) {
   return env.NOTIFIER.get(env.NOTIFIER.idFromName(NOTIFIER_NAME));
+}
+
+/**
+ * Reads for pages that show notifications beside something else (the alert detail, /v1/metrics): an
+ * unreachable Notifier leaves that part empty (logged) instead of failing the whole answer.
+ */
+export async function deliveriesOf(env: Env, alertId: string): Promise<DeliveryJson[]> {
+  try {
+    return await notifierStub(env).deliveries({ alertId, limit: 100 });
+  } catch (e) {
+    console.error(JSON.stringify({ level: "error", where: "notify.deliveriesOf", error: String(e) }));
+    return [];
+  }
+}
+
+export async function notifierStats(env: Env): Promise<NotifierStats | null> {
+  try {
+    return await notifierStub(env).stats();
+  } catch (e) {
+    console.error(JSON.stringify({ level: "error", where: "notify.stats", error: String(e) }));
+    return null;
+  }
 }
 
 export async function handOffAlerts(env: Env, alerts: readonly unknown[]): Promise<void> {

@@ -25,7 +25,7 @@ import {
 } from "../store/alerts.ts";
 import { notifyAlerts } from "../live.ts";
 import { storedEvent } from "../store/store.ts";
-import { notifierStub } from "../notify/outbox.ts";
+import { deliveriesOf } from "../notify/outbox.ts";
 
 export const ALERTS_DEFAULT_LIMIT = 50;
 export const ALERTS_MAX_LIMIT = 500;
@@ -114,7 +114,7 @@ export function registerAlertRoutes(app: Hono<AppEnv>): void {
       for (const r of results) events.push(storedEvent(r));
     }
     // Notifications sent (or held, or failed) for this alert, newest first (issue 11).
-    const deliveries = await notifierStub(c.env).deliveries({ alertId: id, limit: 100 }).catch(() => []);
+    const deliveries = await deliveriesOf(c.env, id);
     return c.json({ ...alert, events, deliveries });
   });
 

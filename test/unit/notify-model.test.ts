@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { deliveryKey, matchesFilter, reasonFor, redactUrl, type AlertSummary, type Blackout } from "../../workers/notify/model.ts";
+import { deliveryKey, matchesFilter, reasonFor, redactUrl, scrubUrl, type AlertSummary, type Blackout } from "../../workers/notify/model.ts";
 import { activeWindow, nextStart } from "../../workers/notify/blackout.ts";
 import { signAction, verifyAction } from "../../workers/notify/crypto.ts";
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, classify, retryAfterMs, retryDelay } from "../../workers/notify/retry.ts";
@@ -50,16 +50,23 @@ describe("matchesFilter", () => {
 });
 
 describe("redactUrl", () => {
-  it("keeps scheme, host and the first path segment; hides credentials, the rest of the path and query values", () => {
-    expect(redactUrl("https://discord.com/api/webhooks/123/abc")).toBe("https://discord.com/api/***/***/***");
-    expect(redactUrl("https://user:pw@gotify.lan:8443/message?token=AbC")).toBe("https://***@gotify.lan:8443/message?token=***");
+  it("keeps scheme, host and port; hides credentials, every path segment and query values", () => {
+    expect(redactUrl("https://discord.com/api/webhooks/123/abc")).toBe("https://discord.com/***/***/***/***");
+    expect(redactUrl("https://user:pw@gotify.lan:8443/message?token=AbC")).toBe("https://***@gotify.lan:8443/***?token=***");
+    expect(redactUrl("https://hooks.example")).toBe("https://hooks.example/");
     expect(redactUrl("not a url")).toBe("***");
+  });
+
+  it("scrubs a URL and bot tokens out of an error message", () => {
+    const url = "https://api.telegram.org/bot123456:SECRETtoken/sendMessage";
+    expect(scrubUrl(`Fetch failed: ${url} (connection refused)`, url)).toBe("Fetch failed: https://api.telegram.org/***/*** (connection refused)");
+    expect(scrubUrl("error near bot123456:SECRETtoken", "https://x")).toBe("error near bot***");
   });
 
   it("never lets a secret path segment, password or query value through", () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[A-Za-z0-9]{8,20}$/), (secret) => {
-        for (const u of [`https://h.example/a/${secret}`, `https://u:${secret}@h.example/`, `https://h.example/x?k=${secret}`]) expect(redactUrl(u)).not.toContain(secret);
+        for (const u of [`https://h.example/${secret}`, `https://h.example/a/${secret}`, `https://u:${secret}@h.example/`, `https://h.example/x?k=${secret}`]) expect(redactUrl(u)).not.toContain(secret);
       }),
     );
   });

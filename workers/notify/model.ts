@@ -127,20 +127,25 @@ export function splitSecrets(type: ChannelType, config: Record<string, unknown>)
 }
 
 /**
- * A URL as an answer may show it: user and password, every query value and (for webhook URLs, whose
- * path is the credential at Discord, Slack and most receivers) every path segment after the first
- * are replaced by REDACTED. The host stays, so the user can tell channels apart.
+ * A URL as an answer may show it: user and password, every path segment and every query value are
+ * replaced by REDACTED (a webhook's path is its credential at Discord, Slack and most receivers, and
+ * may start at the first segment). Scheme, host and port stay, so the user can tell channels apart.
  */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     const segs = u.pathname.split("/").filter(Boolean);
-    const path = segs.length ? "/" + [segs[0], ...segs.slice(1).map(() => REDACTED)].join("/") : "/";
+    const path = "/" + segs.map(() => REDACTED).join("/");
     const query = [...u.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=${REDACTED}`).join("&");
     return `${u.protocol}//${u.username || u.password ? `${REDACTED}@` : ""}${u.host}${path}${query ? "?" + query : ""}`;
   } catch {
     return REDACTED;
   }
+}
+
+/** `text` (an error message) with `url` redacted wherever it appears, and any Telegram bot token in it. */
+export function scrubUrl(text: string, url: string): string {
+  return text.split(url).join(redactUrl(url)).replace(/bot\d+:[A-Za-z0-9_-]+/g, "bot***");
 }
 
 /** The config an answer shows: public fields, and each stored secret as REDACTED (a webhook URL redacted by redactUrl). */

@@ -10,7 +10,7 @@ import { buildPushPayload, type PushSubscription } from "@block65/webcrypto-web-
 import type { Env } from "../env.ts";
 import { TELEGRAM_MAX_TEXT } from "../constants.ts";
 import { b64url, hmacHex } from "./crypto.ts";
-import { escapeHtml, pushData, rankOf, type AlertSummary, type Reason, type WebhookPreset } from "./model.ts";
+import { escapeHtml, pushData, rankOf, scrubUrl, type AlertSummary, type Reason, type WebhookPreset } from "./model.ts";
 import type { Channel } from "../store/notify.ts";
 import { deletePushSubscription, pushSubscriptionsOf } from "../store/notify.ts";
 import { sendEmail } from "./email.ts";
@@ -45,7 +45,9 @@ async function httpSend(req: Request, now: () => number): Promise<SendOutcome> {
   try {
     res = await fetch(req, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
   } catch (err) {
-    return { ok: false, status: null, answer: `network error: ${String((err as Error)?.message ?? err).slice(0, 200)}`, retryable: true, retryAfterMs: null };
+    // The runtime's message may quote the URL, which holds secrets (Telegram's bot token, a webhook's path).
+    const msg = scrubUrl(String((err as Error)?.message ?? err), req.url);
+    return { ok: false, status: null, answer: `network error: ${msg.slice(0, 200)}`, retryable: true, retryAfterMs: null };
   }
   const answer = (await res.text().catch(() => "")).slice(0, ANSWER_MAX);
   let ra = retryAfterMs(res.headers.get("retry-after"), now());

@@ -6,7 +6,7 @@
  *     `single` rules (one per channel, each channel's filter names its rule), and ONE ingest batch of
  *     1,000 lines that raises 1,000 alerts (10 per rule). Latency per delivery = arrival at the receiver
  *     − the alert's updated_at (the instant its D1 write began); p50, p95 and max over the 1,000. Also the
- *     ingest request's wall time (it must not wait for any send).
+ *     ingest request's wall time (it must not wait for any send), and then single alerts one at a time.
  * (b) Added Worker CPU per ingest batch: what the ingest Worker does for notifications (summaries of the
  *     changed alerts and the structured-clone serialization of the Notifier RPC's argument), for a batch
  *     that changes 1,000 alerts; measured in Node with process.cpuUsage, median and p95 over 200 calls.
@@ -24,6 +24,8 @@ const parts = process.argv.slice(2);
 const run = (p: string) => parts.length === 0 || parts.includes(p);
 const CHANNELS = 100;
 const ALERTS = 1000;
+/** Single alerts timed after the burst. */
+const SINGLES = 9;
 
 // --- (b) CPU
 
@@ -54,7 +56,8 @@ function cpuBench(): void {
 async function latencyBench(): Promise<void> {
   const arrivals: number[] = [];
   let done: () => void = () => {};
-  const all = new Promise<void>((r) => (done = r));
+  let want = ALERTS;
+  let all = new Promise<void>((r) => (done = r));
   const receiver = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -63,7 +66,7 @@ async function latencyBench(): Promise<void> {
       const body = JSON.parse(Buffer.concat(chunks).toString()) as { alert?: { updated_at: string } };
       if (body.alert) arrivals.push(at - Date.parse(body.alert.updated_at));
       res.writeHead(200).end("ok");
-      if (arrivals.length >= ALERTS) done();
+      if (arrivals.length >= want) done();
     });
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
@@ -93,6 +96,21 @@ async function latencyBench(): Promise<void> {
     const sorted = [...arrivals].sort((a, b) => a - b);
     const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
     console.log(`Alert → receiver, ${ALERTS} alerts over ${CHANNELS} webhook channels from one 1,000-line ingest batch: p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${sorted.at(-1)} ms (${arrivals.length} delivered); ingest request ${ingestMs} ms wall`);
+    // One alert on its own, the burst drained: what a single alert costs end to end (median of SINGLES).
+    const singles: number[] = [];
+    for (let k = 0; k < SINGLES; k++) {
+      want = arrivals.length + 1;
+      all = new Promise<void>((r) => (done = r));
+      const line = `<38>Nov 22 10:00:02 nas sshd[811]: Accepted password for bench${k} from 203.0.113.${k + 1} port 52141 ssh2`;
+      const r1 = await fetch(`${base}/v1/ingest`, { method: "POST", headers: { authorization: `Bearer ${admin}`, "content-type": "text/plain" }, body: line + "\n" });
+      if (!r1.ok) throw new Error(`ingest: ${r1.status}`);
+      const t = setTimeout(done, 30_000);
+      await all;
+      clearTimeout(t);
+      singles.push(arrivals.at(-1)!);
+    }
+    singles.sort((a, b) => a - b);
+    console.log(`Alert → receiver, one alert at a time (${SINGLES} alerts): median ${singles[Math.floor(SINGLES / 2)]} ms, max ${singles.at(-1)} ms`);
     console.log(`  command: node bench/notify.bench.ts latency   (wrangler dev + local D1/Durable Objects in a temp dir, receiver on 127.0.0.1)`);
   } finally {
     receiver.close();

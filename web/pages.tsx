@@ -184,6 +184,10 @@ function AlertBody() {
         <ol id="history" class="history"></ol>
       </section>
       <section>
+        <h2>Notifications</h2>
+        <ul id="deliveries" class="rows" aria-label="Notifications sent for this alert"></ul>
+      </section>
+      <section>
         <h2>Source events</h2>
         <p>
           <a id="around" class="btn" href="/events">
@@ -273,6 +277,20 @@ function HeartbeatsBody() {
   return (
     <>
       <p id="msg" class="msg" role="alert" hidden></p>
+      <form id="beat-form" class="filters admin-only" aria-label="Add or change a heartbeat">
+        <label class="field">
+          <span>Name</span>
+          <input name="name" required maxlength={64} pattern="[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}" autocomplete="off" placeholder="nightly-backup" />
+        </label>
+        <label class="field">
+          <span>Expect a ping every</span>
+          <input name="timeout" required placeholder="26h" autocomplete="off" />
+        </label>
+        <Select name="severity" label="Severity when missed" options={[["high", "high"], ["critical", "critical"], ["medium", "medium"], ["low", "low"]]} />
+        <button type="submit" class="btn primary">
+          Save heartbeat
+        </button>
+      </form>
       <ul id="list" class="cards" aria-label="Heartbeats"></ul>
       <p id="empty" class="empty" hidden>
         No heartbeats yet. A cron job can ping <code>POST /v1/heartbeats/&lt;name&gt;</code>.
@@ -407,6 +425,101 @@ function SettingsBody(props: { user: PageUser }) {
         </form>
         <div id="new-token" class="secret" role="status" hidden></div>
         <ul id="tokens" class="rows" aria-label="Tokens"></ul>
+      </section>
+      <section id="notifications">
+        <h2>Notifications</h2>
+        <p class="hint">Where alerts go: new, reopened or more severe alerts are sent at once; duplicates only after the channel's repeat interval.</p>
+        <p class="admin-only">
+          <button id="push-enable" type="button" class="btn primary">
+            Enable push on this phone
+          </button>
+        </p>
+        <form id="channel-form" class="filters admin-only" aria-label="Add or edit a channel">
+          <input type="hidden" name="id" />
+          <label class="field">
+            <span>Name</span>
+            <input name="name" required maxlength={64} autocomplete="off" placeholder="my phone" />
+          </label>
+          <Select name="type" label="Type" options={[["ntfy", "ntfy"], ["telegram", "Telegram"], ["webhook", "Webhook"], ["email", "E-mail"]]} />
+          <label class="field cfg cfg-ntfy">
+            <span>ntfy server</span>
+            <input name="ntfy_url" placeholder="https://ntfy.sh" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-ntfy">
+            <span>Topic</span>
+            <input name="topic" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-ntfy">
+            <span>Access token</span>
+            <input name="token" type="password" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-telegram">
+            <span>Bot token</span>
+            <input name="bot_token" type="password" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-telegram">
+            <span>Chat id</span>
+            <input name="chat_id" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-webhook">
+            <span>URL</span>
+            <input name="webhook_url" type="url" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-webhook">
+            <span>Signing secret</span>
+            <input name="secret" type="password" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-webhook">
+            <span>Format</span>
+            <select name="preset">
+              <option value="">Porchlight JSON</option>
+              <option value="discord">Discord</option>
+              <option value="slack">Slack</option>
+              <option value="matrix">Matrix</option>
+              <option value="gotify">Gotify</option>
+            </select>
+          </label>
+          <label class="field cfg cfg-email">
+            <span>To</span>
+            <input name="to" type="email" autocomplete="off" />
+          </label>
+          <Select name="min_severity" label="At least" options={[["", "any severity"], ["low", "low"], ["medium", "medium"], ["high", "high"], ["critical", "critical"]]} />
+          <label class="field">
+            <span>Repeat duplicates after</span>
+            <input name="repeat" placeholder="never (e.g. 4h)" autocomplete="off" />
+          </label>
+          <label class="field">
+            <span>Daily digest at</span>
+            <input name="daily_at" type="time" />
+          </label>
+          <button type="submit" class="btn primary">
+            Save channel
+          </button>
+        </form>
+        <ul id="channels" class="rows" aria-label="Channels"></ul>
+        <h3>Blackouts</h3>
+        <form id="blackout-form" class="filters admin-only" aria-label="Add a recurring blackout">
+          <label class="field">
+            <span>Name</span>
+            <input name="name" required maxlength={64} placeholder="night" autocomplete="off" />
+          </label>
+          <label class="field">
+            <span>From</span>
+            <input name="from" type="time" required value="22:00" />
+          </label>
+          <label class="field">
+            <span>To</span>
+            <input name="to" type="time" required value="07:00" />
+          </label>
+          <label class="field">
+            <span>Blackout timezone</span>
+            <input name="timezone" list="tz-list" autocomplete="off" placeholder="Europe/Berlin" />
+          </label>
+          <button type="submit" class="btn primary">
+            Add blackout (every day)
+          </button>
+        </form>
+        <ul id="blackouts" class="rows" aria-label="Blackouts"></ul>
       </section>
       <section>
         <h2>Source timezones</h2>

@@ -45,6 +45,8 @@ export interface AlertJson {
   expires_at: string | null;
   updated_at: string;
   history?: HistoryEntry[];
+  /** Notifications of this alert (GET /v1/alerts/:id only), newest first. */
+  deliveries?: DeliveryJson[];
 }
 
 /** An alert a backtest would have raised (POST /v1/rules/backtest). */
@@ -107,4 +109,24 @@ export interface ApiDevice {
   router: string;
   /** First seen in its router's first hour: learned with the inventory at install, never alerted as new. */
   learned: boolean;
+}
+
+/** Why a notification was sent (docs/notifications.md). */
+export type NotifyReason = "new" | "reopened" | "severity" | "repeat" | "close" | "digest" | "daily" | "test";
+
+/** One notification of an alert on a channel (GET /v1/alerts/:id, /v1/channels/:id/deliveries). */
+export type DeliveryStatus = "pending" | "retrying" | "sent" | "failed" | "held" | "dropped";
+
+export interface DeliveryJson {
+  id: string;
+  alert_id: string | null;
+  channel_id: string;
+  reason: NotifyReason;
+  status: DeliveryStatus;
+  attempts: number;
+  http_status: number | null;
+  answer: string | null;
+  created_at: string;
+  updated_at: string;
+  next_attempt_at: string | null;
 }

@@ -20,6 +20,8 @@ import { registerRuleRoutes } from "./routes/rules.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerHeartbeatRoutes } from "./routes/heartbeats.ts";
 import { registerNetworkRoutes } from "./routes/devices.ts";
+import { registerChannelRoutes } from "./routes/channels.ts";
+import { registerNotifyActionRoutes } from "./routes/notify-actions.ts";
 import { registerWebRoutes } from "../web/routes.tsx";
 import { securityHeaders } from "../web/security.ts";
 
@@ -48,6 +50,8 @@ export function createApp(): Hono<AppEnv> {
   registerAlertRoutes(app);
   registerHeartbeatRoutes(app);
   registerNetworkRoutes(app);
+  registerChannelRoutes(app);
+  registerNotifyActionRoutes(app);
   registerWebRoutes(app);
 
   app.notFound((c) => errorAnswer(c, 404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`));

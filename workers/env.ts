@@ -8,6 +8,7 @@ import type { RuleState } from "../durable-objects/rule-state.ts";
 import type { LiveHub } from "../durable-objects/live-hub.ts";
 import type { Heartbeat } from "../durable-objects/heartbeat.ts";
 import type { NetworkState } from "../durable-objects/network-state.ts";
+import type { Notifier } from "../durable-objects/notifier.ts";
 
 export interface Env {
   DB: D1Database;
@@ -26,6 +27,19 @@ export interface Env {
   /** Optional Cloudflare Access: team domain (e.g. `home.cloudflareaccess.com`) and application audience tag. */
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;
+  /** The notification outbox (one object, `notifier`): schedule, deliveries, retries, blackout digests. */
+  NOTIFIER: DurableObjectNamespace<Notifier>;
+  /** 32 random bytes, base64: seals channel secrets and signs action URLs. `npm start` generates it into .dev.vars. */
+  NOTIFY_KEY?: string;
+  /** Public origin of this Worker (e.g. https://porchlight.example.com): links and action URLs in notifications. */
+  PUBLIC_URL?: string;
+  /** Web Push VAPID key pair (base64url: the uncompressed P-256 point, the private scalar) and contact. */
+  VAPID_PUBLIC_KEY?: string;
+  VAPID_PRIVATE_KEY?: string;
+  VAPID_SUBJECT?: string;
+  /** Cloudflare Email Service binding (`[[send_email]]`) and the default sender address. */
+  EMAIL?: SendEmail;
+  NOTIFY_EMAIL_FROM?: string;
 }
 
 /** Shortest ADMIN_TOKEN accepted: it is a bearer secret with every scope. */

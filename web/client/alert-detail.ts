@@ -15,6 +15,9 @@ export function alertDetailPage(): void {
   const box = $("#alert")!;
   const hist = $("#history")!;
   const evs = $("#events")!;
+  const dels = $("#deliveries");
+  /** Channel names by id, for the delivery log (read once per page). */
+  let channelNames: Map<string, string> | null = null;
 
   function render(a: Alert, events: EventDoc[]): void {
     document.title = `${a.title} · Porchlight`;
@@ -57,6 +60,19 @@ export function alertDetailPage(): void {
       hist.append(h("li", {}, timeEl(e.at, fmtTime(e.at)), " ", h("strong", {}, e.action), e.status ? ` → ${e.status}` : "", ` by ${e.who}`, e.note ? h("p", { class: "note" }, e.note) : null));
     }
     if (!hist.children.length) hist.append(h("li", { class: "empty" }, "No history yet."));
+    if (dels) {
+      // The delivery log: each notification with its channel, reason, state and the receiver's last answer.
+      clear(dels);
+      for (const d of a.deliveries ?? []) {
+        dels.append(h("li", { class: `row delivery st-${d.status}` },
+          h("div", {}, h("strong", {}, d.reason), " ", h("span", { class: `status status-${d.status}` }, d.status), ` via ${channelNames?.get(d.channel_id) ?? d.channel_id}`,
+            h("div", { class: "hint" }, timeEl(d.updated_at, fmtTime(d.updated_at)), ` · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`, d.http_status ? ` · HTTP ${d.http_status}` : "",
+              d.next_attempt_at ? h("span", {}, " · next try ", timeEl(d.next_attempt_at)) : "",
+              d.status === "held" ? " · held by a blackout, in its digest at the end" : "",
+              d.status === "failed" && d.answer ? ` · ${d.answer.slice(0, 200)}` : ""))));
+      }
+      if (!dels.children.length) dels.append(h("li", { class: "empty" }, "No notification was sent for this alert."));
+    }
     const from = new Date(toMs(a.first_seen) - AROUND_MIN * 60_000).toISOString();
     const to = new Date(toMs(a.last_seen) + AROUND_MIN * 60_000).toISOString();
     $<HTMLAnchorElement>("#around")!.href = `/events?${new URLSearchParams({ from, to })}`;
@@ -76,6 +92,10 @@ export function alertDetailPage(): void {
         const ids = a.event_ids.slice(-MAX_FETCHED_EVENTS);
         const full = await Promise.all(ids.map((eid) => api<EventDoc>(`/v1/events/${encodeURIComponent(eid)}`).catch(() => null)));
         events = full.filter((e): e is EventDoc => e !== null);
+      }
+      if (!channelNames && a.deliveries?.length) {
+        const list = await api<{ channels?: { id: string; name: string }[] }>("/v1/channels").catch(() => ({ channels: [] }));
+        channelNames = new Map((list.channels ?? []).map((c) => [c.id, c.name]));
       }
       render(a, events);
     } catch (e) {

@@ -6,11 +6,12 @@
 import type { Hono } from "hono";
 import { requireScope, type AppEnv } from "../auth.ts";
 import { storeOf } from "../store/d1.ts";
+import { notifierStats } from "../notify/outbox.ts";
 
 export function registerMetricsRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/metrics", requireScope("read"), async (c) => {
     const store = storeOf(c.env);
-    const [counters, relays] = await Promise.all([store.counters(), store.relays()]);
+    const [counters, relays, notifications] = await Promise.all([store.counters(), store.relays(), notifierStats(c.env)]);
     if (c.req.query("format") === "prometheus") {
       let out = "";
       for (const [name, value] of Object.entries(counters)) {
@@ -21,8 +22,12 @@ export function registerMetricsRoutes(app: Hono<AppEnv>): void {
         const label = r.name.replace(/["\\\n]/g, "_");
         out += `porchlight_relay_lines_total{relay="${label}"} ${r.lines}\nporchlight_relay_last_seen_seconds{relay="${label}"} ${Math.floor(r.last_seen_at / 1000)}\n`;
       }
+      if (notifications) {
+        for (const [status, n] of Object.entries(notifications.deliveries)) out += `porchlight_notify_deliveries{status="${status}"} ${n}\n`;
+        out += `porchlight_notify_attempts_total ${notifications.attempts}\n`;
+      }
       return c.body(out, 200, { "content-type": "text/plain; version=0.0.4" });
     }
-    return c.json({ counters, relays });
+    return c.json({ counters, relays, notifications });
   });
 }

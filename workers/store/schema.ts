@@ -310,3 +310,57 @@ export const networkSettings = sqliteTable("network_settings", {
   value: text("value").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+// --- Notifications (issue 11): channels, blackouts, Web Push subscriptions, one-time action URLs.
+// Written by the API only (never per ingest batch); queries in workers/store/notify.ts. Delivery state
+// (schedule, deliveries, what each alert last looked like) lives in the Notifier Durable Object.
+
+/** A notification channel. `secrets` is AES-GCM sealed JSON (workers/notify/crypto.ts); `config` holds only public fields. */
+export const notifyChannels = sqliteTable("notify_channels", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  type: text("type").notNull(),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  config: text("config").notNull(),
+  secrets: text("secrets"),
+  /** JSON {min_severity?, rules, tags}. */
+  filter: text("filter").notNull(),
+  /** ms; null: a duplicate never notifies again. */
+  repeatMs: integer("repeat_ms"),
+  onClose: integer("on_close", { mode: "boolean" }).notNull().default(false),
+  blackoutDigest: integer("blackout_digest", { mode: "boolean" }).notNull().default(true),
+  /** JSON {at: "HH:MM", timezone} of the optional daily digest, or null. */
+  dailyDigest: text("daily_digest"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Blackout periods: the API's JSON as given (one-off or recurring), see workers/notify/blackout.ts. */
+export const notifyBlackouts = sqliteTable("notify_blackouts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  definition: text("definition").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Web Push subscriptions of a `webpush` channel; `subscription` is sealed (its keys decrypt the pushes). */
+export const notifyPushSubscriptions = sqliteTable(
+  "notify_push_subscriptions",
+  {
+    id: text("id").primaryKey(),
+    channelId: text("channel_id").notNull(),
+    /** SHA-256 of the endpoint: one row per browser even when it subscribes twice. */
+    endpointHash: text("endpoint_hash").notNull(),
+    subscription: text("subscription").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  // Each push delivery reads its channel's subscriptions.
+  (t) => [index("notify_push_channel").on(t.channelId), index("notify_push_endpoint").on(t.endpointHash)],
+);
+
+/** Nonces of one-time action URLs already used (single use); rows past their expiry are pruned. */
+export const notifyActionUses = sqliteTable("notify_action_uses", {
+  nonce: text("nonce").primaryKey(),
+  alertId: text("alert_id").notNull(),
+  usedAt: integer("used_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});

@@ -29,11 +29,10 @@ import type { DnsAnswer, Sighting } from "../workers/network/extract.ts";
 import { lanEnd, sessionRow } from "../workers/network/session-doc.ts";
 import { DESTINATION_LEARNING_MS, INVENTORY_WINDOW_MS, ewma, isUploadAnomaly, type Baseline, type FactDevice, type NetworkFact } from "../workers/network/facts.ts";
 import { DEFAULT_TIMEOUTS, FLOW_TABLES, pairFlows, sqlFlowTable, timedOut, type FlowRecord, type FlowTable, type FlowTimeouts, type Session } from "../workers/network/sessions.ts";
-import { d1Sql } from "../workers/store/d1.ts";
+import { storeOf } from "../workers/store/d1.ts";
 import type { Who } from "../workers/network/describe.ts";
 import { lookupIp } from "../workers/network/geoip.ts";
-import { deviceFold, deviceUpserts, sessionInserts, type DeviceWrite, type SessionRow } from "../workers/store/network.ts";
-import type { SqlStatement } from "../workers/store/store.ts";
+import type { DeviceWrite, SessionRow } from "../workers/store/network.ts";
 
 export interface NetworkBatch {
   /** The ingest batch key: a batch applied before changes nothing. */
@@ -314,15 +313,15 @@ export class NetworkState extends DurableObject<Env> {
   private async flush(): Promise<number> {
     const rows = this.sql.exec<{ id: string; kind: string; body: string }>("SELECT id, kind, body FROM outbox LIMIT ?", OUTBOX_ROWS_PER_FLUSH).toArray();
     if (!rows.length) return 0;
-    const sessions: SessionRow[] = [], devices: DeviceWrite[] = [], folds: SqlStatement[] = [];
+    const sessions: SessionRow[] = [], devices: DeviceWrite[] = [], folds: { from: string; to: string }[] = [];
     for (const r of rows) {
       const body = JSON.parse(r.body);
       if (r.kind === "session") sessions.push(body as SessionRow);
       else if (r.kind === "device") devices.push(body as DeviceWrite);
-      else folds.push(...deviceFold(body.from, body.to));
+      else folds.push(body as { from: string; to: string });
     }
     try {
-      await d1Sql(this.env.DB).batch([...deviceUpserts(devices), ...sessionInserts(sessions), ...folds]);
+      await storeOf(this.env).writeNetwork({ devices, sessions, folds });
     } catch (err) {
       console.error(JSON.stringify({ level: "error", where: "NetworkState.flush", router: this.router, rows: rows.length, error: String(err) }));
       this.sql.exec("INSERT OR REPLACE INTO schedule (id, kind, payload, time) VALUES ('outbox', 'outbox', '', ?)", this.clock() + OUTBOX_RETRY_MS);

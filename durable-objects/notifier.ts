@@ -29,12 +29,13 @@ import type { Env } from "../workers/env.ts";
 import { WORKERS_SIMULTANEOUS_CONNECTIONS } from "../workers/constants.ts";
 import { signAction } from "../workers/notify/crypto.ts";
 import { activeWindow, blackoutCovers, nextDaily } from "../workers/notify/blackout.ts";
-import { deliveryKey, matchesFilter, rankOf, reasonFor, summarizeAlert, type AlertSummary, type Reason, type SeenState } from "../workers/notify/model.ts";
+import { deliveryKey, matchesFilter, rankOf, reasonFor, summarizeAlert, type AlertSummary, type Blackout, type Reason, type SeenState } from "../workers/notify/model.ts";
 import { send, type Message } from "../workers/notify/send.ts";
 import { MAX_ATTEMPTS, retryDelay, type SendOutcome } from "../workers/notify/retry.ts";
 
 export { MAX_ATTEMPTS };
-import { listBlackouts, loadChannel, loadEnabledChannels, type Channel } from "../workers/store/notify.ts";
+import { loadChannel, loadEnabledChannels, type Channel } from "../workers/notify/channels.ts";
+import { storeOf } from "../workers/store/d1.ts";
 
 export const NOTIFIER_NAME = "notifier";
 
@@ -121,7 +122,8 @@ export class Notifier extends DurableObject<Env> {
   async handOff(alerts: AlertSummary[]): Promise<{ queued: number; held: number }> {
     if (alerts.length === 0) return { queued: 0, held: 0 };
     const now = this.clock();
-    const [channels, blackouts] = await Promise.all([loadEnabledChannels(this.env.DB, this.env.NOTIFY_KEY), listBlackouts(this.env.DB)]);
+    const store = storeOf(this.env);
+    const [channels, blackouts] = await Promise.all([loadEnabledChannels(store, this.env.NOTIFY_KEY), store.listBlackouts()]);
     let queued = 0;
     let held = 0;
     this.ctx.storage.transactionSync(() => {
@@ -171,7 +173,7 @@ export class Notifier extends DurableObject<Env> {
 
   /** Sends a test message on a channel now (not queued) and records it; returns the receiver's answer. */
   async testChannel(channelId: string): Promise<{ outcome: SendOutcome; delivery: DeliveryJson } | null> {
-    const ch = await loadChannel(this.env.DB, this.env.NOTIFY_KEY, channelId);
+    const ch = await loadChannel(storeOf(this.env), this.env.NOTIFY_KEY, channelId);
     if (!ch) return null;
     const now = this.clock();
     const id = `test|${channelId}|${now}|${crypto.randomUUID().slice(0, 8)}`;
@@ -183,7 +185,7 @@ export class Notifier extends DurableObject<Env> {
 
   /** (Re)arms or removes the daily digest timer of a channel after it was created, changed or deleted. */
   async syncDaily(channelId: string): Promise<{ next: string | null }> {
-    const ch = await loadChannel(this.env.DB, this.env.NOTIFY_KEY, channelId);
+    const ch = await loadChannel(storeOf(this.env), this.env.NOTIFY_KEY, channelId);
     const id = `daily:${channelId}`;
     let next: number | null = null;
     if (ch && ch.enabled && ch.dailyDigest) {
@@ -223,7 +225,7 @@ export class Notifier extends DurableObject<Env> {
     if (due.length) {
       let channels: Map<string, Channel>;
       try {
-        channels = new Map((await loadEnabledChannels(this.env.DB, this.env.NOTIFY_KEY)).map((c) => [c.id, c]));
+        channels = new Map((await loadEnabledChannels(storeOf(this.env), this.env.NOTIFY_KEY)).map((c) => [c.id, c]));
       } catch (err) {
         console.error(JSON.stringify({ level: "error", where: "Notifier.alarm", msg: "channels unreadable", error: String(err) }));
         for (const r of due) this.sql.exec("UPDATE schedule SET time = ? WHERE id = ?", now + D1_RETRY_MS, r.id);
@@ -328,7 +330,7 @@ export class Notifier extends DurableObject<Env> {
 
   // --- Helpers
 
-  private blackoutEnd(blackouts: Awaited<ReturnType<typeof listBlackouts>>, channelId: string, a: AlertSummary, now: number): number | null {
+  private blackoutEnd(blackouts: readonly Blackout[], channelId: string, a: AlertSummary, now: number): number | null {
     let end: number | null = null;
     for (const b of blackouts) {
       if (!blackoutCovers(b, channelId, a)) continue;

@@ -100,7 +100,7 @@ describe("channels API", () => {
     expect(p.status).toBe(200);
     expect(await p.json()).toMatchObject({ name: "phone", enabled: false, config: { topic: "other", token: "***" }, repeat: null });
     const stub = notifier();
-    const opened = await runInDurableObject(stub, async (_o: Notifier, _s) => (await import("../../workers/store/notify.ts")).loadChannel(env.DB, env.NOTIFY_KEY, ch.id));
+    const opened = await runInDurableObject(stub, async (_o: Notifier, _s) => (await import("../../workers/notify/channels.ts")).loadChannel(storeOf(env), env.NOTIFY_KEY, ch.id));
     expect(opened!.config.token).toBe("tk_secret123");
 
     // Channels are deleted after each test here: one without a filter would get every later test's alerts.

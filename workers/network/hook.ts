@@ -9,8 +9,8 @@
  */
 import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
-import { d1Sql } from "../store/d1.ts";
-import { readNetworkSetting } from "../store/network.ts";
+import { storeOf } from "../store/d1.ts";
+import type { NetworkStore } from "../store/network.ts";
 import { extractNetwork, routerOf } from "./extract.ts";
 import { factEvent } from "./facts.ts";
 import { DEFAULT_TIMEOUTS, type FlowTimeouts } from "./sessions.ts";
@@ -31,9 +31,9 @@ export function forgetNetworkSettings(): void {
   cached = null;
 }
 
-export async function networkSettings(db: D1Database, nowMs: number): Promise<NetworkSettings> {
+export async function networkSettings(store: Pick<NetworkStore, "readNetworkSetting">, nowMs: number): Promise<NetworkSettings> {
   if (cached && nowMs - cached.at < SETTINGS_TTL_MS) return cached.value;
-  const stored = (await readNetworkSetting(d1Sql(db), "settings")) as Partial<NetworkSettings> | undefined;
+  const stored = (await store.readNetworkSetting("settings")) as Partial<NetworkSettings> | undefined;
   const value: NetworkSettings = {
     timeouts: { ...DEFAULT_TIMEOUTS, ...stored?.timeouts },
     storage: Object.assign(Object.create(null), stored?.storage),
@@ -54,7 +54,7 @@ export async function ingestNetwork(env: Env, batchKey: string, events: readonly
   const x = extractNetwork(events);
   const out: NetworkIngest = { drop: new Set(), sessions: 0, events: [] };
   if (x.routers.size === 0) return out;
-  const settings = await networkSettings(env.DB, nowMs);
+  const settings = await networkSettings(storeOf(env), nowMs);
   const ok = new Set<string>();
   await Promise.all([...x.routers.values()].map(async (b) => {
     try {

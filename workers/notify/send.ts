@@ -11,8 +11,8 @@ import type { Env } from "../env.ts";
 import { TELEGRAM_MAX_TEXT } from "../constants.ts";
 import { b64url, hmacHex } from "./crypto.ts";
 import { escapeHtml, pushData, rankOf, scrubUrl, type AlertSummary, type Reason, type WebhookPreset } from "./model.ts";
-import type { Channel } from "../store/notify.ts";
-import { deletePushSubscription, pushSubscriptionsOf } from "../store/notify.ts";
+import { pushSubscriptionsOf, type Channel } from "./channels.ts";
+import { storeOf } from "../store/d1.ts";
 import { sendEmail } from "./email.ts";
 import { MAX_RETRY_AFTER_MS, classify, retryAfterMs, type SendOutcome } from "./retry.ts";
 
@@ -157,13 +157,14 @@ export async function pushRequest(env: Env, sub: PushSubscription, m: Message): 
 }
 
 async function sendPush(env: Env, ch: Channel, m: Message, now: () => number): Promise<SendOutcome> {
-  const subs = await pushSubscriptionsOf(env.DB, env.NOTIFY_KEY, ch.id);
+  const store = storeOf(env);
+  const subs = await pushSubscriptionsOf(store, env.NOTIFY_KEY, ch.id);
   if (subs.length === 0) return { ok: false, status: null, answer: "no push subscription: enable push on a phone in Settings", retryable: false, retryAfterMs: null };
   const outcomes: SendOutcome[] = [];
   for (const { id, sub } of subs) {
     const o = await httpSend(await pushRequest(env, sub as PushSubscription, m), now);
     // RFC 8030 §7.3: 404 or 410 means the subscription is gone for good.
-    if (!o.ok && (o.status === 404 || o.status === 410)) await deletePushSubscription(env.DB, id);
+    if (!o.ok && (o.status === 404 || o.status === 410)) await store.deletePushSubscription(id);
     outcomes.push(o);
   }
   const ok = outcomes.find((o) => o.ok);

@@ -1,7 +1,7 @@
 /**
  * Routes of notifications (issue 11): /v1/channels (CRUD, test, deliveries), /v1/blackouts and
  * /v1/push (the VAPID public key, subscriptions). Reads need `read`, changes `admin`. Secrets are
- * sealed by the store and never answered (workers/notify/model.ts redaction).
+ * sealed before the store and never answered (workers/notify/channels.ts, model.ts redaction).
  */
 import type { Hono } from "hono";
 import { z } from "zod";
@@ -12,20 +12,8 @@ import { MissingNotifyKey } from "../notify/crypto.ts";
 import { BlackoutCreate, ChannelCreate, ChannelPatch, REDACTED, parseChannelConfig, type ChannelType } from "../notify/model.ts";
 import { nextStart, activeWindow } from "../notify/blackout.ts";
 import { notifierStub } from "../notify/outbox.ts";
-import {
-  addPushSubscription,
-  countPushSubscriptions,
-  createBlackout,
-  createChannel,
-  deleteBlackout,
-  deleteChannel,
-  getChannelJson,
-  listBlackouts,
-  listChannels,
-  loadChannel,
-  updateChannel,
-  type ChannelWrite,
-} from "../store/notify.ts";
+import { addPushSubscription, createChannel, getChannelJson, listChannels, loadChannel, updateChannel, type ChannelWrite } from "../notify/channels.ts";
+import { storeOf } from "../store/d1.ts";
 import type { Blackout } from "../notify/model.ts";
 import { parseJsonBody } from "./json-body.ts";
 
@@ -99,18 +87,18 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
       blackoutDigest: body.blackout_digest,
       dailyDigest: body.daily_digest,
     };
-    const created = await withKey(() => createChannel(c.env.DB, c.env.NOTIFY_KEY, w, Date.now()));
+    const created = await withKey(() => createChannel(storeOf(c.env), c.env.NOTIFY_KEY, w, Date.now()));
     await syncDaily(c.env, created.id);
     return c.json(created, 201);
   });
 
-  app.get("/v1/channels", requireScope("read"), async (c) => c.json({ channels: await withKey(() => listChannels(c.env.DB, c.env.NOTIFY_KEY)) }));
+  app.get("/v1/channels", requireScope("read"), async (c) => c.json({ channels: await withKey(() => listChannels(storeOf(c.env), c.env.NOTIFY_KEY)) }));
 
   app.get("/v1/channels/:id", requireScope("read"), async (c) => {
     const id = checkId(c.req.param("id"), "channel");
-    const ch = await withKey(() => getChannelJson(c.env.DB, c.env.NOTIFY_KEY, id));
+    const ch = await withKey(() => getChannelJson(storeOf(c.env), c.env.NOTIFY_KEY, id));
     if (!ch) throw new PorchlightError("not_found", `No channel "${id}"`);
-    const extra = ch.type === "webpush" ? { subscriptions: await countPushSubscriptions(c.env.DB, id) } : {};
+    const extra = ch.type === "webpush" ? { subscriptions: await storeOf(c.env).countPushSubscriptions(id) } : {};
     return c.json({ ...ch, ...extra });
   });
 
@@ -118,7 +106,7 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
     const id = checkId(c.req.param("id"), "channel");
     const patch = await parseJsonBody(c.req.raw, ChannelPatch);
     return withKey(async () => {
-      const cur = await loadChannel(c.env.DB, c.env.NOTIFY_KEY, id);
+      const cur = await loadChannel(storeOf(c.env), c.env.NOTIFY_KEY, id);
       if (!cur) throw new PorchlightError("not_found", `No channel "${id}"`);
       // Config fields merge; a secret sent back as REDACTED (or a redacted URL) keeps the stored value; null removes an optional field.
       const config = { ...cur.config };
@@ -138,7 +126,7 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
         blackoutDigest: patch.blackout_digest ?? cur.blackoutDigest,
         dailyDigest: patch.daily_digest === undefined ? cur.dailyDigest : patch.daily_digest,
       };
-      const updated = await updateChannel(c.env.DB, c.env.NOTIFY_KEY, id, w, Date.now());
+      const updated = await updateChannel(storeOf(c.env), c.env.NOTIFY_KEY, id, w, Date.now());
       if (!updated) throw new PorchlightError("not_found", `No channel "${id}"`);
       await syncDaily(c.env, id);
       return c.json(updated);
@@ -147,7 +135,7 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
 
   app.delete("/v1/channels/:id", requireScope("admin"), async (c) => {
     const id = checkId(c.req.param("id"), "channel");
-    if (!(await deleteChannel(c.env.DB, id))) throw new PorchlightError("not_found", `No channel "${id}"`);
+    if (!(await storeOf(c.env).deleteChannel(id))) throw new PorchlightError("not_found", `No channel "${id}"`);
     await syncDaily(c.env, id);
     return c.json({ deleted: id });
   });
@@ -181,15 +169,15 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
     return withKey(async () => {
       let channelId = body.channel_id;
       if (channelId) {
-        const ch = await getChannelJson(c.env.DB, c.env.NOTIFY_KEY, checkId(channelId, "channel"));
+        const ch = await getChannelJson(storeOf(c.env), c.env.NOTIFY_KEY, checkId(channelId, "channel"));
         if (!ch) throw new PorchlightError("not_found", `No channel "${channelId}"`);
         if (ch.type !== "webpush") throw new PorchlightError("validation_failed", `channel_id: "${channelId}" is a ${ch.type} channel, not webpush`, { field: "channel_id" });
       } else {
-        const ch = await createChannel(c.env.DB, c.env.NOTIFY_KEY, { name: body.name, type: "webpush", enabled: true, config: {}, filter: { rules: [], tags: [] }, repeatMs: null, onClose: false, blackoutDigest: true, dailyDigest: null }, Date.now());
+        const ch = await createChannel(storeOf(c.env), c.env.NOTIFY_KEY, { name: body.name, type: "webpush", enabled: true, config: {}, filter: { rules: [], tags: [] }, repeatMs: null, onClose: false, blackoutDigest: true, dailyDigest: null }, Date.now());
         channelId = ch.id;
       }
       const sub = { endpoint: body.subscription.endpoint, expirationTime: body.subscription.expirationTime ?? null, keys: body.subscription.keys };
-      const id = await addPushSubscription(c.env.DB, c.env.NOTIFY_KEY, channelId, sub, await sha256Hex(sub.endpoint), Date.now());
+      const id = await addPushSubscription(storeOf(c.env), c.env.NOTIFY_KEY, channelId, sub, await sha256Hex(sub.endpoint), Date.now());
       return c.json({ id, channel_id: channelId }, 201);
     });
   });
@@ -198,17 +186,17 @@ export function registerChannelRoutes(app: Hono<AppEnv>): void {
 
   app.post("/v1/blackouts", requireScope("admin"), async (c) => {
     const body = await parseJsonBody(c.req.raw, BlackoutCreate);
-    return c.json(blackoutJson(await createBlackout(c.env.DB, body, Date.now()), Date.now()), 201);
+    return c.json(blackoutJson(await storeOf(c.env).createBlackout(body, Date.now()), Date.now()), 201);
   });
 
   app.get("/v1/blackouts", requireScope("read"), async (c) => {
     const now = Date.now();
-    return c.json({ blackouts: (await listBlackouts(c.env.DB)).map((b) => blackoutJson(b, now)) });
+    return c.json({ blackouts: (await storeOf(c.env).listBlackouts()).map((b) => blackoutJson(b, now)) });
   });
 
   app.delete("/v1/blackouts/:id", requireScope("admin"), async (c) => {
     const id = checkId(c.req.param("id"), "blackout");
-    if (!(await deleteBlackout(c.env.DB, id))) throw new PorchlightError("not_found", `No blackout "${id}"`);
+    if (!(await storeOf(c.env).deleteBlackout(id))) throw new PorchlightError("not_found", `No blackout "${id}"`);
     return c.json({ deleted: id });
   });
 }

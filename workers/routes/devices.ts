@@ -12,8 +12,8 @@ import { z } from "zod";
 import { requireScope, type AppEnv } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
 import { lowerBound } from "../parse/id.ts";
-import { d1Sql } from "../store/d1.ts";
-import { destinationTalkers, deviceDestinations, deviceHourly, getDevice, listDevices, patchDevice, type DestinationBy } from "../store/network.ts";
+import { storeOf } from "../store/d1.ts";
+import type { DestinationBy } from "../store/network.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { registerSessionRoutes, sinceMs } from "./sessions.ts";
 
@@ -56,11 +56,11 @@ function destinationKey(by: DestinationBy, key: string | undefined): string | nu
 /** Devices, destinations, sessions and network settings: the one registration app.ts calls. */
 export function registerNetworkRoutes(app: Hono<AppEnv>): void {
   registerSessionRoutes(app);
-  app.get("/v1/devices", requireScope("read"), async (c) => c.json({ devices: await listDevices(d1Sql(c.env.DB), Date.now()) }));
+  app.get("/v1/devices", requireScope("read"), async (c) => c.json({ devices: await storeOf(c.env).listDevices(Date.now()) }));
 
   app.get("/v1/devices/:id", requireScope("read"), async (c) => {
     const id = deviceId(c.req.param("id"));
-    const d = await getDevice(d1Sql(c.env.DB), id, Date.now());
+    const d = await storeOf(c.env).getDevice(id, Date.now());
     if (!d) throw new PorchlightError("not_found", `No device with id '${id}'`);
     return c.json(d);
   });
@@ -68,7 +68,7 @@ export function registerNetworkRoutes(app: Hono<AppEnv>): void {
   app.patch("/v1/devices/:id", requireScope("admin"), async (c) => {
     const id = deviceId(c.req.param("id"));
     const body = await parseJsonBody(c.req.raw, PatchBody);
-    const d = await patchDevice(d1Sql(c.env.DB), id, body, Date.now());
+    const d = await storeOf(c.env).patchDevice(id, body, Date.now());
     if (!d) throw new PorchlightError("not_found", `No device with id '${id}'`);
     return c.json(d);
   });
@@ -78,13 +78,13 @@ export function registerNetworkRoutes(app: Hono<AppEnv>): void {
     const by = param(BY, c.req.query("by") ?? "country", "by");
     const limit = param(LIMIT, c.req.query("limit"), "limit");
     const from = sinceMs(c.req.query("last"), Date.now(), "7d");
-    return c.json({ buckets: await deviceDestinations(d1Sql(c.env.DB), id, by, lowerBound(from), limit) });
+    return c.json({ buckets: await storeOf(c.env).deviceDestinations(id, by, lowerBound(from), limit) });
   });
 
   app.get("/v1/devices/:id/hourly", requireScope("read"), async (c) => {
     const id = deviceId(c.req.param("id"));
     const from = sinceMs(c.req.query("last"), Date.now(), "7d");
-    return c.json({ hours: await deviceHourly(d1Sql(c.env.DB), id, lowerBound(from)) });
+    return c.json({ hours: await storeOf(c.env).deviceHourly(id, lowerBound(from)) });
   });
 
   app.get("/v1/destinations/devices", requireScope("read"), async (c) => {
@@ -92,6 +92,6 @@ export function registerNetworkRoutes(app: Hono<AppEnv>): void {
     const key = destinationKey(by, c.req.query("key"));
     const limit = param(LIMIT, c.req.query("limit"), "limit");
     const from = sinceMs(c.req.query("last"), Date.now(), "7d");
-    return c.json({ buckets: await destinationTalkers(d1Sql(c.env.DB), by, key, lowerBound(from), limit) });
+    return c.json({ buckets: await storeOf(c.env).destinationTalkers(by, key, lowerBound(from), limit) });
   });
 }

@@ -14,7 +14,7 @@ import { telegramSecret, verifyAction } from "../notify/crypto.ts";
 import { escapeHtml } from "../notify/model.ts";
 import { notifyAlerts } from "../live.ts";
 import { storeOf } from "../store/d1.ts";
-import { loadChannel, useActionNonce } from "../store/notify.ts";
+import { loadChannel } from "../notify/channels.ts";
 import { requireScope } from "../auth.ts";
 
 /** Largest Telegram update read, bytes (a callback query is about 1 KB). */
@@ -38,7 +38,7 @@ export function registerNotifyActionRoutes(app: Hono<AppEnv>): void {
       if (v.status === "invalid") throw new PorchlightError("forbidden", "This action link is not valid");
       if (v.status === "expired") throw new PorchlightError("forbidden", "This action link has expired; open the alert instead");
       const { claim } = v;
-      if (!(await useActionNonce(c.env.DB, claim.n, claim.a, claim.e * 1000, now))) throw new PorchlightError("conflict", "This action link was already used");
+      if (!(await storeOf(c.env).useActionNonce(claim.n, claim.a, claim.e * 1000, now))) throw new PorchlightError("conflict", "This action link was already used");
       const res = await storeOf(c.env).transitionAlert(claim.a, claim.x, { who: "notification link", note: "acknowledged from a notification" }, now);
       if (res.status === "not_found") throw new PorchlightError("not_found", `No alert "${claim.a}"`);
       if (res.status === "conflict") {
@@ -75,7 +75,7 @@ export function registerNotifyActionRoutes(app: Hono<AppEnv>): void {
     const q = update?.callback_query;
     // Anything but a callback query is acknowledged and ignored (Telegram retries non-2xx answers).
     if (!q || typeof q.id !== "string" || typeof q.data !== "string") return c.json({ ok: true });
-    const ch = await loadChannel(c.env.DB, c.env.NOTIFY_KEY, channelId);
+    const ch = await loadChannel(storeOf(c.env), c.env.NOTIFY_KEY, channelId);
     const reply = (t: string) => c.json({ method: "answerCallbackQuery", callback_query_id: q.id, text: t });
     if (!ch || ch.type !== "telegram") return reply("This channel no longer exists");
     if (String(q.message?.chat?.id ?? "") !== String(ch.config.chat_id)) return reply("Not from this channel's chat");
@@ -93,7 +93,7 @@ export function registerNotifyActionRoutes(app: Hono<AppEnv>): void {
   /** Registers this Worker as the channel's bot webhook (setWebhook with the per-channel secret_token). */
   app.post("/v1/channels/:id/telegram-webhook", requireScope("admin"), async (c) => {
     const id = c.req.param("id");
-    const ch = /^ch_[0-9a-f]{18}$/.test(id) ? await loadChannel(c.env.DB, c.env.NOTIFY_KEY, id) : null;
+    const ch = /^ch_[0-9a-f]{18}$/.test(id) ? await loadChannel(storeOf(c.env), c.env.NOTIFY_KEY, id) : null;
     if (!ch || ch.type !== "telegram") throw new PorchlightError("not_found", `No telegram channel "${id.slice(0, 64)}"`);
     const base = c.env.PUBLIC_URL ?? new URL(c.req.url).origin;
     const res = await fetch(`${(ch.config.api_base as string).replace(/\/+$/, "")}/bot${ch.config.bot_token as string}/setWebhook`, {

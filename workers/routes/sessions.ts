@@ -15,10 +15,10 @@ import { requireScope, type AppEnv } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
 import { apiSession } from "../network/session-doc.ts";
 import { forgetNetworkSettings, networkSettings } from "../network/hook.ts";
-import { d1Sql } from "../store/d1.ts";
+import { storeOf } from "../store/d1.ts";
 import { canonicalIp } from "../parse/ip.ts";
 import { describeAddresses, type Who } from "../network/describe.ts";
-import { getDevice, querySessions, writeNetworkSetting, type SessionColumn, type SessionCondition, type SessionRow, type SessionsQuery } from "../store/network.ts";
+import type { SessionColumn, SessionCondition, SessionRow, SessionsQuery } from "../store/network.ts";
 import { csvCell, DURATION_MS, invalid, ip, parseScalars, port, scalars } from "./events.ts";
 import { parseJsonBody } from "./json-body.ts";
 
@@ -100,7 +100,7 @@ const SettingsBody = z.object({
 export function registerSessionRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/sessions", requireScope("read"), async (c) => {
     const { query, format } = parseSessionsSearch(new URL(c.req.url).searchParams, Date.now());
-    const rows = await querySessions(d1Sql(c.env.DB), { ...query, limit: query.limit + 1 });
+    const rows = await storeOf(c.env).querySessions({ ...query, limit: query.limit + 1 });
     const more = rows.length > query.limit;
     if (more) rows.length = query.limit;
     const nextCursor = more ? rows[rows.length - 1]!.id : null;
@@ -129,12 +129,12 @@ export function registerSessionRoutes(app: Hono<AppEnv>): void {
     const at = q.get("at") ? Date.parse(q.get("at")!) : Date.now();
     if (!Number.isFinite(at)) throw invalid("at", "an RFC 3339 time");
     const who = await describeAddresses(c.env, router, (ips as string[]).map((ip) => ({ ip, ts: at })));
-    const sql = d1Sql(c.env.DB);
+    const store = storeOf(c.env);
     const out: Record<string, Who & { device_name?: string }> = {};
     await Promise.all((ips as string[]).map(async (ip, i) => {
       const w: Who & { device_name?: string } = { ...who[i] };
       if (w.device) {
-        const d = await getDevice(sql, w.device, Date.now());
+        const d = await store.getDevice(w.device, Date.now());
         const name = d?.name ?? d?.hostname;
         if (name) w.device_name = name;
       }
@@ -143,14 +143,15 @@ export function registerSessionRoutes(app: Hono<AppEnv>): void {
     return c.json({ addresses: out });
   });
 
-  app.get("/v1/network/settings", requireScope("read"), async (c) => c.json(await networkSettings(c.env.DB, Date.now())));
+  app.get("/v1/network/settings", requireScope("read"), async (c) => c.json(await networkSettings(storeOf(c.env), Date.now())));
 
   app.put("/v1/network/settings", requireScope("admin"), async (c) => {
     const body = await parseJsonBody(c.req.raw, SettingsBody);
     forgetNetworkSettings();
-    const cur = await networkSettings(c.env.DB, Date.now());
+    const store = storeOf(c.env);
+    const cur = await networkSettings(store, Date.now());
     const next = { timeouts: { ...cur.timeouts, ...body.timeouts }, storage: { ...cur.storage, ...lower(body.storage ?? {}) } };
-    await writeNetworkSetting(d1Sql(c.env.DB), "settings", next, Date.now());
+    await store.writeNetworkSetting("settings", next, Date.now());
     forgetNetworkSettings();
     return c.json(next);
   });

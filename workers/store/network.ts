@@ -1,7 +1,12 @@
 /**
  * D1 side of network visibility: session and device rows written by the NetworkState Durable Objects,
- * and the queries behind /v1/sessions, /v1/devices and the destinations aggregates. Written against the
- * `Sql` port (workers/store/store.ts), like the rest of the store.
+ * and the queries behind /v1/sessions, /v1/devices and the destinations aggregates, reached through the
+ * Store (NetworkStore) over the `Sql` port.
+ *
+ * Writers: flow_sessions and the observed columns of devices are written only by the NetworkState
+ * object of their router (`writeNetwork`, from its outbox); the devices API writes only a device's
+ * user columns (name, tags; `patchDevice`), which the objects never overwrite (a fold copies them onto
+ * a target that has none); network_settings is written only by PUT /v1/network/settings.
  *
  * Write cost: a session is one written row (flow_sessions has no secondary index); a device upsert is
  * one row. Rows go in with one bound JSON parameter per statement (`json_each(?1)`), chunked under D1's
@@ -10,7 +15,8 @@
  */
 import { D1_MAX_BOUND_PARAMS } from "../constants.ts";
 import { PorchlightError } from "../errors.ts";
-import { INSERT_MAX_BYTES, type Sql, type SqlStatement } from "./store.ts";
+import { INSERT_MAX_BYTES } from "./wire.ts";
+import type { Sql, SqlStatement } from "./types.ts";
 import type { ApiDevice } from "../api-types.ts";
 export type { ApiDevice };
 
@@ -106,7 +112,7 @@ const DEVICE_UPSERT =
   `client_id = excluded.client_id, vendor = excluded.vendor, randomized = excluded.randomized, first_seen = min(first_seen, excluded.first_seen), ` +
   `last_seen = max(last_seen, excluded.last_seen), "left" = excluded."left", learned = excluded.learned`;
 
-export function deviceUpserts(rows: readonly DeviceWrite[]): SqlStatement[] {
+function deviceUpserts(rows: readonly DeviceWrite[]): SqlStatement[] {
   const wire = rows.map((r) => ({ ...r, macs: JSON.stringify(r.macs), ips: JSON.stringify(r.ips), randomized: r.randomized ? 1 : 0, left: r.left ? 1 : 0, learned: r.learned ? 1 : 0 }));
   return jsonChunks(wire).map((p) => ({ sql: DEVICE_UPSERT, params: [p] }));
 }
@@ -115,7 +121,7 @@ export function deviceUpserts(rows: readonly DeviceWrite[]): SqlStatement[] {
  * An IP-only device merged into a MAC device: its sessions move over, the user's name and tags are kept
  * when the target has none, and the row goes.
  */
-export function deviceFold(from: string, to: string): SqlStatement[] {
+function deviceFold(from: string, to: string): SqlStatement[] {
   return [
     { sql: "UPDATE flow_sessions SET device_id = ?2 WHERE device_id = ?1", params: [from, to] },
     {
@@ -149,18 +155,18 @@ function apiDevice(r: Record<string, unknown>, nowMs: number): ApiDevice {
 }
 
 /** Every device, newest first (first seen), for the inventory page. Home networks hold tens to hundreds. */
-export async function listDevices(sql: Sql, nowMs: number): Promise<ApiDevice[]> {
+async function listDevices(sql: Sql, nowMs: number): Promise<ApiDevice[]> {
   const [r] = await sql.batch([{ sql: "SELECT * FROM devices ORDER BY first_seen DESC, id LIMIT 5000", params: [] }]);
   return r!.rows.map((row) => apiDevice(row, nowMs));
 }
 
-export async function getDevice(sql: Sql, id: string, nowMs: number): Promise<ApiDevice | null> {
+async function getDevice(sql: Sql, id: string, nowMs: number): Promise<ApiDevice | null> {
   const [r] = await sql.batch([{ sql: "SELECT * FROM devices WHERE id = ?1", params: [id] }]);
   const row = r!.rows[0];
   return row ? apiDevice(row, nowMs) : null;
 }
 
-export async function patchDevice(sql: Sql, id: string, patch: { name?: string | null | undefined; tags?: string[] | undefined }, nowMs: number): Promise<ApiDevice | null> {
+async function patchDevice(sql: Sql, id: string, patch: { name?: string | null | undefined; tags?: string[] | undefined }, nowMs: number): Promise<ApiDevice | null> {
   const sets: string[] = [];
   const params: unknown[] = [id];
   if (patch.name !== undefined) {
@@ -249,7 +255,7 @@ export function buildSessionsQuery(q: SessionsQuery): SqlStatement {
   return { sql: `SELECT * FROM flow_sessions${where.length ? " WHERE " + where.join(" AND ") : ""} ORDER BY id DESC LIMIT ?${params.length}`, params };
 }
 
-export async function querySessions(sql: Sql, q: SessionsQuery): Promise<SessionRow[]> {
+async function querySessions(sql: Sql, q: SessionsQuery): Promise<SessionRow[]> {
   const [r] = await sql.batch([buildSessionsQuery(q)]);
   return r!.rows as unknown as SessionRow[];
 }
@@ -286,7 +292,7 @@ const bucketOf = (r: Record<string, unknown>): Bucket => ({
  * Where one device's sessions went since `fromId`, grouped by `by`: bytes_out = what the device sent
  * (source.bytes of its outbound sessions), bytes_in = what it received. Most bytes first, at most `limit`.
  */
-export async function deviceDestinations(sql: Sql, deviceId: string, by: DestinationBy, fromId: string, limit: number): Promise<Bucket[]> {
+async function deviceDestinations(sql: Sql, deviceId: string, by: DestinationBy, fromId: string, limit: number): Promise<Bucket[]> {
   const col = BY_EXPR[by];
   const [r] = await sql.batch([{
     sql:
@@ -299,7 +305,7 @@ export async function deviceDestinations(sql: Sql, deviceId: string, by: Destina
 }
 
 /** The reverse: which devices talked to `key` (a country, an AS number, a domain or its subdomains, a port) since `fromId`. */
-export async function destinationTalkers(sql: Sql, by: DestinationBy, key: string | number, fromId: string, limit: number): Promise<TalkerBucket[]> {
+async function destinationTalkers(sql: Sql, by: DestinationBy, key: string | number, fromId: string, limit: number): Promise<TalkerBucket[]> {
   const col = BY_EXPR[by];
   const match = by === "domain" ? `(dst_domain = ?2 OR substr(dst_domain, -length(?2) - 1) = '.' || ?2)` : `${col} = ?2`;
   const [r] = await sql.batch([{
@@ -313,7 +319,7 @@ export async function destinationTalkers(sql: Sql, by: DestinationBy, key: strin
 }
 
 /** Bytes per hour of one device since `fromMs` (ms): [{hour (ms), bytes_out, bytes_in}] ascending. */
-export async function deviceHourly(sql: Sql, deviceId: string, fromId: string): Promise<{ hour: number; bytes_out: number; bytes_in: number; sessions: number }[]> {
+async function deviceHourly(sql: Sql, deviceId: string, fromId: string): Promise<{ hour: number; bytes_out: number; bytes_in: number; sessions: number }[]> {
   const [r] = await sql.batch([{
     sql:
       "SELECT (start / 3600000) * 3600000 AS hour, sum(coalesce(src_bytes, 0)) AS bytes_out, sum(coalesce(dst_bytes, 0)) AS bytes_in, count(*) AS sessions " +
@@ -325,15 +331,66 @@ export async function deviceHourly(sql: Sql, deviceId: string, fromId: string): 
 
 // --- Settings
 
-export async function readNetworkSetting(sql: Sql, key: string): Promise<unknown> {
+async function readNetworkSetting(sql: Sql, key: string): Promise<unknown> {
   const [r] = await sql.batch([{ sql: "SELECT value FROM network_settings WHERE key = ?1", params: [key] }]);
   const v = r!.rows[0]?.value;
   return typeof v === "string" ? JSON.parse(v) : undefined;
 }
 
-export async function writeNetworkSetting(sql: Sql, key: string, value: unknown, nowMs: number): Promise<void> {
+async function writeNetworkSetting(sql: Sql, key: string, value: unknown, nowMs: number): Promise<void> {
   await sql.batch([{
     sql: "INSERT INTO network_settings (key, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
     params: [key, JSON.stringify(value), nowMs],
   }]);
 }
+
+// --- Interface
+
+/** A NetworkState object's outbox flush: written in one transaction, devices before sessions, folds last. */
+export interface NetworkWrite {
+  devices: readonly DeviceWrite[];
+  sessions: readonly SessionRow[];
+  /** IP-only devices merged into MAC devices (`from` goes, its sessions and user fields move to `to`). */
+  folds: readonly { from: string; to: string }[];
+}
+
+export interface NetworkStore {
+  /**
+   * The NetworkState objects' one write (see the writers in this module's header): device upserts (name
+   * and tags untouched, first_seen only moves back, last_seen only forward), sessions (INSERT OR IGNORE
+   * by id), then folds. One transaction: on failure nothing is written and the outbox keeps the rows.
+   */
+  writeNetwork(w: NetworkWrite): Promise<void>;
+  /** Every device, newest first (first seen), at most 5000; `online` relative to `nowMs`. */
+  listDevices(nowMs: number): Promise<ApiDevice[]>;
+  getDevice(id: string, nowMs: number): Promise<ApiDevice | null>;
+  /** Sets the user's name and/or tags (the only user columns); null when no such device. */
+  patchDevice(id: string, patch: { name?: string | null | undefined; tags?: string[] | undefined }, nowMs: number): Promise<ApiDevice | null>;
+  /** Sessions newest first (by id) within the id bounds, filtered, at most `limit`. */
+  querySessions(q: SessionsQuery): Promise<SessionRow[]>;
+  /** Where one device's sessions since `fromId` went, grouped by `by`, most bytes first. */
+  deviceDestinations(deviceId: string, by: DestinationBy, fromId: string, limit: number): Promise<Bucket[]>;
+  /** Which devices talked to `key` since `fromId` (a domain matches its subdomains). */
+  destinationTalkers(by: DestinationBy, key: string | number, fromId: string, limit: number): Promise<TalkerBucket[]>;
+  /** Bytes and sessions per hour of one device since `fromId`, ascending; `hour` in ms. */
+  deviceHourly(deviceId: string, fromId: string): Promise<{ hour: number; bytes_out: number; bytes_in: number; sessions: number }[]>;
+  /** The stored JSON value of a network setting, undefined when never written. */
+  readNetworkSetting(key: string): Promise<unknown>;
+  writeNetworkSetting(key: string, value: unknown, nowMs: number): Promise<void>;
+}
+
+export const networkQueries = (sql: Sql): NetworkStore => ({
+  async writeNetwork(w) {
+    const stmts = [...deviceUpserts(w.devices), ...sessionInserts(w.sessions), ...w.folds.flatMap((f) => deviceFold(f.from, f.to))];
+    if (stmts.length) await sql.batch(stmts);
+  },
+  listDevices: (nowMs) => listDevices(sql, nowMs),
+  getDevice: (id, nowMs) => getDevice(sql, id, nowMs),
+  patchDevice: (id, patch, nowMs) => patchDevice(sql, id, patch, nowMs),
+  querySessions: (q) => querySessions(sql, q),
+  deviceDestinations: (deviceId, by, fromId, limit) => deviceDestinations(sql, deviceId, by, fromId, limit),
+  destinationTalkers: (by, key, fromId, limit) => destinationTalkers(sql, by, key, fromId, limit),
+  deviceHourly: (deviceId, fromId) => deviceHourly(sql, deviceId, fromId),
+  readNetworkSetting: (key) => readNetworkSetting(sql, key),
+  writeNetworkSetting: (key, value, nowMs) => writeNetworkSetting(sql, key, value, nowMs),
+});

@@ -28,7 +28,8 @@ import { applySighting, deviceForIp, type Device, type DeviceTable } from "../wo
 import type { DnsAnswer, Sighting } from "../workers/network/extract.ts";
 import { lanEnd, sessionRow } from "../workers/network/session-doc.ts";
 import { DESTINATION_LEARNING_MS, INVENTORY_WINDOW_MS, ewma, isUploadAnomaly, type Baseline, type FactDevice, type NetworkFact } from "../workers/network/facts.ts";
-import { DEFAULT_TIMEOUTS, FLOW_TABLES, pairFlows, sqlFlowTable, timedOut, type FlowRecord, type FlowTable, type FlowTimeouts, type Session } from "../workers/network/sessions.ts";
+import { DEFAULT_TIMEOUTS, pairFlows, timedOut, type FlowRecord, type FlowTable, type FlowTimeouts, type Session } from "../workers/network/sessions.ts";
+import { FLOW_TABLES, sqlFlowTable } from "./flow-table.ts";
 import { storeOf } from "../workers/store/d1.ts";
 import type { Who } from "../workers/network/describe.ts";
 import { lookupIp } from "../workers/network/geoip.ts";

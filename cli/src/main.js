@@ -19,13 +19,15 @@ import { registerSources } from "./commands/sources.js";
 import { registerHeartbeats } from "./commands/heartbeats.js";
 import { registerMetrics } from "./commands/metrics.js";
 import { registerCompletion } from "./commands/completion.js";
+import { registerChannels } from "./commands/channels.js";
+import { registerNetwork } from "./commands/network.js";
 
 const VERSION = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
 /** Commands in the order `--help` lists them; each file registers its own. */
 const COMMANDS = [
   registerQuery, registerSend, registerAlerts, registerTail, registerRules, registerExtractors,
-  registerHeartbeats, registerSources, registerTokens, registerMetrics, registerLogin, registerApi, registerCompletion,
+  registerChannels, registerNetwork, registerHeartbeats, registerSources, registerTokens, registerMetrics, registerLogin, registerApi, registerCompletion,
 ];
 
 export function buildProgram() {

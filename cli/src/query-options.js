@@ -18,8 +18,8 @@ import { parseLast, parseRange, parseTime } from "./time.js";
 /** @type {readonly Filter[]} */
 export const FILTERS = [
   // siemquery's names
-  { flag: "shost", neg: "rshost", kind: "shost", arg: "HOST", help: "source: an IP or CIDR (source.ip), or a host name (the device that logged, host.hostname)" },
-  { flag: "dhost", neg: "rdhost", param: "dst_ip", kind: "ip", arg: "IP", help: "destination IP or CIDR (destination.ip)" },
+  { flag: "shost", neg: "rshost", kind: "shost", arg: "HOST", help: "source: an IP or CIDR (source.ip), or a device (id, name or hostname: its addresses), else the host that logged (host.hostname)" },
+  { flag: "dhost", neg: "rdhost", param: "dst_ip", kind: "ip", arg: "HOST", help: "destination IP or CIDR (destination.ip), or a device (id, name or hostname: its addresses)" },
   { flag: "sport", neg: "rsport", param: "src_port", arg: "PORT", help: "source port or range 1000-2000" },
   { flag: "dport", neg: "rdport", param: "dst_port", arg: "PORT", help: "destination port or range" },
   { flag: "process", neg: "rprocess", param: "program", arg: "NAME", help: "process/program name (process.name)" },
@@ -47,6 +47,26 @@ export const isIpOrCidr = (s) => IPV4.test(s) || IPV6.test(s);
 export const attr = (flag) => flag.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 
 /**
+ * `last` or `from`/`to` of `--last`, `--range`, `--from`, `--to` (the events and sessions APIs share them).
+ * @param {{ last?: string, range?: string, from?: string, to?: string }} opts @returns {Record<string, string[]>}
+ */
+export function timeParams(opts) {
+  if (opts.last !== undefined && (opts.range !== undefined || opts.from !== undefined)) throw new UsageError("--last cannot be combined with --range or --from");
+  if (opts.range !== undefined && (opts.from !== undefined || opts.to !== undefined)) throw new UsageError("--range cannot be combined with --from or --to");
+  /** @type {Record<string, string[]>} */
+  const params = {};
+  if (opts.last !== undefined) params.last = [parseLast(opts.last)];
+  if (opts.range !== undefined) {
+    const r = parseRange(opts.range);
+    params.from = [new Date(r.from).toISOString()];
+    params.to = [new Date(r.to).toISOString()];
+  }
+  if (opts.from !== undefined) params.from = [new Date(parseTime(opts.from, "--from")).toISOString()];
+  if (opts.to !== undefined) params.to = [new Date(parseTime(opts.to, "--to")).toISOString()];
+  return params;
+}
+
+/**
  * The API parameters and client-side filters of parsed options.
  * @param {Record<string, any>} opts commander's options of `porchlight query`
  * @returns {EventsQuery}
@@ -59,16 +79,7 @@ export function buildEventsQuery(opts) {
   /** @param {string} k @param {string} v */
   const add = (k, v) => (params[k] ??= []).push(v);
 
-  if (opts.last !== undefined && (opts.range !== undefined || opts.from !== undefined)) throw new UsageError("--last cannot be combined with --range or --from");
-  if (opts.range !== undefined && (opts.from !== undefined || opts.to !== undefined)) throw new UsageError("--range cannot be combined with --from or --to");
-  if (opts.last !== undefined) add("last", parseLast(opts.last));
-  if (opts.range !== undefined) {
-    const r = parseRange(opts.range);
-    add("from", new Date(r.from).toISOString());
-    add("to", new Date(r.to).toISOString());
-  }
-  if (opts.from !== undefined) add("from", new Date(parseTime(opts.from, "--from")).toISOString());
-  if (opts.to !== undefined) add("to", new Date(parseTime(opts.to, "--to")).toISOString());
+  Object.assign(params, timeParams(opts));
 
   for (const f of FILTERS) {
     for (const negate of [false, true]) {

@@ -3,12 +3,12 @@
  * `profiles`. The token is read from --token, PORCHLIGHT_TOKEN, or standard input (so it need not
  * appear in the shell's history).
  */
-import { createInterface } from "node:readline";
 import { Client } from "../client.js";
 import { configPath, normalizeUrl, readConfig, writeConfig } from "../config.js";
 import { examples, formatOptions } from "../context.js";
 import { ApiError, CliError, UsageError } from "../errors.js";
 import { formatList, note, out, pickFormat } from "../output.js";
+import { readSecretLine } from "../secret.js";
 
 /**
  * The scopes a token has, found by asking: `/v1/tokens` needs admin, `/v1/metrics` read; a 401 means
@@ -27,36 +27,6 @@ export async function probeScopes(client) {
   };
   if (await allowed("/v1/tokens")) return ["admin"];
   return (await allowed("/v1/metrics")) ? ["read"] : ["ingest"];
-}
-
-/** One line of standard input (the token); on a terminal it is typed without echo. @param {string} prompt */
-async function readSecretLine(prompt) {
-  if (!process.stdin.isTTY) {
-    const rl = createInterface({ input: process.stdin, terminal: false });
-    for await (const line of rl) {
-      rl.close();
-      return line.trim();
-    }
-    return "";
-  }
-  process.stderr.write(prompt);
-  process.stdin.setRawMode(true);
-  try {
-    let text = "";
-    for await (const chunk of process.stdin) {
-      for (const ch of String(chunk)) {
-        if (ch === "\r" || ch === "\n") return text.trim();
-        if (ch === "\u0003") throw new CliError("cancelled");
-        if (ch === "\u007f" || ch === "\b") text = text.slice(0, -1);
-        else text += ch;
-      }
-    }
-    return text.trim();
-  } finally {
-    process.stdin.setRawMode(false);
-    process.stdin.pause();
-    process.stderr.write("\n");
-  }
 }
 
 /** @param {import("commander").Command} program */

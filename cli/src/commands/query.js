@@ -2,12 +2,12 @@
  * `porchlight query` (siemquery): events through `GET /v1/events`, following `next_cursor` page by
  * page until --limit events are out; `porchlight event ID`: one event.
  */
-import { writeFileSync } from "node:fs";
 import { seg } from "../client.js";
-import { clientOf, collect, examples, formatOptions, intOption } from "../context.js";
-import { UsageError } from "../errors.js";
+import { clientOf, collect, examples, intOption } from "../context.js";
+import { resolveHostOptions } from "../devices.js";
+import { listPages, pagingOptions } from "../paging.js";
 import { FILTERS, buildEventsQuery, passesClientFilters } from "../query-options.js";
-import { csvHeader, csvRow, fillTemplate, formatList, note, out, pickFormat, pc } from "../output.js";
+import { out, pc } from "../output.js";
 
 /** The API's largest page. */
 export const EVENTS_MAX_PAGE = 5000;
@@ -56,58 +56,19 @@ export function registerQuery(program) {
     cmd.option(`--${f.flag} <${f.arg}>`, `${f.help} (repeatable: OR)`, collect);
     cmd.option(`--${f.neg} <${f.arg}>`, `not ${f.flag} (repeatable)`, collect);
   }
-  formatOptions(cmd)
-    .option("--json <file>", "write the events to FILE as a JSON array (siemquery --json)")
-    .option("-n, --limit <n>", `print at most n events (default ${DEFAULT_LIMIT})`, intOption("--limit"))
-    .option("--all", "every matching event (follows every page)")
-    .option("--page-size <n>", `events per API request (1-${EVENTS_MAX_PAGE})`, intOption("--page-size"))
+  pagingOptions(cmd, { what: "events", defaultLimit: DEFAULT_LIMIT, maxPage: EVENTS_MAX_PAGE }, intOption)
     .option("--scan <n>", `with --pid/--rpid: read at most n events (default ${DEFAULT_SCAN})`, intOption("--scan"))
-    .option("--cursor <id>", "continue a search where a previous one stopped (the API's next_cursor)")
     .action(async (opts) => {
       const client = clientOf(cmd);
+      await resolveHostOptions(client, opts);
       const query = buildEventsQuery(opts);
-      const limit = opts.all ? Infinity : opts.limit ?? DEFAULT_LIMIT;
-      if (limit === 0) throw new UsageError("--limit 0 prints nothing; use --all for every event");
       const filtering = query.clientFilters.length > 0;
-      const pageSize = opts.pageSize ?? Math.min(filtering ? 1000 : limit, EVENTS_MAX_PAGE);
-      if (pageSize < 1 || pageSize > EVENTS_MAX_PAGE) throw new UsageError(`--page-size: 1-${EVENTS_MAX_PAGE}`);
-      const scanMax = opts.scan ?? DEFAULT_SCAN;
-      const format = opts.json ? "json" : pickFormat(opts);
-      const streaming = !opts.json && format !== "table" && format !== "json";
-      /** @type {any[]} */
-      const kept = [];
-      let printed = 0, read = 0;
-      /** @type {string | null} */
-      let cursor = opts.cursor ?? null;
-      if (streaming && format === "csv") await out(csvHeader(EVENT_CSV));
-      for (;;) {
-        const page = await client.get("/v1/events", { ...query.params, limit: Math.min(pageSize, filtering ? pageSize : limit - printed), cursor: cursor ?? undefined });
-        let chunk = "";
-        for (const e of page.events) {
-          read++;
-          if (!passesClientFilters(e, query.clientFilters)) continue;
-          printed++;
-          if (!streaming) kept.push(e);
-          else if (format === "csv") chunk += csvRow(e, EVENT_CSV);
-          else if (format === "ndjson") chunk += JSON.stringify(e) + "\n";
-          else if (typeof format === "object") chunk += fillTemplate(format.template, e) + "\n";
-          if (printed >= limit) break;
-        }
-        await out(chunk);
-        cursor = page.next_cursor;
-        if (!cursor || printed >= limit) break;
-        if (filtering && read >= scanMax) {
-          note(`porchlight: stopped after reading ${read} events (--scan ${scanMax}); continue with --cursor ${cursor}, or raise --scan`);
-          break;
-        }
-      }
-      if (opts.json) {
-        writeFileSync(opts.json, JSON.stringify(kept, null, 2) + "\n");
-        note(`${printed} events written to ${opts.json}`);
-      } else if (!streaming) {
-        await out(formatList(kept, format === "table" ? EVENT_TABLE : EVENT_CSV, format));
-        if (format === "table" && process.stdout.isTTY) note(pc.dim(`${printed} events${cursor && printed >= limit ? ` (more: raise --limit, use --all, or --cursor ${cursor})` : ""}`));
-      }
+      await listPages({
+        client, path: "/v1/events", key: "events", params: query.params, opts, what: "events",
+        defaultLimit: DEFAULT_LIMIT, maxPage: EVENTS_MAX_PAGE, table: EVENT_TABLE, csv: EVENT_CSV,
+        keep: filtering ? (e) => passesClientFilters(e, query.clientFilters) : undefined,
+        scanMax: opts.scan ?? DEFAULT_SCAN,
+      });
     });
   examples(cmd, [
     "porchlight query --last 6h",

@@ -6,7 +6,8 @@
 import { seg } from "../client.js";
 import { clientOf, collect, examples, formatOptions, intOption } from "../context.js";
 import { UsageError } from "../errors.js";
-import { formatList, out, pickFormat, severityColor, pc } from "../output.js";
+import { formatList, note, out, pickFormat, severityColor, pc } from "../output.js";
+import { DELIVERY_COLUMNS } from "./channels.js";
 import { ago } from "../time.js";
 
 /** The API's largest page of alerts. */
@@ -24,6 +25,10 @@ export const alertColumns = (now) => [
   { header: "RESOURCE", path: "resource", max: 32 },
   { header: "TITLE", path: "title" },
 ];
+
+/** "delivery: new sent via ch_… (HTTP 200, 1 attempt)" @param {any} d */
+export const deliverySummary = (d) =>
+  `delivery: ${d.reason} ${d.status} via ${d.channel_id}${d.http_status ? ` (HTTP ${d.http_status}, ${d.attempts} attempt${d.attempts === 1 ? "" : "s"})` : ""}${d.next_attempt_at ? `, next try ${d.next_attempt_at}` : ""}`;
 
 /** @param {import("commander").Command} program */
 export function registerAlerts(program) {
@@ -65,11 +70,27 @@ export function registerAlerts(program) {
 
   const show = program
     .command("alert <id>")
-    .description("Show one alert with its history and source events (JSON)")
-    .action(async (id) => {
-      await out(JSON.stringify(await clientOf(show).get(`/v1/alerts/${seg(id)}`), null, 2) + "\n");
+    .description("Show one alert with its history, source events and notification deliveries (JSON); --deliveries lists only the deliveries")
+    .option("--deliveries", "list the alert's notification deliveries (table on a terminal, NDJSON in a pipe, or --format)")
+    .option("--format <format>", "with --deliveries: table, json, ndjson, csv or a template")
+    .option("--csv", "with --deliveries: same as --format csv")
+    .action(async (id, opts) => {
+      const client = clientOf(show);
+      const alert = await client.get(`/v1/alerts/${seg(id)}`);
+      const deliveries = /** @type {any[]} */ (alert.deliveries ?? []);
+      if (!opts.deliveries) {
+        if (opts.format !== undefined || opts.csv) throw new UsageError("--format and --csv go with --deliveries (the alert itself is JSON)");
+        await out(JSON.stringify(alert, null, 2) + "\n");
+        // On a terminal, say in one line per delivery where the alert was sent (stderr: stdout stays JSON).
+        if (process.stdout.isTTY && deliveries.length) note(pc.dim(deliveries.map(deliverySummary).join("\n")));
+        return;
+      }
+      const format = pickFormat(opts);
+      // Channel names for people; ids stay in the data formats.
+      const names = format === "table" && deliveries.length ? new Map((await client.get("/v1/channels")).channels.map((/** @type {any} */ c) => [c.id, c.name])) : new Map();
+      await out(formatList(deliveries.map((d) => (names.has(d.channel_id) ? { ...d, channel_name: names.get(d.channel_id) } : d)), DELIVERY_COLUMNS.filter((c) => c.header !== "ALERT"), format));
     });
-  examples(show, ["porchlight alert al_3f2a9c0e1b7d4a6f8e2c1b0a"]);
+  examples(show, ["porchlight alert al_3f2a9c0e1b7d4a6f8e2c1b0a", "porchlight alert al_3f2a9c0e1b7d4a6f8e2c1b0a --deliveries", "porchlight alert al_3f2a9c0e1b7d4a6f8e2c1b0a | jq '.deliveries[] | {reason, status}'"]);
 
   for (const [action, what] of /** @type {const} */ ([
     ["ack", "Acknowledge an alert (it stays acked on repeats unless its severity rises)"],

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { startWranglerDev } from "../../bench/wrangler-dev.ts";
+import { startNtfyReceiver, type NtfyReceiver } from "./ntfy-receiver.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ADMIN = `e2e-notify-${Math.random().toString(36).slice(2)}-0123456789`;
@@ -20,18 +20,8 @@ if (!haveChromium) {
   console.warn(`\nSKIPPED: ${msg}\n`);
 }
 
-interface Publish {
-  topic: string;
-  title: string;
-  message: string;
-  priority: number;
-  click: string;
-  actions?: { url: string }[];
-}
-
-let receiver: Server | null = null;
+let receiver: NtfyReceiver | null = null;
 let recv = "";
-const published: Publish[] = [];
 let dev: { base: string; stop: () => Promise<void> } | null = null;
 let browser: Browser | null = null;
 
@@ -44,18 +34,8 @@ async function api(path: string, body?: unknown): Promise<{ status: number; body
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  // ntfy's JSON publish: POST to the server's base URL, answered with the message event.
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const msg = JSON.parse(Buffer.concat(chunks).toString()) as Publish;
-      published.push(msg);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: `m${published.length}`, event: "message", topic: msg.topic }));
-    });
-  });
-  await new Promise<void>((r) => receiver!.listen(0, "127.0.0.1", r));
-  recv = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  receiver = await startNtfyReceiver();
+  recv = receiver.url;
   dev = await startWranglerDev({ ADMIN_TOKEN: ADMIN, NOTIFY_KEY: "ZTJlLW5vdGlmeS1rZXktMDEyMzQ1Njc4OWFiY2RlZg", PUBLIC_URL: (b) => b });
   const { chromium } = await import("playwright-core");
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"] });
@@ -64,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close().catch(() => {});
   await dev?.stop();
-  await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
+  await receiver?.close();
 });
 
 async function logIn(page: Page): Promise<void> {
@@ -92,7 +72,7 @@ describe.skipIf(!haveChromium)("notifications in the web view", () => {
     await poll(() => page.locator("#channels").textContent()).toContain("my phone");
     await page.getByRole("button", { name: "Test my phone" }).click();
     await poll(() => page.locator("#msg").textContent()).toContain("Test sent to my phone (200)");
-    expect(published.at(-1)).toMatchObject({ topic: "porchlight-e2e", title: "Porchlight test" });
+    expect(receiver!.published.at(-1)).toMatchObject({ topic: "porchlight-e2e", title: "Porchlight test" });
     // The token never comes back to the page.
     expect(await page.content()).not.toContain("tk_e2e_secret");
 
@@ -102,8 +82,8 @@ describe.skipIf(!haveChromium)("notifications in the web view", () => {
     const res = await fetch(`${dev!.base}/v1/ingest`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/plain" }, body: line + "\n" });
     expect(res.status).toBe(200);
     // The Notifier's alarm fires on its own in wrangler dev: wait for the receiver to get the publish.
-    await poll(() => published.some((p) => p.title === "Root login from 198.51.100.77")).toBe(true);
-    const msg = published.find((p) => p.title === "Root login from 198.51.100.77")!;
+    await poll(() => receiver!.published.some((p) => p.title === "Root login from 198.51.100.77")).toBe(true);
+    const msg = receiver!.published.find((p) => p.title === "Root login from 198.51.100.77")!;
     expect(msg.priority).toBe(4);
     expect(msg.click).toMatch(new RegExp(`^${dev!.base}/alerts/al_[0-9a-f]{24}$`));
     expect(msg.actions?.[0]?.url).toMatch(new RegExp(`^${dev!.base}/v1/notify/action/`));

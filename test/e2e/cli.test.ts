@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNtfyReceiver } from "./ntfy-receiver.ts";
 import { freePort, ROOT, startStack, type Stack } from "./stack.ts";
 
 const CLI = join(ROOT, "cli/bin/porchlight.js");
@@ -349,6 +350,137 @@ describe("porchlight against npm start", () => {
     expect([nope.code, nope.stderr]).toEqual([3, "porchlight: not_found: No route for GET /v1/nope\n"]);
   });
 
+  it("channels (secret from a file or standard input, never printed), test against a loopback ntfy, deliveries; alert --deliveries; blackouts", async () => {
+    const ntfy = await startNtfyReceiver();
+    try {
+      writeFileSync(join(tmp, "ntfy-token"), "tk_cli_file_secret\n");
+      const created = JSON.parse(await ok(["channels", "add", "cli phone", "--type", "ntfy", "--url", ntfy.url, "--topic", "cli-e2e", "--secret-file", "ntfy-token", "--min-severity", "high", "--repeat", "4h", "--json"]));
+      expect(created).toMatchObject({ name: "cli phone", type: "ntfy", enabled: true, config: { url: ntfy.url, topic: "cli-e2e", token: "***" }, filter: { min_severity: "high" } });
+      const id: string = created.id;
+      // The secret goes in, never out: not in any listing or detail.
+      const listed = await ok(["channels", "list"]);
+      expect(ndjson(listed).find((c) => c.id === id)).toMatchObject({ name: "cli phone", config: { token: "***" } });
+      const csv = parseCsv(await ok(["channels", "list", "--csv"]));
+      expect(csv[0]).toEqual(["ID", "NAME", "TYPE", "ENABLED", "MIN SEVERITY", "REPEAT", "TARGET"]);
+      expect(csv.find((r) => r[0] === id)?.slice(1)).toEqual(["cli phone", "ntfy", "yes", "high", "4h", `${ntfy.url}/cli-e2e`]);
+      const shown = await ok(["channels", "show", id]);
+      for (const text of [listed, shown]) expect(text).not.toContain("tk_cli_file_secret");
+      // A new secret from standard input (as `pass show ... |` gives it); a mismatched option is a usage error.
+      expect(await ok(["channels", "edit", id, "--secret-file", "-", "--tag", "cli"], { input: "tk_cli_stdin_secret\n" })).toBe(`${id} cli phone (ntfy): ${ntfy.url}/cli-e2e\n`);
+      expect((await run(["channels", "edit", id, "--preset", "slack"])).code).toBe(2);
+      expect((await run(["channels", "add", "tg", "--type", "telegram", "--chat-id", "42"])).stderr).toMatch(/^porchlight: a telegram channel needs its bot token/);
+
+      expect(await ok(["channels", "test", id])).toMatch(/^sent: 200\b/);
+      expect(ntfy.published.at(-1)).toMatchObject({ topic: "cli-e2e", title: "Porchlight test" });
+      expect(ntfy.authorizations.at(-1)).toBe("Bearer tk_cli_stdin_secret");
+      expect(ndjson(await ok(["channels", "deliveries", id]))).toEqual([expect.objectContaining({ channel_id: id, reason: "test", status: "sent", http_status: 200, attempts: 1 })]);
+
+      expect(await ok(["channels", "disable", id])).toBe(`${id} disabled\n`);
+      expect(JSON.parse(await ok(["channels", "show", id])).enabled).toBe(false);
+      expect(await ok(["channels", "enable", id])).toBe(`${id} enabled\n`);
+
+      // An alert the channel wants: the Notifier delivers it, and `alert ID --deliveries` lists it.
+      const N = `clin${Date.now().toString(36)}`;
+      writeFileSync(join(tmp, "notify-rule.json"), JSON.stringify([{ id: "cli-e2e-notify", name: "CLI notify", type: "single", match: { message: { contains: N } }, severity: "high", tags: ["cli"], title: "Notify marker" }]));
+      await ok(["rules", "import", "notify-rule.json"]);
+      expect(JSON.parse(await ok(["send", "--json"], { input: `<38>1 ${new Date().toISOString()} nas app - - - ${N}\n` }))).toMatchObject({ alerts: 1 });
+      const [alert] = ndjson(await ok(["alerts", "--rule", "cli-e2e-notify"]));
+      // The Notifier's own alarm sends it (wrangler dev runs alarms): wait for the receiver, not a timer.
+      await expect.poll(() => ntfy.published.some((p) => p.title === "Notify marker"), { timeout: 15_000 }).toBe(true);
+      await expect.poll(async () => ndjson(await ok(["alert", alert.id, "--deliveries"])), { timeout: 15_000 }).toEqual([expect.objectContaining({ alert_id: alert.id, channel_id: id, reason: "new", status: "sent", http_status: 200 })]);
+      const dcsv = parseCsv(await ok(["alert", alert.id, "--deliveries", "--csv"]));
+      expect(dcsv[0]).toEqual(["CREATED", "REASON", "STATUS", "ATTEMPTS", "HTTP", "CHANNEL", "NEXT TRY", "ANSWER"]);
+      expect(dcsv[1]?.slice(1, 6)).toEqual(["new", "sent", "1", "200", id]);
+      expect(JSON.parse(await ok(["alert", alert.id])).deliveries).toHaveLength(1);
+      await ok(["rules", "delete", "cli-e2e-notify"]);
+
+      const night = JSON.parse(await ok(["blackouts", "add", "cli night", "--days", "mon-fri", "--from", "22:00", "--to", "07:00", "--timezone", "Europe/Berlin", "--channel", id, "--json"]));
+      expect(night).toMatchObject({ name: "cli night", days: ["mon", "tue", "wed", "thu", "fri"], from: "22:00", to: "07:00", timezone: "Europe/Berlin", filter: { channels: [id] }, next_start: expect.any(String) });
+      const now = await ok(["blackouts", "add", "cli maintenance", "--for", "1h"]);
+      expect(now).toMatch(/^bo_[0-9a-f]{18} cli maintenance: active until \S+\n$/);
+      const bos = ndjson(await ok(["blackouts", "list"]));
+      expect(bos.map((b) => b.name).sort()).toEqual(["cli maintenance", "cli night"]);
+      expect(bos.find((b) => b.name === "cli maintenance")).toMatchObject({ active: true });
+      const bcsv = parseCsv(await ok(["blackouts", "list", "--csv"]));
+      expect(bcsv.find((r) => r[0] === night.id)?.slice(1, 4)).toEqual(["cli night", "mon,tue,wed,thu,fri 22:00-07:00 Europe/Berlin", "no"]);
+      for (const b of bos) expect(await ok(["blackouts", "delete", b.id])).toBe(`${b.id} deleted\n`);
+      expect((await run(["blackouts", "delete", night.id])).code).toBe(3);
+      expect((await run(["blackouts", "add", "x", "--for", "1h", "--days", "mon"])).code).toBe(2);
+
+      expect(await ok(["channels", "delete", id])).toBe(`${id} deleted\n`);
+      const gone = await run(["channels", "show", id]);
+      expect([gone.code, gone.stderr]).toEqual([3, `porchlight: not_found: No channel "${id}"\n`]);
+    } finally {
+      await ntfy.close();
+    }
+  });
+
+  it("devices, sessions and talkers from router lines; query --shost resolves a device name", async () => {
+    const R = `clirt${Date.now().toString(36)}`;
+    const t0 = Date.now() - 20 * 60_000;
+    const line = (ms: number, app: string, msg: string) => `<14>1 ${new Date(ms).toISOString()} ${R} ${app} 100 - - ${msg}`;
+    const flow = (start: number, end: number, proto: "tcp" | "udp", dst: string, sport: number, dport: number, outB: number, inB: number) => [
+      line(start, "ulogd", `[NEW] ${proto} ${proto === "tcp" ? "6 120 SYN_SENT" : "17 30"} src=192.168.77.20 dst=${dst} sport=${sport} dport=${dport} [UNREPLIED] src=${dst} dst=203.0.113.5 sport=${dport} dport=${sport}`),
+      line(end, "ulogd", `[DESTROY] ${proto} ${proto === "tcp" ? "6" : "17"} src=192.168.77.20 dst=${dst} sport=${sport} dport=${dport} packets=10 bytes=${outB} src=${dst} dst=203.0.113.5 sport=${dport} dport=${sport} packets=12 bytes=${inB} [ASSURED]`),
+    ];
+    const lines = [
+      line(t0, "dnsmasq-dhcp", "DHCPACK(br-lan) 192.168.77.20 b8:27:eb:77:00:20 clipi"),
+      line(t0 + 1000, "dnsmasq", "reply example.com is 93.184.215.14"),
+      ...flow(t0 + 2000, t0 + 62_000, "tcp", "93.184.215.14", 41000, 443, 1500, 90_000),
+      ...flow(t0 + 3000, t0 + 4000, "udp", "8.8.8.8", 41001, 53, 70, 120),
+      line(t0 + 5000, "kernel", `${R} DROP IN=br-lan OUT=eth0 SRC=192.168.77.20 DST=198.51.100.9 LEN=60 PROTO=TCP SPT=41002 DPT=23`),
+    ];
+    expect(JSON.parse(await ok(["send", "--json"], { input: lines.join("\n") + "\n" }))).toMatchObject({ stored: lines.length });
+
+    const dev = ndjson(await ok(["devices", "list"])).find((d) => d.hostname === "clipi");
+    expect(dev).toMatchObject({ id: "d-b827eb770020", ips: ["192.168.77.20"], vendor: "Raspberry Pi Foundation" });
+    expect(JSON.parse(await ok(["devices", "show", "clipi"]))).toMatchObject({ id: dev.id, mac: "B8-27-EB-77-00-20" });
+    expect(await ok(["devices", "name", "clipi", "CLI Pi"])).toBe(`${dev.id}: named CLI Pi\n`);
+    expect(await ok(["devices", "tag", "CLI Pi", "iot", "lab"])).toBe(`${dev.id}: tags iot, lab\n`);
+    expect(await ok(["devices", "tag", dev.id, "lab", "--remove"])).toBe(`${dev.id}: tags iot\n`);
+    expect(ndjson(await ok(["devices", "list", "--tag", "iot"])).map((d) => d.id)).toEqual([dev.id]);
+    expect((await run(["devices", "show", "no-such-device"])).code).toBe(3);
+
+    // Sessions: filters, every format, paging past one page; a device given by name.
+    const all = ndjson(await ok(["sessions", "--router", R, "--last", "1h"]));
+    expect(all.map((s) => s.destination.ip).sort()).toEqual(["8.8.8.8", "93.184.215.14"]);
+    const paged = ndjson(await ok(["sessions", "--router", R, "--page-size", "1", "--all"]));
+    expect(paged.map((s) => s.id)).toEqual(all.map((s) => s.id));
+    expect(ndjson(await ok(["sessions", "--router", R, "--page-size", "1", "--limit", "1"])).map((s) => s.id)).toEqual([all[0].id]);
+    expect(ndjson(await ok(["sessions", "--device", "CLI Pi", "--domain", "example.com"]))).toEqual([expect.objectContaining({ destination: expect.objectContaining({ ip: "93.184.215.14", domain: "example.com", bytes: 90_000 }) })]);
+    expect(ndjson(await ok(["sessions", "--router", R, "--asn", "AS15169", "--port", "53"])).map((s) => s.destination.as.organization.name)).toEqual(["Google LLC"]);
+    const scsv = parseCsv(await ok(["sessions", "--router", R, "--csv"]));
+    const apiHeader = (await (await stack.api(`/v1/sessions?router=${R}&format=csv`, stack.admin)).text()).split("\r\n")[0]!.split(",");
+    expect(scsv[0]).toEqual(apiHeader);
+    const dnsRow = scsv.find((r) => r[9] === "8.8.8.8")!;
+    expect([dnsRow[4], dnsRow[7], dnsRow[11], dnsRow[15], dnsRow[19], dnsRow[21]]).toEqual(["udp", "70", "120", "15169", dev.id, "destroy"]);
+    expect((JSON.parse(await ok(["sessions", "--router", R, "--format", "json"])) as any[]).length).toBe(2);
+    expect((await ok(["sessions", "--router", R, "--format", "{destination.ip}|{event.duration}"])).trim().split("\n").sort()).toEqual(["8.8.8.8|1000000000", "93.184.215.14|60000000000"]);
+    expect((await run(["sessions", "--country", "USA"])).stderr).toMatch(/^porchlight: validation_failed: /);
+
+    const dests = JSON.parse(await ok(["devices", "destinations", "CLI Pi", "--by", "country", "--format", "json"]));
+    expect(dests).toEqual([expect.objectContaining({ key: "US", sessions: 2, bytes_out: 1570, bytes_in: 90_120 })]);
+    expect(ndjson(await ok(["devices", "destinations", dev.id, "--by", "domain", "--last", "1d"])).map((b) => b.key)).toEqual(["example.com"]);
+    const talkers = ndjson(await ok(["talkers", "--by", "asn", "--key", "AS15169"]));
+    expect(talkers).toEqual([expect.objectContaining({ device: dev.id, device_name: "CLI Pi", key: 15169, sessions: 1 })]);
+    const tcsv = parseCsv(await ok(["talkers", "--by", "country", "--key", "US", "--csv"]));
+    expect(tcsv[0]).toEqual(["DEVICE", "NAME", "COUNTRY", "SESSIONS", "OUT", "IN", "FIRST SEEN", "LAST SEEN"]);
+    expect(tcsv.find((r) => r[0] === dev.id)?.slice(1, 6)).toEqual(["CLI Pi", "US", "2", "1570", "90120"]);
+    expect((await run(["talkers", "--by", "planet", "--key", "x"])).code).toBe(2);
+
+    // --shost NAME: a device's addresses (said on stderr), else the logging host as before.
+    const byDevice = await run(["query", "--last", "1h", "--grep", R, "--shost", "CLI Pi"]);
+    expect(byDevice.code, byDevice.stderr).toBe(0);
+    expect(ndjson(byDevice.stdout).map((e) => e.destination?.ip)).toEqual(["198.51.100.9"]);
+    expect(byDevice.stderr).toBe(`porchlight: --shost CLI Pi: device ${dev.id} (CLI Pi): 192.168.77.20\n`);
+    const byHost = await run(["query", "--last", "1h", "--grep", R, "--shost", R]);
+    expect(ndjson(byHost.stdout)).toHaveLength(1);
+    expect(byHost.stderr).toBe(`porchlight: --shost ${R}: no device of that name; filtering the logging host (host.hostname)\n`);
+    expect(ndjson(await ok(["query", "--last", "1h", "--grep", R, "--rshost", "clipi"]))).toHaveLength(0);
+    expect((await run(["query", "--last", "1h", "--dhost", "no-such-device"])).code).toBe(2);
+    expect(await ok(["devices", "name", dev.id, "--clear"])).toBe(`${dev.id}: name cleared\n`);
+  });
+
   it("login checks the token and writes a 0600 profile; --profile uses it; logout removes it", async () => {
     const env = { PORCHLIGHT_URL: undefined, PORCHLIGHT_TOKEN: undefined };
     const noServer = await run(["rules", "list"], { env });
@@ -408,6 +540,10 @@ describe("porchlight against npm start", () => {
     expect(complete("porchlight ru").split(" ")).toEqual(["rules"]);
     expect(complete("porchlight rules ''").split(" ")).toEqual(expect.arrayContaining(["list", "import", "export", "backtest"]));
     expect(complete("porchlight query --rs").split(" ")).toEqual(["--rshost", "--rsport"]);
+    expect(complete("porchlight channels ''").split(" ")).toEqual(expect.arrayContaining(["list", "show", "add", "edit", "test", "enable", "disable", "delete", "deliveries"]));
+    expect(complete("porchlight devices ''").split(" ")).toEqual(expect.arrayContaining(["list", "show", "name", "tag", "destinations"]));
+    expect(complete("porchlight ta").split(" ")).toEqual(["tail", "talkers"]);
+    expect(complete("porchlight sessions --co").split(" ")).toEqual(["--country"]);
   });
 
   it.skipIf(!haveZsh)("the zsh completion script loads in zsh", async () => {

@@ -374,6 +374,11 @@ describe("porchlight against npm start", () => {
       expect(ntfy.published.at(-1)).toMatchObject({ topic: "cli-e2e", title: "Porchlight test" });
       expect(ntfy.authorizations.at(-1)).toBe("Bearer tk_cli_stdin_secret");
       expect(ndjson(await ok(["channels", "deliveries", id]))).toEqual([expect.objectContaining({ channel_id: id, reason: "test", status: "sent", http_status: 200, attempts: 1 })]);
+      // A receiver that is not there: the test says so and exits 1.
+      const down = JSON.parse(await ok(["channels", "add", "cli down", "--type", "ntfy", "--url", `http://127.0.0.1:${await freePort()}`, "--topic", "x", "--json"]));
+      const failed = await run(["channels", "test", down.id]);
+      expect([failed.code, failed.stdout.startsWith("failed: "), failed.stderr]).toEqual([1, true, expect.stringMatching(/^porchlight: the test message was not accepted \(.*\)\n$/)]);
+      await ok(["channels", "delete", down.id]);
 
       expect(await ok(["channels", "disable", id])).toBe(`${id} disabled\n`);
       expect(JSON.parse(await ok(["channels", "show", id])).enabled).toBe(false);

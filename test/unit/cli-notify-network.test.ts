@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { blackoutBody, channelBody, expandDays } from "../../cli/src/commands/channels.js";
-import { buildSessionsQuery, humanBytes, humanDuration } from "../../cli/src/commands/network.js";
+import { buildSessionsQuery, humanBytes, humanDuration, SESSION_TABLE } from "../../cli/src/commands/network.js";
+import { renderTable } from "../../cli/src/output.js";
 import { matchDevices, resolveHostValues } from "../../cli/src/devices.js";
 import { UsageError } from "../../cli/src/errors.js";
 import { readText } from "../../cli/src/files.js";
@@ -141,6 +142,17 @@ describe("sessions and network output", () => {
     expect(humanBytes(undefined)).toBe("");
     expect([850e6, 42e9, 312e9, 7380e9].map(humanDuration)).toEqual(["850ms", "42s", "5m12s", "2h03m"]);
     expect(humanDuration(undefined)).toBe("");
+  });
+
+  it("shows a session as one table row: endpoints, country, human bytes and duration, domain else AS", () => {
+    const session = {
+      event: { start: "2026-12-06T11:40:02.000Z", duration: 60e9 }, network: { transport: "tcp" },
+      source: { ip: "192.168.1.20", port: 41000, bytes: 1500 }, porchlight: { session: { device: { id: "d-b827eb123456" } } },
+      destination: { ip: "2001:db8::1", port: 443, bytes: 90_000, geo: { country_iso_code: "US" }, as: { number: 15169, organization: { name: "Google LLC" } } },
+    };
+    const [head, row] = renderTable([session], SESSION_TABLE, 200).trimEnd().split("\n");
+    expect(head).toMatch(/^START\s+DURATION\s+DEVICE\s+PROTO\s+SOURCE\s+DESTINATION\s+CC\s+OUT\s+IN\s+DOMAIN \/ AS$/);
+    expect(row!.split(/\s{2,}/)).toEqual(["2026-12-06T11:40:02.000Z", "1m00s", "d-b827eb123456", "tcp", "192.168.1.20:41000", "[2001:db8::1]:443", "US", "1.5 kB", "90 kB", "Google LLC"]);
   });
 
   it("every new command is in the completion tree", () => {

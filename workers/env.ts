@@ -21,6 +21,12 @@ export interface Env {
   /** Optional Cloudflare Access: team domain (e.g. `home.cloudflareaccess.com`) and application audience tag. */
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;
+  /**
+   * Optional libSQL/Turso database used instead of D1 for everything (secrets: `wrangler secret put
+   * LIBSQL_URL` and `LIBSQL_AUTH_TOKEN`). Unset: D1 (`DB`).
+   */
+  LIBSQL_URL?: string;
+  LIBSQL_AUTH_TOKEN?: string;
 }
 
 /** Scopes a token can hold. `admin` implies `read` and `ingest`. */

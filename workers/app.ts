@@ -15,6 +15,7 @@ import { registerSourceRoutes } from "./routes/sources.ts";
 import { registerRuleRoutes } from "./routes/rules.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerHeartbeatRoutes } from "./routes/heartbeats.ts";
+import { registerRetentionRoutes } from "./routes/retention.ts";
 import { registerWebRoutes } from "../web/routes.tsx";
 import { securityHeaders } from "../web/security.ts";
 
@@ -37,6 +38,7 @@ export function createApp(): Hono<AppEnv> {
   registerRuleRoutes(app);
   registerAlertRoutes(app);
   registerHeartbeatRoutes(app);
+  registerRetentionRoutes(app);
   registerWebRoutes(app);
 
   app.notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));

@@ -44,3 +44,17 @@ export const EVENTS_DEFAULT_LIMIT = 100;
 export const INGEST_IDEMPOTENCY_MS = 7 * 86_400_000;
 /** Prune old `batches` rows on one ingest request in this many per isolate (a scan of the table, billed as rows read). */
 export const INGEST_PRUNE_EVERY = 200;
+
+// --- Retention (ours; D1 limits above: https://developers.cloudflare.com/d1/platform/limits/)
+/**
+ * Events rows one retention chunk scans (and at most deletes): one SELECT of ids over a primary-key
+ * range and one DELETE by a JSON list of ids (≈ 27 bytes an id: 135 KB, far under D1_MAX_VALUE_BYTES),
+ * each well inside D1's 30 s statement limit. Never one giant DELETE.
+ */
+export const RETENTION_SCAN_ROWS = 5000;
+/**
+ * Chunks one sweep run may take: each chunk is 3 queries (cursor, scan, delete + cursor), so a run
+ * stays under D1_MAX_QUERIES_PER_INVOCATION_FREE with room for the policy read. A run that stops here
+ * resumes from the saved cursor on the next cron (or POST /v1/retention/run).
+ */
+export const RETENTION_MAX_CHUNKS_PER_RUN = 12;

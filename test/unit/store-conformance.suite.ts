@@ -485,5 +485,69 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(c.topBlocked.length).toBeLessThanOrEqual(10);
       for (let i = 1; i < c.topBlocked.length; i++) expect(c.topBlocked[i]!.n).toBeLessThanOrEqual(c.topBlocked[i - 1]!.n);
     });
+
+    it("keeps a retention policy and sweeps expired events of chosen datasets in bounded, resumable chunks", async () => {
+      const store = await makeStore();
+      await store.putRetentionPolicy([{ dataset: "*", keepMs: 30 * 86_400_000 }, { dataset: "iptables", keepMs: 7 * 86_400_000 }], T0);
+      expect(await store.retentionPolicy()).toEqual([{ dataset: "*", keepMs: 30 * 86_400_000 }, { dataset: "iptables", keepMs: 7 * 86_400_000 }]);
+
+      // Events far in the past (no other test's events are this old): 10 sshd, 10 iptables, 5 dnsmasq
+      // before the horizon, 3 iptables after it.
+      const base = Date.parse("2001-01-01T00:00:00.000Z") + Math.floor(Math.random() * 1e9);
+      const host = unique("ret");
+      const fw = (ms: number) => `<4>1 ${new Date(ms).toISOString()} ${host} kernel - - - DROP IN=eth0 OUT= SRC=203.0.113.9 DST=192.0.2.1 PROTO=TCP SPT=1 DPT=22`;
+      const dns = (ms: number) => `<30>1 ${new Date(ms).toISOString()} ${host} dnsmasq 1 - - query[A] example.com from 192.168.1.5`;
+      const evs = [
+        ...Array.from({ length: 10 }, (_, i) => makeEvent(host, base + i * 3000, i)),
+        ...Array.from({ length: 10 }, (_, i) => makeEvent(host, base + i * 3000 + 1000, 100 + i, { raw: fw(base + i * 3000 + 1000) })),
+        ...Array.from({ length: 5 }, (_, i) => makeEvent(host, base + i * 3000 + 2000, 200 + i, { raw: dns(base + i * 3000 + 2000) })),
+      ];
+      const horizon = base + 60_000;
+      const late = Array.from({ length: 3 }, (_, i) => makeEvent(host, horizon + i, 300 + i, { raw: fw(horizon + i) }));
+      expect((await store.insertEvents([...evs, ...late].map(eventRow))).stored).toBe(28);
+      const remaining = async () => {
+        const rows = await store.scanEvents(lowerBound(base), true, lowerBound(horizon + 1000), 1000);
+        const by: Record<string, number> = {};
+        for (const r of rows) by[r.dataset] = (by[r.dataset] ?? 0) + 1;
+        return by;
+      };
+      expect(await remaining()).toEqual({ sshd: 10, iptables: 13, dnsmasq: 5 });
+
+      // iptables only, 7 rows scanned per chunk: 25 rows before the horizon take 4 chunks, the last one done.
+      const keepA = 1000 + Math.floor(Math.random() * 1e9);
+      const chunks = [];
+      for (let i = 0; i < 10; i++) {
+        const c = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
+        chunks.push(c);
+        expect(c.scanned).toBeLessThanOrEqual(7);
+        if (c.done) break;
+      }
+      expect(chunks.length).toBe(4);
+      expect(chunks.reduce((n, c) => n + (c.deleted.iptables ?? 0), 0)).toBe(10);
+      expect(chunks.every((c) => Object.keys(c.deleted).every((d) => d === "iptables"))).toBe(true);
+      expect(chunks.reduce((n, c) => n + c.rowsWritten, 0)).toBeGreaterThanOrEqual(10);
+      expect(await remaining()).toEqual({ sshd: 10, iptables: 3, dnsmasq: 5 });
+      // Resumed from the cursor: nothing left to read behind it.
+      const again = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
+      expect(again).toMatchObject({ scanned: 0, deleted: {}, done: true });
+
+      // The default period: every dataset except those named elsewhere (sshd here).
+      const keepB = keepA + 1;
+      let deleted: Record<string, number> = {};
+      for (let i = 0; i < 10; i++) {
+        const c = await store.sweepRetentionChunk({ keepMs: keepB, horizonMs: horizon, datasets: [], others: true, exclude: ["sshd"], scanRows: 100, now: T0 });
+        for (const [d, n] of Object.entries(c.deleted)) deleted[d] = (deleted[d] ?? 0) + n;
+        if (c.done) break;
+      }
+      expect(deleted).toEqual({ dnsmasq: 5 });
+      expect(await remaining()).toEqual({ sshd: 10, iptables: 3 });
+
+      // Saving the policy drops the cursors: a period's sweep starts again from the beginning.
+      await store.putRetentionPolicy([], T0);
+      expect(await store.retentionPolicy()).toEqual([]);
+      const fresh = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["sshd"], others: false, exclude: [], scanRows: 1000, now: T0 });
+      expect(fresh.deleted).toEqual({ sshd: 10 });
+      expect(await remaining()).toEqual({ iptables: 3 });
+    });
   });
 }

@@ -233,3 +233,64 @@ export const heartbeats = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.source, t.name] })],
 );
+
+// ============================================================================================
+// --- Operations: retention, hourly rollups, usage metering (issue 14; workers/store/retention.ts,
+// --- rollups.ts, usage.ts)
+// ============================================================================================
+
+/**
+ * Retention policy: how long raw events of a dataset are kept (ms). The row `*` is the default for
+ * every dataset without a row of its own; no `*` row means "keep forever". Written by PUT /v1/retention.
+ */
+export const retention = sqliteTable("retention", {
+  dataset: text("dataset").primaryKey(),
+  keepMs: integer("keep_ms").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Where the retention sweep of one retention period (keep_ms) has got to: the last events id it scanned.
+ * Makes the sweep resumable across cron runs (each run deletes a bounded number of chunks) and bounds
+ * what it reads: rows below the cursor were already scanned. Dropped when the policy changes.
+ */
+export const retentionCursors = sqliteTable("retention_cursors", {
+  keepMs: integer("keep_ms").primaryKey(),
+  cursor: text("cursor").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Hourly rollups, written with each ingest batch's record (so once per batch, exactly as its events)
+ * and kept after raw events expire: events per `dim` value per UTC hour. `dim` is dataset, host,
+ * action, src, dst, auth_failure (key ""), blocked (source address of blocked/denied events). src, dst
+ * and blocked keep each batch's top values only (ROLLUP_TOP_PER_BATCH), so an address spread thinly over
+ * many batches is undercounted. WITHOUT ROWID (by hand in the migration): an upsert is one written row.
+ */
+export const rollupsHourly = sqliteTable(
+  "rollups_hourly",
+  {
+    /** UTC hour start, ms (event time). */
+    hour: integer("hour").notNull(),
+    dim: text("dim").notNull(),
+    key: text("key").notNull(),
+    n: integer("n").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.dim, t.key] })],
+);
+
+/**
+ * What the Worker spent, per UTC day and metric (d1_rows_read, d1_rows_written, d1_queries,
+ * worker_requests, do_requests, r2_class_a, r2_class_b, notifications): the cost meter's ledger
+ * (GET /v1/usage). One upsert per request that spent something; WITHOUT ROWID (by hand).
+ */
+export const usageDaily = sqliteTable(
+  "usage_daily",
+  {
+    /** UTC day start, ms (wall time). */
+    day: integer("day").notNull(),
+    metric: text("metric").notNull(),
+    value: integer("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.metric] })],
+);

@@ -13,10 +13,9 @@ CREATE TABLE `retention_cursors` (
 --> statement-breakpoint
 CREATE TABLE `rollups_hourly` (
 	`hour` integer NOT NULL,
-	`dim` text NOT NULL,
-	`key` text NOT NULL,
-	`n` integer NOT NULL,
-	PRIMARY KEY(`hour`, `dim`, `key`)
+	`part` text NOT NULL,
+	`counts` text NOT NULL,
+	PRIMARY KEY(`hour`, `part`)
 ) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE TABLE `usage_daily` (

@@ -12,6 +12,7 @@ import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { parseCidr } from "../../workers/parse/ip.ts";
 import { apiEvent, eventRow, insertEventStatements, type Store } from "../../workers/store/store.ts";
 import type { AlertInput } from "../../workers/store/alerts.ts";
+import { rollupsOf } from "../../workers/store/rollups.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
 
 let seq = 0;
@@ -548,6 +549,43 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       const fresh = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["sshd"], others: false, exclude: [], scanRows: 1000, now: T0 });
       expect(fresh.deleted).toEqual({ sshd: 10 });
       expect(await remaining()).toEqual({ iptables: 3 });
+    });
+
+    it("keeps hourly rollups written with a batch's record: exact per dataset, summed across batches, after the events are gone", async () => {
+      const store = await makeStore();
+      // Hours of their own (year 2002): other tests' rollups fall elsewhere.
+      const H0 = Date.parse("2002-04-05T06:00:00.000Z") + (seq % 1000) * 7_200_000;
+      const host = unique("ru");
+      const fw = (ms: number, src: string) => `<4>1 ${new Date(ms).toISOString()} ${host} kernel - - - DROP IN=eth0 OUT= SRC=${src} DST=192.0.2.1 PROTO=TCP SPT=1 DPT=22`;
+      const a = [
+        ...Array.from({ length: 4 }, (_, i) => makeEvent(host, H0 + i * 1000, i)), // sshd failures
+        ...Array.from({ length: 3 }, (_, i) => makeEvent(host, H0 + 5000 + i, 10 + i, { raw: fw(H0 + 5000 + i, "198.51.100.5") })),
+        makeEvent(host, H0 + 3_600_000 + 1, 20, { raw: fw(H0 + 3_600_000 + 1, "198.51.100.6") }), // next hour
+      ].map(eventRow);
+      const b = [makeEvent(host, H0 + 9000, 30, { raw: fw(H0 + 9000, "198.51.100.5") })].map(eventRow);
+      const parts = rollupsOf(a);
+      expect(parts.map((p) => p.hour).sort()).toEqual([H0, H0 + 3_600_000]);
+      const response = { accepted: 1, stored: 1, parse_errors: 0, empty: 0, duplicate: false, errors: [], alerts: 0, suppressed: 0, late: 0 };
+      const keyA = unique("rb");
+      const w = await store.recordBatch({ key: keyA, receivedAt: H0, response, counters: {}, rollups: parts });
+      expect(w.rowsWritten).toBe(1 + parts.length); // the batches row and one row per hour part
+      await store.recordBatch({ key: unique("rb"), receivedAt: H0, response, counters: {}, rollups: rollupsOf(b) });
+
+      const c = await store.rollupCounts(H0);
+      expect(c.eventsPerHour.filter((r) => r.hour === H0).sort((x, y) => (x.dataset < y.dataset ? -1 : 1))).toEqual([
+        { hour: H0, dataset: "iptables", n: 4 },
+        { hour: H0, dataset: "sshd", n: 4 },
+      ]);
+      expect(c.eventsPerHour.find((r) => r.hour === H0 + 3_600_000)).toEqual({ hour: H0 + 3_600_000, dataset: "iptables", n: 1 });
+      expect(c.failedLoginsPerHour.find((r) => r.hour === H0)?.n).toBe(4);
+      expect(c.topBlocked.find((r) => r.ip === "198.51.100.5")?.n).toBeGreaterThanOrEqual(4);
+
+      const hours = await store.rollupHours(H0, H0 + 3_600_000);
+      expect(hours.map((h) => h.hour)).toEqual([H0, H0 + 3_600_000]);
+      expect(hours[0]!.counts).toMatchObject({ events: 8, auth_failure: 4, dataset: { sshd: 4, iptables: 4 }, host: { [host]: 8 }, action: { drop: 4 } });
+      expect(hours[0]!.counts.src["198.51.100.5"]).toBe(4);
+      expect(hours[0]!.counts.blocked).toEqual({ "198.51.100.5": 4 });
+      expect(hours[1]!.counts.dst).toEqual({ "192.0.2.1": 1 });
     });
   });
 }

@@ -94,4 +94,33 @@ describe("retention", () => {
     await waitOnExecutionContext(ctx);
     expect(await countByDataset(host)).toEqual({});
   });
+
+  it("the overview reads hourly rollups, so its counts stay after retention deletes the raw events", async () => {
+    const now = Date.now();
+    const host = `roll-${now.toString(36)}`;
+    const t = now - 3 * 3_600_000;
+    const lines = [
+      ...Array.from({ length: 6 }, (_, i) => fw(t + i * 1000, host, 7)), // 6 drops from 203.0.113.7
+      ...Array.from({ length: 3 }, (_, i) => sshd(t + 10_000 + i, host, 150 + i)), // 3 failed logins
+    ];
+    expect((await ingest(lines, { headers: { "idempotency-key": `roll-${host}` } })).body.stored).toBe(9);
+    const hour = Math.floor(t / 3_600_000) * 3_600_000;
+    const read = async () => (await (await api("/v1/stats/overview?last=24h")).json()) as any;
+    const before = await read();
+    const i = before.events_per_hour.buckets.indexOf(hour);
+    expect(before.events_per_hour.series.iptables[i]).toBeGreaterThanOrEqual(6);
+    const iptablesBefore = before.events_per_hour.series.iptables[i];
+
+    expect((await api("/v1/retention", { method: "PUT", json: { default: "1h", datasets: {} } })).status).toBe(200);
+    const run = (await (await api("/v1/retention/run", { method: "POST" })).json()) as any;
+    expect(run.deleted.iptables).toBeGreaterThanOrEqual(6);
+    expect(await countByDataset(host)).toEqual({});
+
+    const after = await read();
+    expect(after.events_per_hour.series.iptables[i]).toBe(iptablesBefore);
+    expect(after.failed_logins_per_hour.counts[i]).toBeGreaterThanOrEqual(3);
+    expect(after.top_blocked_sources.find((s: any) => s.ip === "203.0.113.7")?.count).toBeGreaterThanOrEqual(6);
+    const hourly = (await (await api(`/v1/stats/hourly?last=24h&dim=src`)).json()) as any;
+    expect(hourly.hours.find((h: any) => h.hour === new Date(hour).toISOString())?.top.find((x: any) => x.key === "203.0.113.7")?.count).toBeGreaterThanOrEqual(6);
+  });
 });

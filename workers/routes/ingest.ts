@@ -16,6 +16,7 @@ import { readIngestBody } from "../ingest/body.ts";
 import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
 import { storeOf } from "../store/d1.ts";
+import { rollupsOf } from "../store/rollups.ts";
 import type { IngestResponse } from "../store/store.ts";
 import { registerMetricsRoutes } from "../metrics.ts";
 import { registerParseRoutes } from "./parse.ts";
@@ -109,6 +110,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         lines: batch.accepted,
         bytes: body.bytes,
       },
+      rollups: rollupsOf(batch.rows),
     });
     return c.json(response);
   });

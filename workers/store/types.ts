@@ -12,6 +12,7 @@ import type { RuleStore } from "./rules.ts";
 import type { SessionStore } from "./sessions.ts";
 import type { StatsStore } from "./stats.ts";
 import type { RetentionStore } from "./retention.ts";
+import type { RollupPart, RollupStore } from "./rollups.ts";
 
 // --- Types
 
@@ -89,6 +90,8 @@ export interface BatchRecord {
   /** Increments for the counters table; zero entries are skipped (they would cost a written row). */
   counters: Record<string, number>;
   relay?: { name: string; ip: string | null; lines: number; bytes: number } | undefined;
+  /** The batch's hourly rollups (rollups.ts rollupsOf): one written row per part. */
+  rollups?: readonly RollupPart[] | undefined;
 }
 
 export interface TokenRow {
@@ -130,7 +133,7 @@ export interface RelayRow {
  * part next to its SQL (alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts); a new family adds
  * its interface there, one name to this list and its delegations to SqlStore.
  */
-export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, RetentionStore {
+export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, RetentionStore, RollupStore {
   /**
    * One round trip before ingest: the stored response of batch `key` (if it completed), the pending
    * record of an earlier attempt that stored events but failed later, and the parse settings' version.

@@ -1,4 +1,4 @@
--- WITHOUT ROWID on rollups_hourly and usage_daily by hand (drizzle cannot express it): written per batch/request, see schema.ts.
+-- WITHOUT ROWID on rollups_hourly by hand (drizzle cannot express it): written per ingest batch, see schema.ts.
 CREATE TABLE `retention` (
 	`dataset` text PRIMARY KEY NOT NULL,
 	`keep_ms` integer NOT NULL,
@@ -19,8 +19,14 @@ CREATE TABLE `rollups_hourly` (
 ) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE TABLE `usage_daily` (
-	`day` integer NOT NULL,
-	`metric` text NOT NULL,
-	`value` integer NOT NULL,
-	PRIMARY KEY(`day`, `metric`)
-) WITHOUT ROWID;
+	`day` integer PRIMARY KEY NOT NULL,
+	`worker_requests` integer DEFAULT 0 NOT NULL,
+	`d1_rows_read` integer DEFAULT 0 NOT NULL,
+	`d1_rows_written` integer DEFAULT 0 NOT NULL,
+	`d1_queries` integer DEFAULT 0 NOT NULL,
+	`d1_bytes` integer DEFAULT 0 NOT NULL,
+	`do_requests` integer DEFAULT 0 NOT NULL,
+	`r2_class_a` integer DEFAULT 0 NOT NULL,
+	`r2_class_b` integer DEFAULT 0 NOT NULL,
+	`notifications` integer DEFAULT 0 NOT NULL
+);

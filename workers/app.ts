@@ -16,6 +16,8 @@ import { registerRuleRoutes } from "./routes/rules.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerHeartbeatRoutes } from "./routes/heartbeats.ts";
 import { registerRetentionRoutes } from "./routes/retention.ts";
+import { registerUsageRoutes } from "./routes/usage.ts";
+import { meterRequests } from "./usage.ts";
 import { registerWebRoutes } from "../web/routes.tsx";
 import { securityHeaders } from "../web/security.ts";
 
@@ -28,6 +30,8 @@ export function createApp(): Hono<AppEnv> {
   });
   // Every answer (pages, API, errors) carries the console's security headers and is never cached.
   app.use("*", securityHeaders);
+  // The cost meter: every request's D1 rows, queries and Durable Object calls (workers/usage.ts).
+  app.use("*", meterRequests);
 
   registerHealthRoutes(app);
   registerIngestRoutes(app);
@@ -39,6 +43,7 @@ export function createApp(): Hono<AppEnv> {
   registerAlertRoutes(app);
   registerHeartbeatRoutes(app);
   registerRetentionRoutes(app);
+  registerUsageRoutes(app);
   registerWebRoutes(app);
 
   app.notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));

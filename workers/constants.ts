@@ -58,3 +58,33 @@ export const RETENTION_SCAN_ROWS = 5000;
  * resumes from the saved cursor on the next cron (or POST /v1/retention/run).
  */
 export const RETENTION_MAX_CHUNKS_PER_RUN = 12;
+
+// --- Plans and their quotas, for the cost meter (GET /v1/usage, workers/usage.ts)
+// Free: a daily limit past which requests fail. Paid (Workers Paid, $5/month): a monthly allowance past
+// which usage is billed, never refused. Figures as published on each pricing page.
+/** https://developers.cloudflare.com/workers/platform/pricing/ */
+export const WORKERS_FREE_REQUESTS_PER_DAY = 100_000;
+export const WORKERS_PAID_REQUESTS_PER_MONTH = 10_000_000;
+/** USD per million requests beyond the Paid allowance. */
+export const WORKERS_PAID_USD_PER_MILLION_REQUESTS = 0.3;
+/** https://developers.cloudflare.com/d1/platform/pricing/ */
+export const D1_FREE_ROWS_READ_PER_DAY = 5_000_000;
+export const D1_FREE_ROWS_WRITTEN_PER_DAY = 100_000;
+/** Free: 500 MB per database (5 GB per account). Paid: 10 GB per database, 5 GB-month included. */
+export const D1_FREE_BYTES_PER_DATABASE = 500 * 1_000_000;
+export const D1_PAID_BYTES_PER_DATABASE = 10 * 1_000_000_000;
+export const D1_PAID_ROWS_READ_PER_MONTH = 25_000_000_000;
+export const D1_PAID_ROWS_WRITTEN_PER_MONTH = 50_000_000;
+export const D1_PAID_USD_PER_MILLION_ROWS_READ = 0.001;
+export const D1_PAID_USD_PER_MILLION_ROWS_WRITTEN = 1.0;
+/** https://developers.cloudflare.com/durable-objects/platform/pricing/ */
+export const DO_FREE_REQUESTS_PER_DAY = 100_000;
+export const DO_PAID_REQUESTS_PER_MONTH = 1_000_000;
+export const DO_PAID_USD_PER_MILLION_REQUESTS = 0.15;
+/** https://developers.cloudflare.com/r2/pricing/ (the same free tier on both plans, per month). */
+export const R2_FREE_CLASS_A_PER_MONTH = 1_000_000;
+export const R2_FREE_CLASS_B_PER_MONTH = 10_000_000;
+export const R2_USD_PER_MILLION_CLASS_A = 4.5;
+export const R2_USD_PER_MILLION_CLASS_B = 0.36;
+/** The cost meter warns when a day's use or a month's projection reaches this share of a limit. */
+export const USAGE_WARN_FRACTION = 0.7;

@@ -587,5 +587,19 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(hours[0]!.counts.blocked).toEqual({ "198.51.100.5": 4 });
       expect(hours[1]!.counts.dst).toEqual({ "192.0.2.1": 1 });
     });
+
+    it("keeps the usage ledger: adds per day, counts its own write, keeps the largest size", async () => {
+      const store = await makeStore();
+      const day = Date.parse("2003-01-01T00:00:00.000Z") + (seq % 1000) * 86_400_000;
+      const zero = { worker_requests: 0, d1_rows_read: 0, d1_rows_written: 0, d1_queries: 0, d1_bytes: 0, do_requests: 0, r2_class_a: 0, r2_class_b: 0, notifications: 0 };
+      await store.addUsage(day, { ...zero, worker_requests: 1, d1_rows_written: 10, d1_queries: 2, d1_bytes: 5000, r2_class_a: 1 });
+      await store.addUsage(day, { ...zero, worker_requests: 1, d1_rows_read: 7, d1_bytes: 4000, notifications: 2 });
+      await store.addUsage(day + 86_400_000, { ...zero, do_requests: 3 });
+      const days = await store.usageDays(day, day + 86_400_000);
+      expect(days).toEqual([
+        { ...zero, day, worker_requests: 2, d1_rows_read: 7, d1_rows_written: 12, d1_queries: 4, d1_bytes: 5000, r2_class_a: 1, notifications: 2 },
+        { ...zero, day: day + 86_400_000, do_requests: 3, d1_rows_written: 1, d1_queries: 1 },
+      ]);
+    });
   });
 }

@@ -282,17 +282,21 @@ export const rollupsHourly = sqliteTable(
 );
 
 /**
- * What the Worker spent, per UTC day and metric (d1_rows_read, d1_rows_written, d1_queries,
- * worker_requests, do_requests, r2_class_a, r2_class_b, notifications): the cost meter's ledger
- * (GET /v1/usage). One upsert per request that spent something; WITHOUT ROWID (by hand).
+ * What the Worker spent per UTC day (wall time): the cost meter's ledger (workers/usage.ts,
+ * GET /v1/usage). One row per day, upserted once per metered request (one written row), so metering
+ * costs one D1 row a request whatever it counted. D1 storage is the largest size D1 reported that day.
  */
-export const usageDaily = sqliteTable(
-  "usage_daily",
-  {
-    /** UTC day start, ms (wall time). */
-    day: integer("day").notNull(),
-    metric: text("metric").notNull(),
-    value: integer("value").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.day, t.metric] })],
-);
+export const usageDaily = sqliteTable("usage_daily", {
+  /** UTC day start, ms. */
+  day: integer("day").primaryKey(),
+  workerRequests: integer("worker_requests").notNull().default(0),
+  d1RowsRead: integer("d1_rows_read").notNull().default(0),
+  d1RowsWritten: integer("d1_rows_written").notNull().default(0),
+  d1Queries: integer("d1_queries").notNull().default(0),
+  /** Bytes of the database after the day's last metered query (D1 `meta.size_after`). */
+  d1Bytes: integer("d1_bytes").notNull().default(0),
+  doRequests: integer("do_requests").notNull().default(0),
+  r2ClassA: integer("r2_class_a").notNull().default(0),
+  r2ClassB: integer("r2_class_b").notNull().default(0),
+  notifications: integer("notifications").notNull().default(0),
+});

@@ -19,6 +19,7 @@ import { sessionQueries, type SessionStore } from "./sessions.ts";
 import { statsQueries, type StatsStore } from "./stats.ts";
 import { retentionQueries, type RetentionStore } from "./retention.ts";
 import { rollupQueries, rollupStatement, type RollupStore } from "./rollups.ts";
+import { usageQueries, type UsageStore } from "./usage.ts";
 import type { BatchRecord, EventRow, ExtractorRow, IngestResponse, PendingBatch, SourceRow, Sql, SqlResult, SqlStatement, Store, TokenRow } from "./types.ts";
 
 // --- Settings version
@@ -37,13 +38,13 @@ const ADD_COUNTERS_SQL =
   "INSERT INTO counters (name, value) SELECT key, value FROM json_each(?1) WHERE true " +
   "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
 
-export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, RetentionStore, RollupStore {}
+export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, RetentionStore, RollupStore, UsageStore {}
 
 export class SqlStore implements Store {
   readonly sql: Sql;
   constructor(sql: Sql) {
     this.sql = sql;
-    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), retentionQueries(sql), rollupQueries(sql));
+    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), retentionQueries(sql), rollupQueries(sql), usageQueries(sql));
   }
 
   private async one(sql: string, ...params: unknown[]): Promise<SqlResult> {

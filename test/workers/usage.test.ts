@@ -1,0 +1,69 @@
+/**
+ * The cost meter in workerd with real D1: the ledger's rows written for an ingest equal what D1 reported
+ * for it (the `rows_written` counter, itself D1's meta.rows_written), GET /v1/usage's shape and its
+ * warning before a Free limit, and the projection to the month's end.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { storeOf } from "../../workers/store/d1.ts";
+import { emptyUsage } from "../../workers/store/usage.ts";
+import { dayOf, usageReport } from "../../workers/usage.ts";
+import { api, ingest } from "./api-client.ts";
+
+/** Today's ledger row and the counters, read straight from D1 (not through the metered Worker). */
+async function snapshot() {
+  const usage = await env.DB.prepare("SELECT * FROM usage_daily WHERE day = ?1").bind(dayOf(Date.now())).first<Record<string, number>>();
+  const rw = await env.DB.prepare("SELECT value FROM counters WHERE name = 'rows_written'").first<{ value: number }>();
+  return { usage: usage ?? {}, rowsWritten: rw?.value ?? 0 };
+}
+
+describe("cost meter", () => {
+  it("counts an ingest's D1 rows written exactly as D1 reported them, and the request", async () => {
+    const before = await snapshot();
+    const now = Date.now();
+    const lines = Array.from({ length: 50 }, (_, i) => `<38>1 ${new Date(now - i * 1000).toISOString()} meter sshd 1 - - Accepted publickey for u${i} from 192.0.2.${i} port 5${i} ssh2`);
+    const r = await ingest(lines, { headers: { "idempotency-key": `meter-${now}` } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.stored).toBe(50);
+    const after = await snapshot();
+    const ingestWritten = after.rowsWritten - before.rowsWritten; // D1's meta.rows_written of the ingest
+    expect(ingestWritten).toBeGreaterThanOrEqual(50);
+    const d = (k: string) => (after.usage[k] ?? 0) - (before.usage[k] ?? 0);
+    // + 1: the ledger upsert's own written row.
+    expect(d("d1_rows_written")).toBe(ingestWritten + 1);
+    expect(d("worker_requests")).toBe(1);
+    expect(d("d1_queries")).toBeGreaterThanOrEqual(3);
+    expect(d("d1_rows_read")).toBeGreaterThan(0);
+    expect(after.usage.d1_bytes).toBeGreaterThan(0);
+  });
+
+  it("GET /v1/usage reports today, the month and its projection against Free and Paid, warning before a limit", async () => {
+    const res = await api("/v1/usage");
+    expect(res.status).toBe(200);
+    const u = (await res.json()) as any;
+    expect(u.today.day).toBe(new Date().toISOString().slice(0, 10));
+    expect(u.today.worker_requests).toBeGreaterThanOrEqual(1);
+    expect(u.month.d1_rows_written).toBeGreaterThanOrEqual(u.today.d1_rows_written);
+    expect(u.projection.d1_rows_written).toBeGreaterThanOrEqual(u.month.d1_rows_written);
+    expect(u.checks.find((c: any) => c.metric === "d1_rows_written" && c.plan === "free")).toMatchObject({ period: "day", limit: 100_000 });
+    expect(u.level).toBe("ok");
+
+    // 75,000 rows written today: 75% of the Free plan's 100,000 a day.
+    await storeOf(env).addUsage(dayOf(Date.now()), { ...emptyUsage(), d1_rows_written: 75_000 });
+    const warned = (await (await api("/v1/usage")).json()) as any;
+    expect(warned.level).toBe("warning");
+    expect(warned.checks.find((c: any) => c.metric === "d1_rows_written" && c.plan === "free").level).toBe("warning");
+  });
+
+  it("projects the month from the days so far and prices what exceeds the Paid allowance", () => {
+    const now = Date.UTC(2026, 3, 10, 12); // 10 April, noon: 9.5 days elapsed of 30
+    const days = [Date.UTC(2026, 3, 1), Date.UTC(2026, 3, 10), Date.UTC(2026, 2, 31)].map((day) => ({ day, ...emptyUsage(), d1_rows_written: 9_500_000, d1_bytes: 1000 }));
+    const r = usageReport(days, now);
+    expect(r.month.d1_rows_written).toBe(19_000_000); // March 31 is not this month
+    expect(r.projection.d1_rows_written).toBe(60_000_000);
+    expect(r.projected_overage_usd).toBe(10); // 10 M rows over 50 M at $1.00 per million
+    expect(r.today.d1_rows_written).toBe(9_500_000);
+    expect(r.level).toBe("over"); // 9.5 M today against Free's 100,000
+    expect(r.projection.d1_bytes).toBe(1000);
+  });
+});

@@ -39,6 +39,7 @@ export const PAGE_ROUTES: [string, PageName][] = [
   ["/heartbeats", "heartbeats"],
   ["/overview", "overview"],
   ["/settings", "settings"],
+  ["/usage", "usage"],
 ];
 
 let resolverRegistered = false;

@@ -10,6 +10,7 @@ import { rulesPage } from "./rules.ts";
 import { heartbeatsPage } from "./heartbeats.ts";
 import { overviewPage } from "./overview.ts";
 import { settingsPage } from "./settings.ts";
+import { usagePage } from "./usage.ts";
 
 const PAGES: Record<string, () => void> = {
   alerts: alertsPage,
@@ -19,6 +20,7 @@ const PAGES: Record<string, () => void> = {
   heartbeats: heartbeatsPage,
   overview: overviewPage,
   settings: settingsPage,
+  usage: usagePage,
 };
 
 PAGES[document.body.dataset.page ?? ""]?.();

@@ -5,7 +5,7 @@
  * 503 {"error":{"code":"offline"}} that the client shows as its "offline" state.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "a293658f6d0a";
+const VERSION = "25789791e56a";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",

@@ -79,6 +79,10 @@ export async function runRetention(store: Store, now: number, opts: { maxChunks?
     }
     if (!report.complete) break;
   }
+  // Best effort: the counters feed /metrics; a failed count must not fail the sweep it reports.
+  // Zero entries are left out: each would cost a written row.
+  const counts = Object.fromEntries(Object.entries({ retention_deleted: report.deleted_total, retention_scanned: report.scanned }).filter(([, n]) => n > 0));
+  if (Object.keys(counts).length) await store.addCounters(counts).catch(() => {});
   report.duration_ms = Date.now() - started;
   return report;
 }

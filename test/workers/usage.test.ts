@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { storeOf } from "../../workers/store/d1.ts";
 import { emptyUsage } from "../../workers/store/usage.ts";
 import { dayOf, usageReport } from "../../workers/usage.ts";
-import { api, ingest } from "./api-client.ts";
+import { PIPELINE_COUNTERS, USAGE_GAUGES } from "../../workers/metrics.ts";
+import { api, ingest, tokenWith } from "./api-client.ts";
 
 /** Today's ledger row and the counters, read straight from D1 (not through the metered Worker). */
 async function snapshot() {
@@ -65,5 +66,20 @@ describe("cost meter", () => {
     expect(r.today.d1_rows_written).toBe(9_500_000);
     expect(r.level).toBe("over"); // 9.5 M today against Free's 100,000
     expect(r.projection.d1_bytes).toBe(1000);
+  });
+
+  it("serves Prometheus text at /metrics to a read token: every pipeline counter, the relays and the cost gauges", async () => {
+    expect((await api("/metrics", { token: null })).status).toBe(401);
+    expect((await api("/metrics", { token: await tokenWith("ingest") })).status).toBe(403);
+    const res = await api("/metrics", { token: await tokenWith("read") });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    for (const name of Object.keys(PIPELINE_COUNTERS)) expect(text).toMatch(new RegExp(`^porchlight_${name}_total \\d+$`, "m"));
+    for (const name of Object.keys(USAGE_GAUGES)) expect(text).toContain(`# TYPE ${name} gauge`);
+    expect(text).toMatch(/^porchlight_usage_today\{metric="worker_requests"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^porchlight_usage_limit_fraction\{metric="d1_rows_written",plan="free"\} [\d.e-]+$/m);
+    // Every sample line is `name{labels} value` or `name value`.
+    for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? -?[\d.e+-]+$/);
   });
 });

@@ -5,40 +5,14 @@
  * each plan limit) and retention. `GET /v1/metrics` is JSON (`?format=prometheus` for text);
  * `GET /metrics` is the conventional path for scrapers (Prometheus text, bearer read token).
  * docs/grafana/porchlight.json charts these names; test/unit/grafana.test.ts checks it only uses
- * names that exist (PIPELINE_COUNTERS and USAGE_GAUGES here, the relay's own in relay/).
+ * names that exist (metric-names.ts, and the relay's own in relay/).
  */
 import type { Context, Hono } from "hono";
 import { requireScope, type AppEnv } from "./auth.ts";
 import { storeOf } from "./store/d1.ts";
 import { USAGE_METRICS } from "./store/usage.ts";
 import { readUsage } from "./usage.ts";
-
-/** Counters always exported (0 until first counted), each `porchlight_<name>_total`. */
-export const PIPELINE_COUNTERS: Record<string, string> = {
-  received: "Lines accepted at the edge.",
-  stored: "Events stored.",
-  parse_errors: "Lines no parser understood (stored as raw).",
-  empty_lines: "Empty lines skipped.",
-  duplicates: "Lines already stored (same id).",
-  line_errors: "Lines refused with an error.",
-  alerts: "Alerts created or changed by rule evaluation.",
-  suppressed: "Events kept out of alerting by suppress rules.",
-  late_matches: "Matches too late for their rule's window.",
-  rows_written: "D1 rows written by ingest (meta.rows_written).",
-  duplicate_batches: "Batches replayed with a known Idempotency-Key.",
-  rule_engine_errors: "Rule engine exceptions.",
-  live_publishes_dropped: "Live updates the hub did not take.",
-  retention_deleted: "Events deleted by retention.",
-  retention_scanned: "Events rows read by retention sweeps.",
-};
-
-/** Cost-meter gauges, each with a `metric` label (workers/usage.ts). */
-export const USAGE_GAUGES: Record<string, string> = {
-  porchlight_usage_today: "Today's use (UTC day) per metric.",
-  porchlight_usage_month: "This month's use per metric.",
-  porchlight_usage_projection: "This month's use projected to the month's end.",
-  porchlight_usage_limit_fraction: "Use against a plan limit (free: today vs daily; paid: projection vs monthly).",
-};
+import { PIPELINE_COUNTERS, USAGE_GAUGES } from "./metric-names.ts";
 
 const esc = (s: string) => s.replace(/["\\\n]/g, "_");
 

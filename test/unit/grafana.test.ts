@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { PIPELINE_COUNTERS, USAGE_GAUGES } from "../../workers/metrics.ts";
+import { PIPELINE_COUNTERS, USAGE_GAUGES } from "../../workers/metric-names.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const dashboard: unknown = JSON.parse(readFileSync(join(root, "docs/grafana/porchlight.json"), "utf8"));

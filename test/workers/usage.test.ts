@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { storeOf } from "../../workers/store/d1.ts";
 import { emptyUsage } from "../../workers/store/usage.ts";
 import { dayOf, usageReport } from "../../workers/usage.ts";
-import { PIPELINE_COUNTERS, USAGE_GAUGES } from "../../workers/metrics.ts";
+import { PIPELINE_COUNTERS, USAGE_GAUGES } from "../../workers/metric-names.ts";
 import { api, ingest, tokenWith } from "./api-client.ts";
 
 /** Today's ledger row and the counters, read straight from D1 (not through the metered Worker). */

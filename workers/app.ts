@@ -17,6 +17,7 @@ import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerHeartbeatRoutes } from "./routes/heartbeats.ts";
 import { registerRetentionRoutes } from "./routes/retention.ts";
 import { registerUsageRoutes } from "./routes/usage.ts";
+import { registerArchiveRoutes } from "./routes/archive.ts";
 import { meterRequests } from "./usage.ts";
 import { registerWebRoutes } from "../web/routes.tsx";
 import { securityHeaders } from "../web/security.ts";
@@ -44,6 +45,7 @@ export function createApp(): Hono<AppEnv> {
   registerHeartbeatRoutes(app);
   registerRetentionRoutes(app);
   registerUsageRoutes(app);
+  registerArchiveRoutes(app);
   registerWebRoutes(app);
 
   app.notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));

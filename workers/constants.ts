@@ -88,3 +88,13 @@ export const R2_USD_PER_MILLION_CLASS_A = 4.5;
 export const R2_USD_PER_MILLION_CLASS_B = 0.36;
 /** The cost meter warns when a day's use or a month's projection reaches this share of a limit. */
 export const USAGE_WARN_FRACTION = 0.7;
+
+// --- Raw archive in R2 (ours; R2 limits: https://developers.cloudflare.com/r2/platform/limits/)
+/**
+ * Archive objects one restore request reads: each is a subrequest (Workers Free: 50 per invocation,
+ * WORKERS_FREE_SUBREQUESTS) next to the list calls and D1 queries. A larger range answers
+ * `complete: false` with a cursor to continue.
+ */
+export const ARCHIVE_RESTORE_MAX_OBJECTS = 30;
+/** Longest range one restore may ask for (the days it lists), ms. */
+export const ARCHIVE_RESTORE_MAX_RANGE_MS = 31 * 86_400_000;

@@ -26,6 +26,8 @@ export interface Env {
    * LIBSQL_URL` and `LIBSQL_AUTH_TOKEN`). Unset: D1 (`DB`).
    */
   LIBSQL_URL?: string;
+  /** Optional raw archive (R2): every accepted batch as gzip NDJSON (workers/archive.ts). */
+  ARCHIVE?: R2Bucket;
   LIBSQL_AUTH_TOKEN?: string;
 }
 

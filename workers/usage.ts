@@ -75,7 +75,7 @@ export function meteredEnv(env: Env, meter: Meter): Env {
     RULE_STATE: meteredNamespace(env.RULE_STATE, meter),
     HEARTBEAT: meteredNamespace(env.HEARTBEAT, meter),
     LIVE: meteredNamespace(env.LIVE, meter),
-  };
+  } as Env;
 }
 
 const METER = new WeakMap<object, Meter>();

@@ -17,6 +17,8 @@ import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
 import { storeOf } from "../store/d1.ts";
 import { rollupsOf } from "../store/rollups.ts";
+import { archiveBatch } from "../archive.ts";
+import { meterOf } from "../usage.ts";
 import type { IngestResponse } from "../store/store.ts";
 import { registerMetricsRoutes } from "../metrics.ts";
 import { registerParseRoutes } from "./parse.ts";
@@ -111,6 +113,12 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         bytes: body.bytes,
       },
       rollups: rollupsOf(batch.rows),
+    });
+    // The raw archive (when ARCHIVE is bound) after the batch is recorded; a failed write is logged and
+    // counted, never a failed ingest: the events are stored.
+    await archiveBatch(c.env, key, relayName(c.req.header("x-porchlight-relay"), c.req.header("user-agent")), batch.rows, meterOf(c)).catch((err: unknown) => {
+      console.error(JSON.stringify({ level: "error", where: "archive", requestId: c.get("requestId"), error: String(err) }));
+      return storeOf(c.env).addCounters({ archive_errors: 1 }).catch(() => {});
     });
     return c.json(response);
   });

@@ -11,11 +11,11 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { generateCorpus } from "./corpus.ts";
+import { freePort } from "./workerd/harness.ts";
 import { prepareBatch } from "../workers/ingest/batch.ts";
 import { DEFAULT_CONTEXT } from "../workers/parse/index.ts";
 
@@ -23,16 +23,6 @@ const root = resolve(import.meta.dirname, "..");
 const BATCHES = 20;
 const LINES = 1000;
 const HOME_LINES_PER_DAY = 500_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 type Usage = Record<string, number>;
 

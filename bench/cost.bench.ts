@@ -92,6 +92,26 @@ try {
   const ret = delta(r0, r1);
   console.log(`retention sweep: ${deleted} events deleted; per deleted event ${(ret.d1_rows_written! / deleted).toFixed(3)} D1 rows written, ${(ret.d1_rows_read! / deleted).toFixed(3)} rows read (sweep report: ${written} written, ${scanned} scanned)`);
 
+  // Archive-only for everything but sshd: what D1 still writes per line received.
+  await fetch(`${base}/v1/retention`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ default: "archive", datasets: { sshd: "30d" } }) });
+  const a0 = await usage();
+  let accepted = 0;
+  let storedA = 0;
+  for (let b = 0; b < BATCHES; b++) {
+    const res = await fetch(`${base}/v1/ingest`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/plain", "content-encoding": "gzip", "idempotency-key": `cost-a-${b}`, "x-porchlight-relay": "bench" },
+      body: gzipSync(generateCorpus(LINES, 9000 + b).join("\n") + "\n"),
+    });
+    const body = (await res.json()) as { accepted: number; stored: number };
+    accepted += body.accepted;
+    storedA += body.stored;
+  }
+  const a1 = await usage();
+  const arch = delta(a0, a1);
+  const wArch = arch.d1_rows_written! / accepted;
+  console.log(`policy {"default": "archive", "datasets": {"sshd": "30d"}}: ${storedA} of ${accepted} lines stored in D1; per line received ${wArch.toFixed(4)} D1 rows written, ${(arch.d1_rows_read! / accepted).toFixed(4)} read`);
+
   // --- Projection to a home of 500,000 lines a day
   const w = per("d1_rows_written");
   const rd = per("d1_rows_read");
@@ -106,6 +126,12 @@ try {
     const gb = (day * keepDays * bytesPerEvent) / 1e9;
     const r2gb = archive ? (day * 365 * gz) / stored / 1e9 : 0;
     console.log(`  ${name}: D1 ${Math.round(writes).toLocaleString("en-US")} rows written/day (Free: 100,000), ${Math.round(reads).toLocaleString("en-US")} read/day (Free: 5,000,000), ${gb.toFixed(2)} GB stored (Free: 0.5 GB/db), ${Math.round(reqPerDay)} Worker requests/day${archive ? `, R2 ${r2gb.toFixed(2)} GB, ${Math.round(reqPerDay * 30)} class A ops/month` : ""}`);
+  }
+  {
+    const share = storedA / accepted;
+    const writes = day * (wArch + share * delW);
+    const gb = (day * 30 * share * bytesPerEvent) / 1e9;
+    console.log(`  sshd in D1 30 d, everything else archive only (R2 365 d): D1 ${Math.round(writes).toLocaleString("en-US")} rows written/day (Free: 100,000), ${gb.toFixed(2)} GB stored, R2 ${((day * 365 * gz) / stored / 1e9).toFixed(2)} GB`);
   }
   const freeLines = Math.floor(100_000 / (w + delW));
   console.log(`  the Free plan's 100,000 written rows a day hold at most ${freeLines.toLocaleString("en-US")} stored lines a day at steady state`);

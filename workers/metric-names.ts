@@ -18,6 +18,7 @@ export const PIPELINE_COUNTERS: Record<string, string> = {
   duplicate_batches: "Batches replayed with a known Idempotency-Key.",
   rule_engine_errors: "Rule engine exceptions.",
   live_publishes_dropped: "Live updates the hub did not take.",
+  archived_only: "Events of archive-only datasets: archived in R2 and evaluated, not stored in D1.",
   retention_deleted: "Events deleted by retention.",
   retention_scanned: "Events rows read by retention sweeps.",
 };

@@ -31,15 +31,50 @@ export interface RetentionReport {
   duration_ms: number;
 }
 
+/** A dataset kept 0 ms is "archive": its events go to the R2 archive (and rules, rollups), not into D1. */
+export const ARCHIVE_ONLY = "archive";
+const render = (ms: number) => (ms === 0 ? ARCHIVE_ONLY : formatDuration(ms));
+
 export function policyOf(rows: readonly RetentionPolicyRow[]): RetentionPolicy {
   const datasets: Record<string, string> = {};
   let def: string | null = null;
   for (const r of rows) {
-    if (r.dataset === DEFAULT_DATASET) def = formatDuration(r.keepMs);
-    else datasets[r.dataset] = formatDuration(r.keepMs);
+    if (r.dataset === DEFAULT_DATASET) def = render(r.keepMs);
+    else datasets[r.dataset] = render(r.keepMs);
   }
   return { default: def, datasets };
 }
+
+/** How long the archive-only set is cached per isolate, ms: a policy change reaches ingest within this. */
+export const ARCHIVE_ONLY_CACHE_MS = 30_000;
+let archiveOnlyCache: { at: number; archived: ReadonlySet<string>; kept: ReadonlySet<string>; defaultArchived: boolean } | undefined;
+
+/**
+ * The rows ingest stores in D1: all of them, less those of archive-only datasets (`"archive"` in the
+ * policy; their events are still evaluated by rules, counted in rollups and archived). Reads the policy
+ * at most once per ARCHIVE_ONLY_CACHE_MS per isolate.
+ */
+export async function rowsToStore<R extends { dataset: string }>(store: Store, rows: readonly R[], now = Date.now()): Promise<readonly R[]> {
+  if (!archiveOnlyCache || now - archiveOnlyCache.at > ARCHIVE_ONLY_CACHE_MS) {
+    const policy = await store.retentionPolicy();
+    const named = policy.filter((r) => r.dataset !== DEFAULT_DATASET);
+    archiveOnlyCache = {
+      at: now,
+      archived: new Set(named.filter((r) => r.keepMs === 0).map((r) => r.dataset)),
+      kept: new Set(named.filter((r) => r.keepMs > 0).map((r) => r.dataset)),
+      defaultArchived: policy.some((r) => r.keepMs === 0 && r.dataset === DEFAULT_DATASET),
+    };
+  }
+  const { archived, kept, defaultArchived } = archiveOnlyCache;
+  if (!defaultArchived && archived.size === 0) return rows;
+  // With an archive-only default, only datasets named with a duration are stored.
+  return rows.filter((r) => !archived.has(r.dataset) && (kept.has(r.dataset) || !defaultArchived));
+}
+
+/** Forgets the cached policy (after PUT /v1/retention in this isolate). */
+export const forgetArchiveOnly = (): void => {
+  archiveOnlyCache = undefined;
+};
 
 /** Sweeps expired events now. `maxChunks` bounds the run (tests use small numbers to see resumption). */
 export async function runRetention(store: Store, now: number, opts: { maxChunks?: number; scanRows?: number } = {}): Promise<RetentionReport> {

@@ -123,4 +123,25 @@ describe("retention", () => {
     const hourly = (await (await api(`/v1/stats/hourly?last=24h&dim=src`)).json()) as any;
     expect(hourly.hours.find((h: any) => h.hour === new Date(hour).toISOString())?.top.find((x: any) => x.key === "203.0.113.7")?.count).toBeGreaterThanOrEqual(6);
   });
+
+  it('"archive" keeps a dataset out of D1 but in the R2 archive, the rollups and the counters', async () => {
+    const put = await api("/v1/retention", { method: "PUT", json: { default: "30d", datasets: { iptables: "archive" } } });
+    expect(await put.json()).toEqual({ default: "30d", datasets: { iptables: "archive" } });
+    const now = Date.now();
+    const host = `ao-${now.toString(36)}`;
+    const lines = [...Array.from({ length: 5 }, (_, i) => fw(now - 60_000 + i, host, i)), ...Array.from({ length: 2 }, (_, i) => sshd(now - 30_000 + i, host, i))];
+    const before = ((await (await api("/v1/metrics")).json()) as any).counters;
+    const r = await ingest(lines, { headers: { "idempotency-key": `ao-${host}`, "x-porchlight-relay": "ao" } });
+    expect(r.body).toMatchObject({ accepted: 7, stored: 2 });
+    expect(await countByDataset(host)).toEqual({ sshd: 2 });
+    const after = ((await (await api("/v1/metrics")).json()) as any).counters;
+    expect((after.archived_only ?? 0) - (before.archived_only ?? 0)).toBe(5);
+    expect((after.duplicates ?? 0) - (before.duplicates ?? 0)).toBe(0);
+    const listed = await env.ARCHIVE!.list({ prefix: `raw/${new Date(now).toISOString().slice(0, 10)}/ao/`, include: ["customMetadata"] });
+    expect(listed.objects.map((o) => o.customMetadata?.lines ?? "")).toContain("7");
+    const hourly = (await (await api("/v1/stats/hourly?last=24h&dim=host")).json()) as any;
+    const counted = hourly.hours.reduce((n: number, h: any) => n + (h.top.find((x: any) => x.key === host)?.count ?? 0), 0);
+    expect(counted).toBe(7);
+    await api("/v1/retention", { method: "PUT", json: { default: null, datasets: {} } });
+  });
 });

@@ -18,6 +18,7 @@ import { evaluateBatch } from "../rules/evaluate.ts";
 import { storeOf } from "../store/d1.ts";
 import { rollupsOf } from "../store/rollups.ts";
 import { archiveBatch } from "../archive.ts";
+import { rowsToStore } from "../retention.ts";
 import { meterOf } from "../usage.ts";
 import type { IngestResponse } from "../store/store.ts";
 import { registerMetricsRoutes } from "../metrics.ts";
@@ -50,7 +51,10 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     const ctx = await parseContextFor(store, pre.settingsVersion);
     const clientIp = c.req.header("cf-connecting-ip");
     const batch = prepareBatch(body.text, body.kind, { ctx, batchKey: key, nowMs, clientIp });
-    const inserted = await store.insertEvents(batch.rows);
+    // Archive-only datasets (retention policy "archive") skip D1; rules, rollups and the archive see all.
+    const toStore = await rowsToStore(store, batch.rows);
+    const archivedOnly = batch.rows.length - toStore.length;
+    const inserted = await store.insertEvents(toStore);
 
     const stored = inserted.stored + (pre.pending?.stored ?? 0);
     const rowsWritten = inserted.rowsWritten + (pre.pending?.rows_written ?? 0);
@@ -97,7 +101,8 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         parse_errors: batch.parseErrors,
         empty_lines: batch.empty,
         // Lines that were already stored (same id) by something other than this batch's attempts.
-        duplicates: batch.accepted - stored,
+        duplicates: batch.accepted - stored - archivedOnly,
+        archived_only: archivedOnly,
         line_errors: batch.errors.length,
         // From rule evaluation: alerts created or changed, events kept out of alerting by suppress
         // rules, and matches the stateful engines ignored as too late for their rule's window.

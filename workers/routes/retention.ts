@@ -6,13 +6,15 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { requireScope, type AppEnv } from "../auth.ts";
-import { policyOf, runRetention } from "../retention.ts";
+import { ARCHIVE_ONLY, forgetArchiveOnly, policyOf, runRetention } from "../retention.ts";
+import { PorchlightError } from "../errors.ts";
 import { parseDuration } from "../rules/duration.ts";
 import { storeOf } from "../store/d1.ts";
 import { DEFAULT_DATASET, type RetentionPolicyRow } from "../store/retention.ts";
 import { parseJsonBody } from "./json-body.ts";
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, "must be a duration such as 7d, 12h or 365d (at most 366d)");
+const duration = z.string().refine((s) => s === ARCHIVE_ONLY || parseDuration(s) !== undefined, `must be a duration such as 7d, 12h or 365d (at most 366d), or "${ARCHIVE_ONLY}" (R2 archive only, not in search)`);
+const keepMsOf = (s: string) => (s === ARCHIVE_ONLY ? 0 : parseDuration(s)!);
 const DATASET = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const RetentionBody = z
@@ -32,10 +34,14 @@ export function registerRetentionRoutes(app: Hono<AppEnv>): void {
 
   app.put("/v1/retention", requireScope("admin"), async (c) => {
     const body = await parseJsonBody(c.req.raw, RetentionBody);
-    const rows: RetentionPolicyRow[] = Object.entries(body.datasets).map(([dataset, d]) => ({ dataset, keepMs: parseDuration(d)! }));
-    if (body.default !== null) rows.push({ dataset: DEFAULT_DATASET, keepMs: parseDuration(body.default)! });
+    const rows: RetentionPolicyRow[] = Object.entries(body.datasets).map(([dataset, d]) => ({ dataset, keepMs: keepMsOf(d) }));
+    if (body.default !== null) rows.push({ dataset: DEFAULT_DATASET, keepMs: keepMsOf(body.default) });
+    if (rows.some((r) => r.keepMs === 0) && !c.env.ARCHIVE) {
+      throw new PorchlightError("validation_failed", `"${ARCHIVE_ONLY}" needs the R2 archive: bind a bucket as ARCHIVE (docs/operations.md)`, { field: "datasets" });
+    }
     const store = storeOf(c.env);
     await store.putRetentionPolicy(rows, Date.now());
+    forgetArchiveOnly();
     return c.json(policyOf(await store.retentionPolicy()));
   });
 

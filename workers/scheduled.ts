@@ -1,16 +1,22 @@
 /**
  * The Cron Trigger (wrangler.toml [triggers]): each run sweeps expired events (a bounded number of
- * chunks, resumable: workers/retention.ts) and logs what it did. Failures are logged, not thrown: the
+ * chunks, resumable: workers/retention.ts), merges closed hours' rollup parts (store/rollups.ts) and
+ * logs what it did. Failures are logged, not thrown: the
  * next run resumes from the saved cursor.
  */
 import type { Env } from "./env.ts";
 import { runRetention } from "./retention.ts";
 import { storeOf } from "./store/d1.ts";
+import { ROLLUP_COMPACT_HOURS_PER_RUN, ROLLUP_COMPACT_LAG_MS } from "./constants.ts";
 
 export async function runScheduled(env: Env, scheduledTime: number): Promise<void> {
   try {
-    const report = await runRetention(storeOf(env), scheduledTime);
-    console.log(JSON.stringify({ level: "info", where: "cron", retention: report }));
+    const store = storeOf(env);
+    const report = await runRetention(store, scheduledTime);
+    // Hours closed for two hours are merged into one rollup row each (bounded per run).
+    const hour = Math.floor(scheduledTime / 3_600_000) * 3_600_000;
+    const rollups = await store.compactRollups(hour - ROLLUP_COMPACT_LAG_MS, ROLLUP_COMPACT_HOURS_PER_RUN, scheduledTime);
+    console.log(JSON.stringify({ level: "info", where: "cron", retention: report, rollups }));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", where: "cron", error: String(err) }));
   }

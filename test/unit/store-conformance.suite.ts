@@ -586,6 +586,16 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(hours[0]!.counts.src["198.51.100.5"]).toBe(4);
       expect(hours[0]!.counts.blocked).toEqual({ "198.51.100.5": 4 });
       expect(hours[1]!.counts.dst).toEqual({ "192.0.2.1": 1 });
+
+      // Compaction merges an hour's parts into one row; the sums do not change.
+      const compacted = await store.compactRollups(H0 + 3_600_000, 1000, H0);
+      expect(compacted.parts).toBeGreaterThanOrEqual(2);
+      const merged = await store.rollupHours(H0, H0 + 3_600_000);
+      expect(merged).toEqual(hours);
+      // A later batch for a merged hour adds a part: still summed.
+      await store.recordBatch({ key: unique("rb"), receivedAt: H0, response, counters: {}, rollups: rollupsOf(b) });
+      expect((await store.rollupHours(H0, H0))[0]!.counts.dataset.iptables).toBe(5);
+      expect((await store.compactRollups(H0 + 3_600_000, 1000, H0)).hours).toBe(0); // the watermark is past H0
     });
 
     it("keeps the usage ledger: adds per day, counts its own write, keeps the largest size", async () => {

@@ -53,7 +53,17 @@ export interface RollupStore {
   rollupCounts(from: number): Promise<OverviewCounts>;
   /** Summed counts per hour between `from` and `to` (ms; hours whose start is in the range), by hour. */
   rollupHours(from: number, to: number): Promise<RollupPart[]>;
+  /**
+   * Merges the parts of the next `maxHours` hours that have parts, before `beforeHour` (ms), starting
+   * where the last compaction stopped, into one row per hour (part `*`). Readers sum all parts of an hour, so a batch
+   * that arrives for an hour already compacted only adds a part. Returns the hours merged and rows
+   * written (each merged part deleted, plus the merged row and the watermark).
+   */
+  compactRollups(beforeHour: number, maxHours: number, now: number): Promise<{ hours: number; parts: number; rowsWritten: number }>;
 }
+
+/** The compaction watermark lives in retention_cursors under this key (retention periods are >= 0). */
+const COMPACTION_KEY = -1;
 
 // --- Computing a batch's rollups (pure)
 
@@ -155,5 +165,47 @@ export const rollupQueries = (sql: Sql): RollupStore => ({
       byHour.set(hour, mergeCounts(c, JSON.parse(String(x.counts)) as RollupCounts));
     }
     return [...byHour].map(([hour, counts]) => ({ hour, counts }));
+  },
+
+  async compactRollups(beforeHour, maxHours, now) {
+    const [w] = await sql.batch([stmt("SELECT cursor FROM retention_cursors WHERE keep_ms = ?1", COMPACTION_KEY)]);
+    let from = w!.rows.length ? Number(w!.rows[0]!.cursor) : -Infinity;
+    let hours = 0;
+    let parts = 0;
+    let rowsWritten = 0;
+    const mark = (next: number) =>
+      stmt(
+        "INSERT INTO retention_cursors (keep_ms, cursor, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (keep_ms) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        COMPACTION_KEY, String(next), now,
+      );
+    // Every hour visited counts against maxHours (each costs queries), merged or not.
+    for (let visited = 0; visited < maxHours; visited++) {
+      // The next hour with parts after the watermark (a primary-key range: empty stretches cost nothing).
+      const [n] = await sql.batch([stmt("SELECT min(hour) AS h FROM rollups_hourly WHERE hour >= ?1 AND hour < ?2", Number.isFinite(from) ? from : Number.MIN_SAFE_INTEGER, beforeHour)]);
+      const h = n!.rows[0]?.h;
+      if (h === null || h === undefined) {
+        rowsWritten += (await sql.batch([mark(beforeHour)]))[0]!.rowsWritten;
+        break;
+      }
+      const hour = Number(h);
+      from = hour + HOUR_MS;
+      const [r] = await sql.batch([stmt("SELECT counts FROM rollups_hourly WHERE hour = ?1", hour)]);
+      const rows = r!.rows;
+      if (rows.length <= 1) {
+        rowsWritten += (await sql.batch([mark(from)]))[0]!.rowsWritten;
+        continue;
+      }
+      const merged = emptyCounts();
+      for (const x of rows) mergeCounts(merged, JSON.parse(String(x.counts)) as RollupCounts);
+      const res = await sql.batch([
+        stmt("DELETE FROM rollups_hourly WHERE hour = ?1", hour),
+        stmt("INSERT INTO rollups_hourly (hour, part, counts) VALUES (?1, '*', ?2)", hour, JSON.stringify(merged)),
+        mark(from),
+      ]);
+      rowsWritten += res.reduce((sum, x) => sum + x.rowsWritten, 0);
+      hours++;
+      parts += rows.length;
+    }
+    return { hours, parts, rowsWritten };
   },
 });

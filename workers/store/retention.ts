@@ -48,7 +48,8 @@ export interface RetentionStore {
   sweepRetentionChunk(p: { keepMs: number; horizonMs: number; datasets: readonly string[]; others: boolean; exclude: readonly string[]; scanRows: number; now: number }): Promise<SweepChunk>;
 }
 
-const CURSOR_UPSERT =
+/** Sets the cursor of key ?1 (a retention period, or rollups.ts's compaction watermark) to ?2 at ?3. */
+export const CURSOR_UPSERT =
   "INSERT INTO retention_cursors (keep_ms, cursor, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (keep_ms) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
 
 export const retentionQueries = (sql: Sql): RetentionStore => ({

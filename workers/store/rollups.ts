@@ -11,6 +11,7 @@
  * undercounted (the overview's top-N is of heavy hitters); everything else is exact.
  */
 import { categoryMask, typeMask } from "./search-time.ts";
+import { CURSOR_UPSERT } from "./retention.ts";
 import { stmt } from "./sql.ts";
 import type { OverviewCounts } from "./stats.ts";
 import type { EventRow, Sql, SqlStatement } from "./types.ts";
@@ -173,11 +174,7 @@ export const rollupQueries = (sql: Sql): RollupStore => ({
     let hours = 0;
     let parts = 0;
     let rowsWritten = 0;
-    const mark = (next: number) =>
-      stmt(
-        "INSERT INTO retention_cursors (keep_ms, cursor, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (keep_ms) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-        COMPACTION_KEY, String(next), now,
-      );
+    const mark = (next: number) => stmt(CURSOR_UPSERT, COMPACTION_KEY, String(next), now);
     // Every hour visited counts against maxHours (each costs queries), merged or not.
     for (let visited = 0; visited < maxHours; visited++) {
       // The next hour with parts after the watermark (a primary-key range: empty stretches cost nothing).

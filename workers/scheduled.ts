@@ -8,10 +8,14 @@ import type { Env } from "./env.ts";
 import { runRetention } from "./retention.ts";
 import { storeOf } from "./store/d1.ts";
 import { ROLLUP_COMPACT_HOURS_PER_RUN, ROLLUP_COMPACT_LAG_MS } from "./constants.ts";
+import { dayOf, Meter, meteredEnv } from "./usage.ts";
 
 export async function runScheduled(env: Env, scheduledTime: number): Promise<void> {
+  // The cron's D1 use (retention deletes are written rows) goes into the cost meter like a request's.
+  const meter = new Meter();
+  meter.add("worker_requests");
   try {
-    const store = storeOf(env);
+    const store = storeOf(meteredEnv(env, meter));
     const report = await runRetention(store, scheduledTime);
     // Hours closed for two hours are merged into one rollup row each (bounded per run).
     const hour = Math.floor(scheduledTime / 3_600_000) * 3_600_000;
@@ -20,4 +24,7 @@ export async function runScheduled(env: Env, scheduledTime: number): Promise<voi
   } catch (err) {
     console.error(JSON.stringify({ level: "error", where: "cron", error: String(err) }));
   }
+  await storeOf(env).addUsage(dayOf(Date.now()), meter.counts).catch((err: unknown) => {
+    console.error(JSON.stringify({ level: "error", where: "usage", error: String(err) }));
+  });
 }

@@ -88,11 +88,17 @@ describe("retention", () => {
     expect(second.complete).toBe(false);
     expect((await countByDataset(host)).iptables).toBe(60 - first.deleted_total - second.deleted_total);
 
-    // The Cron Trigger's handler finishes the sweep with the default budget.
+    // The Cron Trigger's handler finishes the sweep with the default budget, and meters what it wrote.
+    const day = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    const ledger = async () => (await env.DB.prepare("SELECT d1_rows_written AS w FROM usage_daily WHERE day = ?1").bind(day).first<{ w: number }>())?.w ?? 0;
+    const w0 = await ledger();
+    const left = (await countByDataset(host)).iptables!;
     const ctx = createExecutionContext();
     await worker.scheduled!(createScheduledController({ scheduledTime: now, cron: "*/15 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect(await countByDataset(host)).toEqual({});
+    // + the countByDataset request's own ledger row, run between the two reads.
+    expect((await ledger()) - w0).toBeGreaterThanOrEqual(left + 1);
   });
 
   it("the overview reads hourly rollups, so its counts stay after retention deletes the raw events", async () => {

@@ -6,8 +6,9 @@
  * ledger row (one upsert: store/usage.ts). `GET /v1/usage` turns the ledger into today, this month, a
  * projection to the month's end, and each against the Free and Paid plans (constants.ts).
  *
- * Not metered: D1 calls made inside Durable Objects (alert writes, heartbeats) and static assets
- * (served without the Worker, free). R2 operations and notifications are counted by whoever performs
+ * Also metered: each cron run (scheduled.ts) and the alert writes of Durable Object alarms (outbox.ts).
+ * Not metered: the heartbeat listing writes inside Durable Objects (one row per ping or deadline) and
+ * static assets (served without the Worker, free). R2 operations and notifications are counted by whoever performs
  * them (`meterOf(c).add(...)`).
  */
 import type { Context, MiddlewareHandler } from "hono";

@@ -14,10 +14,7 @@
  *
  * `node bench/ingest.bench.ts cpu` or `... d1` runs one part.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { EcsEvent } from "../workers/ecs.ts";
@@ -28,6 +25,7 @@ import { buildParseContext } from "../workers/ingest/context.ts";
 import { DEFAULT_CONTEXT } from "../workers/parse/index.ts";
 import { eventRow, insertEventStatements, type EventRow } from "../workers/store/store.ts";
 import { medianP95, type CpuFigure } from "./cpu.ts";
+import { startWranglerDev } from "./wrangler-dev.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const parts = process.argv.slice(2);
@@ -138,34 +136,10 @@ async function cpuBench(): Promise<void> {
 
 // --- (b) D1 rows written per stored event, real Worker + local D1
 
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
-
 async function d1Bench(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "porchlight-bench-"));
-  const wranglerBin = join(root, "node_modules/.bin/wrangler");
   const admin = "bench-admin-token-0123456789";
-  const mig = spawnSync(wranglerBin, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], { cwd: root, stdio: "ignore", env: { ...process.env, CI: "true" } });
-  if (mig.status !== 0) throw new Error("migrations failed");
-  const port = await freePort();
-  const dev = spawn(wranglerBin, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir, "--var", `ADMIN_TOKEN:${admin}`,
-    "--show-interactive-dev-session=false", "--inspector-port", "0", "--log-level", "error"], { cwd: root, stdio: "ignore", detached: true });
-  const base = `http://127.0.0.1:${port}`;
+  const { base, stop } = await startWranglerDev({ ADMIN_TOKEN: admin });
   try {
-    for (let i = 0; ; i++) {
-      if (i > 300) throw new Error("wrangler dev did not start");
-      try {
-        if ((await fetch(`${base}/healthz`)).ok) break;
-      } catch { /* starting */ }
-      await new Promise((r) => setTimeout(r, 300));
-    }
     const auth = { authorization: `Bearer ${admin}` };
     const metrics = async () => ((await (await fetch(`${base}/v1/metrics`, { headers: auth })).json()) as { counters: Record<string, number> }).counters;
     for (const size of [1000, 100]) {
@@ -186,9 +160,7 @@ async function d1Bench(): Promise<void> {
     }
     console.log(`  command: node bench/ingest.bench.ts d1   (wrangler dev + local D1 in a temp dir; figure from meta.rows_written via GET /v1/metrics)`);
   } finally {
-    if (dev.pid) process.kill(-dev.pid, "SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
 }
 

@@ -6,13 +6,17 @@
  *   2. UDP at 20,000 msg/s for 10 s: zero loss (relay count vs datagrams sent).
  *   3. RSS with a large backlog (edge down while the spool fills, then drained): RSS sampled as the
  *      backlog grows must stay flat and under 150 MB. BENCH_RELAY_BACKLOG_MB (default 1024).
+ *   4. RELP (issue 10): Debian's rsyslog reading a file (imfile) and forwarding with omrelp to the
+ *      relay's --relp, every message acknowledged after its fsync: lines/s from the first line to
+ *      the last delivered, with omrelp's default window (128) and windowSize="1024". Skipped
+ *      without rsyslog-relp.
  * Run: npm run bench -- relay   (or: node bench/relay.bench.ts)
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -232,8 +236,44 @@ async function rssBacklog(): Promise<void> {
   edge.stop();
 }
 
+// ----------------------------------------------------------------------------- 4. RELP from rsyslog
+
+async function relpFromRsyslog(window: number | null, n: number): Promise<void> {
+  const edge = await new Edge().start();
+  const relay = await new RelayProc(edge, ["--relp", "127.0.0.1:0"]).ready(["relp", "metrics"]);
+  const dir = mkdtempSync(join(tmpdir(), "relay-bench-rsyslog-"));
+  mkdirSync(join(dir, "work"));
+  writeFileSync(join(dir, "in.log"), Array.from({ length: n }, (_, i) => line(i)).join(""));
+  writeFileSync(
+    join(dir, "rsyslog.conf"),
+    `global(workDirectory="${dir}/work")
+module(load="imfile")
+module(load="omrelp")
+input(type="imfile" file="${dir}/in.log" tag="bench:" ruleset="fwd" freshStartTail="off")
+ruleset(name="fwd") { action(type="omrelp" target="127.0.0.1" port="${relay.port("relp")}"${window ? ` windowSize="${window}"` : ""}) }
+`,
+  );
+  const t0 = performance.now();
+  const rs = spawn("/usr/sbin/rsyslogd", ["-n", "-f", join(dir, "rsyslog.conf"), "-i", join(dir, "pid")], { stdio: "ignore" });
+  while (edge.lines < n) await sleep(20);
+  const t = (performance.now() - t0) / 1000;
+  console.log(`RELP from rsyslog (imfile → omrelp${window ? ` windowSize=${window}` : ", default window 128"}): ${fmt(n)} lines delivered in ${t.toFixed(1)} s = ${fmt(n / t)} lines/s, each acknowledged after its fsync   [BENCH_RELAY_ONLY=relp ${CMD}]`);
+  rs.kill("SIGKILL");
+  await new Promise((r) => rs.once("exit", r));
+  rmSync(dir, { recursive: true, force: true });
+  await relay.stop();
+  edge.stop();
+}
+
 const only = process.env.BENCH_RELAY_ONLY;
 if (!only || only === "tcp") await tcpIntake();
 if (!only || only === "udp") await udpRate();
 if (!only || only === "rss") await rssBacklog();
+if (!only || only === "relp") {
+  if (!existsSync("/usr/sbin/rsyslogd")) console.log("RELP from rsyslog: SKIPPED (apt-get install rsyslog rsyslog-relp)");
+  else {
+    await relpFromRsyslog(null, 10_000);
+    await relpFromRsyslog(1024, 200_000);
+  }
+}
 rmSync(DIST, { recursive: true, force: true });

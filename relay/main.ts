@@ -14,6 +14,7 @@ import type { Source, SourceContext } from "./sources/source.ts";
 import { listenUdp } from "./sources/udp.ts";
 import { listenTcp } from "./sources/tcp.ts";
 import { listenTls } from "./sources/tls.ts";
+import { listenRelp } from "./sources/relp.ts";
 import { followFiles } from "./sources/file.ts";
 import { readStdin } from "./sources/stdin.ts";
 
@@ -31,6 +32,7 @@ export async function run(cfg: RelayConfig, log: Logger): Promise<void> {
       retryBaseMs: cfg.retryBaseMs,
       retryMaxMs: cfg.retryMaxMs,
       requestTimeoutMs: cfg.requestTimeoutMs,
+      inflight: cfg.inflight,
       unhealthyAfterS: cfg.unhealthyAfterS,
     },
     spool,
@@ -58,6 +60,7 @@ export async function run(cfg: RelayConfig, log: Logger): Promise<void> {
   if (cfg.udp) sources.push(await listenUdp(ctx, cfg.udp, cfg.udpFullPolicy, cfg.udpRecvBuffer));
   if (cfg.tcp) sources.push(await listenTcp(ctx, cfg.tcp));
   if (cfg.tls) sources.push(await listenTls(ctx, cfg.tls, { cert: cfg.tlsCert!, key: cfg.tlsKey!, ca: cfg.tlsCa }));
+  if (cfg.relp) sources.push(await listenRelp(ctx, cfg.relp));
   if (cfg.files.length) sources.push(followFiles(ctx, cfg.files, cfg.fileStart, cfg.filePollMs, cfg.spool));
   let stdinDone: Promise<void> | null = null;
   if (cfg.stdin) {

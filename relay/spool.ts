@@ -1,13 +1,15 @@
 /**
  * The durable on-disk spool between sources and the sink. Messages are appended as ready-to-send
  * NDJSON lines to numbered segment files; the sink reads batches back as byte ranges of one
- * segment and the read cursor advances only after the edge answered 2xx (or the batch went to the
- * dead-letter folder).
+ * segment, several of them in flight at once. Acknowledgement is ordered: a batch answered 2xx (or
+ * dead-lettered) out of turn is remembered as acknowledged, and the acknowledged position advances
+ * over the unbroken prefix of acknowledged batches only.
  *
  * Layout of the spool directory:
  *   id                 random spool id, created once (part of every Idempotency-Key)
  *   segments/<n>.ndjson  segment n; a process never appends to a segment it did not create
- *   cursor.json        {seg, off, cut}: acknowledged position, and the batch cut but not yet acked
+ *   cursor.json        {seg, off, cuts}: acknowledged position, and the batches cut after it, in
+ *                      order, each in flight or acknowledged out of turn (`acked`)
  *   files.json         offsets of followed files (owned by sources/file.ts)
  *   dead-letter/       batches the edge rejected permanently
  *
@@ -18,12 +20,14 @@
  *     with any plain-TCP syslog receiver (RFC 6587 has no application acknowledgement).
  *   - power loss loses at most the last `fsyncMs` of appended lines (plus whatever the disk lies about).
  * Invariants: batch ranges never span segments; a batch's range [start,end) is persisted in
- * cursor.json (fsync + rename) BEFORE it is sent, so after a crash the same range is re-sent with
- * the same Idempotency-Key `<spoolId>-<seg>-<start>-<end>` and the edge stores it once.
+ * cursor.json (fsync + rename) BEFORE it is sent, and its acknowledgement is persisted too, so
+ * after a crash exactly the unacknowledged ranges are re-sent, in spool order, with the same
+ * Idempotency-Key `<spoolId>-<seg>-<start>-<end>`, and the edge stores each once. A segment is
+ * deleted once every byte of it was cut and acknowledged.
  * Bound: segments total ≤ maxBytes; when full, append() refuses (sources pause or drop) and
  * dropOldest() can delete the oldest segment (UDP's default policy), counting the lines it held.
  */
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync, close, existsSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync, close, existsSync } from "node:fs";
 import { open as openAsync, rename, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -52,15 +56,32 @@ export interface Batch {
   cutAt: number; // wall time ms
 }
 
+/** A batch's range, cut after the acknowledged position; `acked` once answered out of turn. */
+interface Cut {
+  seg: number;
+  start: number;
+  end: number;
+  acked: boolean;
+}
+
+/** cursor.json. `cut` is the one-batch layout of earlier versions, read as `cuts: [cut]`. */
 interface Cursor {
   seg: number;
   off: number;
-  cut: { seg: number; start: number; end: number } | null;
+  cuts?: Cut[];
+  cut?: { seg: number; start: number; end: number } | null;
+}
+
+interface Pos {
+  seg: number;
+  off: number;
 }
 
 const SEG_RE = /^(\d{12})\.ndjson$/;
 const segName = (n: number) => `${String(n).padStart(12, "0")}.ndjson`;
 const NL = 10;
+/** How much of the previous process's newest spooled data is kept for takeStartupTail(), bytes. */
+const STARTUP_TAIL_BYTES = 512 * 1024;
 
 function fdatasyncP(fd: number): Promise<void> {
   return new Promise((res, rej) => fdatasync(fd, (e) => (e ? rej(e) : res())));
@@ -104,7 +125,14 @@ export class Spool {
   private fsyncTimer: NodeJS.Timeout;
 
   // --- reader state
-  private cursor: Cursor;
+  /** Everything before this position is acknowledged (persisted as cursor.json's seg/off). */
+  private acked: Pos;
+  /** Batches cut after `acked`, in spool order: in flight, or acknowledged out of turn. */
+  private cuts: Cut[] = [];
+  /** Persisted cuts of an earlier process still to re-send, oldest first (members of `cuts`). */
+  private replay: Cut[] = [];
+  /** Where the next fresh batch starts: the end of the last cut, or `acked`. */
+  private read: Pos;
   private rFd: number | null = null;
   private rFdSeg = -1;
   private wLinesConsumed = 0; // lines of wSeg already cut into batches
@@ -130,9 +158,10 @@ export class Spool {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
-    this.cursor = this.loadCursor(nums[0] ?? 1);
+    const cursor = this.loadCursor(nums[0] ?? 1);
+    this.acked = { seg: cursor.seg, off: cursor.off };
     for (const n of nums) {
-      if (n < this.cursor.seg) {
+      if (n < cursor.seg) {
         unlinkSync(join(this.segDir, segName(n))); // fully acknowledged before a crash
         continue;
       }
@@ -141,13 +170,63 @@ export class Spool {
       this.totalBytes += size;
     }
     // Never append to a segment written by an earlier process: its tail may be torn.
-    this.wSeg = Math.max(this.cursor.seg, (nums[nums.length - 1] ?? 0) + 1);
+    this.wSeg = Math.max(cursor.seg, (nums[nums.length - 1] ?? 0) + 1);
+    this.startupTail = this.readTail(nums.filter((n) => this.sizes.has(n)), STARTUP_TAIL_BYTES);
     this.wFd = this.openSegment(this.wSeg);
-    if (this.sizes.size === 1) this.cursor = { seg: this.wSeg, off: 0, cut: null }; // nothing backlogged
+    this.cuts = (cursor.cuts ?? (cursor.cut ? [{ ...cursor.cut, acked: false }] : [])).filter((c) => this.sizes.has(c.seg));
+    this.replay = this.cuts.filter((c) => !c.acked);
+    const last = this.cuts[this.cuts.length - 1];
+    this.read = last ? { seg: last.seg, off: last.end } : { ...this.acked };
+    if (this.sizes.size === 1) {
+      // Nothing backlogged.
+      this.acked = { seg: this.wSeg, off: 0 };
+      this.read = { seg: this.wSeg, off: 0 };
+      this.cuts = [];
+      this.replay = [];
+    }
     this.fsyncTimer = setInterval(() => void this.syncNow(), o.fsyncMs);
     this.fsyncTimer.unref();
     this.gauges();
-    if (this.totalBytes > 0) this.log.info("spool backlog found", { bytes: this.totalBytes, segments: this.sizes.size - 1, cursor: this.cursor });
+    if (this.totalBytes > 0) this.log.info("spool backlog found", { bytes: this.totalBytes, segments: this.sizes.size - 1, acked: this.acked, resend: this.replay.length });
+  }
+
+  /**
+   * The last lines (≤ `bytes`) the previous process wrote, oldest first, read before anything can
+   * delete their segments: the RELP source compares a reconnecting sender's re-sends with them.
+   * Taken once (the memory is released).
+   */
+  takeStartupTail(): string[] {
+    const t = this.startupTail;
+    this.startupTail = [];
+    return t;
+  }
+  private startupTail: string[];
+
+  private readTail(segs: number[], bytes: number): string[] {
+    const chunks: Buffer[] = [];
+    let whole = true; // the read starts at a line boundary (the start of a segment)
+    for (let i = segs.length - 1; i >= 0 && bytes > 0; i--) {
+      const size = this.sizes.get(segs[i]!)!;
+      const len = Math.min(size, bytes);
+      const fd = openSync(join(this.segDir, segName(segs[i]!)), "r");
+      try {
+        const buf = Buffer.allocUnsafe(len);
+        let got = 0;
+        while (got < len) {
+          const n = readSync(fd, buf, got, len - got, size - len + got);
+          if (n === 0) break;
+          got += n;
+        }
+        chunks.unshift(buf.subarray(0, got));
+        whole = len === size;
+      } finally {
+        closeSync(fd);
+      }
+      bytes -= len;
+    }
+    const lines = Buffer.concat(chunks).toString("utf8").split("\n");
+    // The first line may be cut by the byte bound and the last may be torn: both are dropped.
+    return lines.slice(whole ? 0 : 1, -1).filter(Boolean);
   }
 
   private loadCursor(first: number): Cursor {
@@ -162,14 +241,33 @@ export class Spool {
 
   private async saveCursor(): Promise<void> {
     const tmp = join(this.dir, "cursor.json.tmp");
+    const cursor: Cursor = { seg: this.acked.seg, off: this.acked.off, cuts: this.cuts.map(({ seg, start, end, acked }) => ({ seg, start, end, acked })) };
     const fh = await openAsync(tmp, "w");
     try {
-      await fh.writeFile(JSON.stringify(this.cursor));
+      await fh.writeFile(JSON.stringify(cursor));
       await fh.datasync();
     } finally {
       await fh.close();
     }
     await rename(tmp, join(this.dir, "cursor.json"));
+  }
+
+  private persistQueued: Promise<void> | null = null;
+  private persistChain: Promise<void> = Promise.resolve();
+
+  /**
+   * Persists the reader state. Saves run one at a time (they share cursor.json.tmp); a call made
+   * while one is queued joins it, and each save writes the state as it is when the save starts.
+   */
+  private persist(): Promise<void> {
+    if (this.persistQueued) return this.persistQueued;
+    const p = this.persistChain.then(() => {
+      this.persistQueued = null;
+      return this.saveCursor();
+    });
+    this.persistQueued = p;
+    this.persistChain = p.catch(() => {});
+    return p;
   }
 
   private openSegment(n: number): number {
@@ -232,6 +330,7 @@ export class Spool {
   writePending(): void {
     this.writeScheduled = false;
     if (this.pendingLines === 0) return;
+    if (this.reopenSegment) this.reopen();
     let off = 0;
     let failed: unknown = null;
     try {
@@ -239,8 +338,23 @@ export class Spool {
     } catch (e) {
       failed = e;
     }
-    const lines = failed ? 0 : this.pendingLines;
+    let lines = failed ? 0 : this.pendingLines;
+    let recovered = false;
     if (failed) {
+      // Keep what was written up to the last whole line; a partial line is cut off the file (best
+      // effort) and written again whole after the segment is reopened.
+      const whole = off > 0 ? this.wbuf.lastIndexOf(NL, off - 1) + 1 : 0;
+      if (whole < off) {
+        try {
+          ftruncateSync(this.wFd, this.sizes.get(this.wSeg)! + whole);
+        } catch {
+          /* not a regular file: nothing to cut */
+        }
+      }
+      for (let i = this.wbuf.indexOf(NL); i !== -1 && i < whole; i = this.wbuf.indexOf(NL, i + 1)) lines++;
+      off = whole;
+      this.pendingLines -= lines;
+      this.reopenSegment = true;
       this.wbuf.copy(this.wbuf, 0, off, this.pendingBytes);
       this.pendingBytes -= off;
       if (this.writeError === null) {
@@ -253,7 +367,8 @@ export class Spool {
         setTimeout(() => this.writePending(), 1000).unref();
       }
     } else {
-      if (this.writeError !== null) this.log.info("spool writes recovered");
+      recovered = this.writeError !== null;
+      if (recovered) this.log.info("spool writes recovered", { error: this.writeError });
       this.writeError = null;
       this.pendingBytes = 0;
       this.pendingLines = 0;
@@ -268,7 +383,38 @@ export class Spool {
     if (!failed && this.sizes.get(this.wSeg)! >= this.segmentBytes) this.roll();
     this.gauges();
     this.wakeReader();
+    // Sources paused on a failing disk wait for space: writes working again is space again.
+    if (recovered) this.freed();
   }
+
+  /**
+   * After a failed write the segment file is closed and opened again by its path before the next
+   * attempt: a file that failed for good (a dead descriptor, a path that was replaced) is not kept
+   * open.
+   */
+  private reopen(): void {
+    let fd: number;
+    try {
+      fd = openSync(join(this.segDir, segName(this.wSeg)), "a");
+    } catch {
+      return; // try the old descriptor once more; the next failure reopens again
+    }
+    this.reopenSegment = false;
+    // Flush what the old descriptor wrote, then let it go (once per failed attempt: no leak).
+    try {
+      fdatasyncSync(this.wFd);
+    } catch {
+      /* the failing file: its error was counted already */
+    }
+    closeSync(this.wFd);
+    this.wFd = fd;
+    if (this.rFdSeg === this.wSeg && this.rFd !== null) {
+      closeSync(this.rFd);
+      this.rFd = null;
+      this.rFdSeg = -1;
+    }
+  }
+  private reopenSegment = false;
 
   private roll(): void {
     let fd: number;
@@ -344,18 +490,26 @@ export class Spool {
   /**
    * Makes room by deleting the oldest segment (never the one being written). Returns the number of
    * lines dropped, or -1 when there was nothing to drop (only the current segment holds data).
-   * Lines of a batch already in flight are not counted: they are still delivered.
+   * Lines of a batch already in flight are not counted: they are still delivered (its body was
+   * read when it was cut). Persisted batches not yet re-sent are dropped with the segment.
    */
   dropOldest(): number {
     const oldest = [...this.sizes.keys()].filter((n) => n !== this.wSeg).sort((a, b) => a - b)[0];
     if (oldest === undefined) return -1;
     const path = join(this.segDir, segName(oldest));
-    let from = 0;
-    if (oldest === this.cursor.seg) from = this.cursor.cut?.seg === oldest ? this.cursor.cut.end : this.cursor.off;
-    const dropped = countLines(path, from);
-    unlinkSync(path); // an open read fd keeps an in-flight batch readable
+    const lost = this.replay.filter((c) => c.seg === oldest);
+    let dropped = this.read.seg === oldest ? countLines(path, this.read.off) : 0;
+    for (const c of lost) dropped += countLines(path, c.start, c.end);
+    unlinkSync(path);
     this.totalBytes -= this.sizes.get(oldest)!;
     this.sizes.delete(oldest);
+    if (lost.length) {
+      this.replay = this.replay.filter((c) => c.seg !== oldest);
+      for (const c of lost) c.acked = true;
+    }
+    if (this.read.seg === oldest) this.advanceRead();
+    this.settle();
+    void this.persist().catch(() => {}); // best effort: a stale cursor only names a vanished segment
     this.metrics.inc("porchlight_relay_dropped_total", { component: "spool", reason: "full_drop_oldest" }, dropped);
     this.log.warn("spool full: dropped the oldest segment", { segment: oldest, lines: dropped });
     this.freed();
@@ -402,27 +556,44 @@ export class Spool {
     return buf.subarray(0, got);
   }
 
-  /** Moves the cursor past a finished or vanished segment, deleting it from disk. */
-  private advanceSegment(): void {
-    const seg = this.cursor.seg;
-    if (this.sizes.has(seg)) {
-      try {
-        unlinkSync(join(this.segDir, segName(seg)));
-      } catch {
-        /* already gone */
-      }
-      this.totalBytes -= this.sizes.get(seg)!;
-      this.sizes.delete(seg);
-    }
+  /** Moves the read position to the start of the next segment (the current one is cut or gone). */
+  private advanceRead(): void {
+    const seg = this.read.seg;
     if (this.rFdSeg === seg && this.rFd !== null) {
       closeSync(this.rFd);
       this.rFd = null;
       this.rFdSeg = -1;
     }
     const next = [...this.sizes.keys()].filter((n) => n > seg).sort((a, b) => a - b)[0] ?? this.wSeg;
-    this.cursor = { seg: next, off: 0, cut: null };
+    this.read = { seg: next, off: 0 };
     this.firstSeenAt = 0;
-    this.freed();
+    this.settle();
+  }
+
+  /**
+   * Moves the acknowledged position over the leading acknowledged batches, then deletes the
+   * segments wholly before both it and the read position (every byte cut and acknowledged).
+   */
+  private settle(): void {
+    while (this.cuts.length && this.cuts[0]!.acked) {
+      const c = this.cuts.shift()!;
+      this.acked = { seg: c.seg, off: c.end };
+    }
+    if (this.cuts.length === 0 && this.read.seg > this.acked.seg) this.acked = { seg: this.read.seg, off: 0 };
+    else if (this.cuts.length && this.cuts[0]!.seg > this.acked.seg) this.acked = { seg: this.cuts[0]!.seg, off: 0 };
+    let freed = false;
+    for (const n of [...this.sizes.keys()]) {
+      if (n >= this.acked.seg || n === this.wSeg) continue;
+      try {
+        unlinkSync(join(this.segDir, segName(n)));
+      } catch {
+        /* already gone */
+      }
+      this.totalBytes -= this.sizes.get(n)!;
+      this.sizes.delete(n);
+      freed = true;
+    }
+    if (freed) this.freed();
   }
 
   /**
@@ -434,25 +605,37 @@ export class Spool {
   async nextBatch(maxLines: number, maxBytes: number, waitMs: number): Promise<Batch | null> {
     for (;;) {
       if (this.closed) return null;
-      const seg = this.cursor.seg;
+      const again = this.replay.shift();
+      if (again) {
+        // A batch an earlier process cut and did not see acknowledged: the same range, the same key.
+        const body = this.readRange(again.seg, again.start, again.end - again.start);
+        let lines = 0;
+        for (let i = body.indexOf(NL); i !== -1; i = body.indexOf(NL, i + 1)) lines++;
+        if (body.length !== again.end - again.start) {
+          // Power loss shortened the segment below a persisted cut: send what survived.
+          this.log.warn("spool segment shorter than a persisted batch", { segment: again.seg, expected: again.end, have: again.start + body.length });
+        }
+        this.metrics.inc("porchlight_relay_received_total", { component: "https" }, lines);
+        return { key: `${this.id}-${again.seg}-${again.start}-${again.end}`, seg: again.seg, start: again.start, end: again.end, lines, body, cutAt: Date.now() };
+      }
+      const seg = this.read.seg;
       if (seg !== this.wSeg && !this.sizes.has(seg)) {
-        this.advanceSegment(); // deleted by drop-oldest
+        this.advanceRead(); // deleted by drop-oldest
         continue;
       }
       const sealed = seg !== this.wSeg;
       const size = this.sizes.get(seg)!;
-      const available = size - this.cursor.off;
-      const replay = this.cursor.cut && this.cursor.cut.seg === seg && this.cursor.cut.start === this.cursor.off ? this.cursor.cut : null;
+      const available = size - this.read.off;
       if (available <= 0) {
         if (sealed) {
-          this.advanceSegment();
+          this.advanceRead();
           continue;
         }
         if (this.stopping) return null;
         await this.waitData(1000);
         continue;
       }
-      if (!replay && !sealed && !this.stopping) {
+      if (!sealed && !this.stopping) {
         const now = Date.now();
         if (this.firstSeenAt === 0) this.firstSeenAt = now;
         const ready = available >= maxBytes || this.wLines - this.wLinesConsumed >= maxLines || now - this.firstSeenAt >= waitMs;
@@ -461,57 +644,67 @@ export class Spool {
           continue;
         }
       }
-      let body: Buffer;
+      let buf = this.readRange(seg, this.read.off, Math.min(available, maxBytes));
+      let end = 0;
       let lines = 0;
-      if (replay) {
-        body = this.readRange(seg, replay.start, replay.end - replay.start);
-        for (let i = body.indexOf(NL); i !== -1; i = body.indexOf(NL, i + 1)) lines++;
-        if (body.length !== replay.end - replay.start) {
-          // Power loss shortened the segment below a persisted cut: send what survived.
-          this.log.warn("spool segment shorter than a persisted batch", { segment: seg, expected: replay.end, have: replay.start + body.length });
-        }
-      } else {
-        let buf = this.readRange(seg, this.cursor.off, Math.min(available, maxBytes));
-        let end = 0;
-        for (let i = buf.indexOf(NL); i !== -1 && lines < maxLines; i = buf.indexOf(NL, i + 1)) {
-          lines++;
-          end = i + 1;
-        }
-        if (lines === 0) {
-          // One line longer than maxBytes (escaping can grow a message): send it alone.
-          buf = this.readRange(seg, this.cursor.off, available);
-          const i = buf.indexOf(NL);
-          if (i === -1) {
-            if (sealed) {
-              // A torn tail (power loss mid-write): nothing after it can be read.
-              this.metrics.inc("porchlight_relay_errors_total", { component: "spool", reason: "torn_tail" });
-              this.log.warn("spool segment ends in a partial line; skipped", { segment: seg, bytes: buf.length });
-              this.advanceSegment();
-            } else await this.waitData(50);
-            continue;
-          }
-          end = i + 1;
-          lines = 1;
-        }
-        body = buf.subarray(0, end);
-        if (seg === this.wSeg) this.wLinesConsumed += lines;
+      for (let i = buf.indexOf(NL); i !== -1 && lines < maxLines; i = buf.indexOf(NL, i + 1)) {
+        lines++;
+        end = i + 1;
       }
-      const start = this.cursor.off;
-      const endOff = start + body.length;
-      this.cursor = { seg, off: start, cut: { seg, start, end: endOff } };
-      await this.saveCursor();
+      if (lines === 0) {
+        // One line longer than maxBytes (escaping can grow a message): send it alone.
+        buf = this.readRange(seg, this.read.off, available);
+        const i = buf.indexOf(NL);
+        if (i === -1) {
+          if (sealed) {
+            // A torn tail (power loss mid-write): nothing after it can be read.
+            this.metrics.inc("porchlight_relay_errors_total", { component: "spool", reason: "torn_tail" });
+            this.log.warn("spool segment ends in a partial line; skipped", { segment: seg, bytes: buf.length });
+            this.advanceRead();
+          } else await this.waitData(50);
+          continue;
+        }
+        end = i + 1;
+        lines = 1;
+      }
+      const body = buf.subarray(0, end);
+      const start = this.read.off;
+      const cut: Cut = { seg, start, end: start + end, acked: false };
+      this.cuts.push(cut);
+      this.read = { seg, off: cut.end };
+      if (seg === this.wSeg) this.wLinesConsumed += lines;
+      try {
+        await this.persist();
+      } catch (e) {
+        // Not persisted, so not sent: take the cut back (it is the last one; nextBatch runs alone).
+        this.cuts.pop();
+        this.read = { seg, off: start };
+        if (seg === this.wSeg) this.wLinesConsumed -= lines;
+        throw e;
+      }
       this.firstSeenAt = 0;
       this.metrics.inc("porchlight_relay_received_total", { component: "https" }, lines);
-      return { key: `${this.id}-${seg}-${start}-${endOff}`, seg, start, end: endOff, lines, body, cutAt: Date.now() };
+      return { key: `${this.id}-${seg}-${start}-${cut.end}`, seg, start, end: cut.end, lines, body, cutAt: Date.now() };
     }
   }
 
-  /** The batch was delivered (2xx) or dead-lettered: its range leaves the spool. */
+  /**
+   * The batch was delivered (2xx) or dead-lettered. Its range leaves the spool once every batch
+   * before it did too; the state is persisted before this resolves, so a crash after it never
+   * re-sends the batch.
+   */
   async ack(b: Batch): Promise<void> {
-    if (this.cursor.seg !== b.seg || this.cursor.off !== b.start) return; // stale (segment dropped meanwhile)
-    this.cursor = { seg: b.seg, off: b.end, cut: null };
-    if (b.seg !== this.wSeg && (!this.sizes.has(b.seg) || b.end >= this.sizes.get(b.seg)!)) this.advanceSegment();
+    const c = this.cuts.find((x) => x.seg === b.seg && x.start === b.start);
+    if (!c) return; // stale (its segment was dropped meanwhile)
+    c.acked = true;
+    this.settle();
     this.gauges();
+    await this.persist();
+  }
+
+  /** Batches cut after the acknowledged position (in flight, to re-send, or acknowledged out of turn). */
+  cutSpan(): number {
+    return this.cuts.length;
   }
 
   private stopping = false;
@@ -525,7 +718,8 @@ export class Spool {
   /** Backlog in bytes not yet acknowledged. */
   backlogBytes(): number {
     let b = this.pendingBytes;
-    for (const [n, s] of this.sizes) b += n === this.cursor.seg ? s - this.cursor.off : n > this.cursor.seg ? s : 0;
+    for (const [n, s] of this.sizes) b += n === this.acked.seg ? s - this.acked.off : n > this.acked.seg ? s : 0;
+    for (const c of this.cuts) if (c.acked) b -= c.end - c.start;
     return b;
   }
 
@@ -536,29 +730,29 @@ export class Spool {
     await this.syncNow();
     clearInterval(this.fsyncTimer);
     this.closed = true;
-    await this.saveCursor();
+    await this.persist();
     closeSync(this.wFd);
     if (this.rFd !== null) closeSync(this.rFd);
     this.wakeReader();
   }
 
-  /** Writes a rejected batch to dead-letter/<key>.ndjson with a .json note beside it, fsynced. */
-  async deadLetter(b: Batch, note: Record<string, unknown>): Promise<string> {
+  /** Writes a rejected batch (`body`: its NDJSON; b.body may be reused by then) to dead-letter/<key>.ndjson with a .json note beside it, fsynced. */
+  async deadLetter(b: Batch, body: Buffer, note: Record<string, unknown>): Promise<string> {
     const base = join(this.dir, "dead-letter", b.key);
-    await writeFile(base + ".ndjson", b.body, { flush: true });
+    await writeFile(base + ".ndjson", body, { flush: true });
     await writeFile(base + ".json", JSON.stringify({ key: b.key, lines: b.lines, at: new Date().toISOString(), ...note }, null, 2) + "\n", { flush: true });
     return base + ".ndjson";
   }
 }
 
-/** Counts \n in a file from `from`, streaming in 1 MiB reads (memory stays bounded). */
-function countLines(path: string, from: number): number {
+/** Counts \n in a file in [from, to), streaming in 1 MiB reads (memory stays bounded). */
+function countLines(path: string, from: number, to = Infinity): number {
   const fd = openSync(path, "r");
   const buf = Buffer.allocUnsafe(1 << 20);
   let n = 0;
   try {
-    for (let pos = from; ; ) {
-      const got = readSync(fd, buf, 0, buf.length, pos);
+    for (let pos = from; pos < to; ) {
+      const got = readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos);
       if (got === 0) break;
       for (let i = buf.indexOf(NL); i !== -1 && i < got; i = buf.indexOf(NL, i + 1)) n++;
       pos += got;

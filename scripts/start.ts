@@ -4,12 +4,12 @@
  * token exists, loads the default rule pack, starts a local relay on UDP+TCP, and prints how to use it.
  *
  * Environment: PORT (8787), PERSIST_DIR (.wrangler/state), ADMIN_TOKEN (default: generated once and
- * kept in .dev.vars), RELAY_PORT (5514; 0 disables the relay), PORCHLIGHT_STATE_DIR (.porchlight: the
+ * kept in .dev.vars; so are NOTIFY_KEY and the Web Push VAPID keys), RELAY_PORT (5514; 0 disables the relay), PORCHLIGHT_STATE_DIR (.porchlight: the
  * remembered ingest token and the relay spool). SIGINT/SIGTERM are forwarded to the children.
  * Tokens reach wrangler and the relay through files and the environment, never their command lines.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,18 +35,39 @@ function fail(msg: string): never {
   process.exit(1);
 }
 
-// --- Admin token (.dev.vars)
+// --- Dev secrets (.dev.vars)
+
+/** The value of `name` in .dev.vars; when absent, `make()` is written there once (mode 0600) and returned. */
+function devVar(name: string, make: () => string, what: string): string {
+  const file = join(root, ".dev.vars");
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const m = new RegExp(`^${name}\\s*=\\s*"?([^"\\n]+)"?\\s*$`, "m").exec(text);
+  if (m) return m[1]!;
+  const value = make();
+  writeFileSync(file, `${text}${text && !text.endsWith("\n") ? "\n" : ""}${name}="${value}"\n`, { mode: 0o600 });
+  log(`generated ${what} and kept it in .dev.vars`);
+  return value;
+}
 
 function adminToken(): string {
   if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
+  return devVar("ADMIN_TOKEN", () => `adm_${randomBytes(24).toString("base64url")}`, "an admin token");
+}
+
+/**
+ * Notification secrets, generated once (wrangler dev reads .dev.vars): NOTIFY_KEY seals channel secrets
+ * and signs action links; the VAPID pair identifies this server to push services (regenerating it would
+ * orphan every phone's push subscription). In production: `wrangler secret put` each of them.
+ */
+function notifySecrets(): void {
+  devVar("NOTIFY_KEY", () => randomBytes(32).toString("base64url"), "NOTIFY_KEY (seals notification secrets)");
   const file = join(root, ".dev.vars");
-  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const m = /^ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m.exec(text);
-  if (m) return m[1]!;
-  const token = `adm_${randomBytes(24).toString("base64url")}`;
-  writeFileSync(file, `${text}${text && !text.endsWith("\n") ? "\n" : ""}ADMIN_TOKEN="${token}"\n`, { mode: 0o600 });
-  log(`generated an admin token and kept it in .dev.vars`);
-  return token;
+  if (existsSync(file) && /^VAPID_PRIVATE_KEY\s*=/m.test(readFileSync(file, "utf8"))) return;
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = privateKey.export({ format: "jwk" });
+  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-65);
+  devVar("VAPID_PUBLIC_KEY", () => Buffer.from(raw).toString("base64url"), "a Web Push VAPID key pair");
+  devVar("VAPID_PRIVATE_KEY", () => jwk.d!, "the VAPID private key");
 }
 
 /**
@@ -113,7 +134,7 @@ async function ingestToken(admin: string): Promise<string> {
 async function importDefaultRules(admin: string): Promise<void> {
   const pack = join(root, "workers", "rules", "default-pack.json");
   if (!existsSync(pack)) return;
-  const res = await call("/v1/rules/import", admin, { method: "POST", body: readFileSync(pack, "utf8") });
+  const res = await call("/v1/rules/import?existing=keep", admin, { method: "POST", body: readFileSync(pack, "utf8") });
   if (res.status === 404) log("rules API not available yet (404): default rule pack not loaded");
   else if (!res.ok) log(`loading the default rule pack failed: ${res.status} ${(await res.text()).slice(0, 300)}`);
   else log("default rule pack loaded");
@@ -123,6 +144,7 @@ async function importDefaultRules(admin: string): Promise<void> {
 
 async function main(): Promise<void> {
   const admin = adminToken();
+  notifySecrets();
   mkdirSync(PERSIST_DIR, { recursive: true });
 
   log(`applying D1 migrations (state in ${PERSIST_DIR})`);
@@ -135,7 +157,7 @@ async function main(): Promise<void> {
 
   const wrangler = spawn(
     WRANGLER,
-    ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", PERSIST_DIR, ...adminEnvFiles(admin),
+    ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", PERSIST_DIR, ...adminEnvFiles(admin), "--var", `PUBLIC_URL:${URL_BASE}`,
       "--show-interactive-dev-session=false", "--inspector-port", "0"],
     { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: process.env },
   );

@@ -5,7 +5,7 @@
  */
 import type { Child } from "hono/jsx";
 
-export type PageName = "alerts" | "alert" | "events" | "rules" | "heartbeats" | "overview" | "settings" | "usage";
+export type PageName = "alerts" | "alert" | "events" | "rules" | "heartbeats" | "overview" | "settings" | "devices" | "device" | "usage";
 
 export interface PageUser {
   name: string;
@@ -17,6 +17,7 @@ const NAV: { page: PageName; href: string; label: string; icon: string }[] = [
   { page: "alerts", href: "/", label: "Alerts", icon: "M12 3l9 16H3z M12 10v4 M12 16.5v.5" },
   { page: "events", href: "/events", label: "Events", icon: "M4 6h16 M4 12h16 M4 18h10" },
   { page: "rules", href: "/rules", label: "Rules", icon: "M5 4h14v16H5z M9 9h6 M9 13h6" },
+  { page: "devices", href: "/devices", label: "Devices", icon: "M3 5h18v11H3z M8 20h8 M12 16v4" },
   { page: "heartbeats", href: "/heartbeats", label: "Beats", icon: "M3 12h4l2-5 4 10 2-5h6" },
   { page: "overview", href: "/overview", label: "Charts", icon: "M4 20V10 M10 20V4 M16 20v-7 M22 20H2" },
   { page: "settings", href: "/settings", label: "Settings", icon: "M12 8a4 4 0 1 0 0 8a4 4 0 1 0 0-8z M12 2v3 M12 19v3 M2 12h3 M19 12h3" },
@@ -79,7 +80,7 @@ function Layout(props: { page: PageName; title: string; user: PageUser; children
         </main>
         <nav class="tabs" aria-label="Sections">
           {NAV.map((n) => (
-            <a href={n.href} aria-current={n.page === props.page || (n.page === "alerts" && props.page === "alert") ? "page" : undefined}>
+            <a href={n.href} aria-current={n.page === props.page || (n.page === "alerts" && props.page === "alert") || (n.page === "devices" && props.page === "device") ? "page" : undefined}>
               <svg viewBox="0 0 24 24" aria-hidden="true" width="22" height="22">
                 <path d={n.icon} />
               </svg>
@@ -183,6 +184,10 @@ function AlertBody() {
         <ol id="history" class="history"></ol>
       </section>
       <section>
+        <h2>Notifications</h2>
+        <ul id="deliveries" class="rows" aria-label="Notifications sent for this alert"></ul>
+      </section>
+      <section>
         <h2>Source events</h2>
         <p>
           <a id="around" class="btn" href="/events">
@@ -272,9 +277,77 @@ function HeartbeatsBody() {
   return (
     <>
       <p id="msg" class="msg" role="alert" hidden></p>
+      <form id="beat-form" class="filters admin-only" aria-label="Add or change a heartbeat">
+        <label class="field">
+          <span>Name</span>
+          <input name="name" required maxlength={64} pattern="[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}" autocomplete="off" placeholder="nightly-backup" />
+        </label>
+        <label class="field">
+          <span>Expect a ping every</span>
+          <input name="timeout" required placeholder="26h" autocomplete="off" />
+        </label>
+        <Select name="severity" label="Severity when missed" options={[["high", "high"], ["critical", "critical"], ["medium", "medium"], ["low", "low"]]} />
+        <button type="submit" class="btn primary">
+          Save heartbeat
+        </button>
+      </form>
       <ul id="list" class="cards" aria-label="Heartbeats"></ul>
       <p id="empty" class="empty" hidden>
         No heartbeats yet. A cron job can ping <code>POST /v1/heartbeats/&lt;name&gt;</code>.
+      </p>
+    </>
+  );
+}
+
+function DevicesBody() {
+  return (
+    <>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <p class="hint">From DHCP, Wi-Fi, ARP watch and firewall lines; new devices first. A dot marks a device seen in the last 15 minutes.</p>
+      <ul id="devices" class="cards" aria-label="Devices"></ul>
+      <p id="empty" class="empty" hidden>
+        No devices yet: they appear when the router's DHCP, hostapd or conntrack lines arrive.
+      </p>
+    </>
+  );
+}
+
+function DeviceBody() {
+  return (
+    <>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <p>
+        <a class="back" href="/devices">← Devices</a>
+      </p>
+      <div id="device"></div>
+      <section>
+        <h2>Countries (7 days)</h2>
+        <ul id="countries" class="bars" aria-label="Countries"></ul>
+      </section>
+      <section>
+        <h2>Organisations</h2>
+        <ul id="orgs" class="bars" aria-label="Organisations"></ul>
+      </section>
+      <section>
+        <h2>Domains</h2>
+        <ul id="domains" class="bars" aria-label="Domains"></ul>
+      </section>
+      <section>
+        <h2>Bytes per hour (7 days, night hours shaded)</h2>
+        <figure class="chart">
+          <div id="hourly" class="hourly" role="img" aria-label="Bytes per hour"></div>
+        </figure>
+      </section>
+      <section>
+        <h2>Blocked attempts (7 days)</h2>
+        <p id="blocked" class="hint"></p>
+      </section>
+      <section>
+        <h2>Its alerts</h2>
+        <ul id="alerts" class="rows" aria-label="Alerts about this device"></ul>
+      </section>
+      <p class="hint">
+        Countries from ip-location-db (CC0); AS data from RouteViews and <a href="https://db-ip.com">IP Geolocation by DB-IP</a> (CC BY 4.0).
       </p>
     </>
   );
@@ -356,6 +429,101 @@ function SettingsBody(props: { user: PageUser }) {
         <div id="new-token" class="secret" role="status" hidden></div>
         <ul id="tokens" class="rows" aria-label="Tokens"></ul>
       </section>
+      <section id="notifications">
+        <h2>Notifications</h2>
+        <p class="hint">Where alerts go: new, reopened or more severe alerts are sent at once; duplicates only after the channel's repeat interval.</p>
+        <p class="admin-only">
+          <button id="push-enable" type="button" class="btn primary">
+            Enable push on this phone
+          </button>
+        </p>
+        <form id="channel-form" class="filters admin-only" aria-label="Add or edit a channel">
+          <input type="hidden" name="id" />
+          <label class="field">
+            <span>Name</span>
+            <input name="name" required maxlength={64} autocomplete="off" placeholder="my phone" />
+          </label>
+          <Select name="type" label="Type" options={[["ntfy", "ntfy"], ["telegram", "Telegram"], ["webhook", "Webhook"], ["email", "E-mail"]]} />
+          <label class="field cfg cfg-ntfy">
+            <span>ntfy server</span>
+            <input name="ntfy_url" placeholder="https://ntfy.sh" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-ntfy">
+            <span>Topic</span>
+            <input name="topic" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-ntfy">
+            <span>Access token</span>
+            <input name="token" type="password" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-telegram">
+            <span>Bot token</span>
+            <input name="bot_token" type="password" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-telegram">
+            <span>Chat id</span>
+            <input name="chat_id" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-webhook">
+            <span>URL</span>
+            <input name="webhook_url" type="url" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-webhook">
+            <span>Signing secret</span>
+            <input name="secret" type="password" autocomplete="off" />
+          </label>
+          <label class="field cfg cfg-webhook">
+            <span>Format</span>
+            <select name="preset">
+              <option value="">Porchlight JSON</option>
+              <option value="discord">Discord</option>
+              <option value="slack">Slack</option>
+              <option value="matrix">Matrix</option>
+              <option value="gotify">Gotify</option>
+            </select>
+          </label>
+          <label class="field cfg cfg-email">
+            <span>To</span>
+            <input name="to" type="email" autocomplete="off" />
+          </label>
+          <Select name="min_severity" label="At least" options={[["", "any severity"], ["low", "low"], ["medium", "medium"], ["high", "high"], ["critical", "critical"]]} />
+          <label class="field">
+            <span>Repeat duplicates after</span>
+            <input name="repeat" placeholder="never (e.g. 4h)" autocomplete="off" />
+          </label>
+          <label class="field">
+            <span>Daily digest at</span>
+            <input name="daily_at" type="time" />
+          </label>
+          <button type="submit" class="btn primary">
+            Save channel
+          </button>
+        </form>
+        <ul id="channels" class="rows" aria-label="Channels"></ul>
+        <h3>Blackouts</h3>
+        <form id="blackout-form" class="filters admin-only" aria-label="Add a recurring blackout">
+          <label class="field">
+            <span>Name</span>
+            <input name="name" required maxlength={64} placeholder="night" autocomplete="off" />
+          </label>
+          <label class="field">
+            <span>From</span>
+            <input name="from" type="time" required value="22:00" />
+          </label>
+          <label class="field">
+            <span>To</span>
+            <input name="to" type="time" required value="07:00" />
+          </label>
+          <label class="field">
+            <span>Blackout timezone</span>
+            <input name="timezone" list="tz-list" autocomplete="off" placeholder="Europe/Berlin" />
+          </label>
+          <button type="submit" class="btn primary">
+            Add blackout (every day)
+          </button>
+        </form>
+        <ul id="blackouts" class="rows" aria-label="Blackouts"></ul>
+      </section>
       <section>
         <h2>Source timezones</h2>
         <p class="hint">RFC 3164 timestamps carry no zone; set it per host or sender IP (default UTC).</p>
@@ -419,6 +587,8 @@ const TITLES: Record<PageName, string> = {
   heartbeats: "Heartbeats",
   overview: "Overview",
   settings: "Settings",
+  devices: "Devices",
+  device: "Device",
   usage: "Usage",
 };
 
@@ -430,6 +600,8 @@ export function renderPage(page: PageName, user: PageUser): string {
     page === "rules" ? <RulesBody /> :
     page === "heartbeats" ? <HeartbeatsBody /> :
     page === "overview" ? <OverviewBody /> :
+    page === "devices" ? <DevicesBody /> :
+    page === "device" ? <DeviceBody /> :
     page === "usage" ? <UsageBody /> :
     <SettingsBody user={user} />;
   return "<!doctype html>" + (

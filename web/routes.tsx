@@ -7,7 +7,7 @@
  * (web/public) hold only the app shell and are public.
  */
 import type { Context, Hono } from "hono";
-import { addCredentialResolver, hasScope, resolveBearer, type AppEnv, type Principal } from "../workers/auth.ts";
+import { addCredentialResolver, authenticate, hasScope, resolveBearer, type AppEnv, type Principal } from "../workers/auth.ts";
 import { PorchlightError } from "../workers/errors.ts";
 import { registerStatsRoutes } from "../workers/routes/stats.ts";
 import { EXPIRES_HEADER, LIVE_HUB_NAME, SESSION_HEADER } from "../durable-objects/live-hub.ts";
@@ -39,10 +39,32 @@ export const PAGE_ROUTES: [string, PageName][] = [
   ["/heartbeats", "heartbeats"],
   ["/overview", "overview"],
   ["/settings", "settings"],
+  ["/devices", "devices"],
+  ["/devices/:id", "device"],
   ["/usage", "usage"],
 ];
 
 let resolverRegistered = false;
+
+/**
+ * How long a bearer-authenticated live socket lives, ms. The hub closes it at the first publish after
+ * this; the client reconnects and its token is checked again, so a revoked token stops receiving
+ * within this time (a session socket lives as long as its session instead).
+ */
+export const LIVE_BEARER_TTL_MS = 3_600_000;
+
+/**
+ * The principal of a `/live` upgrade carrying `Authorization: Bearer`, or null without that header.
+ * A bearer that is unknown is a 401 and one without the read scope a 403, never a fallback to cookies.
+ */
+async function liveBearer(c: Context<AppEnv>): Promise<Principal | null> {
+  if (!c.req.header("authorization")) return null;
+  // With the header present, authenticate() reads only the bearer (a malformed header is a 401).
+  const p = await authenticate(c);
+  if (!p) throw new PorchlightError("unauthorized", "A valid token is required (Authorization: Bearer <token>)");
+  if (!hasScope(p, "read")) throw new PorchlightError("forbidden", "This token lacks the 'read' scope");
+  return p;
+}
 
 /**
  * The session behind a page request; with Cloudflare Access configured and a valid assertion but no
@@ -118,8 +140,10 @@ export function registerWebRoutes(app: Hono<AppEnv>): void {
   });
 
   app.get("/live", async (c) => {
-    const session = await readSession(c);
-    if (!session && !(await accessPrincipal(c))) throw new PorchlightError("unauthorized", "Log in first");
+    // A terminal client (`porchlight tail`) sends its token as a bearer instead of a session cookie.
+    const bearer = await liveBearer(c);
+    const session = bearer ? null : await readSession(c);
+    if (!bearer && !session && !(await accessPrincipal(c))) throw new PorchlightError("unauthorized", "Log in first");
     // Cross-site WebSocket hijacking: browsers send cookies on cross-origin upgrades, so check Origin.
     if (crossOrigin(c)) throw new PorchlightError("forbidden", "Cross-origin WebSocket refused");
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
@@ -132,6 +156,8 @@ export function registerWebRoutes(app: Hono<AppEnv>): void {
     if (session) {
       headers.set(SESSION_HEADER, session.idHash);
       headers.set(EXPIRES_HEADER, String(session.expiresAt));
+    } else if (bearer) {
+      headers.set(EXPIRES_HEADER, String(Date.now() + LIVE_BEARER_TTL_MS));
     }
     return hub.fetch(new Request(c.req.raw.url, { method: "GET", headers }));
   });

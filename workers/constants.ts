@@ -20,6 +20,14 @@ export const WORKERS_FREE_CPU_MS = 10;
 export const WORKERS_MAX_BODY_BYTES = 100 * 1024 * 1024;
 /** Subrequests per invocation on the Free plan (Durable Object RPCs count). */
 export const WORKERS_FREE_SUBREQUESTS = 50;
+/** Simultaneous open connections (fetches awaiting their answer) per invocation; more wait for a free one. */
+export const WORKERS_SIMULTANEOUS_CONNECTIONS = 6;
+
+// --- Notification receivers (issue 11)
+/** Telegram sendMessage: text length after entity parsing, characters. https://core.telegram.org/bots/api#sendmessage */
+export const TELEGRAM_MAX_TEXT = 4096;
+/** Web Push: a push service must accept 4096-byte payloads (RFC 8030 §7.2); the record is padded to it. https://www.rfc-editor.org/rfc/rfc8030#section-7.2 */
+export const WEB_PUSH_MAX_RECORD_BYTES = 4096;
 
 // --- Durable Objects: https://developers.cloudflare.com/durable-objects/platform/limits/
 /** Soft limit of requests per second to one object; above it, calls fail with `overloaded`. */

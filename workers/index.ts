@@ -8,6 +8,8 @@ import { runScheduled } from "./scheduled.ts";
 export { RuleState } from "../durable-objects/rule-state.ts";
 export { LiveHub } from "../durable-objects/live-hub.ts";
 export { Heartbeat } from "../durable-objects/heartbeat.ts";
+export { NetworkState } from "../durable-objects/network-state.ts";
+export { Notifier } from "../durable-objects/notifier.ts";
 
 const app = createApp();
 

@@ -14,6 +14,7 @@ import { storeOf } from "./store/d1.ts";
 
 /** The counter of publishes that failed and were dropped. */
 export const LIVE_DROPPED_COUNTER = "live_publishes_dropped";
+import { handOffAlerts } from "./notify/outbox.ts";
 
 /** Fields sent per alert; the rest is read through the API. Keeps one publish far below message limits. */
 const LIVE_FIELDS = ["id", "rule_id", "resource", "severity", "status", "title", "duplicate_count", "last_seen"] as const;
@@ -35,6 +36,8 @@ function summarize(a: unknown): unknown {
 }
 
 export async function notifyAlerts(env: Env, alerts: readonly unknown[]): Promise<void> {
+  // Notifications (issue 11): the one hook of the alert lifecycle into the outbox; never throws.
+  await handOffAlerts(env, alerts);
   if (!alerts.length || !env.LIVE) return;
   try {
     const stub = env.LIVE.get(env.LIVE.idFromName(LIVE_HUB_NAME));

@@ -15,7 +15,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./auth.ts";
 import * as K from "./constants.ts";
 import type { Env } from "./env.ts";
-import { storeOf } from "./store/d1.ts";
+import { storeOf, withD1Meter } from "./store/d1.ts";
 import { emptyUsage, USAGE_METRICS, type UsageCounts } from "./store/usage.ts";
 
 const DAY_MS = 86_400_000;
@@ -26,30 +26,6 @@ export class Meter {
     if (metric === "d1_bytes") this.counts.d1_bytes = Math.max(this.counts.d1_bytes, n);
     else this.counts[metric] += n;
   }
-}
-
-function meteredD1(db: D1Database, meter: Meter): D1Database {
-  const count = (results: D1Result[]) => {
-    for (const r of results) {
-      meter.add("d1_queries");
-      meter.add("d1_rows_read", r.meta?.rows_read ?? 0);
-      meter.add("d1_rows_written", r.meta?.rows_written ?? 0);
-      if (r.meta?.size_after) meter.add("d1_bytes", r.meta.size_after);
-    }
-  };
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === "batch") {
-        return async (stmts: D1PreparedStatement[]) => {
-          const results = await target.batch(stmts);
-          count(results);
-          return results;
-        };
-      }
-      const v = Reflect.get(target, prop) as unknown;
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
 }
 
 function meteredNamespace<T extends object>(ns: T, meter: Meter): T {
@@ -71,11 +47,17 @@ function meteredNamespace<T extends object>(ns: T, meter: Meter): T {
 /** The env a metered request sees. */
 export function meteredEnv(env: Env, meter: Meter): Env {
   return {
-    ...env,
-    DB: meteredD1(env.DB, meter),
+    ...withD1Meter(env, (r) => {
+      meter.add("d1_queries");
+      meter.add("d1_rows_read", r.rowsRead);
+      meter.add("d1_rows_written", r.rowsWritten);
+      if (r.sizeAfter) meter.add("d1_bytes", r.sizeAfter);
+    }),
     RULE_STATE: meteredNamespace(env.RULE_STATE, meter),
     HEARTBEAT: meteredNamespace(env.HEARTBEAT, meter),
     LIVE: meteredNamespace(env.LIVE, meter),
+    NETWORK: meteredNamespace(env.NETWORK, meter),
+    NOTIFIER: meteredNamespace(env.NOTIFIER, meter),
   } as Env;
 }
 

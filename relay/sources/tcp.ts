@@ -70,6 +70,12 @@ export async function listenTcp(ctx: SourceContext, at: HostPort): Promise<Sourc
   const open = new Set<Socket>();
   initCounters(ctx.metrics, "tcp");
   const server: Server = createServer({ noDelay: true }, (s) => handleStream(ctx, s, "tcp", open));
+  const address = await bindServer(ctx, server, at, "tcp");
+  return { address, stop: () => stopServer(server, open) };
+}
+
+/** Listens on host:port (at most MAX_CONNECTIONS at once) and logs the bound address, which it returns. */
+export async function bindServer(ctx: SourceContext, server: Server, at: HostPort, component: string, fields: Record<string, unknown> = {}): Promise<string> {
   server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -77,8 +83,8 @@ export async function listenTcp(ctx: SourceContext, at: HostPort): Promise<Sourc
   });
   const a = server.address() as AddressInfo;
   const address = formatAddress(a.address, a.port);
-  ctx.log.info("listening", { component: "tcp", address });
-  return { address, stop: () => stopServer(server, open) };
+  ctx.log.info("listening", { component, address, ...fields });
+  return address;
 }
 
 /** Closes the listener, then ends each connection after what it already sent was read. */

@@ -4,10 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { createServer, type TLSSocket } from "node:tls";
-import type { AddressInfo, Socket } from "node:net";
-import { formatAddress } from "../metrics.ts";
+import type { Socket } from "node:net";
 import type { HostPort } from "../config.ts";
-import { handleStream, stopServer } from "./tcp.ts";
+import { bindServer, handleStream, stopServer } from "./tcp.ts";
 import { initCounters, type Source, type SourceContext } from "./source.ts";
 
 export interface TlsFiles {
@@ -33,12 +32,6 @@ export async function listenTls(ctx: SourceContext, at: HostPort, files: TlsFile
     ctx.metrics.inc("porchlight_relay_errors_total", { component: "tls", reason: "handshake" });
     ctx.log.warn("TLS handshake failed", { component: "tls", error: e.message });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host: at.host, port: at.port }, () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  const address = formatAddress(a.address, a.port);
-  ctx.log.info("listening", { component: "tls", address, mutual });
+  const address = await bindServer(ctx, server, at, "tls", { mutual });
   return { address, stop: () => stopServer(server, open) };
 }

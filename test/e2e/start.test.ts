@@ -1,29 +1,13 @@
 /**
  * `npm start` end to end: real wrangler dev with local D1 in a temp PERSIST_DIR, the real relay on a free
- * port, a line sent with `logger` over UDP, found again through GET /v1/events; no token on any command
- * line of the processes it runs. Everything started here is one process group, stopped at the end.
+ * port, a line sent with `logger` over UDP, found again through GET /v1/events. Everything started here is
+ * one process group, stopped at the end.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haveCorpus, readCorpusJson } from "../conformance/corpora.ts";
-
-const root = resolve(import.meta.dirname, "../..");
-const ADMIN = "e2e-admin-token-" + Math.random().toString(36).slice(2);
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
+import { startStack, type Stack } from "./stack.ts";
 
 /** `root` and every process below it (parent links from /proc/<pid>/stat). */
 function processTree(root: number): number[] {
@@ -49,71 +33,33 @@ function processTree(root: number): number[] {
   return out;
 }
 
-let child: ChildProcess;
-let output = "";
-let dir: string;
+let stack: Stack;
 let port: number;
 let relayPort: number;
-
-function waitFor(re: RegExp, ms: number): Promise<RegExpMatchArray> {
-  return new Promise((ok, fail) => {
-    const started = Date.now();
-    const tick = () => {
-      const m = re.exec(output);
-      if (m) return ok(m);
-      if (child.exitCode !== null) return fail(new Error(`npm start exited (${child.exitCode}):\n${output.slice(-3000)}`));
-      if (Date.now() - started > ms) return fail(new Error(`timed out waiting for ${re}:\n${output.slice(-3000)}`));
-      setTimeout(tick, 200);
-    };
-    tick();
-  });
-}
-
-const api = (path: string, token: string, init: RequestInit = {}) =>
-  fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as object) } });
+let ADMIN: string;
+const waitFor = (re: RegExp, ms: number) => stack.waitFor(re, ms);
+const api = (path: string, token: string, init: RequestInit = {}) => stack.api(path, token, init);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "porchlight-start-"));
-  port = await freePort();
-  relayPort = await freePort();
-  child = spawn("npm", ["start"], {
-    cwd: root,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      PORT: String(port),
-      RELAY_PORT: String(relayPort),
-      PERSIST_DIR: join(dir, "state"),
-      PORCHLIGHT_STATE_DIR: join(dir, "porchlight"),
-      ADMIN_TOKEN: ADMIN,
-    },
-  });
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  await waitFor(/porchlight: ready/, 110_000);
+  stack = await startStack();
+  ({ port, relayPort, admin: ADMIN } = stack);
 });
 
 afterAll(async () => {
-  if (child?.pid && child.exitCode === null) {
-    process.kill(-child.pid, "SIGTERM");
-    await new Promise((r) => { child.on("exit", r); setTimeout(r, 15_000); });
-    try { process.kill(-child.pid, "SIGKILL"); } catch { /* already gone */ }
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 describe("npm start", () => {
   it("prints the URL and tokens, and a line sent to the relay with logger is searchable", async () => {
-    expect(output).toContain(`URL:          http://127.0.0.1:${port}`);
-    expect(output).toContain(`admin token:  ${ADMIN}`);
+    expect(stack.output()).toContain(`URL:          http://127.0.0.1:${port}`);
+    expect(stack.output()).toContain(`admin token:  ${ADMIN}`);
     const ingestToken = (await waitFor(/ingest token: (pl_\S+)/, 1000))[1]!;
 
     // The ingest token can ingest but not read.
     expect((await api("/v1/events", ingestToken)).status).toBe(403);
 
     const marker = `hello-from-e2e-${Date.now()}`;
-    if (/relay: syslog on udp\+tcp/.test(output)) {
+    if (/relay: syslog on udp\+tcp/.test(stack.output())) {
       const r = spawnSync("logger", ["-n", "127.0.0.1", "-P", String(relayPort), "-d", marker]);
       expect(r.status).toBe(0);
     } else {
@@ -128,14 +74,14 @@ describe("npm start", () => {
       found = ((await res.json()) as { events: any[] }).events;
       if (found.length === 0) await new Promise((r) => setTimeout(r, 500));
     }
-    expect(found, output.slice(-4000)).toHaveLength(1);
+    expect(found, stack.output().slice(-4000)).toHaveLength(1);
     expect(found[0].raw).toContain(marker);
   });
 
   it("puts no token on the command line of any process it started (/proc/*/cmdline of its process tree)", async () => {
     const ingestToken = (await waitFor(/ingest token: (pl_\S+)/, 1000))[1]!;
     const secrets = [ADMIN, ingestToken, ingestToken.split("_").pop()!];
-    const tree = processTree(child.pid!);
+    const tree = processTree(stack.pid);
     const cmdlines = tree.map((pid) => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
@@ -146,7 +92,7 @@ describe("npm start", () => {
     // The tree really holds what `npm start` runs: wrangler, workerd and the relay.
     expect(cmdlines.some((c) => /wrangler/.test(c)), cmdlines.join("\n")).toBe(true);
     expect(cmdlines.some((c) => /workerd/.test(c)), cmdlines.join("\n")).toBe(true);
-    if (/relay: syslog on udp\+tcp/.test(output)) expect(cmdlines.some((c) => /relay\/main\.ts/.test(c)), cmdlines.join("\n")).toBe(true);
+    if (/relay: syslog on udp\+tcp/.test(stack.output())) expect(cmdlines.some((c) => /relay\/main\.ts/.test(c)), cmdlines.join("\n")).toBe(true);
     for (const c of cmdlines) for (const s of secrets) expect(c.includes(s), `a token in argv: ${c}`).toBe(false);
     console.log(`${tree.length} processes under npm start, no token in any argv`);
   });

@@ -422,6 +422,65 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await ctx.close();
   });
 
+  it("lists devices (new first, online dot, vendor) and shows a device's countries, domains and hours at phone size", async () => {
+    const t0 = Date.now() - 10 * 60_000;
+    const at = (ms: number) => new Date(ms);
+    const tuple = "src=192.168.50.20 dst=93.184.215.14 sport=41000 dport=443";
+    const lines = [
+      syslog5424("gw", "dnsmasq-dhcp", "DHCPACK(br-lan) 192.168.50.20 b8:27:eb:12:34:56 raspberrypi", at(t0)),
+      syslog5424("gw", "dnsmasq", "reply example.com is 93.184.215.14", at(t0 + 1000)),
+      syslog5424("gw", "ulogd", `[NEW] tcp 6 120 SYN_SENT ${tuple} [UNREPLIED] src=93.184.215.14 dst=203.0.113.5 sport=443 dport=41000`, at(t0 + 2000)),
+      syslog5424("gw", "ulogd", `[DESTROY] tcp 6 ${tuple} packets=10 bytes=1500 src=93.184.215.14 dst=203.0.113.5 sport=443 dport=41000 packets=12 bytes=90000 [ASSURED]`, at(t0 + 62_000)),
+    ];
+    const ing = await api("/v1/ingest", { method: "POST", token: ingestToken, text: lines.join("\n") + "\n" });
+    expect(ing.status, JSON.stringify(ing.body)).toBe(200);
+    const ctx = await newContext(PHONE);
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await logIn(page, ADMIN);
+    await page.goto(`${base}/devices`);
+    const card = page.locator("#devices li", { hasText: "raspberrypi" });
+    await card.waitFor();
+    expect(await card.textContent()).toContain("Raspberry Pi Foundation");
+    expect(await card.locator(".dot").getAttribute("class")).toContain("on");
+    // Seen in the router's first hour: learned with the inventory, not flagged new.
+    expect(await card.locator(".tag", { hasText: "learned" }).count()).toBe(1);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await shoot(page, "devices-phone");
+    await card.getByRole("link", { name: "raspberrypi" }).click();
+    await page.waitForURL(/\/devices\/d-b827eb123456$/);
+    await poll(() => page.locator("#countries li").first().textContent()).toContain("US");
+    await poll(() => page.locator("#domains li").first().textContent()).toContain("example.com");
+    expect(await page.locator("#hourly rect.vol").count()).toBeGreaterThan(0);
+    await poll(() => page.locator("#blocked").textContent()).toBe("None.");
+    await page.getByLabel("Name").fill("Pi-hole");
+    await page.getByRole("button", { name: "Save" }).click();
+    await poll(() => page.locator("h1").textContent()).toBe("Pi-hole");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await shoot(page, "device-phone");
+
+    // An alert about an address shows who it is: country, organisation, domain.
+    const rule = { id: "e2e-blocked-dot", name: "Blocked DNS over TLS", type: "single", enabled: true, match: { "event.dataset": "iptables", "destination.port": 853 },
+      group_by: ["destination.ip"], severity: "low", resource: "{{host.hostname}}", title: "Blocked DoT to {{destination.ip}}", text: "from {{source.ip}}" };
+    expect((await api("/v1/rules", { method: "POST", body: rule })).status).toBe(201);
+    const fw = [
+      syslog5424("gw", "dnsmasq", "reply dns.google is 8.8.8.8", at(Date.now() - 2000)),
+      syslog5424("gw", "kernel", "REJECT(dest wan)IN=br-lan OUT=eth0 SRC=192.168.50.20 DST=8.8.8.8 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=TCP SPT=5555 DPT=853 WINDOW=1024 RES=0x00 SYN URGP=0", at(Date.now() - 1000)),
+    ];
+    expect((await api("/v1/ingest", { method: "POST", token: ingestToken, text: fw.join("\n") + "\n" })).status).toBe(200);
+    const alerts = await api<{ alerts: { id: string; title: string }[] }>("/v1/alerts?limit=50");
+    const dot = alerts.body.alerts.find((a) => a.title === "Blocked DoT to 8.8.8.8")!;
+    await page.goto(`${base}/alerts/${dot.id}`);
+    await poll(() => page.locator(".who-is").first().textContent()).toBe("US · AS15169 Google LLC · dns.google");
+    await shoot(page, "alert-who-phone");
+    // The REJECT is a blocked attempt of the device.
+    await page.goto(`${base}/devices/d-b827eb123456`);
+    await poll(() => page.locator("#blocked").textContent()).toBe("1 blocked");
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+
   it("logs out and finds everything closed", async () => {
     const ctx = await newContext(PHONE);
     const page = await ctx.newPage();

@@ -39,16 +39,28 @@ export class Receiver {
   /** Returns a response to fail the request, or null to accept it. */
   respond: Responder | null = null;
   delayMs = 0;
+  /** Awaited before a request is answered (hold a batch back); a request whose client went away meanwhile is dropped. */
+  gate: ((key: string) => Promise<void> | null) | null = null;
+  /** Requests being handled now, and the most at once. */
+  concurrent = 0;
+  maxConcurrent = 0;
 
   /** Listens on `port` (0 = any free port; a port given again after stop() = the edge coming back). */
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
+      this.maxConcurrent = Math.max(this.maxConcurrent, ++this.concurrent);
+      res.on("close", () => this.concurrent--);
       req.on("end", () => {
         void (async () => {
           if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
           const key = String(req.headers["idempotency-key"] ?? "");
+          const held = this.gate?.(key);
+          if (held) {
+            await held;
+            if (req.socket.destroyed) return;
+          }
           let body = Buffer.concat(chunks);
           if (req.headers["content-encoding"] === "gzip") body = gunzipSync(body);
           else this.gzipped = false;
@@ -88,6 +100,15 @@ export class Receiver {
   }
 }
 
+/** A free TCP port on loopback (for a server that must come back on the same port). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
 export function tmp(prefix = "relay-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -98,6 +119,8 @@ export class Relay {
   stderr = "";
   addresses: Record<string, string> = {};
   exit: Promise<number | null>;
+  /** Wall time the process was spawned (ms): requests at or after it come from this process. */
+  startedAt = Date.now();
   private resolveExit!: (c: number | null) => void;
 
   /** `opts.command`: what runs the relay (default: this Node on relay/main.ts), before `args`. */
@@ -174,6 +197,28 @@ export function tcpSend(port: number, data: Buffer | string | (Buffer | string)[
     s.on("error", reject);
     s.on("close", () => resolve());
   });
+}
+
+/**
+ * Resolves once the relay holds nothing more to deliver: every appended line written and
+ * acknowledged by the edge (backlog 0) and no batch in flight. For sources that have finished
+ * reading, nothing more arrives at the edge after this.
+ */
+export async function drained(relay: Relay, ms = 30_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const h = (await (await fetch(`http://${relay.addresses.metrics}/healthz`)).json()) as { backlog_bytes: number };
+      return h.backlog_bytes === 0 && metric(await relay.metrics(), "porchlight_relay_inflight_batches") === 0;
+    },
+    ms,
+    () => "relay not drained",
+  );
+}
+
+/** Sorts lines `<prefix> <n>` (n the last number in raw) by n: batches in flight may arrive in any order. */
+export function bySeq(lines: Line[]): string[] {
+  const n = (raw: string) => Number(/(\d+)\D*$/.exec(raw)?.[1] ?? NaN);
+  return lines.map((l) => l.raw).sort((a, b) => n(a) - n(b));
 }
 
 export function metric(m: Map<string, number>, name: string, labels: Record<string, string> = {}): number {

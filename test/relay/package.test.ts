@@ -63,12 +63,12 @@ describe("relay/compose.yaml", () => {
     const relay = compose.services.relay;
     expect(relay.build).toEqual({ context: "." });
     expect(existsSync(join(RELAY, relay.build.context, "Dockerfile"))).toBe(true);
-    expect(relay.ports).toEqual(expect.arrayContaining(["514:5514/udp", "514:5514/tcp", "6514:6514/tcp"]));
+    expect(relay.ports).toEqual(expect.arrayContaining(["514:5514/udp", "514:5514/tcp", "2514:2514/tcp", "6514:6514/tcp"]));
     expect(relay.volumes).toContain("spool:/var/lib/porchlight-relay");
     expect(Object.keys(compose.volumes)).toEqual(["spool"]);
     // The Dockerfile's environment listens where compose maps to, and the spool is the volume.
     const dockerfile = readFileSync(join(RELAY, "Dockerfile"), "utf8");
-    for (const v of ["PORCHLIGHT_SPOOL=/var/lib/porchlight-relay", "PORCHLIGHT_UDP=0.0.0.0:5514", "PORCHLIGHT_TCP=0.0.0.0:5514"]) expect(dockerfile).toContain(v);
+    for (const v of ["PORCHLIGHT_SPOOL=/var/lib/porchlight-relay", "PORCHLIGHT_UDP=0.0.0.0:5514", "PORCHLIGHT_TCP=0.0.0.0:5514", "PORCHLIGHT_RELP=0.0.0.0:2514"]) expect(dockerfile).toContain(v);
   });
 });
 

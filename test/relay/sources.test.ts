@@ -9,7 +9,7 @@ import { createSocket } from "node:dgram";
 import { appendFileSync, copyFileSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { connect as tlsConnect } from "node:tls";
 import { join } from "node:path";
-import { metric, Receiver, Relay, relayArgs, ROOT, tcpSend, tmp, TOKEN, waitFor } from "./helpers.ts";
+import { drained, metric, Receiver, Relay, relayArgs, ROOT, tcpSend, tmp, TOKEN, waitFor } from "./helpers.ts";
 
 let rx: Receiver;
 const relays: Relay[] = [];
@@ -185,7 +185,7 @@ describe("files and stdin", () => {
     appendFileSync(log, "f9 while down\n");
     r = await start(args, ["metrics"]);
     await waitFor(seen("f9 while down"));
-    await new Promise((res) => setTimeout(res, 300));
+    await drained(r); // nothing more will arrive
     const fileLines = rx.lines.filter((l) => l.transport === "file").map((l) => l.raw);
     expect(fileLines).toEqual(["f1", "f2", "partial line done", "f3 before rename", "f4 late write to old file", "f5 new file", "f6", "f7 a longer line to make the file longer", "f8", "f9 while down"]);
     await r.kill("SIGTERM");
@@ -195,8 +195,14 @@ describe("files and stdin", () => {
     const d = tmp("relay-file-");
     const log = join(d, "b.log");
     writeFileSync(log, "b1 existing\nb2 existing\n");
-    await start(relayArgs(rx, tmp(), ["--file", log, "--file-start", "beginning", "--file-poll-ms", "30"]), ["metrics"]);
+    const r = await start(relayArgs(rx, tmp(), ["--file", log, "--file-start", "beginning", "--file-poll-ms", "30"]), ["metrics"]);
     await waitFor(() => raws().includes("b2 existing"));
+    await drained(r);
+    expect(rx.lines.filter((l) => l.raw.startsWith("b") && l.raw.endsWith(" existing")).map((l) => [l.raw, l.transport])).toEqual([
+      ["b1 existing", "file"],
+      ["b2 existing", "file"],
+    ]);
+    expect(metric(await r.metrics(), "porchlight_relay_received_total", { component: "file" })).toBe(2);
   });
 
   it("stdin: lines are delivered and the relay exits 0 at end of input", async () => {

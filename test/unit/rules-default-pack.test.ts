@@ -9,6 +9,7 @@ import { validateRule } from "../../workers/rules/validate.ts";
 import { haveCorpus, readCorpusText } from "../conformance/corpora.ts";
 import { RuleHost } from "./rules-engine-harness.ts";
 import { toEvents } from "./rules-replay-events.ts";
+import { factEvent, type NetworkFact } from "../../workers/network/facts.ts";
 
 const PACK = JSON.parse(readFileSync(new URL("../../workers/rules/default-pack.json", import.meta.url), "utf8")) as unknown[];
 const rules = new Map<string, RuleDef>();
@@ -19,7 +20,7 @@ for (const r of PACK) {
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 let n = 0;
 function event(ts: number, fields: Partial<EcsEvent> & { event: EcsEvent["event"] }): EcsEvent {
-  return { id: `d${++n}`, "@timestamp": new Date(ts).toISOString(), received_at: new Date(ts).toISOString(), raw: "", host: { hostname: "gw" }, ...fields };
+  return { id: `d${++n}`, "@timestamp": ts, received_at: ts, raw: "", host: { hostname: "gw" }, ...fields };
 }
 /** Runs events through one pack rule like the host does; returns the firings with rendered titles. */
 function run(id: string, events: EcsEvent[], tickAt?: number) {
@@ -41,7 +42,7 @@ describe("default rule pack", () => {
     expect(PACK.map((r) => validateRule(r)).filter((v) => !v.ok)).toEqual([]);
     expect(rules.size).toBe(PACK.length);
     expect([...rules.values()].filter((r) => !r.enabled).map((r) => r.id)).toEqual(["suppress-known-scanner"]);
-    expect(new Set([...rules.values()].map((r) => r.type))).toEqual(new Set(["threshold", "sequence", "bucket", "new_value", "heartbeat", "suppress"]));
+    expect(new Set([...rules.values()].map((r) => r.type))).toEqual(new Set(["threshold", "sequence", "bucket", "single", "heartbeat", "suppress"]));
   });
 
   it("ssh-brute-force: 5 failures in 60 s from one source, not 4, not spread out", () => {
@@ -84,11 +85,24 @@ describe("default rule pack", () => {
     expect(run("wan-port-scan", ports.map((_, i) => drop(i, "198.51.100.7", 22)))).toEqual([]);
   });
 
-  it("new-device-on-lan: silent during the 7-day learning, then each new MAC once", () => {
-    const dhcp = (ts: number, mac: string) => event(ts, { event: { dataset: "dnsmasq.dhcp", action: "DHCPACK" }, source: { mac, ip: "192.168.1.77" } });
-    const day = 86_400_000;
-    const f = run("new-device-on-lan", [dhcp(T0, "aa:aa"), dhcp(T0 + day, "bb:bb"), dhcp(T0 + 8 * day, "bb:bb"), dhcp(T0 + 8 * day, "cc:cc"), dhcp(T0 + 9 * day, "cc:cc")]);
-    expect(f.map((x) => x.title)).toEqual(["New device cc:cc on the LAN"]);
+  it("network facts (workers/network/facts.ts) alert at once: new device, new country, new organisation, upload anomaly", () => {
+    const dev = { id: "d-b827eb123456", mac: "B8-27-EB-12-34-56", ip: "192.168.1.20", hostname: "raspberrypi", vendor: "Raspberry Pi Foundation" };
+    const ev = (f: NetworkFact) => factEvent("gw", "k", 0, f);
+    expect(run("new-device-on-lan", [ev({ kind: "device_new", ts: T0, device: dev })]).map((x) => x.title)).toEqual(["New device raspberrypi on the LAN"]);
+    expect(run("device-new-country", [ev({ kind: "new_country", ts: T0, device: dev, country: "RU", dstIp: "77.88.8.8" })]).map((x) => x.title)).toEqual(["raspberrypi talks to RU for the first time"]);
+    expect(run("device-new-organisation", [ev({ kind: "new_org", ts: T0, device: dev, asn: 15169, org: "Google LLC", dstIp: "8.8.8.8" })]).map((x) => x.title)).toEqual(["raspberrypi talks to AS15169 Google LLC for the first time"]);
+    expect(run("device-upload-anomaly", [ev({ kind: "upload_anomaly", ts: T0, device: dev, bytes: 9e8, mean: 1e6, sd: 1e5, hour: 3 })]).map((x) => x.title)).toEqual(["raspberrypi uploads far more than usual"]);
+    // A DHCP line itself no longer alerts: the inventory decides what is new.
+    const dhcp = event(T0, { event: { dataset: "dnsmasq.dhcp", action: "DHCPACK" }, source: { mac: "AA-AA-AA-AA-AA-AA", ip: "192.168.1.77" } });
+    expect(run("new-device-on-lan", [dhcp])).toEqual([]);
+  });
+
+  it("lan-device-fanout: one LAN address to over 100 hosts or 50 ports in 10 min (conntrack NEW), not a WAN address", () => {
+    const flow = (i: number, src: string, dst: string, port: number) => event(T0 + i * 1000, { event: { dataset: "ulogd", action: "flow_new" }, network: { transport: "tcp" }, source: { ip: src }, destination: { ip: dst, port } });
+    expect(run("lan-device-fanout-hosts", Array.from({ length: 100 }, (_, i) => flow(i, "192.168.1.66", `198.51.100.${i}`, 23)))).toMatchObject([{ title: "192.168.1.66 contacts many hosts" }]);
+    expect(run("lan-device-fanout-hosts", Array.from({ length: 99 }, (_, i) => flow(i, "192.168.1.66", `198.51.100.${i}`, 23)))).toEqual([]);
+    expect(run("lan-device-fanout-hosts", Array.from({ length: 150 }, (_, i) => flow(i, "203.0.113.9", `198.51.100.${i % 150}`, 23)))).toEqual([]);
+    expect(run("lan-device-fanout-ports", Array.from({ length: 50 }, (_, i) => flow(i, "192.168.1.66", "192.168.1.1", 1000 + i)))).toHaveLength(1);
   });
 
   it("backup-heartbeat: raises 26 h after the last successful backup, per host", () => {
@@ -110,10 +124,8 @@ describe("default rule pack", () => {
     expect(ids(sshd, "ssh-brute-force")).toEqual(["SSH brute force from 198.51.100.4"]);
     const sudo = [0, 1, 2].map((i) => `${at(20, 11, 0, i)} host sudo: pam_unix(sudo:auth): authentication failure; logname=bob uid=1000 euid=0 tty=/dev/pts/0 ruser=bob rhost=  user=bob`);
     expect(ids(sudo, "sudo-auth-failures")).toEqual(["sudo failures for bob on host"]);
-    const dhcp = [`${at(1, 9, 0, 0)} gw dnsmasq-dhcp[123]: DHCPACK(br-lan) 192.168.1.50 aa:bb:cc:dd:ee:ff phone`, `${at(10, 9, 0, 0)} gw dnsmasq-dhcp[123]: DHCPACK(br-lan) 192.168.1.51 aa:bb:cc:dd:ee:01 laptop`, `${at(11, 9, 0, 0)} gw hostapd: wlan0: AP-STA-CONNECTED aa:bb:cc:dd:ee:01`];
-    expect(ids(dhcp, "new-device-on-lan")).toHaveLength(1);
     const backup = toEvents([`${at(20, 3, 0, 0)} nas rsnapshot[1]: /usr/bin/rsnapshot daily: completed successfully`]);
-    const last = Date.parse(backup[0]!["@timestamp"]);
+    const last = backup[0]!["@timestamp"];
     expect(run("backup-heartbeat", backup, last + 26 * 3_600_000).map((f) => f.title)).toEqual(["No backup from nas for 26h"]);
   });
 

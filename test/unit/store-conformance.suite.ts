@@ -10,10 +10,14 @@ import type { EcsEvent } from "../../workers/ecs.ts";
 import { lowerBound } from "../../workers/parse/id.ts";
 import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { parseCidr } from "../../workers/parse/ip.ts";
-import { apiEvent, eventRow, insertEventStatements, type Store } from "../../workers/store/store.ts";
+import { eventOfRow, eventRow, insertEventStatements, type Store } from "../../workers/store/store.ts";
 import type { AlertInput } from "../../workers/store/alerts.ts";
 import { rollupsOf } from "../../workers/store/rollups.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
+import { D1_MAX_BOUND_PARAMS } from "../../workers/constants.ts";
+import { ONLINE_WINDOW_MS, type DeviceWrite, type SessionCondition, type SessionRow, type SessionsQuery } from "../../workers/store/network.ts";
+import type { ChannelRecord } from "../../workers/store/notify.ts";
+import type { BlackoutCreate } from "../../workers/notify/model.ts";
 
 let seq = 0;
 const unique = (p: string) => `${p}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
@@ -69,7 +73,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(again.stored).toBe(0);
       const got = await store.getEvent(events[1]!.id);
       expect(got).not.toBeNull();
-      expect(apiEvent(got!)).toEqual(events[1]);
+      expect(eventOfRow(got!)).toEqual(events[1]);
       expect(await store.getEvent("0".repeat(26))).toBeNull();
     });
 
@@ -113,7 +117,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       // Distinct docs, each sent once: 3 senders × 2 transports, plus the one with labels.
       expect((JSON.parse(st!.params[3] as string) as unknown[]).length).toBe(7);
       expect((await store.insertEvents(rows)).stored).toBe(12);
-      for (const e of events) expect(apiEvent((await store.getEvent(e.id))!)).toEqual(e);
+      for (const e of events) expect(eventOfRow((await store.getEvent(e.id))!)).toEqual(e);
     });
 
     it("returns newest first, pages with a cursor and bounds time ranges by id", async () => {
@@ -297,7 +301,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(scan.map((r) => r.id).filter((id) => ids.includes(id))).toEqual(ids.slice(1, 4));
       const after = await store.scanEvents(ids[1]!, false, ids[4]!, 100);
       expect(after.map((r) => r.id).filter((id) => ids.includes(id))).toEqual(ids.slice(2, 4));
-      expect(apiEvent((await store.scanEvents(ids[0]!, true, ids[1]!, 1))[0]!)).toEqual(events[0]);
+      expect(eventOfRow((await store.scanEvents(ids[0]!, true, ids[1]!, 1))[0]!)).toEqual(events[0]);
     });
 
     it("adds to counters outside a batch and limits the relay listing", async () => {
@@ -418,6 +422,18 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(await store.getRule(id)).toBeNull();
     });
 
+    it("adds only the rules not stored yet (a re-imported pack keeps the user's edits)", async () => {
+      const store = await makeStore();
+      const kept = unique("rule");
+      const fresh = unique("rule");
+      expect(await store.addNewRules([], T0)).toEqual([]);
+      await store.putRules([{ ...ruleDef(kept), name: "Edited by the user" } as RuleDef], T0);
+      expect(await store.addNewRules([ruleDef(kept), ruleDef(fresh)], T0 + 5)).toEqual([fresh]);
+      expect(await store.getRule(kept)).toMatchObject({ version: 1, updated_at: T0 });
+      expect(JSON.parse((await store.getRule(kept))!.definition).name).toBe("Edited by the user");
+      expect(await store.getRule(fresh)).toMatchObject({ version: 1, created_at: T0 + 5 });
+    });
+
     // --- Web sessions
 
     it("keeps sessions with their token's current scopes, prunes expired ones at login, deletes", async () => {
@@ -445,6 +461,217 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(await store.countLoginAttempt(ip, T0 + 60_000, 60_000)).toEqual({ count: 1, windowStart: T0 + 60_000 });
       await store.clearLoginAttempts(ip);
       expect(await store.countLoginAttempt(ip, T0 + 60_001, 60_000)).toEqual({ count: 1, windowStart: T0 + 60_001 });
+    });
+
+    // --- Network visibility (devices, flow sessions, network settings)
+
+    /** A flow_sessions row of `device` on `router`; `i` orders ids within `prefix`. */
+    function flow(prefix: string, i: number, router: string, device: string | null, over: Partial<SessionRow> = {}): SessionRow {
+      return {
+        id: `${prefix}-${String(i).padStart(4, "0")}`, start: T0 + i * 60_000, end: T0 + i * 60_000 + 5_000, router, zone: 0, transport: "tcp",
+        src_ip: "192.168.1.20", dst_ip: "198.51.100.7", src_ip_key: "00000000000000000000ffffc0a80114", dst_ip_key: "00000000000000000000ffffc6336407",
+        src_port: 50000 + i, dst_port: 443, src_bytes: 100 * (i + 1), src_packets: 2, dst_bytes: 1000 * (i + 1), dst_packets: 3, device_id: device,
+        src_country: null, src_asn: null, src_org: null, dst_country: "DE", dst_asn: 3320, dst_org: "DTAG", dst_domain: "example.com", end_reason: "destroy",
+        ...over,
+      };
+    }
+
+    function device(id: string, router: string, over: Partial<DeviceWrite> = {}): DeviceWrite {
+      return { id, router, mac: null, macs: [], ips: ["192.168.1.20"], hostname: null, client_id: null, vendor: null, randomized: false, first_seen: T0, last_seen: T0, left: false, learned: false, ...over };
+    }
+
+    it("writes devices, sessions and folds in one call; upserts keep the user's name and tags, a fold moves sessions and user fields", async () => {
+      const store = await makeStore();
+      const router = unique("rt");
+      const mac = unique("dev-mac"), ipOnly = unique("dev-ip");
+      const prefix = unique("fs");
+      await store.writeNetwork({
+        devices: [device(mac, router, { mac: "aa:bb:cc:00:00:01", macs: ["aa:bb:cc:00:00:01"], hostname: "laptop", vendor: "Acme", randomized: true }), device(ipOnly, router)],
+        sessions: [flow(prefix, 0, router, ipOnly), flow(prefix, 1, router, mac)],
+        folds: [],
+      });
+      const now = T0 + 60_000;
+      expect(await store.getDevice(mac, now)).toEqual({
+        id: mac, mac: "aa:bb:cc:00:00:01", ips: ["192.168.1.20"], hostname: "laptop", vendor: "Acme", name: null, tags: [], randomized_mac: true,
+        first_seen: new Date(T0).toISOString(), last_seen: new Date(T0).toISOString(), online: true, macs: ["aa:bb:cc:00:00:01"], router, learned: false,
+      });
+      expect((await store.getDevice(mac, T0 + ONLINE_WINDOW_MS + 1))!.online).toBe(false);
+      expect(await store.getDevice(unique("none"), now)).toBeNull();
+
+      // The API's columns: name and tags only; an empty patch reads the device back.
+      expect(await store.patchDevice(mac, { name: "work laptop" }, now)).toMatchObject({ name: "work laptop", tags: [] });
+      expect(await store.patchDevice(ipOnly, { tags: ["iot"] }, now)).toMatchObject({ name: null, tags: ["iot"] });
+      expect(await store.patchDevice(ipOnly, {}, now)).toMatchObject({ id: ipOnly, tags: ["iot"] });
+      expect(await store.patchDevice(unique("none"), { name: "x" }, now)).toBeNull();
+
+      // An object's upsert: first_seen only moves back, last_seen only forward, name and tags untouched; a session id is stored once.
+      await store.writeNetwork({
+        devices: [device(mac, router, { mac: "aa:bb:cc:00:00:01", macs: ["aa:bb:cc:00:00:01"], hostname: "laptop-2", first_seen: T0 + 5, last_seen: T0 - 5, left: true })],
+        sessions: [flow(prefix, 1, router, mac, { src_bytes: 999_999 })],
+        folds: [],
+      });
+      expect(await store.getDevice(mac, now)).toMatchObject({ name: "work laptop", tags: [], hostname: "laptop-2", first_seen: new Date(T0).toISOString(), last_seen: new Date(T0).toISOString(), online: false });
+      const mine = (q: Partial<SessionsQuery> = {}) => store.querySessions({ conditions: [{ kind: "in", columns: ["router"], values: [router] }], limit: 100, ...q });
+      expect((await mine()).map((s) => [s.id, s.src_bytes])).toEqual([[`${prefix}-0001`, 200], [`${prefix}-0000`, 100]]);
+
+      // Fold the IP-only device into the MAC device: its session moves, its tags fill the target's empty tags (the target's name stays).
+      await store.writeNetwork({ devices: [], sessions: [], folds: [{ from: ipOnly, to: mac }] });
+      expect(await store.getDevice(ipOnly, now)).toBeNull();
+      expect(await store.getDevice(mac, now)).toMatchObject({ name: "work laptop", tags: ["iot"] });
+      expect((await mine()).map((s) => s.device_id)).toEqual([mac, mac]);
+      const listed = (await store.listDevices(now)).filter((d) => d.router === router);
+      expect(listed.map((d) => d.id)).toEqual([mac]);
+    });
+
+    it("queries sessions newest first within id bounds, with value, range and domain filters, and refuses too many values", async () => {
+      const store = await makeStore();
+      const router = unique("rt");
+      const prefix = unique("fs");
+      await store.writeNetwork({
+        devices: [],
+        sessions: [
+          flow(prefix, 0, router, null, { dst_domain: "example.com", dst_port: 443 }),
+          flow(prefix, 1, router, null, { dst_domain: "cdn.example.com", dst_port: 80 }),
+          flow(prefix, 2, router, null, { dst_domain: "badexample.com", dst_port: 8443, transport: "udp" }),
+          flow(prefix, 3, router, null, { dst_domain: null, dst_port: 53, transport: "udp" }),
+        ],
+        folds: [],
+      });
+      const onRouter: SessionCondition = { kind: "in", columns: ["router"], values: [router] };
+      const ids = (rows: SessionRow[]) => rows.map((r) => Number(r.id.slice(-4)));
+      const q = (conditions: SessionCondition[], extra: Partial<SessionsQuery> = {}) => store.querySessions({ conditions: [onRouter, ...conditions], limit: 100, ...extra }).then(ids);
+      expect(await q([])).toEqual([3, 2, 1, 0]);
+      expect(await q([{ kind: "domain", values: ["example.com"] }])).toEqual([1, 0]);
+      expect(await q([{ kind: "range", columns: ["dst_port"], ranges: [[80, 443]] }])).toEqual([1, 0]);
+      expect(await q([{ kind: "in", columns: ["transport"], values: ["udp"] }, { kind: "in", columns: ["src_port", "dst_port"], values: [53] }])).toEqual([3]);
+      expect(await q([], { fromId: `${prefix}-0001`, toId: `${prefix}-0003` })).toEqual([2, 1]);
+      expect(await q([], { before: `${prefix}-0002`, limit: 1 })).toEqual([1]);
+      // The session row comes back as stored.
+      const [row] = await store.querySessions({ conditions: [onRouter], limit: 1 });
+      expect(row).toEqual(flow(prefix, 3, router, null, { dst_domain: null, dst_port: 53, transport: "udp" }));
+      const many = Array.from({ length: D1_MAX_BOUND_PARAMS }, (_, i) => i);
+      await expect(store.querySessions({ conditions: [{ kind: "in", columns: ["dst_port"], values: many }], limit: 1 })).rejects.toThrow(/Too many filter values/);
+    });
+
+    it("aggregates a device's destinations, a destination's talkers and a device's hourly bytes from a lower id bound", async () => {
+      const store = await makeStore();
+      const router = unique("rt");
+      const prefix = unique("fs");
+      const a = unique("dev-a"), b = unique("dev-b");
+      const domain = `${unique("d")}.example`;
+      await store.writeNetwork({
+        devices: [device(a, router), device(b, router)],
+        sessions: [
+          flow(prefix, 0, router, a, { dst_domain: domain, dst_country: "US", dst_port: 443, src_bytes: 10, dst_bytes: 20 }),
+          flow(prefix, 1, router, a, { dst_domain: `www.${domain}`, dst_country: "US", dst_port: 443, src_bytes: 30, dst_bytes: 40 }),
+          flow(prefix, 61, router, a, { dst_domain: "other.example", dst_country: "FR", dst_port: 22, src_bytes: 1, dst_bytes: null }),
+          flow(prefix, 2, router, b, { dst_domain: domain, dst_country: "US", dst_port: 443, src_bytes: 500, dst_bytes: 500 }),
+        ],
+        folds: [],
+      });
+      const iso = (ms: number) => new Date(ms).toISOString();
+      expect(await store.deviceDestinations(a, "country", prefix, 10)).toEqual([
+        { key: "US", sessions: 2, bytes_out: 40, bytes_in: 60, first_seen: iso(T0), last_seen: iso(T0 + 65_000) },
+        { key: "FR", sessions: 1, bytes_out: 1, bytes_in: 0, first_seen: iso(T0 + 61 * 60_000), last_seen: iso(T0 + 61 * 60_000 + 5_000) },
+      ]);
+      expect((await store.deviceDestinations(a, "port", prefix, 1)).map((x) => x.key)).toEqual([443]);
+      expect((await store.deviceDestinations(a, "country", `${prefix}-0001`, 10)).map((x) => [x.key, x.sessions])).toEqual([["US", 1], ["FR", 1]]);
+      // A domain matches its subdomains: device a talked to it twice (once via www.), b once with more bytes.
+      expect((await store.destinationTalkers("domain", domain, prefix, 10)).map((t) => [t.device, t.key, t.sessions, t.bytes_out + t.bytes_in])).toEqual([[b, domain, 1, 1000], [a, domain, 2, 100]]);
+      expect((await store.destinationTalkers("domain", domain, prefix, 1)).map((t) => t.device)).toEqual([b]);
+      expect(await store.deviceHourly(a, prefix)).toEqual([
+        { hour: Math.floor(T0 / 3_600_000) * 3_600_000, bytes_out: 40, bytes_in: 60, sessions: 2 },
+        { hour: Math.floor((T0 + 61 * 60_000) / 3_600_000) * 3_600_000, bytes_out: 1, bytes_in: 0, sessions: 1 },
+      ]);
+    });
+
+    it("keeps network settings as JSON values, replaced on write", async () => {
+      const store = await makeStore();
+      const key = unique("ns");
+      expect(await store.readNetworkSetting(key)).toBeUndefined();
+      await store.writeNetworkSetting(key, { timeouts: { tcp: 600 }, storage: { gw: "sessions" } }, T0);
+      expect(await store.readNetworkSetting(key)).toEqual({ timeouts: { tcp: 600 }, storage: { gw: "sessions" } });
+      await store.writeNetworkSetting(key, { storage: {} }, T0 + 1);
+      expect(await store.readNetworkSetting(key)).toEqual({ storage: {} });
+    });
+
+    // --- Notifications (the store holds secrets sealed; it never sees a key)
+
+    function channelRec(over: Partial<ChannelRecord> = {}): ChannelRecord {
+      return {
+        name: "phone", type: "ntfy", enabled: true, config: { url: "https://ntfy.sh", topic: "t" }, secrets: "v1.sealed-text", filter: { min_severity: "high", rules: ["r1"], tags: [] },
+        repeatMs: 3_600_000, onClose: true, blackoutDigest: false, dailyDigest: { at: "08:00", timezone: "Europe/Berlin" }, ...over,
+      };
+    }
+
+    it("keeps channels: create with a fresh id, update all but the type, list in order and enabled by id, delete with its subscriptions", async () => {
+      const store = await makeStore();
+      const a = await store.createChannel(channelRec(), T0);
+      expect(a).toEqual({ id: expect.stringMatching(/^ch_[0-9a-f]{18}$/), ...channelRec(), createdAt: T0, updatedAt: T0 });
+      const b = await store.createChannel(channelRec({ name: "hook", type: "webhook", enabled: false, secrets: null, repeatMs: null, dailyDigest: null }), T0 + 1);
+      expect(await store.getChannel(b.id)).toEqual(b);
+      expect(await store.getChannel("ch_000000000000000000")).toBeNull();
+
+      const next = channelRec({ name: "phone 2", enabled: false, config: { url: "https://ntfy.example", topic: "u" }, secrets: null, filter: { rules: [], tags: ["home"] }, repeatMs: null, onClose: false, blackoutDigest: true, dailyDigest: null });
+      expect(await store.updateChannel(a.id, next, T0 + 5)).toEqual({ id: a.id, ...next, createdAt: T0, updatedAt: T0 + 5 });
+      expect(await store.updateChannel(a.id, { ...next, type: "telegram" }, T0 + 6)).toBeNull(); // the type never changes
+      expect(await store.updateChannel("ch_000000000000000000", next, T0 + 6)).toBeNull();
+      await store.updateChannel(a.id, { ...next, enabled: true }, T0 + 7);
+
+      const listed = (await store.listChannels()).filter((c) => c.id === a.id || c.id === b.id).map((c) => c.id);
+      expect(listed).toEqual([a.id, b.id]); // by creation
+      const enabled = (await store.listEnabledChannels()).map((c) => c.id);
+      expect(enabled).toContain(a.id);
+      expect(enabled).not.toContain(b.id);
+      expect(enabled).toEqual([...enabled].sort());
+
+      await store.addPushSubscription(a.id, "v1.sub", unique("eh"), T0);
+      expect(await store.deleteChannel(a.id)).toBe(true);
+      expect(await store.countPushSubscriptions(a.id)).toBe(0);
+      expect(await store.getChannel(a.id)).toBeNull();
+      expect(await store.deleteChannel(a.id)).toBe(false);
+      expect(await store.deleteChannel(b.id)).toBe(true);
+    });
+
+    it("keeps push subscriptions sealed, one per endpoint, and deletes them", async () => {
+      const store = await makeStore();
+      const ch = await store.createChannel(channelRec({ type: "webpush", config: {}, secrets: null }), T0);
+      const h1 = unique("eh"), h2 = unique("eh");
+      const first = await store.addPushSubscription(ch.id, "v1.first", h1, T0);
+      expect(first).toMatch(/^ps_[0-9a-f]{18}$/);
+      const again = await store.addPushSubscription(ch.id, "v1.again", h1, T0 + 1); // same endpoint: replaces
+      const other = await store.addPushSubscription(ch.id, "v1.other", h2, T0 + 2);
+      expect(await store.countPushSubscriptions(ch.id)).toBe(2);
+      expect(await store.pushSubscriptions(ch.id)).toEqual([{ id: again, sealed: "v1.again" }, { id: other, sealed: "v1.other" }].sort((x, y) => (x.id < y.id ? -1 : 1)));
+      expect(await store.deletePushSubscription(again)).toBe(true);
+      expect(await store.deletePushSubscription(again)).toBe(false);
+      expect(await store.pushSubscriptions(ch.id)).toEqual([{ id: other, sealed: "v1.other" }]);
+      expect(await store.deleteChannel(ch.id)).toBe(true);
+    });
+
+    it("keeps blackouts (one-off and recurring) and deletes them", async () => {
+      const store = await makeStore();
+      const once: BlackoutCreate = { name: unique("maint"), filter: { channels: [], rules: ["r1"], tags: [] }, start: T0, end: T0 + 3_600_000 };
+      const nightly: BlackoutCreate = { name: unique("night"), filter: { channels: [], rules: [], tags: [] }, days: ["mon", "tue"], from: "22:00", to: "06:00", timezone: "Europe/Berlin" };
+      const a = await store.createBlackout(once, T0);
+      const b = await store.createBlackout(nightly, T0 + 1);
+      expect(a).toEqual({ id: expect.stringMatching(/^bo_[0-9a-f]{18}$/), ...once });
+      expect(await store.getBlackout(b.id)).toEqual({ id: b.id, ...nightly });
+      expect((await store.listBlackouts()).filter((x) => x.id === a.id || x.id === b.id)).toEqual([a, b]);
+      expect(await store.deleteBlackout(a.id)).toBe(true);
+      expect(await store.deleteBlackout(a.id)).toBe(false);
+      expect(await store.getBlackout(a.id)).toBeNull();
+      expect(await store.deleteBlackout(b.id)).toBe(true);
+    });
+
+    it("uses an action nonce once, and prunes expired uses on the way", async () => {
+      const store = await makeStore();
+      const nonce = unique("n");
+      expect(await store.useActionNonce(nonce, "alert-1", T0 + 1000, T0)).toBe(true);
+      expect(await store.useActionNonce(nonce, "alert-1", T0 + 1000, T0 + 500)).toBe(false);
+      // Once expired, the record is pruned by the next use (the route refuses expired links before asking).
+      expect(await store.useActionNonce(unique("n"), "alert-2", T0 + 5000, T0 + 1001)).toBe(true);
+      expect(await store.useActionNonce(nonce, "alert-1", T0 + 5000, T0 + 1002)).toBe(true);
     });
 
     // --- Heartbeats

@@ -7,11 +7,11 @@ import { describe, expect, it } from "vitest";
 import { LIVE_DROPPED_COUNTER, notifyAlerts } from "../../workers/live.ts";
 import { LIVE_HUB_NAME, type LiveHub } from "../../durable-objects/live-hub.ts";
 import type { Env } from "../../workers/env.ts";
-import { ADMIN, BASE, login } from "./web-helpers.ts";
 import { api } from "./api-client.ts";
+import { ADMIN, BASE, login, makeToken } from "./web-helpers.ts";
 
-async function open(cookie: string): Promise<{ ws: WebSocket; messages: unknown[]; next: () => Promise<unknown> }> {
-  const res = await SELF.fetch(`${BASE}/live`, { headers: { upgrade: "websocket", cookie, origin: BASE } });
+async function open(cookie: string, extra: Record<string, string> = {}): Promise<{ ws: WebSocket; messages: unknown[]; next: () => Promise<unknown> }> {
+  const res = await SELF.fetch(`${BASE}/live`, { headers: { upgrade: "websocket", ...(cookie ? { cookie, origin: BASE } : {}), ...extra } });
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   ws.accept();
@@ -93,6 +93,26 @@ describe("/live", () => {
     await notifyAlerts(env as unknown as Env, [{ id: "late" }]);
     expect(await closed).toBe(4001);
     expect(c.messages).toEqual([]);
+  });
+
+  it("accepts a bearer token with the read scope (porchlight tail), refuses a bad or ingest-only one", async () => {
+    const bad = await SELF.fetch(`${BASE}/live`, { headers: { upgrade: "websocket", authorization: "Bearer pl_nosuchtoken_0123456789abcdef" } });
+    expect(bad.status).toBe(401);
+    const malformed = await SELF.fetch(`${BASE}/live`, { headers: { upgrade: "websocket", authorization: "Basic abc" } });
+    expect(malformed.status).toBe(401);
+    const ingest = await makeToken(["ingest"]);
+    const forbidden = await SELF.fetch(`${BASE}/live`, { headers: { upgrade: "websocket", authorization: `Bearer ${ingest.token}` } });
+    expect(forbidden.status).toBe(403);
+    // A bad bearer is never rescued by a valid session cookie sent alongside it.
+    const l = await login(ADMIN);
+    const mixed = await SELF.fetch(`${BASE}/live`, { headers: { upgrade: "websocket", authorization: "Bearer nope", cookie: l.sessionId, origin: BASE } });
+    expect(mixed.status).toBe(401);
+    const reader = await makeToken(["read"]);
+    const c = await open("", { authorization: `Bearer ${reader.token}` });
+    expect(await c.next()).toMatchObject({ type: "hello" });
+    await notifyAlerts(env as unknown as Env, [{ id: "to-the-terminal" }]);
+    expect(await c.next()).toMatchObject({ type: "alerts", alerts: [{ id: "to-the-terminal" }] });
+    c.ws.close(1000, "bye");
   });
 
   it("notifyAlerts never throws, even when the hub binding is broken, and counts the dropped publish in /v1/metrics", async () => {

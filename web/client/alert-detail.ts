@@ -3,6 +3,7 @@ import { api, ApiError } from "./api.ts";
 import { $, clear, fmtTime, h, isAdmin, showMsg, toMs, timeEl } from "./dom.ts";
 import { actionsFor, alertAction, sevBadge, type Alert } from "./alerts.ts";
 import { eventItem, type EventDoc } from "./event-view.ts";
+import { IP_RE, whoIsInto } from "./devices.ts";
 
 /** Minutes of context on each side of an alert for "events around it". */
 const AROUND_MIN = 10;
@@ -14,6 +15,9 @@ export function alertDetailPage(): void {
   const box = $("#alert")!;
   const hist = $("#history")!;
   const evs = $("#events")!;
+  const dels = $("#deliveries");
+  /** Channel names by id, for the delivery log (read once per page). */
+  let channelNames: Map<string, string> | null = null;
 
   function render(a: Alert, events: EventDoc[]): void {
     document.title = `${a.title} · Porchlight`;
@@ -28,7 +32,7 @@ export function alertDetailPage(): void {
         h("dl", { class: "kv" },
           h("dt", {}, "Rule"), h("dd", {}, h("a", { href: `/rules#${encodeURIComponent(a.rule_id)}` }, a.rule_id)),
           h("dt", {}, "Resource"), h("dd", {}, a.resource),
-          ...Object.entries(a.group ?? {}).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+          ...Object.entries(a.group ?? {}).flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-ip": IP_RE.test(v) ? v : null }, v)]),
           h("dt", {}, "Matches"), h("dd", {}, String(a.count)),
           h("dt", {}, "First seen"), h("dd", {}, timeEl(a.first_seen)),
           h("dt", {}, "Last seen"), h("dd", {}, timeEl(a.last_seen)),
@@ -49,11 +53,26 @@ export function alertDetailPage(): void {
           : null,
       ),
     );
+    // Who each address is (country, organisation, domain, device name): docs/network.md.
+    void whoIsInto(box, a.resource, a.last_seen);
     clear(hist);
     for (const e of [...(a.history ?? [])].reverse()) {
       hist.append(h("li", {}, timeEl(e.at, fmtTime(e.at)), " ", h("strong", {}, e.action), e.status ? ` → ${e.status}` : "", ` by ${e.who}`, e.note ? h("p", { class: "note" }, e.note) : null));
     }
     if (!hist.children.length) hist.append(h("li", { class: "empty" }, "No history yet."));
+    if (dels) {
+      // The delivery log: each notification with its channel, reason, state and the receiver's last answer.
+      clear(dels);
+      for (const d of a.deliveries ?? []) {
+        dels.append(h("li", { class: `row delivery st-${d.status}` },
+          h("div", {}, h("strong", {}, d.reason), " ", h("span", { class: `status status-${d.status}` }, d.status), ` via ${channelNames?.get(d.channel_id) ?? d.channel_id}`,
+            h("div", { class: "hint" }, timeEl(d.updated_at, fmtTime(d.updated_at)), ` · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`, d.http_status ? ` · HTTP ${d.http_status}` : "",
+              d.next_attempt_at ? h("span", {}, " · next try ", timeEl(d.next_attempt_at)) : "",
+              d.status === "held" ? " · held by a blackout, in its digest at the end" : "",
+              d.status === "failed" && d.answer ? ` · ${d.answer.slice(0, 200)}` : ""))));
+      }
+      if (!dels.children.length) dels.append(h("li", { class: "empty" }, "No notification was sent for this alert."));
+    }
     const from = new Date(toMs(a.first_seen) - AROUND_MIN * 60_000).toISOString();
     const to = new Date(toMs(a.last_seen) + AROUND_MIN * 60_000).toISOString();
     $<HTMLAnchorElement>("#around")!.href = `/events?${new URLSearchParams({ from, to })}`;
@@ -73,6 +92,10 @@ export function alertDetailPage(): void {
         const ids = a.event_ids.slice(-MAX_FETCHED_EVENTS);
         const full = await Promise.all(ids.map((eid) => api<EventDoc>(`/v1/events/${encodeURIComponent(eid)}`).catch(() => null)));
         events = full.filter((e): e is EventDoc => e !== null);
+      }
+      if (!channelNames && a.deliveries?.length) {
+        const list = await api<{ channels?: { id: string; name: string }[] }>("/v1/channels").catch(() => ({ channels: [] }));
+        channelNames = new Map((list.channels ?? []).map((c) => [c.id, c.name]));
       }
       render(a, events);
     } catch (e) {

@@ -1,6 +1,9 @@
-/** Heartbeats page: each heartbeat with its state and a live countdown to its deadline. */
+/**
+ * Heartbeats page: each heartbeat with its state and a live countdown to its deadline; admins add one,
+ * change its interval (saving pings it with the new timeout: POST /v1/heartbeats/:name) or delete it.
+ */
 import { api, listOf } from "./api.ts";
-import { $, clear, duration, h, showMsg, timeEl, toMs } from "./dom.ts";
+import { $, clear, duration, h, isAdmin, showMsg, timeEl, toMs } from "./dom.ts";
 
 type Beat = { name: string; source?: string; state: string; last_beat?: string | number | null; deadline?: string | number | null; timeout?: string; timeout_ms?: number };
 
@@ -10,6 +13,29 @@ const rank = (b: Beat): number => (b.state === "ok" ? 1 : 0);
 export function heartbeatsPage(): void {
   const list = $("#list")!;
   const empty = $("#empty")!;
+  const form = $<HTMLFormElement>("#beat-form");
+
+  form?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    const name = String(fd.get("name") ?? "").trim();
+    try {
+      await api(`/v1/heartbeats/${encodeURIComponent(name)}`, { method: "POST", body: { timeout: String(fd.get("timeout") ?? "").trim(), severity: String(fd.get("severity") ?? "high") } });
+      showMsg(`Saved ${name}: the next ping is due within its interval.`, "ok");
+      form.reset();
+      void load();
+    } catch (e2) {
+      showMsg(e2 instanceof Error ? e2.message : String(e2));
+    }
+  });
+
+  /** Fills the form with a pinged heartbeat to change its interval. */
+  function edit(b: Beat): void {
+    if (!form) return;
+    (form.elements.namedItem("name") as HTMLInputElement).value = b.name;
+    (form.elements.namedItem("timeout") as HTMLInputElement).value = b.timeout ?? "";
+    form.scrollIntoView({ block: "nearest" });
+  }
 
   function tick(): void {
     for (const el of Array.from(list.querySelectorAll<HTMLElement>("[data-deadline]"))) {
@@ -39,6 +65,19 @@ export function heartbeatsPage(): void {
                 b.last_beat ? h("span", {}, "last beat ", timeEl(b.last_beat)) : h("span", {}, "never beat"),
                 Number.isFinite(dl) ? h("strong", { class: "countdown", "data-deadline": String(dl) }) : null,
               ),
+              isAdmin() && b.source === "ping"
+                ? h("div", { class: "actions" },
+                    h("button", { type: "button", class: "btn", "aria-label": `Edit heartbeat ${b.name}`, onclick: () => edit(b) }, "Edit"),
+                    h("button", { type: "button", class: "btn danger", "aria-label": `Delete heartbeat ${b.name}`, onclick: async () => {
+                      if (!confirm(`Stop watching "${b.name}"?`)) return;
+                      try {
+                        await api(`/v1/heartbeats/${encodeURIComponent(b.name)}`, { method: "DELETE" });
+                        void load();
+                      } catch (e) {
+                        showMsg(e instanceof Error ? e.message : String(e));
+                      }
+                    } }, "Delete"))
+                : null,
             ),
           ),
         );

@@ -10,6 +10,7 @@ import { rulesPage } from "./rules.ts";
 import { heartbeatsPage } from "./heartbeats.ts";
 import { overviewPage } from "./overview.ts";
 import { settingsPage } from "./settings.ts";
+import { devicePage, devicesPage } from "./devices.ts";
 import { usagePage } from "./usage.ts";
 
 const PAGES: Record<string, () => void> = {
@@ -20,6 +21,8 @@ const PAGES: Record<string, () => void> = {
   heartbeats: heartbeatsPage,
   overview: overviewPage,
   settings: settingsPage,
+  devices: devicesPage,
+  device: devicePage,
   usage: usagePage,
 };
 

@@ -1,6 +1,7 @@
-/** Settings page: tokens (create, revoke), per-source timezones, relays seen. */
+/** Settings page: tokens (create, revoke), notifications (web/client/notifications.ts), per-source timezones, relays seen. */
 import { api, listOf } from "./api.ts";
 import { $, age, clear, h, isAdmin, showMsg, timeEl } from "./dom.ts";
+import { notificationsSection } from "./notifications.ts";
 
 type Token = { id: string; name: string; scopes: string[]; created_at?: string | number; last_used_at?: string | number | null };
 type Source = { key: string; timezone: string; updated_at?: string | number };
@@ -93,6 +94,7 @@ export function settingsPage(): void {
   });
 
   void loadTokens();
+  notificationsSection();
   void loadSources();
   void loadRelays();
 }

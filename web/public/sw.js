@@ -3,9 +3,12 @@
  * never comes from a cache. Pages and /v1 answers are private and carry a CSRF token, so they are
  * never stored: a page request that fails shows /offline.html, an API request that fails gets a JSON
  * 503 {"error":{"code":"offline"}} that the client shows as its "offline" state.
+ * Notifications (issue 11): a `push` carries the JSON of workers/notify/send.ts pushData (title, body,
+ * url, ack_url, alert_id, tag, severity) and shows a notification with "Ack" and "Open" actions; "Ack"
+ * POSTs the one-time signed link (no session needed), a tap or "Open" focuses or opens the alert page.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "25789791e56a";
+const VERSION = "6c5ab22e6050";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",
@@ -67,4 +70,48 @@ self.addEventListener("fetch", (event) => {
       }),
     );
   }
+});
+
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { title: "Porchlight", body: event.data ? event.data.text() : "" };
+  }
+  const actions = [];
+  if (data.ack_url) actions.push({ action: "ack", title: "Ack" });
+  actions.push({ action: "open", title: "Open" });
+  event.waitUntil(
+    self.registration.showNotification(data.title || "Porchlight alert", {
+      body: data.body || "",
+      tag: data.tag || undefined,
+      icon: "/icons/icon-192.png",
+      badge: "/icons/icon-192.png",
+      requireInteraction: data.severity === "critical",
+      data: { url: data.url || "/", ack_url: data.ack_url || null },
+      actions,
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  const n = event.notification;
+  const { url, ack_url: ackUrl } = n.data || {};
+  n.close();
+  if (event.action === "ack" && ackUrl) {
+    event.waitUntil(
+      fetch(ackUrl, { method: "POST" })
+        .then((res) => (res.ok ? null : self.registration.showNotification("Porchlight: could not acknowledge", { body: `The link answered ${res.status}; open the alert instead.`, data: { url } })))
+        .catch(() => self.registration.showNotification("Porchlight: offline", { body: "The alert was not acknowledged.", data: { url } })),
+    );
+    return;
+  }
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((wins) => {
+      const target = new URL(url || "/", self.location.origin).href;
+      for (const w of wins) if (w.url === target && "focus" in w) return w.focus();
+      return self.clients.openWindow(target);
+    }),
+  );
 });

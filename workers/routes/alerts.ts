@@ -20,6 +20,7 @@ import {
 import { notifyAlerts } from "../live.ts";
 import { storeOf } from "../store/d1.ts";
 import { apiEvent } from "../store/store.ts";
+import { deliveriesOf } from "../notify/outbox.ts";
 
 export const ALERTS_DEFAULT_LIMIT = 50;
 export const ALERTS_MAX_LIMIT = 500;
@@ -100,7 +101,9 @@ export function registerAlertRoutes(app: Hono<AppEnv>): void {
     const alert = toAlertJson(row, await store.alertHistory(id));
     // Source events, in the same shape as GET /v1/events.
     const events = (await store.getEvents(alert.event_ids)).map(apiEvent);
-    return c.json({ ...alert, events });
+    // Notifications sent (or held, or failed) for this alert, newest first (issue 11).
+    const deliveries = await deliveriesOf(c.env, id);
+    return c.json({ ...alert, events, deliveries });
   });
 
   app.post("/v1/alerts/:id/:action", requireScope("admin"), async (c) => {

@@ -26,6 +26,7 @@ import { parseCidr } from "../parse/ip.ts";
 import { storeOf } from "../store/d1.ts";
 import type { Condition, EventColumn, EventsQuery } from "../store/events-query.ts";
 import { apiEvent, type EventRow, type Store } from "../store/store.ts";
+import { enrichEvents } from "../network/describe.ts";
 
 /** Rows fetched per page while a `regex` filter scans. */
 export const REGEX_PAGE = 500;
@@ -41,10 +42,10 @@ const SEVERITIES: Record<string, number> = {
   emerg: 0, emergency: 0, panic: 0, alert: 1, crit: 2, critical: 2, err: 3, error: 3,
   warning: 4, warn: 4, notice: 5, info: 6, informational: 6, debug: 7,
 };
-const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+export const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 const text = z.string().min(1).max(256);
-const port = z.string().regex(/^\d{1,5}(-\d{1,5})?$/, "a port (22) or a range (1000-2000)").transform((s, ctx) => {
+export const port = z.string().regex(/^\d{1,5}(-\d{1,5})?$/, "a port (22) or a range (1000-2000)").transform((s, ctx) => {
   const [lo, hi = lo] = s.split("-").map(Number) as [number, number?];
   if (lo > 65535 || hi > 65535 || hi < lo) {
     ctx.addIssue({ code: "custom", message: "ports are 0-65535, ranges low-high" });
@@ -52,7 +53,7 @@ const port = z.string().regex(/^\d{1,5}(-\d{1,5})?$/, "a port (22) or a range (1
   }
   return [lo, hi] as [number, number];
 });
-const ip = z.string().transform((s, ctx) => {
+export const ip = z.string().transform((s, ctx) => {
   const r = parseCidr(s.trim());
   if (!r) {
     ctx.addIssue({ code: "custom", message: "an IP address or CIDR (192.168.1.0/24, 2001:db8::/32)" });
@@ -69,7 +70,7 @@ const severity = z.string().transform((s, ctx) => {
   }
   return n;
 });
-const time = z.string().transform((s, ctx) => {
+export const time = z.string().transform((s, ctx) => {
   const ms = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?$/.test(s) ? Date.parse(s) : NaN;
   if (!Number.isFinite(ms)) {
     ctx.addIssue({ code: "custom", message: "an RFC 3339 time such as 2026-11-22T19:00:00Z" });
@@ -95,7 +96,7 @@ const FIELDS: Record<string, { column: EventColumn; kind: "in" | "range" | "cont
   q: { column: "message", kind: "contains", schema: z.string().min(1).max(1024).transform((s) => s.toLowerCase()) },
 };
 
-const scalars = z.object({
+export const scalars = z.object({
   last: z.string().regex(/^\d{1,6}[smhdw]$/, "a duration such as 15m, 6h, 7d").optional(),
   from: time.optional(),
   to: time.optional(),
@@ -112,7 +113,7 @@ export interface ParsedSearch {
   regex: { positive: RegExp[]; negative: RegExp[] };
 }
 
-function invalid(param: string, message: string): PorchlightError {
+export function invalid(param: string, message: string): PorchlightError {
   return new PorchlightError("validation_failed", `Parameter '${param}': ${message}`, { param });
 }
 
@@ -168,6 +169,15 @@ export function parseSearch(params: URLSearchParams, nowMs: number): ParsedSearc
     else conditions.push({ kind: "contains", column: "message", values: parsed as string[], negate });
   }
 
+  const { format, ...page } = parseScalars(single, nowMs);
+  return { query: { ...page, conditions }, format, regex };
+}
+
+/**
+ * The scalar parameters every time-ordered search shares (events, sessions): `last` or `from`/`to`,
+ * `limit`, `cursor`, `format`, as primary-key bounds. Throws a 400 naming the parameter.
+ */
+export function parseScalars(single: Record<string, string>, nowMs: number): { fromId: string | undefined; toId: string | undefined; before: string | undefined; limit: number; format: "json" | "ndjson" | "csv" } {
   const s = scalars.safeParse(single);
   if (!s.success) {
     const issue = s.error.issues[0];
@@ -179,15 +189,11 @@ export function parseSearch(params: URLSearchParams, nowMs: number): ParsedSearc
   if (last !== undefined) fromMs = nowMs - Number(last.slice(0, -1)) * DURATION_MS[last.slice(-1)]!;
   if (fromMs !== undefined && to !== undefined && to < fromMs) throw invalid("to", "is before the start of the range");
   return {
-    query: {
-      fromId: fromMs !== undefined ? lowerBound(fromMs) : undefined,
-      toId: to !== undefined ? lowerBound(to + 1) : undefined,
-      before: cursor,
-      conditions,
-      limit,
-    },
+    fromId: fromMs !== undefined ? lowerBound(fromMs) : undefined,
+    toId: to !== undefined ? lowerBound(to + 1) : undefined,
+    before: cursor,
+    limit,
     format,
-    regex,
   };
 }
 
@@ -250,7 +256,7 @@ const CSV_COLUMNS: [string, (r: EventRow) => unknown][] = [
   ["raw", (r) => r.raw],
 ];
 
-function csvCell(v: unknown): string {
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -271,16 +277,19 @@ export function registerEventRoutes(app: Hono<AppEnv>): void {
     const { rows, nextCursor, scanned } = await searchEvents(store, search);
     const headers: Record<string, string> = {};
     if (nextCursor) headers["x-next-cursor"] = nextCursor;
+    const docs = rows.map(apiEvent);
+    // Firewall events: country, AS and domain of their public addresses, at search time (docs/network.md).
+    await enrichEvents(c.env, docs);
     if (search.format === "ndjson") {
       headers["content-type"] = "application/x-ndjson; charset=utf-8";
-      return c.body(rows.map((r) => JSON.stringify(apiEvent(r)) + "\n").join(""), 200, headers);
+      return c.body(docs.map((d) => JSON.stringify(d) + "\n").join(""), 200, headers);
     }
     if (search.format === "csv") {
       headers["content-type"] = "text/csv; charset=utf-8";
       return c.body(toCsv(rows), 200, headers);
     }
     return c.json(
-      { events: rows.map(apiEvent), next_cursor: nextCursor, ...(scanned !== undefined ? { scanned } : {}) },
+      { events: docs, next_cursor: nextCursor, ...(scanned !== undefined ? { scanned } : {}) },
       200,
       headers,
     );
@@ -290,6 +299,8 @@ export function registerEventRoutes(app: Hono<AppEnv>): void {
     const id = c.req.param("id");
     const row = ID_RE.test(id) ? await storeOf(c.env).getEvent(id) : null;
     if (!row) throw new PorchlightError("not_found", `No event with id '${id.slice(0, 64)}'`);
-    return c.json(apiEvent(row));
+    const doc = apiEvent(row);
+    await enrichEvents(c.env, [doc]);
+    return c.json(doc);
   });
 }

@@ -21,9 +21,9 @@ import { archiveBatch } from "../archive.ts";
 import { rowsToStore } from "../retention.ts";
 import { meterOf } from "../usage.ts";
 import type { IngestResponse } from "../store/store.ts";
-import { registerMetricsRoutes } from "../metrics.ts";
-import { registerParseRoutes } from "./parse.ts";
+import { ingestNetwork } from "../network/hook.ts";
 
+/** Ingest requests this isolate has served: a schedule (prune every INGEST_PRUNE_EVERY-th), not a result. */
 let ingestsInIsolate = 0;
 const RELAY_RE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
@@ -51,9 +51,12 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     const ctx = await parseContextFor(store, pre.settingsVersion);
     const clientIp = c.req.header("cf-connecting-ip");
     const batch = prepareBatch(body.text, body.kind, { ctx, batchKey: key, nowMs, clientIp });
-    // Archive-only datasets (retention policy "archive") skip D1; rules, rollups and the archive see all.
-    const toStore = await rowsToStore(store, batch.rows);
-    const archivedOnly = batch.rows.length - toStore.length;
+    // Sessions, passive DNS and devices (one RPC per router); conntrack lines of sessions-only sources are not stored.
+    const net = await ingestNetwork(c.env, key, batch.events, nowMs);
+    // Archive-only datasets (retention policy "archive") skip D1 as well; rules, rollups and the archive see all.
+    const kept = net.drop.size ? batch.rows.filter((_, i) => !net.drop.has(i)) : batch.rows;
+    const toStore = await rowsToStore(store, kept);
+    const archivedOnly = kept.length - toStore.length;
     const inserted = await store.insertEvents(toStore);
 
     const stored = inserted.stored + (pre.pending?.stored ?? 0);
@@ -61,7 +64,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
 
     let evaluated: { alerts: number; suppressed: number; late: number };
     try {
-      evaluated = await evaluateBatch(c.env, key, batch.events);
+      evaluated = await evaluateBatch(c.env, key, net.events.length ? [...batch.events, ...net.events] : batch.events);
     } catch (err) {
       console.error(JSON.stringify({ level: "error", where: "evaluateBatch", requestId: c.get("requestId"), error: String(err) }));
       // +1: the pending record itself. Best effort: without it a retry still stores nothing twice for
@@ -101,7 +104,9 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         parse_errors: batch.parseErrors,
         empty_lines: batch.empty,
         // Lines that were already stored (same id) by something other than this batch's attempts.
-        duplicates: batch.accepted - stored - archivedOnly,
+        duplicates: batch.accepted - stored - net.drop.size - archivedOnly,
+        // Conntrack lines kept only as their sessions (network storage "sessions").
+        flow_lines_as_sessions: net.drop.size,
         archived_only: archivedOnly,
         line_errors: batch.errors.length,
         // From rule evaluation: alerts created or changed, events kept out of alerting by suppress
@@ -127,7 +132,4 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     });
     return c.json(response);
   });
-
-  registerParseRoutes(app);
-  registerMetricsRoutes(app);
 }

@@ -110,7 +110,18 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
       ids.add(r.id);
     }
     const now = Date.now();
-    await storeOf(c.env).putRules(rules.map((r) => withLearningStart(r, now)), now);
+    // ?existing=keep (what `npm start` sends with the default pack): rules already stored are left as
+    // they are, the user's edits and the rules' learned state included; only new ids are written.
+    const existing = c.req.query("existing") ?? "replace";
+    if (existing !== "keep" && existing !== "replace") throw new PorchlightError("validation_failed", "Parameter 'existing': keep or replace", { param: "existing" });
+    const store = storeOf(c.env);
+    if (existing === "keep") {
+      const ids = new Set(await store.addNewRules(rules.map((r) => withLearningStart(r, now)), now));
+      const written = rules.filter((r) => ids.has(r.id));
+      await Promise.all(written.map((r) => resetRuleState(c.env, r.id)));
+      return c.json({ imported: written.length, ids: written.map((r) => r.id), kept: rules.filter((r) => !ids.has(r.id)).map((r) => r.id) });
+    }
+    await store.putRules(rules.map((r) => withLearningStart(r, now)), now);
     await Promise.all(rules.map((r) => resetRuleState(c.env, r.id)));
     return c.json({ imported: rules.length, ids: rules.map((r) => r.id) });
   });

@@ -52,3 +52,33 @@ export function storeOf(env: Pick<Env, "DB" | "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN"
   }
   return libsqlStore(libsqlClient.client);
 }
+
+/** What D1 reported for one statement (its `meta`), for the cost meter. */
+export interface D1Cost {
+  rowsRead: number;
+  rowsWritten: number;
+  /** Database size after the statement, bytes (0 when not reported). */
+  sizeAfter: number;
+}
+
+/**
+ * `env` with its D1 binding wrapped so that every statement's reported cost is passed to `count`
+ * (workers/usage.ts meters requests with it). Everything else of the binding is unchanged.
+ */
+export function withD1Meter<E extends Pick<Env, "DB">>(env: E, count: (cost: D1Cost) => void): E {
+  const db = env.DB;
+  const DB = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "batch") {
+        return async (stmts: D1PreparedStatement[]) => {
+          const results = await target.batch(stmts);
+          for (const r of results) count({ rowsRead: r.meta?.rows_read ?? 0, rowsWritten: r.meta?.rows_written ?? 0, sizeAfter: r.meta?.size_after ?? 0 });
+          return results;
+        };
+      }
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { ...env, DB };
+}

@@ -24,6 +24,8 @@ export interface RuleStore {
   getRule(id: string): Promise<RuleRow | null>;
   /** Inserts a new rule (version 1); false when the id exists. */
   createRule(rule: RuleDef, now: number): Promise<boolean>;
+  /** Inserts the rules whose ids are not stored yet, in one transaction; stored ones are left as they are. The ids written. */
+  addNewRules(rules: readonly RuleDef[], now: number): Promise<string[]>;
   /** Inserts or replaces rules in one transaction (version bumped, revision strictly increased). */
   putRules(rules: readonly RuleDef[], now: number): Promise<void>;
   /** False when there was no such rule. */
@@ -33,6 +35,12 @@ export interface RuleStore {
   /** Revision and definition of the given rules (any number of ids: one JSON parameter). */
   ruleDefinitions(ids: readonly string[]): Promise<{ id: string; revision: number; definition: string }[]>;
 }
+
+const insertIfNew = (rule: RuleDef, now: number) =>
+  stmt(
+    "INSERT OR IGNORE INTO rules (id, name, type, enabled, definition, version, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
+    rule.id, rule.name, rule.type, rule.enabled ? 1 : 0, JSON.stringify(rule), now,
+  );
 
 const COLUMNS = "id, definition, enabled, version, created_at, updated_at";
 
@@ -54,12 +62,13 @@ export const ruleQueries = (sql: Sql): RuleStore => ({
     return r ? ruleRow(r) : null;
   },
   async createRule(rule, now) {
-    const r = await one(
-      sql,
-      "INSERT OR IGNORE INTO rules (id, name, type, enabled, definition, version, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
-      rule.id, rule.name, rule.type, rule.enabled ? 1 : 0, JSON.stringify(rule), now,
-    );
-    return r.changes > 0;
+    const [r] = await sql.batch([insertIfNew(rule, now)]);
+    return (r?.changes ?? 0) > 0;
+  },
+  async addNewRules(rules, now) {
+    if (rules.length === 0) return [];
+    const results = await sql.batch(rules.map((rule) => insertIfNew(rule, now)));
+    return rules.filter((_, i) => (results[i]?.changes ?? 0) > 0).map((r) => r.id);
   },
   async putRules(rules, now) {
     if (rules.length === 0) return;

@@ -235,6 +235,137 @@ export const heartbeats = sqliteTable(
 );
 
 // ============================================================================================
+// --- Network visibility (issue 12): sessions, devices, network settings. workers/store/network.ts
+// ============================================================================================
+
+/**
+ * Conntrack sessions (one row per flow, written by the per-router NetworkState Durable Object). Like
+ * events: WITHOUT ROWID (by hand in the migration), no secondary index (one session = one written row);
+ * the id is time-sortable by session START, so time ranges and cursors are primary-key ranges.
+ */
+export const flowSessions = sqliteTable("flow_sessions", {
+  /** eventId(start, router + flow key, 0): deterministic, so a retried write stores nothing twice. */
+  id: text("id").primaryKey(),
+  /** ms, event time. */
+  start: integer("start").notNull(),
+  end: integer("end").notNull(),
+  router: text("router").notNull(),
+  zone: integer("zone").notNull().default(0),
+  transport: text("transport").notNull(),
+  srcIp: text("src_ip").notNull(),
+  dstIp: text("dst_ip").notNull(),
+  /** 32 hex digits (workers/parse/ip.ts ipKey): CIDR filters are BETWEEN on text. */
+  srcIpKey: text("src_ip_key").notNull(),
+  dstIpKey: text("dst_ip_key").notNull(),
+  srcPort: integer("src_port"),
+  dstPort: integer("dst_port"),
+  srcBytes: integer("src_bytes"),
+  srcPackets: integer("src_packets"),
+  dstBytes: integer("dst_bytes"),
+  dstPackets: integer("dst_packets"),
+  /** The LAN device of the session (devices.id), when one end is a LAN address. */
+  deviceId: text("device_id"),
+  srcCountry: text("src_country"),
+  srcAsn: integer("src_asn"),
+  srcOrg: text("src_org"),
+  dstCountry: text("dst_country"),
+  dstAsn: integer("dst_asn"),
+  dstOrg: text("dst_org"),
+  /** Passive DNS: the name the router's resolver last answered with dst_ip before the session started. */
+  dstDomain: text("dst_domain"),
+  /** destroy | timeout | destroy_only. */
+  endReason: text("end_reason").notNull(),
+});
+
+/**
+ * The device inventory (read model; the NetworkState objects own the merge). Written at most once per
+ * device per batch, and for last_seen only when it moved by DEVICE_SEEN_PUSH_MS. `name` and `tags` are
+ * the user's (PATCH /v1/devices/:id) and are never written by the objects.
+ */
+export const devices = sqliteTable("devices", {
+  id: text("id").primaryKey(),
+  router: text("router").notNull(),
+  mac: text("mac"),
+  /** JSON array of every MAC merged into the device. */
+  macs: text("macs").notNull().default("[]"),
+  /** JSON array, most recent first. */
+  ips: text("ips").notNull().default("[]"),
+  hostname: text("hostname"),
+  clientId: text("client_id"),
+  vendor: text("vendor"),
+  randomized: integer("randomized", { mode: "boolean" }).notNull().default(false),
+  name: text("name"),
+  tags: text("tags").notNull().default("[]"),
+  /** ms, event time. */
+  firstSeen: integer("first_seen").notNull(),
+  lastSeen: integer("last_seen").notNull(),
+  left: integer("left", { mode: "boolean" }).notNull().default(false),
+  /** First seen in its router's first hour: part of the inventory learned at install, not a new device. */
+  learned: integer("learned", { mode: "boolean" }).notNull().default(false),
+});
+
+/** Network settings (one JSON document per key): `timeouts` (conntrack timeouts, s) and `storage` (per source). */
+export const networkSettings = sqliteTable("network_settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+// --- Notifications (issue 11): channels, blackouts, Web Push subscriptions, one-time action URLs.
+// Written by the API only (never per ingest batch); queries in workers/store/notify.ts. Delivery state
+// (schedule, deliveries, what each alert last looked like) lives in the Notifier Durable Object.
+
+/** A notification channel. `secrets` is AES-GCM sealed JSON (workers/notify/crypto.ts); `config` holds only public fields. */
+export const notifyChannels = sqliteTable("notify_channels", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  type: text("type").notNull(),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  config: text("config").notNull(),
+  secrets: text("secrets"),
+  /** JSON {min_severity?, rules, tags}. */
+  filter: text("filter").notNull(),
+  /** ms; null: a duplicate never notifies again. */
+  repeatMs: integer("repeat_ms"),
+  onClose: integer("on_close", { mode: "boolean" }).notNull().default(false),
+  blackoutDigest: integer("blackout_digest", { mode: "boolean" }).notNull().default(true),
+  /** JSON {at: "HH:MM", timezone} of the optional daily digest, or null. */
+  dailyDigest: text("daily_digest"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Blackout periods: the API's JSON as given (one-off or recurring), see workers/notify/blackout.ts. */
+export const notifyBlackouts = sqliteTable("notify_blackouts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  definition: text("definition").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Web Push subscriptions of a `webpush` channel; `subscription` is sealed (its keys decrypt the pushes). */
+export const notifyPushSubscriptions = sqliteTable(
+  "notify_push_subscriptions",
+  {
+    id: text("id").primaryKey(),
+    channelId: text("channel_id").notNull(),
+    /** SHA-256 of the endpoint: one row per browser even when it subscribes twice. */
+    endpointHash: text("endpoint_hash").notNull(),
+    subscription: text("subscription").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  // Each push delivery reads its channel's subscriptions.
+  (t) => [index("notify_push_channel").on(t.channelId), index("notify_push_endpoint").on(t.endpointHash)],
+);
+
+/** Nonces of one-time action URLs already used (single use); rows past their expiry are pruned. */
+export const notifyActionUses = sqliteTable("notify_action_uses", {
+  nonce: text("nonce").primaryKey(),
+  alertId: text("alert_id").notNull(),
+  usedAt: integer("used_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+// ============================================================================================
 // --- Operations: retention, hourly rollups, usage metering (issue 14; workers/store/retention.ts,
 // --- rollups.ts, usage.ts)
 // ============================================================================================

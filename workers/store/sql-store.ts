@@ -14,6 +14,8 @@ import { extractorRow, rowToEvent, sourceRow, tokenRow } from "./decode.ts";
 import { insertEventStatements } from "./wire.ts";
 import { alertQueries, type AlertStore } from "./alerts.ts";
 import { heartbeatQueries, type HeartbeatStore } from "./heartbeats.ts";
+import { networkQueries, type NetworkStore } from "./network.ts";
+import { notifyQueries, type NotifyStore } from "./notify.ts";
 import { ruleQueries, type RuleStore } from "./rules.ts";
 import { sessionQueries, type SessionStore } from "./sessions.ts";
 import { statsQueries, type StatsStore } from "./stats.ts";
@@ -30,7 +32,7 @@ const SETTINGS_VERSION_SQL =
   "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM extractors) AS v";
 
 /**
- * The table families of alerts.ts, rules.ts, sessions.ts, heartbeats.ts and stats.ts, mixed in by the
+ * The table families of alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts, network.ts and notify.ts, mixed in by the
  * constructor (declaration merging types them); events, batches, tokens and parse settings are below.
  */
 /** Adds each value of the JSON object ?1 to the counter of its key. */
@@ -38,13 +40,13 @@ const ADD_COUNTERS_SQL =
   "INSERT INTO counters (name, value) SELECT key, value FROM json_each(?1) WHERE true " +
   "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
 
-export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, RetentionStore, RollupStore, UsageStore {}
+export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore {}
 
 export class SqlStore implements Store {
   readonly sql: Sql;
   constructor(sql: Sql) {
     this.sql = sql;
-    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), retentionQueries(sql), rollupQueries(sql), usageQueries(sql));
+    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), networkQueries(sql), notifyQueries(sql), retentionQueries(sql), rollupQueries(sql), usageQueries(sql));
   }
 
   private async one(sql: string, ...params: unknown[]): Promise<SqlResult> {

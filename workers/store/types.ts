@@ -8,6 +8,8 @@ import type { IndexColumns } from "./search-time.ts";
 import type { EventsQuery } from "./events-query.ts";
 import type { AlertStore } from "./alerts.ts";
 import type { HeartbeatStore } from "./heartbeats.ts";
+import type { NetworkStore } from "./network.ts";
+import type { NotifyStore } from "./notify.ts";
 import type { RuleStore } from "./rules.ts";
 import type { SessionStore } from "./sessions.ts";
 import type { StatsStore } from "./stats.ts";
@@ -131,10 +133,10 @@ export interface RelayRow {
 
 /**
  * Everything the Worker and its Durable Objects keep in the database. Each table family declares its
- * part next to its SQL (alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts); a new family adds
+ * part next to its SQL (alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts, network.ts, notify.ts); a new family adds
  * its interface there, one name to this list and its delegations to SqlStore.
  */
-export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, RetentionStore, RollupStore, UsageStore {
+export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore {
   /**
    * One round trip before ingest: the stored response of batch `key` (if it completed), the pending
    * record of an earlier attempt that stored events but failed later, and the parse settings' version.

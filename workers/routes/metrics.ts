@@ -3,22 +3,23 @@
  * duplicates, line_errors, rows_written, duplicate_batches, ...) and the relays seen at ingest, so that a
  * lost line can always be accounted for, plus the cost meter (today, month-end projection, fraction of
  * each plan limit) and retention. `GET /v1/metrics` is JSON (`?format=prometheus` for text);
- * `GET /metrics` is the conventional path for scrapers (Prometheus text, bearer read token).
+ * notification deliveries, `GET /metrics` is the conventional path for scrapers (Prometheus text, bearer read token).
  * docs/grafana/porchlight.json charts these names; test/unit/grafana.test.ts checks it only uses
  * names that exist (metric-names.ts, and the relay's own in relay/).
  */
 import type { Context, Hono } from "hono";
-import { requireScope, type AppEnv } from "./auth.ts";
-import { storeOf } from "./store/d1.ts";
-import { USAGE_METRICS } from "./store/usage.ts";
-import { readUsage } from "./usage.ts";
-import { PIPELINE_COUNTERS, USAGE_GAUGES } from "./metric-names.ts";
+import { requireScope, type AppEnv } from "../auth.ts";
+import { storeOf } from "../store/d1.ts";
+import { USAGE_METRICS } from "../store/usage.ts";
+import { readUsage } from "../usage.ts";
+import { PIPELINE_COUNTERS, USAGE_GAUGES } from "../metric-names.ts";
+import { notifierStats } from "../notify/outbox.ts";
 
 const esc = (s: string) => s.replace(/["\\\n]/g, "_");
 
 async function prometheusText(c: Context<AppEnv>): Promise<string> {
   const store = storeOf(c.env);
-  const [counters, relays, usage] = await Promise.all([store.counters(), store.relays(), readUsage(c.env, Date.now())]);
+  const [counters, relays, usage, notifications] = await Promise.all([store.counters(), store.relays(), readUsage(c.env, Date.now()), notifierStats(c.env)]);
   let out = "";
   const seen = new Set<string>();
   for (const [name, help] of Object.entries(PIPELINE_COUNTERS)) {
@@ -35,6 +36,11 @@ async function prometheusText(c: Context<AppEnv>): Promise<string> {
   for (const r of relays) out += `porchlight_relay_lines_total{relay="${esc(r.name)}"} ${r.lines}\n`;
   out += "# HELP porchlight_relay_last_seen_seconds When each relay last delivered, Unix seconds.\n# TYPE porchlight_relay_last_seen_seconds gauge\n";
   for (const r of relays) out += `porchlight_relay_last_seen_seconds{relay="${esc(r.name)}"} ${Math.floor(r.last_seen_at / 1000)}\n`;
+  if (notifications) {
+    out += "# HELP porchlight_notify_deliveries Notification deliveries by status.\n# TYPE porchlight_notify_deliveries gauge\n";
+    for (const [status, n] of Object.entries(notifications.deliveries)) out += `porchlight_notify_deliveries{status="${esc(status)}"} ${n}\n`;
+    out += `# HELP porchlight_notify_attempts_total Notification delivery attempts.\n# TYPE porchlight_notify_attempts_total counter\nporchlight_notify_attempts_total ${notifications.attempts}\n`;
+  }
   const gauge = (name: string, rows: [string, number][]) => {
     out += `# HELP ${name} ${USAGE_GAUGES[name]}\n# TYPE ${name} gauge\n`;
     for (const [labels, v] of rows) out += `${name}{${labels}} ${v}\n`;
@@ -52,8 +58,8 @@ export function registerMetricsRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/metrics", requireScope("read"), async (c) => {
     if (c.req.query("format") === "prometheus") return c.body(await prometheusText(c), 200, PROM_TYPE);
     const store = storeOf(c.env);
-    const [counters, relays] = await Promise.all([store.counters(), store.relays()]);
-    return c.json({ counters, relays });
+    const [counters, relays, notifications] = await Promise.all([store.counters(), store.relays(), notifierStats(c.env)]);
+    return c.json({ counters, relays, notifications });
   });
 
   // The conventional scrape path (Prometheus `bearer_token` / Grafana Agent `authorization`).

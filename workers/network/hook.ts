@@ -1,0 +1,75 @@
+/**
+ * The ingest call site of network visibility: one RPC per router in the batch to its NetworkState
+ * object (sessions, passive DNS, devices), and which conntrack lines to leave out of the events table
+ * for sources whose storage is "sessions" (one session row per flow instead of two raw lines).
+ *
+ * Settings (`network_settings`, PUT /v1/network/settings) are read at most once a minute per isolate.
+ * A failing object does not fail ingest: the batch's flow lines are then all kept as raw events, so
+ * nothing is lost, and the error is logged.
+ */
+import type { EcsEvent } from "../ecs.ts";
+import type { Env } from "../env.ts";
+import { storeOf } from "../store/d1.ts";
+import type { NetworkStore } from "../store/network.ts";
+import { extractNetwork, routerOf } from "./extract.ts";
+import { factEvent } from "./facts.ts";
+import { DEFAULT_TIMEOUTS, type FlowTimeouts } from "./sessions.ts";
+
+export interface NetworkSettings {
+  /** Conntrack timeouts, seconds. */
+  timeouts: FlowTimeouts;
+  /** Per router (lower-case syslog host or sender address): "raw" keeps conntrack lines, "sessions" keeps only sessions. Default "raw". */
+  storage: Record<string, "raw" | "sessions">;
+}
+
+export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = { timeouts: DEFAULT_TIMEOUTS, storage: {} };
+const SETTINGS_TTL_MS = 60_000;
+let cached: { at: number; value: NetworkSettings } | null = null;
+
+/** Forget the cached settings (after PUT /v1/network/settings in this isolate). */
+export function forgetNetworkSettings(): void {
+  cached = null;
+}
+
+export async function networkSettings(store: Pick<NetworkStore, "readNetworkSetting">, nowMs: number): Promise<NetworkSettings> {
+  if (cached && nowMs - cached.at < SETTINGS_TTL_MS) return cached.value;
+  const stored = (await store.readNetworkSetting("settings")) as Partial<NetworkSettings> | undefined;
+  const value: NetworkSettings = {
+    timeouts: { ...DEFAULT_TIMEOUTS, ...stored?.timeouts },
+    storage: Object.assign(Object.create(null), stored?.storage),
+  };
+  cached = { at: nowMs, value };
+  return value;
+}
+
+export interface NetworkIngest {
+  /** Indexes of events (and rows) not to store: conntrack lines of sessions-only routers. */
+  drop: Set<number>;
+  sessions: number;
+  /** Synthetic `porchlight.network` events (new device, new country, upload anomaly) for rule evaluation only. */
+  events: EcsEvent[];
+}
+
+export async function ingestNetwork(env: Env, batchKey: string, events: readonly EcsEvent[], nowMs: number): Promise<NetworkIngest> {
+  const x = extractNetwork(events);
+  const out: NetworkIngest = { drop: new Set(), sessions: 0, events: [] };
+  if (x.routers.size === 0) return out;
+  const settings = await networkSettings(storeOf(env), nowMs);
+  const ok = new Set<string>();
+  await Promise.all([...x.routers.values()].map(async (b) => {
+    try {
+      const stub = env.NETWORK.get(env.NETWORK.idFromName(b.router));
+      const r = await stub.apply({ key: batchKey, router: b.router, timeouts: settings.timeouts, flows: b.flows, dns: b.dns, sightings: b.sightings });
+      out.sessions += r.sessions;
+      r.facts.forEach((f, i) => out.events.push(factEvent(b.router, batchKey, i, f)));
+      ok.add(b.router);
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", where: "ingestNetwork", router: b.router, error: String(err) }));
+    }
+  }));
+  for (const i of x.flowLines) {
+    const router = routerOf(events[i]!);
+    if (ok.has(router) && settings.storage[router] === "sessions") out.drop.add(i);
+  }
+  return out;
+}

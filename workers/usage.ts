@@ -17,6 +17,7 @@ import * as K from "./constants.ts";
 import type { Env } from "./env.ts";
 import { storeOf, withD1Meter } from "./store/d1.ts";
 import { emptyUsage, USAGE_METRICS, type UsageCounts } from "./store/usage.ts";
+import type { AlertInput } from "./rules/plan.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -191,4 +192,51 @@ export async function readUsage(env: Pick<Env, "DB" | "LIBSQL_URL" | "LIBSQL_AUT
   const d = new Date(now);
   const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
   return usageReport(await storeOf(env).usageDays(monthStart, dayOf(now)), now);
+}
+
+// --- Alerts when a limit comes near
+
+/** Rule id of the cost meter's own alerts (no rule row: the cron raises them). */
+export const USAGE_RULE_ID = "porchlight-usage";
+const LABEL: Partial<Record<keyof UsageCounts, string>> = {
+  worker_requests: "Worker requests",
+  d1_rows_read: "D1 rows read",
+  d1_rows_written: "D1 rows written",
+  d1_bytes: "D1 storage",
+  do_requests: "Durable Object requests",
+  r2_class_a: "R2 class A operations",
+  r2_class_b: "R2 class B operations",
+};
+
+/**
+ * An alert per check at `warning` or `over` (so notifications reach the user through the usual
+ * channels), one per metric, plan and level a day: the firing id carries the day, so the cron raising
+ * it every 15 minutes applies it once. The alert expires after a quiet day.
+ */
+export function usageAlerts(report: UsageReport, now: number): AlertInput[] {
+  const day = report.today.day;
+  return report.checks
+    .filter((c) => c.level !== "ok")
+    .map((c) => {
+      const what = LABEL[c.metric] ?? c.metric;
+      const pct = Math.round(c.fraction * 100);
+      const limit = c.plan === "free" ? "the Free plan's daily limit" : "the monthly allowance";
+      return {
+        firingId: `usage:${day}:${c.metric}:${c.plan}:${c.level}`,
+        ruleId: USAGE_RULE_ID,
+        action: "raise" as const,
+        resource: "porchlight",
+        group: { metric: c.metric, plan: c.plan },
+        severity: c.level === "over" ? ("high" as const) : ("medium" as const),
+        title: `${what}: ${pct} % of ${limit}${c.period === "month" ? " (projected)" : ""}`,
+        text: `${c.used.toLocaleString("en-US")} of ${c.limit.toLocaleString("en-US")} ${c.period === "month" ? "projected for the month" : "today"}. See the Usage page (docs/cost.md for storage policies that cost less).`,
+        count: 1,
+        eventIds: [],
+        magnitude: c.fraction,
+        tags: ["cost"],
+        attributes: { metric: c.metric, plan: c.plan, period: c.period, used: c.used, limit: c.limit },
+        at: now,
+        timeoutMs: 86_400_000,
+      };
+    });
 }

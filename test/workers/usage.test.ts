@@ -3,7 +3,8 @@
  * for it (the `rows_written` counter, itself D1's meta.rows_written), GET /v1/usage's shape and its
  * warning before a Free limit, and the projection to the month's end.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../workers/index.ts";
 import { describe, expect, it } from "vitest";
 import { storeOf } from "../../workers/store/d1.ts";
 import { emptyUsage } from "../../workers/store/usage.ts";
@@ -54,6 +55,17 @@ describe("cost meter", () => {
     const warned = (await (await api("/v1/usage")).json()) as any;
     expect(warned.level).toBe("warning");
     expect(warned.checks.find((c: any) => c.metric === "d1_rows_written" && c.plan === "free").level).toBe("warning");
+
+    // The cron turns the warning into one alert (notified like any alert), however often it runs.
+    for (let i = 0; i < 2; i++) {
+      const ctx = createExecutionContext();
+      await worker.scheduled!(createScheduledController({ scheduledTime: Date.now(), cron: "*/15 * * * *" }), env, ctx);
+      await waitOnExecutionContext(ctx);
+    }
+    const alerts = ((await (await api("/v1/alerts?limit=500")).json()) as { alerts: any[] }).alerts.filter((a) => a.rule_id === "porchlight-usage");
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ severity: "medium", duplicate_count: 0 });
+    expect(alerts[0].title).toMatch(/^D1 rows written: 7\d % of the Free plan's daily limit$/);
   });
 
   it("projects the month from the days so far and prices what exceeds the Paid allowance", () => {

@@ -30,3 +30,9 @@ export const USAGE_GAUGES: Record<string, string> = {
   porchlight_usage_projection: "This month's use projected to the month's end.",
   porchlight_usage_limit_fraction: "Use against a plan limit (free: today vs daily; paid: projection vs monthly).",
 };
+
+/** Notification gauges and counters (present once the Notifier answers: workers/routes/metrics.ts). */
+export const NOTIFY_METRICS: Record<string, string> = {
+  porchlight_notify_deliveries: "Notification deliveries by status.",
+  porchlight_notify_attempts_total: "Notification delivery attempts.",
+};

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { PIPELINE_COUNTERS, USAGE_GAUGES } from "../../workers/metric-names.ts";
+import { NOTIFY_METRICS, PIPELINE_COUNTERS, USAGE_GAUGES } from "../../workers/metric-names.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const dashboard: unknown = JSON.parse(readFileSync(join(root, "docs/grafana/porchlight.json"), "utf8"));
@@ -84,6 +84,7 @@ describe("Grafana dashboard", () => {
     const worker = new Set([
       ...Object.keys(PIPELINE_COUNTERS).map((n) => `porchlight_${n}_total`),
       ...Object.keys(USAGE_GAUGES),
+      ...Object.keys(NOTIFY_METRICS),
       "porchlight_relay_lines_total",
       "porchlight_relay_last_seen_seconds",
     ]);
@@ -93,7 +94,7 @@ describe("Grafana dashboard", () => {
     for (const p of panels) for (const t of p.targets) for (const m of t.expr.matchAll(/\bporchlight_[a-z0-9_]+/g)) used.add(m[0]);
     const unknown = [...used].filter((m) => !worker.has(m) && !relay.has(m));
     expect(unknown).toEqual([]);
-    for (const m of ["porchlight_relay_received_total", "porchlight_relay_spool_bytes", "porchlight_received_total", "porchlight_parse_errors_total", "porchlight_alerts_total", "porchlight_late_matches_total", "porchlight_rule_engine_errors_total", "porchlight_usage_projection", "porchlight_usage_limit_fraction", "porchlight_rows_written_total"]) {
+    for (const m of ["porchlight_relay_received_total", "porchlight_relay_spool_bytes", "porchlight_received_total", "porchlight_parse_errors_total", "porchlight_alerts_total", "porchlight_late_matches_total", "porchlight_rule_engine_errors_total", "porchlight_usage_projection", "porchlight_usage_limit_fraction", "porchlight_rows_written_total", "porchlight_notify_deliveries"]) {
       expect(used.has(m), m).toBe(true);
     }
     expect(panels.some((p) => p.targets.some((t) => t.expr.includes('metric="notifications"')))).toBe(true);

@@ -12,7 +12,7 @@ import { requireScope, type AppEnv } from "../auth.ts";
 import { storeOf } from "../store/d1.ts";
 import { USAGE_METRICS } from "../store/usage.ts";
 import { readUsage } from "../usage.ts";
-import { PIPELINE_COUNTERS, USAGE_GAUGES } from "../metric-names.ts";
+import { NOTIFY_METRICS, PIPELINE_COUNTERS, USAGE_GAUGES } from "../metric-names.ts";
 import { notifierStats } from "../notify/outbox.ts";
 
 const esc = (s: string) => s.replace(/["\\\n]/g, "_");
@@ -37,9 +37,9 @@ async function prometheusText(c: Context<AppEnv>): Promise<string> {
   out += "# HELP porchlight_relay_last_seen_seconds When each relay last delivered, Unix seconds.\n# TYPE porchlight_relay_last_seen_seconds gauge\n";
   for (const r of relays) out += `porchlight_relay_last_seen_seconds{relay="${esc(r.name)}"} ${Math.floor(r.last_seen_at / 1000)}\n`;
   if (notifications) {
-    out += "# HELP porchlight_notify_deliveries Notification deliveries by status.\n# TYPE porchlight_notify_deliveries gauge\n";
+    out += `# HELP porchlight_notify_deliveries ${NOTIFY_METRICS.porchlight_notify_deliveries}\n# TYPE porchlight_notify_deliveries gauge\n`;
     for (const [status, n] of Object.entries(notifications.deliveries)) out += `porchlight_notify_deliveries{status="${esc(status)}"} ${n}\n`;
-    out += `# HELP porchlight_notify_attempts_total Notification delivery attempts.\n# TYPE porchlight_notify_attempts_total counter\nporchlight_notify_attempts_total ${notifications.attempts}\n`;
+    out += `# HELP porchlight_notify_attempts_total ${NOTIFY_METRICS.porchlight_notify_attempts_total}\n# TYPE porchlight_notify_attempts_total counter\nporchlight_notify_attempts_total ${notifications.attempts}\n`;
   }
   const gauge = (name: string, rows: [string, number][]) => {
     out += `# HELP ${name} ${USAGE_GAUGES[name]}\n# TYPE ${name} gauge\n`;

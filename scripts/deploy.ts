@@ -5,8 +5,9 @@
  * and the missing secrets, applies the D1 migrations remotely, deploys, makes sure the relay has an
  * ingest token and prints the URL and that token.
  *
- * Secrets come from the environment (ADMIN_TOKEN, LIBSQL_URL, LIBSQL_AUTH_TOKEN) or are asked for on a
- * terminal; ADMIN_TOKEN is generated when neither. They reach wrangler on stdin, never a command line.
+ * Secrets come from the environment (ADMIN_TOKEN, NOTIFY_KEY, LIBSQL_URL, LIBSQL_AUTH_TOKEN); ADMIN_TOKEN
+ * is otherwise asked for on a terminal (or generated and shown once), NOTIFY_KEY and the Web Push VAPID
+ * pair are generated. They reach wrangler on stdin, never a command line.
  *
  *   npm run deploy                 do it
  *   npm run deploy -- --plan       print the steps it would run for this account, change nothing
@@ -15,7 +16,7 @@
  * ARCHIVE_DAYS (default 365) is the archive bucket's lifecycle: objects older than that are deleted.
  */
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
@@ -49,11 +50,13 @@ export type Step =
   | { kind: "r2-create"; name: string }
   | { kind: "r2-lifecycle"; name: string; days: number }
   | { kind: "secret-put"; name: string; source: "env" | "ask" | "generate" }
+  | { kind: "vapid" }
   | { kind: "migrate" }
   | { kind: "deploy" }
   | { kind: "ingest-token" };
 
-const REQUIRED_SECRETS = ["ADMIN_TOKEN"];
+/** ADMIN_TOKEN: the bootstrap admin token; NOTIFY_KEY: seals notification secrets, signs action links. */
+const REQUIRED_SECRETS = ["ADMIN_TOKEN", "NOTIFY_KEY"];
 const OPTIONAL_SECRETS = ["LIBSQL_URL", "LIBSQL_AUTH_TOKEN"];
 
 export function deployPlan(s: DeployState): Step[] {
@@ -69,8 +72,10 @@ export function deployPlan(s: DeployState): Step[] {
   }
   for (const name of REQUIRED_SECRETS) {
     if (s.secrets.includes(name) && !s.envSecrets[name]) continue;
-    steps.push({ kind: "secret-put", name, source: s.envSecrets[name] ? "env" : "generate" });
+    steps.push({ kind: "secret-put", name, source: s.envSecrets[name] ? "env" : name === "ADMIN_TOKEN" ? "ask" : "generate" });
   }
+  // The Web Push key pair, once: a new pair would orphan every phone's push subscription.
+  if (!s.secrets.includes("VAPID_PRIVATE_KEY")) steps.push({ kind: "vapid" });
   // libSQL only when asked for: its URL in the environment (the token then too, if set).
   for (const name of OPTIONAL_SECRETS) if (s.envSecrets[name]) steps.push({ kind: "secret-put", name, source: "env" });
   steps.push({ kind: "migrate" }, { kind: "deploy" }, { kind: "ingest-token" });
@@ -84,6 +89,7 @@ export function describeStep(st: Step): string {
     case "r2-create": return `wrangler r2 bucket create ${st.name}`;
     case "r2-lifecycle": return `wrangler r2 bucket lifecycle add ${st.name} archive-expiry raw/ --expire-days ${st.days} --force`;
     case "secret-put": return `wrangler secret put ${st.name}   (value ${st.source === "env" ? "from the environment" : st.source === "ask" ? "asked for" : "generated"}, on stdin)`;
+    case "vapid": return "wrangler secret put VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY   (a new P-256 pair, on stdin)";
     case "migrate": return "wrangler d1 migrations apply DB --remote";
     case "deploy": return "wrangler deploy";
     case "ingest-token": return "POST /v1/tokens {name: relay, scopes: [ingest]} with the admin token; print the URL and the token";
@@ -139,15 +145,17 @@ async function lookUp(): Promise<DeployState> {
   };
 }
 
-async function secretValue(name: string, source: "env" | "ask" | "generate"): Promise<string> {
-  if (source === "env") return process.env[name]!;
-  if (process.stdin.isTTY) {
+/** The secret's value and whether it was generated here (then it is shown once). */
+async function secretValue(name: string, source: "env" | "ask" | "generate"): Promise<{ value: string; generated: boolean }> {
+  if (source === "env") return { value: process.env[name]!, generated: false };
+  if (process.stdin.isTTY && source === "ask") {
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     const v = (await rl.question(`${name} (empty: generate one): `)).trim();
     rl.close();
-    if (v) return v;
+    if (v) return { value: v, generated: false };
   }
-  return `adm_${randomBytes(24).toString("base64url")}`;
+  const value = name === "ADMIN_TOKEN" ? `adm_${randomBytes(24).toString("base64url")}` : randomBytes(32).toString("base64url");
+  return { value, generated: true };
 }
 
 async function run(steps: Step[]): Promise<void> {
@@ -176,12 +184,18 @@ async function run(steps: Step[]): Promise<void> {
         break;
       }
       case "secret-put": {
-        const value = await secretValue(st.name, st.source);
+        const { value, generated } = await secretValue(st.name, st.source);
         if (st.name === "ADMIN_TOKEN") {
           adminToken = value;
-          if (st.source === "generate") console.log(`deploy: generated ADMIN_TOKEN ${value} (keep it: it is shown once)`);
+          if (generated) console.log(`deploy: generated ADMIN_TOKEN ${value} (keep it: it is shown once)`);
         }
         must(["secret", "put", st.name], value);
+        break;
+      }
+      case "vapid": {
+        const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+        must(["secret", "put", "VAPID_PUBLIC_KEY"], Buffer.from(publicKey.export({ format: "der", type: "spki" }).subarray(-65)).toString("base64url"));
+        must(["secret", "put", "VAPID_PRIVATE_KEY"], privateKey.export({ format: "jwk" }).d!);
         break;
       }
       case "migrate":

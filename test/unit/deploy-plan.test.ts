@@ -31,7 +31,9 @@ describe("npm run deploy: the plan", () => {
       "write database_id = <from d1-create> into wrangler.toml",
       "wrangler r2 bucket create porchlight-archive",
       "wrangler r2 bucket lifecycle add porchlight-archive archive-expiry raw/ --expire-days 365 --force",
-      "wrangler secret put ADMIN_TOKEN   (value generated, on stdin)",
+      "wrangler secret put ADMIN_TOKEN   (value asked for, on stdin)",
+      "wrangler secret put NOTIFY_KEY   (value generated, on stdin)",
+      "wrangler secret put VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY   (a new P-256 pair, on stdin)",
       "wrangler d1 migrations apply DB --remote",
       "wrangler deploy",
       "POST /v1/tokens {name: relay, scopes: [ingest]} with the admin token; print the URL and the token",
@@ -41,11 +43,12 @@ describe("npm run deploy: the plan", () => {
   it("creates nothing that exists; reuses a database of the same name; puts libSQL secrets only when given", () => {
     const id = "0123abcd-0000-4000-8000-000000000000";
     const kinds = (s: DeployState) => deployPlan(s).map((st) => st.kind);
-    expect(kinds({ ...fresh, configuredDatabaseId: id, databases: { porchlight: id }, buckets: ["porchlight-archive"], secrets: ["ADMIN_TOKEN"] })).toEqual(["r2-lifecycle", "migrate", "deploy", "ingest-token"]);
+    expect(kinds({ ...fresh, configuredDatabaseId: id, databases: { porchlight: id }, buckets: ["porchlight-archive"], secrets: ["ADMIN_TOKEN", "NOTIFY_KEY", "VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"] })).toEqual(["r2-lifecycle", "migrate", "deploy", "ingest-token"]);
     expect(deployPlan({ ...fresh, databases: { porchlight: id } })[0]).toEqual({ kind: "toml-database-id", id });
     const libsql = deployPlan({ ...fresh, envSecrets: { ADMIN_TOKEN: "x", LIBSQL_URL: "libsql://home.turso.io", LIBSQL_AUTH_TOKEN: "t" } });
     expect(libsql.filter((s) => s.kind === "secret-put")).toEqual([
       { kind: "secret-put", name: "ADMIN_TOKEN", source: "env" },
+      { kind: "secret-put", name: "NOTIFY_KEY", source: "generate" },
       { kind: "secret-put", name: "LIBSQL_URL", source: "env" },
       { kind: "secret-put", name: "LIBSQL_AUTH_TOKEN", source: "env" },
     ]);

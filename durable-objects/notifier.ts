@@ -36,6 +36,8 @@ import { MAX_ATTEMPTS, retryDelay, type SendOutcome } from "../workers/notify/re
 export { MAX_ATTEMPTS };
 import { loadChannel, loadEnabledChannels, type Channel } from "../workers/notify/channels.ts";
 import { storeOf } from "../workers/store/d1.ts";
+import { emptyUsage } from "../workers/store/usage.ts";
+import { dayOf } from "../workers/usage.ts";
 
 export const NOTIFIER_NAME = "notifier";
 
@@ -211,7 +213,7 @@ export class Notifier extends DurableObject<Env> {
   async stats(): Promise<NotifierStats> {
     const deliveries: Record<DeliveryStatus, number> = { pending: 0, retrying: 0, sent: 0, failed: 0, held: 0, dropped: 0 };
     for (const r of this.sql.exec<{ status: DeliveryStatus; n: number }>("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status")) deliveries[r.status] = r.n;
-    const attempts = this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'attempts'").toArray()[0]?.value ?? 0;
+    const attempts = this.attemptsSoFar();
     const scheduled = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM schedule").one().n;
     return { deliveries, attempts, scheduled, next_alarm: iso(this.armedAt) };
   }
@@ -234,6 +236,7 @@ export class Notifier extends DurableObject<Env> {
       }
       // Lease every due row first: a concurrent run (an alarm retried while this one awaits) skips them.
       for (const r of due) this.sql.exec("UPDATE schedule SET time = ? WHERE id = ?", now + LEASE_MS, r.id);
+      const attemptsBefore = this.attemptsSoFar();
       const work = due.map((r) => () => this.runTimer(r.id, r.kind, JSON.parse(r.payload) as Record<string, unknown>, r.time, channels));
       let next = 0;
       await Promise.all(
@@ -248,8 +251,15 @@ export class Notifier extends DurableObject<Env> {
           }
         }),
       );
+      // The cost meter counts outbound notifications (one ledger upsert per alarm that sent any).
+      const sent = this.attemptsSoFar() - attemptsBefore;
+      if (sent > 0) await storeOf(this.env).addUsage(dayOf(now), { ...emptyUsage(), notifications: sent }).catch(() => {});
     }
     await this.rearm();
+  }
+
+  private attemptsSoFar(): number {
+    return this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'attempts'").toArray()[0]?.value ?? 0;
   }
 
   private async runTimer(id: string, kind: string, payload: Record<string, unknown>, dueAt: number, channels: Map<string, Channel>): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import type { Child } from "hono/jsx";
 
-export type PageName = "alerts" | "alert" | "events" | "rules" | "heartbeats" | "overview" | "settings" | "devices" | "device";
+export type PageName = "alerts" | "alert" | "events" | "rules" | "heartbeats" | "overview" | "settings" | "devices" | "device" | "usage";
 
 export interface PageUser {
   name: string;
@@ -399,6 +399,9 @@ function SettingsBody(props: { user: PageUser }) {
         <p>
           Signed in as <strong>{props.user.name}</strong> with scopes {props.user.scopes.join(", ")}.
         </p>
+        <p>
+          <a href="/usage">Usage and cost</a>: what Porchlight spends against Cloudflare's Free and Paid plans.
+        </p>
       </section>
       <section class="admin-only">
         <h2>Tokens</h2>
@@ -548,6 +551,34 @@ function SettingsBody(props: { user: PageUser }) {
   );
 }
 
+function UsageBody() {
+  return (
+    <>
+      <p id="msg" class="msg" role="alert" hidden></p>
+      <p id="usage-level" class="msg" role="status" hidden></p>
+      <section>
+        <h2>Today and this month</h2>
+        <div class="table-scroll">
+        <table class="usage">
+          <thead>
+            <tr>
+              <th scope="col">Metric</th>
+              <th scope="col">Today</th>
+              <th scope="col">Free / day</th>
+              <th scope="col">Month</th>
+              <th scope="col">Month-end projection</th>
+              <th scope="col">Paid / month</th>
+            </tr>
+          </thead>
+          <tbody id="usage-rows"></tbody>
+        </table>
+        </div>
+        <p id="usage-overage" class="meta"></p>
+      </section>
+    </>
+  );
+}
+
 const TITLES: Record<PageName, string> = {
   alerts: "Alerts",
   alert: "Alert",
@@ -558,6 +589,7 @@ const TITLES: Record<PageName, string> = {
   settings: "Settings",
   devices: "Devices",
   device: "Device",
+  usage: "Usage",
 };
 
 export function renderPage(page: PageName, user: PageUser): string {
@@ -570,6 +602,7 @@ export function renderPage(page: PageName, user: PageUser): string {
     page === "overview" ? <OverviewBody /> :
     page === "devices" ? <DevicesBody /> :
     page === "device" ? <DeviceBody /> :
+    page === "usage" ? <UsageBody /> :
     <SettingsBody user={user} />;
   return "<!doctype html>" + (
     <Layout page={page} title={TITLES[page]} user={user}>

@@ -41,6 +41,7 @@ export const PAGE_ROUTES: [string, PageName][] = [
   ["/settings", "settings"],
   ["/devices", "devices"],
   ["/devices/:id", "device"],
+  ["/usage", "usage"],
 ];
 
 let resolverRegistered = false;

@@ -19,6 +19,10 @@ import { registerSourceRoutes } from "./routes/sources.ts";
 import { registerRuleRoutes } from "./routes/rules.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerHeartbeatRoutes } from "./routes/heartbeats.ts";
+import { registerRetentionRoutes } from "./routes/retention.ts";
+import { registerUsageRoutes } from "./routes/usage.ts";
+import { registerArchiveRoutes } from "./routes/archive.ts";
+import { meterRequests } from "./usage.ts";
 import { registerNetworkRoutes } from "./routes/devices.ts";
 import { registerChannelRoutes } from "./routes/channels.ts";
 import { registerNotifyActionRoutes } from "./routes/notify-actions.ts";
@@ -37,6 +41,8 @@ export function createApp(): Hono<AppEnv> {
   });
   // Every answer (pages, API, errors) carries the console's security headers and is never cached.
   app.use("*", securityHeaders);
+  // The cost meter: every request's D1 rows, queries and Durable Object calls (workers/usage.ts).
+  app.use("*", meterRequests);
 
   registerHealthRoutes(app);
   registerIngestRoutes(app);
@@ -49,6 +55,9 @@ export function createApp(): Hono<AppEnv> {
   registerRuleRoutes(app);
   registerAlertRoutes(app);
   registerHeartbeatRoutes(app);
+  registerRetentionRoutes(app);
+  registerUsageRoutes(app);
+  registerArchiveRoutes(app);
   registerNetworkRoutes(app);
   registerChannelRoutes(app);
   registerNotifyActionRoutes(app);

@@ -52,3 +52,64 @@ export const EVENTS_DEFAULT_LIMIT = 100;
 export const INGEST_IDEMPOTENCY_MS = 7 * 86_400_000;
 /** Prune old `batches` rows on one ingest request in this many per isolate (a scan of the table, billed as rows read). */
 export const INGEST_PRUNE_EVERY = 200;
+
+// --- Retention (ours; D1 limits above: https://developers.cloudflare.com/d1/platform/limits/)
+/**
+ * Events rows one retention chunk scans (and at most deletes): one SELECT of ids over a primary-key
+ * range and one DELETE by a JSON list of ids (≈ 27 bytes an id: 135 KB, far under D1_MAX_VALUE_BYTES),
+ * each well inside D1's 30 s statement limit. Never one giant DELETE.
+ */
+export const RETENTION_SCAN_ROWS = 5000;
+/**
+ * Chunks one sweep run may take: each chunk is 4 statements (cursor, scan, delete, cursor upsert), so a
+ * run (32, plus the policy read and the counters) leaves room under D1_MAX_QUERIES_PER_INVOCATION_FREE
+ * for the cron's rollup compaction. 8 × 5,000 rows per run at one run per 15 minutes: 3.8 million rows
+ * a day. A run that stops here resumes from the saved cursor on the next cron (or POST /v1/retention/run).
+ */
+export const RETENTION_MAX_CHUNKS_PER_RUN = 8;
+
+// --- Plans and their quotas, for the cost meter (GET /v1/usage, workers/usage.ts)
+// Free: a daily limit past which requests fail. Paid (Workers Paid, $5/month): a monthly allowance past
+// which usage is billed, never refused. Figures as published on each pricing page.
+/** https://developers.cloudflare.com/workers/platform/pricing/ */
+export const WORKERS_FREE_REQUESTS_PER_DAY = 100_000;
+export const WORKERS_PAID_REQUESTS_PER_MONTH = 10_000_000;
+/** USD per million requests beyond the Paid allowance. */
+export const WORKERS_PAID_USD_PER_MILLION_REQUESTS = 0.3;
+/** https://developers.cloudflare.com/d1/platform/pricing/ */
+export const D1_FREE_ROWS_READ_PER_DAY = 5_000_000;
+export const D1_FREE_ROWS_WRITTEN_PER_DAY = 100_000;
+/** Free: 500 MB per database (5 GB per account). Paid: 10 GB per database, 5 GB-month included. */
+export const D1_FREE_BYTES_PER_DATABASE = 500 * 1_000_000;
+export const D1_PAID_BYTES_PER_DATABASE = 10 * 1_000_000_000;
+export const D1_PAID_ROWS_READ_PER_MONTH = 25_000_000_000;
+export const D1_PAID_ROWS_WRITTEN_PER_MONTH = 50_000_000;
+export const D1_PAID_USD_PER_MILLION_ROWS_READ = 0.001;
+export const D1_PAID_USD_PER_MILLION_ROWS_WRITTEN = 1.0;
+/** https://developers.cloudflare.com/durable-objects/platform/pricing/ */
+export const DO_FREE_REQUESTS_PER_DAY = 100_000;
+export const DO_PAID_REQUESTS_PER_MONTH = 1_000_000;
+export const DO_PAID_USD_PER_MILLION_REQUESTS = 0.15;
+/** https://developers.cloudflare.com/r2/pricing/ (the same free tier on both plans, per month). */
+export const R2_FREE_CLASS_A_PER_MONTH = 1_000_000;
+export const R2_FREE_CLASS_B_PER_MONTH = 10_000_000;
+export const R2_USD_PER_MILLION_CLASS_A = 4.5;
+export const R2_USD_PER_MILLION_CLASS_B = 0.36;
+/** The cost meter warns when a day's use or a month's projection reaches this share of a limit. */
+export const USAGE_WARN_FRACTION = 0.7;
+
+// --- Raw archive in R2 (ours; R2 limits: https://developers.cloudflare.com/r2/platform/limits/)
+/**
+ * Archive objects one restore request reads: each is a subrequest (Workers Free: 50 per invocation,
+ * WORKERS_FREE_SUBREQUESTS) next to the list calls and D1 queries. A larger range answers
+ * `complete: false` with a cursor to continue.
+ */
+export const ARCHIVE_RESTORE_MAX_OBJECTS = 30;
+/** Longest range one restore may ask for (the days it lists), ms. */
+export const ARCHIVE_RESTORE_MAX_RANGE_MS = 31 * 86_400_000;
+
+// --- Rollup compaction (ours): each hour's per-batch parts become one row once the hour is closed.
+/** An hour is merged once it ended this long ago, ms (late batches after that only add a part). */
+export const ROLLUP_COMPACT_LAG_MS = 2 * 3_600_000;
+/** Hours one cron run merges: ≤ 4 statements each, next to retention's 34, under the Free plan's 50. */
+export const ROLLUP_COMPACT_HOURS_PER_RUN = 2;

@@ -27,6 +27,14 @@ export interface Env {
   /** Optional Cloudflare Access: team domain (e.g. `home.cloudflareaccess.com`) and application audience tag. */
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;
+  /**
+   * Optional libSQL/Turso database used instead of D1 for everything (secrets: `wrangler secret put
+   * LIBSQL_URL` and `LIBSQL_AUTH_TOKEN`). Unset: D1 (`DB`).
+   */
+  LIBSQL_URL?: string;
+  /** Optional raw archive (R2): every accepted batch as gzip NDJSON (workers/archive.ts). */
+  ARCHIVE?: R2Bucket;
+  LIBSQL_AUTH_TOKEN?: string;
   /** The notification outbox (one object, `notifier`): schedule, deliveries, retries, blackout digests. */
   NOTIFIER: DurableObjectNamespace<Notifier>;
   /** 32 random bytes, base64: seals channel secrets and signs action URLs. `npm start` generates it into .dev.vars. */

@@ -3,6 +3,7 @@
  */
 import { createApp } from "./app.ts";
 import type { Env } from "./env.ts";
+import { runScheduled } from "./scheduled.ts";
 
 export { RuleState } from "../durable-objects/rule-state.ts";
 export { LiveHub } from "../durable-objects/live-hub.ts";
@@ -14,4 +15,5 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  scheduled: (controller, env, ctx) => ctx.waitUntil(runScheduled(env, controller.scheduledTime)),
 } satisfies ExportedHandler<Env>;

@@ -338,6 +338,20 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await ctx.close();
   });
 
+  it("shows the Usage page: today's metered figures against the Free plan, and a warning near a limit", async () => {
+    const ctx = await newContext(PHONE);
+    const page = await ctx.newPage();
+    await logIn(page, readToken);
+    await page.goto(`${base}/usage`);
+    const requests = page.locator('tr[data-metric="worker_requests"] td').first();
+    await requests.waitFor();
+    await waitFor(async () => Number((await requests.textContent())!.replace(/[^0-9]/g, "")) > 0, 10_000, () => "no worker requests shown");
+    await expect(page.locator('tr[data-metric="d1_rows_written"] td').nth(1).textContent()).resolves.toBe("100,000");
+    expect(await page.locator("#usage-level").isHidden()).toBe(true);
+    await shoot(page, "usage-phone");
+    await ctx.close();
+  });
+
   it("gives a read-only session no way to change anything", async () => {
     const ctx = await newContext(PHONE);
     const page = await ctx.newPage();
@@ -362,8 +376,8 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
   });
 
   it("saves phone and desktop screenshots of every page, light and dark", async () => {
-    const pages = ["/", `/alerts/${alertId}`, "/events", "/rules", "/heartbeats", "/overview", "/settings"];
-    const names = ["alerts", "alert", "events", "rules", "heartbeats", "overview", "settings"];
+    const pages = ["/", `/alerts/${alertId}`, "/events", "/rules", "/heartbeats", "/overview", "/settings", "/usage"];
+    const names = ["alerts", "alert", "events", "rules", "heartbeats", "overview", "settings", "usage"];
     for (const [vp, label, scheme] of [[PHONE, "phone", "light"], [DESKTOP, "desktop", "light"], [PHONE, "phone-dark", "dark"]] as const) {
       const ctx = await newContext(vp, scheme);
       const page = await ctx.newPage();

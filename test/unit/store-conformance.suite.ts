@@ -12,6 +12,7 @@ import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { parseCidr } from "../../workers/parse/ip.ts";
 import { eventOfRow, eventRow, insertEventStatements, type Store } from "../../workers/store/store.ts";
 import type { AlertInput } from "../../workers/store/alerts.ts";
+import { rollupsOf } from "../../workers/store/rollups.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
 import { D1_MAX_BOUND_PARAMS } from "../../workers/constants.ts";
 import { ONLINE_WINDOW_MS, type DeviceWrite, type SessionCondition, type SessionRow, type SessionsQuery } from "../../workers/store/network.ts";
@@ -711,6 +712,131 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(c.alertsPerDay.find((r) => r.day === Math.floor(H0 / 86_400_000) * 86_400_000)?.n).toBeGreaterThanOrEqual(1);
       expect(c.topBlocked.length).toBeLessThanOrEqual(10);
       for (let i = 1; i < c.topBlocked.length; i++) expect(c.topBlocked[i]!.n).toBeLessThanOrEqual(c.topBlocked[i - 1]!.n);
+    });
+
+    it("keeps a retention policy and sweeps expired events of chosen datasets in bounded, resumable chunks", async () => {
+      const store = await makeStore();
+      await store.putRetentionPolicy([{ dataset: "*", keepMs: 30 * 86_400_000 }, { dataset: "iptables", keepMs: 7 * 86_400_000 }], T0);
+      expect(await store.retentionPolicy()).toEqual([{ dataset: "*", keepMs: 30 * 86_400_000 }, { dataset: "iptables", keepMs: 7 * 86_400_000 }]);
+
+      // Events far in the past (no other test's events are this old): 10 sshd, 10 iptables, 5 dnsmasq
+      // before the horizon, 3 iptables after it.
+      const base = Date.parse("2001-01-01T00:00:00.000Z") + Math.floor(Math.random() * 1e9);
+      const host = unique("ret");
+      const fw = (ms: number) => `<4>1 ${new Date(ms).toISOString()} ${host} kernel - - - DROP IN=eth0 OUT= SRC=203.0.113.9 DST=192.0.2.1 PROTO=TCP SPT=1 DPT=22`;
+      const dns = (ms: number) => `<30>1 ${new Date(ms).toISOString()} ${host} dnsmasq 1 - - query[A] example.com from 192.168.1.5`;
+      const evs = [
+        ...Array.from({ length: 10 }, (_, i) => makeEvent(host, base + i * 3000, i)),
+        ...Array.from({ length: 10 }, (_, i) => makeEvent(host, base + i * 3000 + 1000, 100 + i, { raw: fw(base + i * 3000 + 1000) })),
+        ...Array.from({ length: 5 }, (_, i) => makeEvent(host, base + i * 3000 + 2000, 200 + i, { raw: dns(base + i * 3000 + 2000) })),
+      ];
+      const horizon = base + 60_000;
+      const late = Array.from({ length: 3 }, (_, i) => makeEvent(host, horizon + i, 300 + i, { raw: fw(horizon + i) }));
+      expect((await store.insertEvents([...evs, ...late].map(eventRow))).stored).toBe(28);
+      const remaining = async () => {
+        const rows = await store.scanEvents(lowerBound(base), true, lowerBound(horizon + 1000), 1000);
+        const by: Record<string, number> = {};
+        for (const r of rows) by[r.dataset] = (by[r.dataset] ?? 0) + 1;
+        return by;
+      };
+      expect(await remaining()).toEqual({ sshd: 10, iptables: 13, dnsmasq: 5 });
+
+      // iptables only, 7 rows scanned per chunk: 25 rows before the horizon take 4 chunks, the last one done.
+      const keepA = 1000 + Math.floor(Math.random() * 1e9);
+      const chunks = [];
+      for (let i = 0; i < 10; i++) {
+        const c = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
+        chunks.push(c);
+        expect(c.scanned).toBeLessThanOrEqual(7);
+        if (c.done) break;
+      }
+      expect(chunks.length).toBe(4);
+      expect(chunks.reduce((n, c) => n + (c.deleted.iptables ?? 0), 0)).toBe(10);
+      expect(chunks.every((c) => Object.keys(c.deleted).every((d) => d === "iptables"))).toBe(true);
+      expect(chunks.reduce((n, c) => n + c.rowsWritten, 0)).toBeGreaterThanOrEqual(10);
+      expect(await remaining()).toEqual({ sshd: 10, iptables: 3, dnsmasq: 5 });
+      // Resumed from the cursor: nothing left to read behind it.
+      const again = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
+      expect(again).toMatchObject({ scanned: 0, deleted: {}, done: true });
+
+      // The default period: every dataset except those named elsewhere (sshd here).
+      const keepB = keepA + 1;
+      let deleted: Record<string, number> = {};
+      for (let i = 0; i < 10; i++) {
+        const c = await store.sweepRetentionChunk({ keepMs: keepB, horizonMs: horizon, datasets: [], others: true, exclude: ["sshd"], scanRows: 100, now: T0 });
+        for (const [d, n] of Object.entries(c.deleted)) deleted[d] = (deleted[d] ?? 0) + n;
+        if (c.done) break;
+      }
+      expect(deleted).toEqual({ dnsmasq: 5 });
+      expect(await remaining()).toEqual({ sshd: 10, iptables: 3 });
+
+      // Saving the policy drops the cursors: a period's sweep starts again from the beginning.
+      await store.putRetentionPolicy([], T0);
+      expect(await store.retentionPolicy()).toEqual([]);
+      const fresh = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["sshd"], others: false, exclude: [], scanRows: 1000, now: T0 });
+      expect(fresh.deleted).toEqual({ sshd: 10 });
+      expect(await remaining()).toEqual({ iptables: 3 });
+    });
+
+    it("keeps hourly rollups written with a batch's record: exact per dataset, summed across batches, after the events are gone", async () => {
+      const store = await makeStore();
+      // Hours of their own (year 2002): other tests' rollups fall elsewhere.
+      const H0 = Date.parse("2002-04-05T06:00:00.000Z") + (seq % 1000) * 7_200_000;
+      const host = unique("ru");
+      const fw = (ms: number, src: string) => `<4>1 ${new Date(ms).toISOString()} ${host} kernel - - - DROP IN=eth0 OUT= SRC=${src} DST=192.0.2.1 PROTO=TCP SPT=1 DPT=22`;
+      const a = [
+        ...Array.from({ length: 4 }, (_, i) => makeEvent(host, H0 + i * 1000, i)), // sshd failures
+        ...Array.from({ length: 3 }, (_, i) => makeEvent(host, H0 + 5000 + i, 10 + i, { raw: fw(H0 + 5000 + i, "198.51.100.5") })),
+        makeEvent(host, H0 + 3_600_000 + 1, 20, { raw: fw(H0 + 3_600_000 + 1, "198.51.100.6") }), // next hour
+      ].map(eventRow);
+      const b = [makeEvent(host, H0 + 9000, 30, { raw: fw(H0 + 9000, "198.51.100.5") })].map(eventRow);
+      const parts = rollupsOf(a);
+      expect(parts.map((p) => p.hour).sort()).toEqual([H0, H0 + 3_600_000]);
+      const response = { accepted: 1, stored: 1, parse_errors: 0, empty: 0, duplicate: false, errors: [], alerts: 0, suppressed: 0, late: 0 };
+      const keyA = unique("rb");
+      const w = await store.recordBatch({ key: keyA, receivedAt: H0, response, counters: {}, rollups: parts });
+      expect(w.rowsWritten).toBe(1 + parts.length); // the batches row and one row per hour part
+      await store.recordBatch({ key: unique("rb"), receivedAt: H0, response, counters: {}, rollups: rollupsOf(b) });
+
+      const c = await store.rollupCounts(H0);
+      expect(c.eventsPerHour.filter((r) => r.hour === H0).sort((x, y) => (x.dataset < y.dataset ? -1 : 1))).toEqual([
+        { hour: H0, dataset: "iptables", n: 4 },
+        { hour: H0, dataset: "sshd", n: 4 },
+      ]);
+      expect(c.eventsPerHour.find((r) => r.hour === H0 + 3_600_000)).toEqual({ hour: H0 + 3_600_000, dataset: "iptables", n: 1 });
+      expect(c.failedLoginsPerHour.find((r) => r.hour === H0)?.n).toBe(4);
+      expect(c.topBlocked.find((r) => r.ip === "198.51.100.5")?.n).toBeGreaterThanOrEqual(4);
+
+      const hours = await store.rollupHours(H0, H0 + 3_600_000);
+      expect(hours.map((h) => h.hour)).toEqual([H0, H0 + 3_600_000]);
+      expect(hours[0]!.counts).toMatchObject({ events: 8, auth_failure: 4, dataset: { sshd: 4, iptables: 4 }, host: { [host]: 8 }, action: { drop: 4 } });
+      expect(hours[0]!.counts.src["198.51.100.5"]).toBe(4);
+      expect(hours[0]!.counts.blocked).toEqual({ "198.51.100.5": 4 });
+      expect(hours[1]!.counts.dst).toEqual({ "192.0.2.1": 1 });
+
+      // Compaction merges an hour's parts into one row; the sums do not change.
+      const compacted = await store.compactRollups(H0 + 3_600_000, 1000, H0);
+      expect(compacted.parts).toBeGreaterThanOrEqual(2);
+      const merged = await store.rollupHours(H0, H0 + 3_600_000);
+      expect(merged).toEqual(hours);
+      // A later batch for a merged hour adds a part: still summed.
+      await store.recordBatch({ key: unique("rb"), receivedAt: H0, response, counters: {}, rollups: rollupsOf(b) });
+      expect((await store.rollupHours(H0, H0))[0]!.counts.dataset.iptables).toBe(5);
+      expect((await store.compactRollups(H0 + 3_600_000, 1000, H0)).hours).toBe(0); // the watermark is past H0
+    });
+
+    it("keeps the usage ledger: adds per day, counts its own write, keeps the largest size", async () => {
+      const store = await makeStore();
+      const day = Date.parse("2003-01-01T00:00:00.000Z") + (seq % 1000) * 86_400_000;
+      const zero = { worker_requests: 0, d1_rows_read: 0, d1_rows_written: 0, d1_queries: 0, d1_bytes: 0, do_requests: 0, r2_class_a: 0, r2_class_b: 0, notifications: 0 };
+      await store.addUsage(day, { ...zero, worker_requests: 1, d1_rows_written: 10, d1_queries: 2, d1_bytes: 5000, r2_class_a: 1 });
+      await store.addUsage(day, { ...zero, worker_requests: 1, d1_rows_read: 7, d1_bytes: 4000, notifications: 2 });
+      await store.addUsage(day + 86_400_000, { ...zero, do_requests: 3 });
+      const days = await store.usageDays(day, day + 86_400_000);
+      expect(days).toEqual([
+        { ...zero, day, worker_requests: 2, d1_rows_read: 7, d1_rows_written: 12, d1_queries: 4, d1_bytes: 5000, r2_class_a: 1, notifications: 2 },
+        { ...zero, day: day + 86_400_000, do_requests: 3, d1_rows_written: 1, d1_queries: 1 },
+      ]);
     });
   });
 }

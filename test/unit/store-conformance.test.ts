@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { libsqlStore } from "../../workers/store/libsql.ts";
 import { storeConformance } from "./store-conformance.suite.ts";
+import { createClient as createWebClient } from "@libsql/client/web";
+import { startHranaServer, type HranaServer } from "../hrana-server.ts";
 
 const migrationsDir = new URL("../../migrations/", import.meta.url).pathname;
 let dir: string;
@@ -40,3 +42,16 @@ it("the conformance suite calls every Store method", () => {
   expect(methods.size).toBeGreaterThan(40);
   expect(untested).toEqual([]);
 });
+
+// The same suite over the network: the Worker's client (@libsql/client/web, Hrana over HTTP) against a
+// libSQL server on loopback (test/hrana-server.ts: sqld itself installs from neither npm nor apt).
+let server: HranaServer;
+beforeAll(async () => {
+  server = await startHranaServer({ file: join(dir, "server.db"), authToken: "conformance-token" });
+  for (const f of readdirSync(migrationsDir).filter((f) => f.endsWith(".sql")).sort()) {
+    await server.client.executeMultiple(readFileSync(join(migrationsDir, f), "utf8").replaceAll("--> statement-breakpoint", ""));
+  }
+});
+afterAll(() => server?.close());
+// The server's database is the libSQL Node client too, which cuts text at a NUL.
+storeConformance("libSQL server (HTTP)", () => libsqlStore(createWebClient({ url: server.url, authToken: "conformance-token" })), { nulInText: false });

@@ -164,9 +164,13 @@ describe("delivery through the Notifier", () => {
     const rule = uid("ntfy");
     const box = uid("ntfy");
     const ch = await channel({ name: "phone", type: "ntfy", config: { url: recv("200", box), topic: "porchlight-anna", token: "tk_x" }, filter: { min_severity: "medium", rules: [rule] } });
+    // The cost meter's ledger counts the notification sent (on the Notifier's clock's day).
+    const sentToday = async () => (await env.DB.prepare("SELECT notifications AS n FROM usage_daily WHERE day = ?1").bind(Math.floor((clock + 1) / 86_400_000) * 86_400_000).first<{ n: number }>())?.n ?? 0;
+    const sentBefore = await sentToday();
     const [alert] = await raise([firing(rule, { severity: "critical" })]);
     await runAlarmAt(clock + 1);
     const [req] = await received(box, 1);
+    expect((await sentToday()) - sentBefore).toBe(1);
     const msg = JSON.parse(req!.body);
     expect(msg).toMatchObject({ topic: "porchlight-anna", title: alert!.title, priority: 5, click: `https://porchlight.test/alerts/${alert!.id}` });
     expect(msg.tags).toEqual(expect.arrayContaining(["skull", rule, "ssh"]));

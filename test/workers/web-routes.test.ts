@@ -71,7 +71,8 @@ describe("route table refuses unauthenticated requests", () => {
           continue;
         }
         if (r.path === "/healthz") continue;
-        if (r.path.startsWith("/v1/") || r.path === "/live") {
+        // /metrics is an API for scrapers (bearer read token), not a page.
+        if (r.path.startsWith("/v1/") || r.path === "/live" || r.path === "/metrics") {
           expect(res.status, `${key} ${JSON.stringify(extra)}`).toBe(401);
           expect(JSON.parse(body).error.code).toBe("unauthorized");
         } else if (r.path === "/login" || r.path === "/logout") {

@@ -11,6 +11,7 @@ import { heartbeatsPage } from "./heartbeats.ts";
 import { overviewPage } from "./overview.ts";
 import { settingsPage } from "./settings.ts";
 import { devicePage, devicesPage } from "./devices.ts";
+import { usagePage } from "./usage.ts";
 
 const PAGES: Record<string, () => void> = {
   alerts: alertsPage,
@@ -22,6 +23,7 @@ const PAGES: Record<string, () => void> = {
   settings: settingsPage,
   devices: devicesPage,
   device: devicePage,
+  usage: usagePage,
 };
 
 PAGES[document.body.dataset.page ?? ""]?.();

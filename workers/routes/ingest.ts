@@ -16,6 +16,10 @@ import { readIngestBody } from "../ingest/body.ts";
 import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
 import { storeOf } from "../store/d1.ts";
+import { rollupsOf } from "../store/rollups.ts";
+import { archiveBatch } from "../archive.ts";
+import { rowsToStore } from "../retention.ts";
+import { meterOf } from "../usage.ts";
 import type { IngestResponse } from "../store/store.ts";
 import { ingestNetwork } from "../network/hook.ts";
 
@@ -49,7 +53,11 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     const batch = prepareBatch(body.text, body.kind, { ctx, batchKey: key, nowMs, clientIp });
     // Sessions, passive DNS and devices (one RPC per router); conntrack lines of sessions-only sources are not stored.
     const net = await ingestNetwork(c.env, key, batch.events, nowMs);
-    const inserted = await store.insertEvents(net.drop.size ? batch.rows.filter((_, i) => !net.drop.has(i)) : batch.rows);
+    // Archive-only datasets (retention policy "archive") skip D1 as well; rules, rollups and the archive see all.
+    const kept = net.drop.size ? batch.rows.filter((_, i) => !net.drop.has(i)) : batch.rows;
+    const toStore = await rowsToStore(store, kept);
+    const archivedOnly = kept.length - toStore.length;
+    const inserted = await store.insertEvents(toStore);
 
     const stored = inserted.stored + (pre.pending?.stored ?? 0);
     const rowsWritten = inserted.rowsWritten + (pre.pending?.rows_written ?? 0);
@@ -96,9 +104,10 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         parse_errors: batch.parseErrors,
         empty_lines: batch.empty,
         // Lines that were already stored (same id) by something other than this batch's attempts.
-        duplicates: batch.accepted - stored - net.drop.size,
+        duplicates: batch.accepted - stored - net.drop.size - archivedOnly,
         // Conntrack lines kept only as their sessions (network storage "sessions").
         flow_lines_as_sessions: net.drop.size,
+        archived_only: archivedOnly,
         line_errors: batch.errors.length,
         // From rule evaluation: alerts created or changed, events kept out of alerting by suppress
         // rules, and matches the stateful engines ignored as too late for their rule's window.
@@ -113,6 +122,13 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         lines: batch.accepted,
         bytes: body.bytes,
       },
+      rollups: rollupsOf(batch.rows),
+    });
+    // The raw archive (when ARCHIVE is bound) after the batch is recorded; a failed write is logged and
+    // counted, never a failed ingest: the events are stored.
+    await archiveBatch(c.env, key, relayName(c.req.header("x-porchlight-relay"), c.req.header("user-agent")), batch.rows, meterOf(c)).catch((err: unknown) => {
+      console.error(JSON.stringify({ level: "error", where: "archive", requestId: c.get("requestId"), error: String(err) }));
+      return storeOf(c.env).addCounters({ archive_errors: 1 }).catch(() => {});
     });
     return c.json(response);
   });

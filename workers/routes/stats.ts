@@ -7,7 +7,7 @@ import type { Hono } from "hono";
 import { requireScope, type AppEnv } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
 import { storeOf } from "../store/d1.ts";
-import type { StatsStore } from "../store/stats.ts";
+import { ROLLUP_DIMS, type RollupDim, type RollupStore } from "../store/rollups.ts";
 import type { Overview } from "../api-types.ts";
 
 export type { Overview };
@@ -33,10 +33,13 @@ function buckets(from: number, to: number, step: number): number[] {
   return out;
 }
 
-/** The overview over the last `rangeMs` before `now` (ms): counts bucketed by UTC hour and day. */
-export async function overview(store: StatsStore, rangeMs: number, now = Date.now()): Promise<Overview> {
+/**
+ * The overview over the last `rangeMs` before `now` (ms): counts bucketed by UTC hour and day, read
+ * from the hourly rollups (so it keeps working after raw events expire, and reads no events rows).
+ */
+export async function overview(store: RollupStore, rangeMs: number, now = Date.now()): Promise<Overview> {
   const from = now - rangeMs;
-  const counts = await store.overviewCounts(from);
+  const counts = await store.rollupCounts(from);
   const hours = buckets(from, now, HOUR_MS);
   const hourIndex = new Map(hours.map((h, i) => [h, i]));
   const series: Record<string, number[]> = {};
@@ -69,6 +72,24 @@ export async function overview(store: StatsStore, rangeMs: number, now = Date.no
 export function registerStatsRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/stats/overview", requireScope("read"), async (c) => {
     return c.json(await overview(storeOf(c.env), parseRange(c.req.query("last"))));
+  });
+
+  // Per-hour counts of one dimension from the rollups: events, and the top keys of `dim` in each hour.
+  app.get("/v1/stats/hourly", requireScope("read"), async (c) => {
+    const dim = c.req.query("dim") ?? "dataset";
+    if (!(ROLLUP_DIMS as readonly string[]).includes(dim)) throw new PorchlightError("bad_request", `dim must be one of ${ROLLUP_DIMS.join(", ")}`, { field: "dim" });
+    const limit = Math.min(Math.max(Number(c.req.query("top") ?? 10) || 10, 1), 100);
+    const now = Date.now();
+    const from = Math.floor((now - parseRange(c.req.query("last"))) / HOUR_MS) * HOUR_MS;
+    const hours = await storeOf(c.env).rollupHours(from, now);
+    return c.json({
+      dim,
+      hours: hours.map((h) => ({
+        hour: new Date(h.hour).toISOString(),
+        events: h.counts.events,
+        top: Object.entries(h.counts[dim as RollupDim]).sort((a, b) => b[1] - a[1]).slice(0, limit).map(([key, count]) => ({ key, count })),
+      })),
+    });
   });
 
   app.get("/v1/relays", requireScope("read"), async (c) => {

@@ -364,3 +364,70 @@ export const notifyActionUses = sqliteTable("notify_action_uses", {
   usedAt: integer("used_at").notNull(),
   expiresAt: integer("expires_at").notNull(),
 });
+
+// ============================================================================================
+// --- Operations: retention, hourly rollups, usage metering (issue 14; workers/store/retention.ts,
+// --- rollups.ts, usage.ts)
+// ============================================================================================
+
+/**
+ * Retention policy: how long raw events of a dataset are kept (ms). The row `*` is the default for
+ * every dataset without a row of its own; no `*` row means "keep forever". Written by PUT /v1/retention.
+ */
+export const retention = sqliteTable("retention", {
+  dataset: text("dataset").primaryKey(),
+  keepMs: integer("keep_ms").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Where the retention sweep of one retention period (keep_ms) has got to: the last events id it scanned.
+ * Makes the sweep resumable across cron runs (each run deletes a bounded number of chunks) and bounds
+ * what it reads: rows below the cursor were already scanned. Dropped when the policy changes.
+ */
+export const retentionCursors = sqliteTable("retention_cursors", {
+  keepMs: integer("keep_ms").primaryKey(),
+  cursor: text("cursor").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Hourly rollups, kept after raw events expire (retention deletes only `events`): for each UTC hour
+ * (event time) and ingest batch, one row holding the batch's counts for that hour as JSON
+ * (workers/store/rollups.ts: events, per dataset, host, action, failed logins, and the top sources,
+ * destinations and blocked sources). One written row per batch and hour instead of one per counted
+ * value: a 100-line batch adds ≈ 0.01 written rows per event. Written in the statement batch that
+ * records the ingest batch, so each batch is counted exactly once. `part` is the batch key; the cron
+ * may merge an hour's parts into one row with part `*`. WITHOUT ROWID (by hand in the migration).
+ */
+export const rollupsHourly = sqliteTable(
+  "rollups_hourly",
+  {
+    /** UTC hour start, ms (event time). */
+    hour: integer("hour").notNull(),
+    part: text("part").notNull(),
+    /** JSON counts (rollups.ts RollupCounts). */
+    counts: text("counts").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.part] })],
+);
+
+/**
+ * What the Worker spent per UTC day (wall time): the cost meter's ledger (workers/usage.ts,
+ * GET /v1/usage). One row per day, upserted once per metered request (one written row), so metering
+ * costs one D1 row a request whatever it counted. D1 storage is the largest size D1 reported that day.
+ */
+export const usageDaily = sqliteTable("usage_daily", {
+  /** UTC day start, ms. */
+  day: integer("day").primaryKey(),
+  workerRequests: integer("worker_requests").notNull().default(0),
+  d1RowsRead: integer("d1_rows_read").notNull().default(0),
+  d1RowsWritten: integer("d1_rows_written").notNull().default(0),
+  d1Queries: integer("d1_queries").notNull().default(0),
+  /** Bytes of the database after the day's last metered query (D1 `meta.size_after`). */
+  d1Bytes: integer("d1_bytes").notNull().default(0),
+  doRequests: integer("do_requests").notNull().default(0),
+  r2ClassA: integer("r2_class_a").notNull().default(0),
+  r2ClassB: integer("r2_class_b").notNull().default(0),
+  notifications: integer("notifications").notNull().default(0),
+});

@@ -19,6 +19,9 @@ import { notifyQueries, type NotifyStore } from "./notify.ts";
 import { ruleQueries, type RuleStore } from "./rules.ts";
 import { sessionQueries, type SessionStore } from "./sessions.ts";
 import { statsQueries, type StatsStore } from "./stats.ts";
+import { retentionQueries, type RetentionStore } from "./retention.ts";
+import { rollupQueries, rollupStatement, type RollupStore } from "./rollups.ts";
+import { usageQueries, type UsageStore } from "./usage.ts";
 import type { BatchRecord, EventRow, ExtractorRow, IngestResponse, PendingBatch, SourceRow, Sql, SqlResult, SqlStatement, Store, TokenRow } from "./types.ts";
 
 // --- Settings version
@@ -37,13 +40,13 @@ const ADD_COUNTERS_SQL =
   "INSERT INTO counters (name, value) SELECT key, value FROM json_each(?1) WHERE true " +
   "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
 
-export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore {}
+export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore {}
 
 export class SqlStore implements Store {
   readonly sql: Sql;
   constructor(sql: Sql) {
     this.sql = sql;
-    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), networkQueries(sql), notifyQueries(sql));
+    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), networkQueries(sql), notifyQueries(sql), retentionQueries(sql), rollupQueries(sql), usageQueries(sql));
   }
 
   private async one(sql: string, ...params: unknown[]): Promise<SqlResult> {
@@ -98,7 +101,8 @@ export class SqlStore implements Store {
       },
     ];
     // This statement's own rows count too: the counter records what the whole batch wrote.
-    const predicted = 1 + (rec.relay ? 1 : 0) + counters.length;
+    const rollups = rec.rollups ?? [];
+    const predicted = 1 + (rec.relay ? 1 : 0) + counters.length + rollups.length;
     const rw = counters.findIndex(([k]) => k === "rows_written");
     if (rw >= 0) counters[rw] = ["rows_written", counters[rw]![1] + predicted];
     if (counters.length > 0) {
@@ -113,6 +117,7 @@ export class SqlStore implements Store {
         params: [rec.relay.name, rec.receivedAt, rec.relay.ip, rec.relay.lines, rec.relay.bytes],
       });
     }
+    if (rollups.length > 0) stmts.push(rollupStatement(rec.key, rollups));
     const results = await this.sql.batch(stmts);
     return { rowsWritten: results.reduce((n, r) => n + r.rowsWritten, 0) };
   }

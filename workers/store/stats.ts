@@ -9,6 +9,7 @@
 import { lowerBound } from "../parse/id.ts";
 import { categoryMask, typeMask } from "./search-time.ts";
 import { stmt } from "./sql.ts";
+import { BLOCK_ACTIONS } from "./rollups.ts";
 import type { Sql } from "./types.ts";
 
 /** Top blocked sources returned. */
@@ -21,8 +22,6 @@ const classTest = (mask: number, field: "category" | "type", value: string) =>
   `((class_bits & ${mask}) != 0 OR (class_bits IS NULL AND json_extract(doc, '$.event.${field}') LIKE '%${value}%'))`;
 const AUTHENTICATION = classTest(categoryMask("authentication"), "category", "authentication");
 const DENIED = classTest(typeMask("denied"), "type", "denied");
-/** `event.action` values (lower-cased) that mean a firewall blocked the packet. */
-const BLOCK_ACTIONS = ["drop", "dropped", "deny", "denied", "reject", "rejected", "block", "blocked"];
 
 /** Counts since `from` (ms): per UTC hour (bucket start, ms) and dataset, per UTC day, top sources. */
 export interface OverviewCounts {

@@ -13,6 +13,9 @@ import type { NotifyStore } from "./notify.ts";
 import type { RuleStore } from "./rules.ts";
 import type { SessionStore } from "./sessions.ts";
 import type { StatsStore } from "./stats.ts";
+import type { RetentionStore } from "./retention.ts";
+import type { RollupPart, RollupStore } from "./rollups.ts";
+import type { UsageStore } from "./usage.ts";
 
 // --- Types
 
@@ -90,6 +93,8 @@ export interface BatchRecord {
   /** Increments for the counters table; zero entries are skipped (they would cost a written row). */
   counters: Record<string, number>;
   relay?: { name: string; ip: string | null; lines: number; bytes: number } | undefined;
+  /** The batch's hourly rollups (rollups.ts rollupsOf): one written row per part. */
+  rollups?: readonly RollupPart[] | undefined;
 }
 
 export interface TokenRow {
@@ -131,7 +136,7 @@ export interface RelayRow {
  * part next to its SQL (alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts, network.ts, notify.ts); a new family adds
  * its interface there, one name to this list and its delegations to SqlStore.
  */
-export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore {
+export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore {
   /**
    * One round trip before ingest: the stored response of batch `key` (if it completed), the pending
    * record of an earlier attempt that stored events but failed later, and the parse settings' version.

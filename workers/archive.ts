@@ -1,0 +1,120 @@
+/**
+ * The raw archive in R2 (binding ARCHIVE; optional: without it nothing is archived). Every accepted
+ * ingest batch is written as gzip NDJSON of its stored rows (the EventRow: typed columns, `raw` and
+ * `doc`, so a restore is the same row again), one object per UTC event day of the batch:
+ *
+ *   raw/<YYYY-MM-DD>/<source>/<batch key>.ndjson.gz   customMetadata {min_ts, max_ts, lines}
+ *
+ * `source` is the relay's name (sanitised). The object listing of a day prefix, with its metadata, is
+ * the index: a restore lists the days of its range, skips objects whose [min_ts, max_ts] misses it, and
+ * inserts the rows inside it (INSERT OR IGNORE: restoring twice stores nothing twice). Objects are keyed
+ * by batch key, so a retried batch rewrites the same object. The bucket's own lifecycle rule bounds the
+ * archive's retention (docs/operations.md).
+ */
+import { ARCHIVE_RESTORE_MAX_OBJECTS } from "./constants.ts";
+import type { Env } from "./env.ts";
+import type { EventRow, Store } from "./store/store.ts";
+import type { Meter } from "./usage.ts";
+
+const DAY_MS = 86_400_000;
+const dayText = (ms: number) => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64) || "unknown";
+
+async function gzip(text: string): Promise<Uint8Array> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function gunzipText(body: ReadableStream): Promise<string> {
+  return new Response(body.pipeThrough(new DecompressionStream("gzip"))).text();
+}
+
+/** Writes the batch's rows (one object per event day). Returns the keys written. */
+export async function archiveBatch(env: Pick<Env, "ARCHIVE">, batchKey: string, source: string, rows: readonly EventRow[], meter?: Meter): Promise<string[]> {
+  const bucket = env.ARCHIVE;
+  if (!bucket || rows.length === 0) return [];
+  const byDay = new Map<string, EventRow[]>();
+  for (const r of rows) {
+    const d = dayText(r.ts);
+    const list = byDay.get(d);
+    if (list) list.push(r);
+    else byDay.set(d, [r]);
+  }
+  const keys: string[] = [];
+  for (const [day, list] of byDay) {
+    const key = `raw/${day}/${safe(source)}/${safe(batchKey)}.ndjson.gz`;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const r of list) {
+      if (r.ts < min) min = r.ts;
+      if (r.ts > max) max = r.ts;
+    }
+    const body = await gzip(list.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    await bucket.put(key, body, {
+      httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" },
+      customMetadata: { min_ts: String(min), max_ts: String(max), lines: String(list.length) },
+    });
+    meter?.add("r2_class_a");
+    keys.push(key);
+  }
+  return keys;
+}
+
+export interface RestoreReport {
+  from: string;
+  to: string;
+  /** Archive objects read, and the rows in them inside the range. */
+  objects: number;
+  rows: number;
+  /** Rows inserted; the rest were in search already. */
+  restored: number;
+  already_stored: number;
+  /** False when the object budget ran out: call again with `cursor`. */
+  complete: boolean;
+  cursor: string | null;
+}
+
+/**
+ * Restores the archived events with event time in [from, to] (ms, inclusive) into search. `cursor`
+ * (from a previous incomplete answer) is the last object key read.
+ */
+export async function restoreRange(bucket: R2Bucket, store: Store, from: number, to: number, cursor: string | null, meter?: Meter, maxObjects = ARCHIVE_RESTORE_MAX_OBJECTS): Promise<RestoreReport> {
+  const report: RestoreReport = { from: new Date(from).toISOString(), to: new Date(to).toISOString(), objects: 0, rows: 0, restored: 0, already_stored: 0, complete: true, cursor: null };
+  for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= to; day += DAY_MS) {
+    const prefix = `raw/${dayText(day)}/`;
+    if (cursor && cursor.slice(0, prefix.length) > prefix) continue; // days before the cursor's are done
+    let listCursor: string | undefined;
+    do {
+      const page = await bucket.list({ prefix, cursor: listCursor, include: ["customMetadata"], ...(cursor && cursor.startsWith(prefix) ? { startAfter: cursor } : {}) });
+      meter?.add("r2_class_a");
+      for (const obj of page.objects) {
+        const min = Number(obj.customMetadata?.min_ts ?? -Infinity);
+        const max = Number(obj.customMetadata?.max_ts ?? Infinity);
+        if (max < from || min > to) continue;
+        if (report.objects >= maxObjects) {
+          report.complete = false;
+          return report;
+        }
+        const got = await bucket.get(obj.key);
+        meter?.add("r2_class_b");
+        report.objects++;
+        report.cursor = obj.key;
+        if (!got) continue; // deleted meanwhile (lifecycle)
+        const rows = (await gunzipText(got.body))
+          .split("\n")
+          .filter((l) => l)
+          .map((l) => JSON.parse(l) as EventRow)
+          .filter((r) => r.ts >= from && r.ts <= to);
+        report.rows += rows.length;
+        if (rows.length) {
+          const r = await store.insertEvents(rows);
+          report.restored += r.stored;
+          report.already_stored += rows.length - r.stored;
+        }
+      }
+      listCursor = page.truncated ? page.cursor : undefined;
+    } while (listCursor);
+  }
+  report.cursor = null;
+  return report;
+}

@@ -1,0 +1,123 @@
+/**
+ * Retention of raw events: the policy as the API speaks it (`{"default": "30d", "datasets": {..}}`)
+ * and the sweep run by the Cron Trigger (index.ts `scheduled`) and by `POST /v1/retention/run`.
+ *
+ * A run sweeps each retention period in turn, in chunks of at most RETENTION_SCAN_ROWS scanned rows and
+ * at most RETENTION_MAX_CHUNKS_PER_RUN chunks in all; the store keeps a cursor per period, so the next
+ * run goes on where this one stopped. Datasets share a cursor when they share a period.
+ */
+import { RETENTION_MAX_CHUNKS_PER_RUN, RETENTION_SCAN_ROWS } from "./constants.ts";
+import { formatDuration } from "./rules/duration.ts";
+import { DEFAULT_DATASET, type RetentionPolicyRow } from "./store/retention.ts";
+import type { Store } from "./store/store.ts";
+
+export interface RetentionPolicy {
+  /** Keep events of datasets without their own entry this long; null: forever. */
+  default: string | null;
+  datasets: Record<string, string>;
+}
+
+export interface RetentionReport {
+  /** Deleted events per dataset. */
+  deleted: Record<string, number>;
+  deleted_total: number;
+  /** Events rows read by the sweep, chunks (statement batches that deleted) taken. */
+  scanned: number;
+  chunks: number;
+  rows_written: number;
+  /** False when the run stopped at its chunk budget: the next run resumes. */
+  complete: boolean;
+  started_at: string;
+  duration_ms: number;
+}
+
+/** A dataset kept 0 ms is "archive": its events go to the R2 archive (and rules, rollups), not into D1. */
+export const ARCHIVE_ONLY = "archive";
+const render = (ms: number) => (ms === 0 ? ARCHIVE_ONLY : formatDuration(ms));
+
+export function policyOf(rows: readonly RetentionPolicyRow[]): RetentionPolicy {
+  const datasets: Record<string, string> = {};
+  let def: string | null = null;
+  for (const r of rows) {
+    if (r.dataset === DEFAULT_DATASET) def = render(r.keepMs);
+    else datasets[r.dataset] = render(r.keepMs);
+  }
+  return { default: def, datasets };
+}
+
+/** How long the archive-only set is cached per isolate, ms: a policy change reaches ingest within this. */
+export const ARCHIVE_ONLY_CACHE_MS = 30_000;
+let archiveOnlyCache: { at: number; archived: ReadonlySet<string>; kept: ReadonlySet<string>; defaultArchived: boolean } | undefined;
+
+/**
+ * The rows ingest stores in D1: all of them, less those of archive-only datasets (`"archive"` in the
+ * policy; their events are still evaluated by rules, counted in rollups and archived). Reads the policy
+ * at most once per ARCHIVE_ONLY_CACHE_MS per isolate.
+ */
+export async function rowsToStore<R extends { dataset: string }>(store: Store, rows: readonly R[], now = Date.now()): Promise<readonly R[]> {
+  if (!archiveOnlyCache || now - archiveOnlyCache.at > ARCHIVE_ONLY_CACHE_MS) {
+    const policy = await store.retentionPolicy();
+    const named = policy.filter((r) => r.dataset !== DEFAULT_DATASET);
+    archiveOnlyCache = {
+      at: now,
+      archived: new Set(named.filter((r) => r.keepMs === 0).map((r) => r.dataset)),
+      kept: new Set(named.filter((r) => r.keepMs > 0).map((r) => r.dataset)),
+      defaultArchived: policy.some((r) => r.keepMs === 0 && r.dataset === DEFAULT_DATASET),
+    };
+  }
+  const { archived, kept, defaultArchived } = archiveOnlyCache;
+  if (!defaultArchived && archived.size === 0) return rows;
+  // With an archive-only default, only datasets named with a duration are stored.
+  return rows.filter((r) => !archived.has(r.dataset) && (kept.has(r.dataset) || !defaultArchived));
+}
+
+/** Forgets the cached policy (after PUT /v1/retention in this isolate). */
+export const forgetArchiveOnly = (): void => {
+  archiveOnlyCache = undefined;
+};
+
+/** Sweeps expired events now. `maxChunks` bounds the run (tests use small numbers to see resumption). */
+export async function runRetention(store: Store, now: number, opts: { maxChunks?: number; scanRows?: number } = {}): Promise<RetentionReport> {
+  const started = Date.now();
+  const maxChunks = opts.maxChunks ?? RETENTION_MAX_CHUNKS_PER_RUN;
+  const scanRows = opts.scanRows ?? RETENTION_SCAN_ROWS;
+  const rows = await store.retentionPolicy();
+  const named = rows.filter((r) => r.dataset !== DEFAULT_DATASET).map((r) => r.dataset);
+  // One sweep per period: its named datasets, plus every other dataset when it is the default period.
+  const periods = new Map<number, { datasets: string[]; others: boolean }>();
+  for (const r of rows) {
+    const p = periods.get(r.keepMs) ?? { datasets: [], others: false };
+    if (r.dataset === DEFAULT_DATASET) p.others = true;
+    else p.datasets.push(r.dataset);
+    periods.set(r.keepMs, p);
+  }
+  const report: RetentionReport = { deleted: {}, deleted_total: 0, scanned: 0, chunks: 0, rows_written: 0, complete: true, started_at: new Date(now).toISOString(), duration_ms: 0 };
+  // Shortest period first: it has the most to delete.
+  for (const [keepMs, p] of [...periods].sort((a, b) => a[0] - b[0])) {
+    // The default period deletes datasets not named elsewhere; a named dataset on the default's period
+    // is covered by the same scan.
+    const exclude = p.others ? named.filter((d) => !p.datasets.includes(d)) : [];
+    for (;;) {
+      if (report.chunks >= maxChunks) {
+        report.complete = false;
+        break;
+      }
+      const chunk = await store.sweepRetentionChunk({ keepMs, horizonMs: now - keepMs, datasets: p.datasets, others: p.others, exclude, scanRows, now });
+      report.chunks++;
+      report.scanned += chunk.scanned;
+      report.rows_written += chunk.rowsWritten;
+      for (const [ds, n] of Object.entries(chunk.deleted)) {
+        report.deleted[ds] = (report.deleted[ds] ?? 0) + n;
+        report.deleted_total += n;
+      }
+      if (chunk.done) break;
+    }
+    if (!report.complete) break;
+  }
+  // Best effort: the counters feed /metrics; a failed count must not fail the sweep it reports.
+  // Zero entries are left out: each would cost a written row.
+  const counts = Object.fromEntries(Object.entries({ retention_deleted: report.deleted_total, retention_scanned: report.scanned }).filter(([, n]) => n > 0));
+  if (Object.keys(counts).length) await store.addCounters(counts).catch(() => {});
+  report.duration_ms = Date.now() - started;
+  return report;
+}

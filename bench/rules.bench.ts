@@ -45,7 +45,7 @@ function makeEvents(n: number, startTs: number): EcsEvent[] {
   const bruters = Array.from({ length: 50 }, publicIp);
   for (let i = 0; i < n; i++) {
     const ts = startTs + i * 50;
-    const base = { id: `b${ts}_${i}`, "@timestamp": new Date(ts).toISOString(), received_at: new Date(ts).toISOString(), host: { hostname: pick(["gw", "nas", "ap1"]) } };
+    const base = { id: `b${ts}_${i}`, "@timestamp": ts, received_at: ts, host: { hostname: pick(["gw", "nas", "ap1"]) } };
     const r = rnd();
     if (r < 0.4) {
       out.push({ ...base, raw: "kernel: DROP IN=wan", message: "DROP", event: { dataset: "iptables", category: ["network"], type: ["denied"] }, network: { transport: pick(["tcp", "udp"]), direction: "inbound" }, source: { ip: pick(scanners), port: 40000 + Math.floor(rnd() * 20000) }, destination: { ip: "203.0.113.1", port: Math.floor(rnd() * 1024) } });

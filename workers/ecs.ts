@@ -5,7 +5,9 @@
  * values that ECS does not define live under `porchlight.*` (or `labels` for user extractors).
  *
  * Invariants: `raw` is the original line, byte-faithful (after UTF-8 decoding with replacement);
- * `@timestamp` is event time (RFC 3339, UTC, ms); `received_at` is when the edge (or the relay) received it.
+ * `@timestamp` is event time and `received_at` when the edge (or the relay) received the line, both in
+ * whole ms since the epoch (UTC) from the parser on, down through rules and storage; they become RFC 3339
+ * text only at the edges (`renderTimes`: the API's events), never in between.
  */
 
 export type Outcome = "success" | "failure" | "unknown";
@@ -24,8 +26,10 @@ export interface EcsEndpoint {
 
 export interface EcsEvent {
   id: string;
-  "@timestamp": string;
-  received_at: string;
+  /** Event time, ms since the epoch (whole). */
+  "@timestamp": number;
+  /** Receive time, ms since the epoch (whole). */
+  received_at: number;
   raw: string;
   message?: string;
   event: {
@@ -96,12 +100,29 @@ export interface EcsEvent {
 export function getField(event: unknown, path: string): unknown {
   let cur: unknown = event;
   // `@timestamp` and other top-level keys with dots are not nested, so try the whole path first.
-  if (cur && typeof cur === "object" && path in (cur as Record<string, unknown>)) {
+  // Own keys only: a path such as `labels.constructor` names data, never an Object.prototype member.
+  if (cur && typeof cur === "object" && Object.hasOwn(cur, path)) {
     return (cur as Record<string, unknown>)[path];
   }
   for (const part of path.split(".")) {
-    if (cur === null || typeof cur !== "object") return undefined;
+    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, part)) return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
   return cur;
+}
+
+/**
+ * The event with its times as RFC 3339 UTC text (`2026-01-08T03:37:09.000Z`), for the API: the one
+ * place where an event's times become text. Keys keep their order.
+ */
+export function renderTimes<E extends { "@timestamp": unknown; received_at: unknown }>(e: E): Omit<E, "@timestamp" | "received_at"> & { "@timestamp": string; received_at: string } {
+  const out = { ...e } as Record<string, unknown>;
+  out["@timestamp"] = isoText(e["@timestamp"]);
+  out.received_at = isoText(e.received_at);
+  return out as Omit<E, "@timestamp" | "received_at"> & { "@timestamp": string; received_at: string };
+}
+
+/** RFC 3339 UTC text of a time in ms (text passes through: a document read back may already hold it). */
+export function isoText(t: unknown): string {
+  return typeof t === "number" ? new Date(t).toISOString() : String(t);
 }

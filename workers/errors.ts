@@ -1,7 +1,8 @@
 /**
  * The one error type of the Worker. Routes throw `PorchlightError` for every expected failure;
- * `onError` in app.ts renders it as `{"error": {"code", "message"}}`. Anything else is a bug and
- * becomes a logged 500 — tests (including fuzzing) assert that no input reaches that path.
+ * `onError` in app.ts renders it as `{"error": {"code", "message", "request_id"}}` and logs it with the
+ * same request id. Anything else is a bug and becomes a logged 500 — tests (including fuzzing) assert
+ * that no input reaches that path.
  */
 export const ERROR_STATUS = {
   bad_request: 400,
@@ -17,6 +18,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
+  misconfigured: 500,
   unavailable: 503,
 } as const;
 
@@ -36,6 +38,7 @@ export class PorchlightError extends Error {
   }
 }
 
-export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-  return { error: { code, message, ...(details ? { details } : {}) } };
+/** The body of every error answer. `request_id` is the id the error was logged under (CF-Ray, or a UUID). */
+export function errorBody(code: ErrorCode, message: string, requestId: string, details?: Record<string, unknown>) {
+  return { error: { code, message, request_id: requestId, ...(details ? { details } : {}) } };
 }

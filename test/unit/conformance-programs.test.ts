@@ -106,8 +106,7 @@ interface CsExpected {
 }
 
 describe("conformance: CrowdSec hub tests", () => {
-  it("classifies every sshd, dropbear, iptables and pfSense line with the right source IP, user and outcome", () => {
-    if (!haveCorpus("crowdsec", "expected_json")) return;
+  it.skipIf(!haveCorpus("crowdsec", "expected_json"))("classifies every sshd, dropbear, iptables and pfSense line with the right source IP, user and outcome", () => {
     const mismatches: Mismatch[] = [];
     let total = 0;
     for (const t of CS_TESTS) {
@@ -195,8 +194,7 @@ function expectedAddr(c: WazuhCase): string | undefined {
 }
 
 describe("conformance: Wazuh ruleset tests", () => {
-  it("gives each sshd/dropbear/PAM/sudo/su/iptables/pfSense line the outcome of its Wazuh rule and the right source IP", () => {
-    if (!haveCorpus("wazuh-ruleset-tests", "wazuh_cases.json")) return;
+  it.skipIf(!haveCorpus("wazuh-ruleset-tests", "wazuh_cases.json"))("gives each sshd/dropbear/PAM/sudo/su/iptables/pfSense line the outcome of its Wazuh rule and the right source IP", () => {
     const cases = readCorpusJson<WazuhCase[]>("wazuh-ruleset-tests", "wazuh_cases.json").filter((c) => WAZUH_FILES.has(c.file) && c.expect_match);
     const mismatches: Mismatch[] = [];
     for (const c of cases) {
@@ -226,8 +224,7 @@ interface F2bCase {
 }
 
 describe("conformance: fail2ban test logs", () => {
-  it("marks each failure line a failure with the offender's address and user (mode=aggressive expectations)", () => {
-    if (!haveCorpus("fail2ban-testlogs", "fail2ban_cases.json")) return;
+  it.skipIf(!haveCorpus("fail2ban-testlogs", "fail2ban_cases.json"))("marks each failure line a failure with the offender's address and user (mode=aggressive expectations)", () => {
     const cases = readCorpusJson<F2bCase[]>("fail2ban-testlogs", "fail2ban_cases.json").filter((c) =>
       ["sshd", "sshd-journal", "dropbear", "pam-generic"].includes(c.filter) &&
       // We adopt fail2ban's "aggressive" mode (every preauth abort counts); skip the normal-mode twin.
@@ -261,8 +258,7 @@ const LOGHUB_OUTCOME: Record<string, "success" | "failure" | undefined> = {
 };
 
 describe("conformance: loghub OpenSSH_2k", () => {
-  it("recognises every template class E1..E27 with its outcome (recall per class)", () => {
-    if (!haveCorpus("loghub", "OpenSSH", "OpenSSH_2k.log")) return;
+  it.skipIf(!haveCorpus("loghub", "OpenSSH", "OpenSSH_2k.log"))("recognises every template class E1..E27 with its outcome (recall per class)", () => {
     const lines = readCorpusText("loghub", "OpenSSH", "OpenSSH_2k.log").split("\n").filter(Boolean);
     const classes = readCorpusText("loghub", "OpenSSH", "OpenSSH_2k.log_structured.csv").split("\n").slice(1).filter(Boolean)
       .map((row) => /,(E\d+),/.exec(row)?.[1] ?? "?");
@@ -291,8 +287,7 @@ describe("conformance: loghub OpenSSH_2k", () => {
 // --- raw samples
 
 describe("conformance: firewall, DNS, DHCP raw samples", () => {
-  it("parses every iptables and pfSense sample with addresses, protocol and action", () => {
-    if (!haveCorpus("firewall-samples", "elastic-integrations")) return;
+  it.skipIf(!haveCorpus("firewall-samples", "elastic-integrations"))("parses every iptables and pfSense sample with addresses, protocol and action", () => {
     const dir = corpusPath("firewall-samples", "elastic-integrations");
     let total = 0, ok = 0;
     for (const f of readdirSync(dir).filter((x) => x.endsWith(".log"))) {
@@ -311,8 +306,7 @@ describe("conformance: firewall, DNS, DHCP raw samples", () => {
     expect(ok).toBe(total);
   });
 
-  it("parses the dnsmasq query/forwarded/reply/cached/config lines", () => {
-    if (!haveCorpus("dns-dhcp-wifi-samples", "dnsmasq_aminer.log")) return;
+  it.skipIf(!haveCorpus("dns-dhcp-wifi-samples", "dnsmasq_aminer.log"))("parses the dnsmasq query/forwarded/reply/cached/config lines", () => {
     const lines = readCorpusText("dns-dhcp-wifi-samples", "dnsmasq_aminer.log").split("\n").filter(Boolean);
     const events = lines.map(norm);
     expect(events.every((e) => e.event.dataset === "dnsmasq")).toBe(true);
@@ -325,8 +319,7 @@ describe("conformance: firewall, DNS, DHCP raw samples", () => {
     console.log(`[conformance] dns-dhcp-wifi-samples dnsmasq: ${lines.length}/${lines.length} lines dataset dnsmasq, ${dns.length} DNS events`);
   });
 
-  it("parses the Sophos-style ulogd packet-filter lines", () => {
-    if (!haveCorpus("dns-dhcp-wifi-samples", "ulogd_packetfilter_aminer.log")) return;
+  it.skipIf(!haveCorpus("dns-dhcp-wifi-samples", "ulogd_packetfilter_aminer.log"))("parses the Sophos-style ulogd packet-filter lines", () => {
     const lines = readCorpusText("dns-dhcp-wifi-samples", "ulogd_packetfilter_aminer.log").split("\n").filter(Boolean);
     for (const e of lines.map(norm)) {
       expect(e.event).toMatchObject({ dataset: "ulogd", action: "drop" });

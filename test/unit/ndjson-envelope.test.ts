@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { prepareBatch, relayEnvelope } from "../../workers/ingest/batch.ts";
+import { prepareBatch, relayEnvelope, rfc3339Ms } from "../../workers/ingest/batch.ts";
 import { DEFAULT_CONTEXT } from "../../workers/parse/index.ts";
 import { record } from "../../relay/sources/source.ts";
 
@@ -83,5 +83,35 @@ describe("NDJSON envelope fast path", () => {
     expect(b.events[1]!.porchlight).toMatchObject({ truncated: true, transport: "udp" });
     expect(b.events[1]!.porchlight?.source_ip).toBeUndefined();
     expect(b.events[3]!.raw).toBe("not json at all");
+  });
+});
+
+describe("received_at: RFC 3339 read by the parsers' one ISO reader (scanIso)", () => {
+  /** The reader it replaced, the plain reference: a regex, then Date.parse. */
+  const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+  const reference = (s: string): number => (RFC3339.test(s) ? Date.parse(s) : NaN);
+  const pad = (n: number, w: number) => String(n).padStart(w, "0");
+
+  it("agrees with Date.parse on every RFC 3339 time with a real calendar date, in any of its spellings (fast-check)", () => {
+    const stamp = fc.record({
+      t: fc.integer({ min: -30_610_224_000_000, max: 253_402_300_799_999 }), // years 1000-9999: Date.parse reads a space-separated "0099-…" as 1999
+      frac: fc.integer({ min: 0, max: 9 }), sep: fc.constantFrom("T", "t", " "),
+      zone: fc.oneof(fc.constantFrom("Z", "z"), fc.tuple(fc.constantFrom("+", "-"), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([sg, h, m]) => `${sg}${pad(h, 2)}:${pad(m, 2)}`)),
+      digits: fc.integer({ min: 0, max: 999_999_999 }),
+    }).map(({ t, frac, sep, zone, digits }) => {
+      const d = new Date(t);
+      const f = frac === 0 ? "" : "." + pad(digits, 9).slice(0, frac);
+      return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}${sep}${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}${f}${zone}`;
+    });
+    fc.assert(fc.property(fc.array(stamp, { minLength: 1, maxLength: 5 }), (stamps) => {
+      for (const s of stamps) expect(rfc3339Ms(s), s).toBe(reference(s));
+    }), { numRuns: 3000 });
+  });
+
+  it("refuses what is not an RFC 3339 time with its zone (where Date.parse rolled Feb 30 over, it is refused)", () => {
+    for (const s of ["2026-01-01T00:00:00", "2026-01-01", "yesterday", "2026-01-01T00:00:00.000Zjunk", "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", ""]) {
+      expect(rfc3339Ms(s), s).toBeNaN();
+    }
+    expect(rfc3339Ms("2026-01-01T23:59:60Z")).toBe(Date.parse("2026-01-01T23:59:59Z")); // a leap second stays in its minute
   });
 });

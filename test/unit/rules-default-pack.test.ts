@@ -19,7 +19,7 @@ for (const r of PACK) {
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 let n = 0;
 function event(ts: number, fields: Partial<EcsEvent> & { event: EcsEvent["event"] }): EcsEvent {
-  return { id: `d${++n}`, "@timestamp": new Date(ts).toISOString(), received_at: new Date(ts).toISOString(), raw: "", host: { hostname: "gw" }, ...fields };
+  return { id: `d${++n}`, "@timestamp": ts, received_at: ts, raw: "", host: { hostname: "gw" }, ...fields };
 }
 /** Runs events through one pack rule like the host does; returns the firings with rendered titles. */
 function run(id: string, events: EcsEvent[], tickAt?: number) {
@@ -113,7 +113,7 @@ describe("default rule pack", () => {
     const dhcp = [`${at(1, 9, 0, 0)} gw dnsmasq-dhcp[123]: DHCPACK(br-lan) 192.168.1.50 aa:bb:cc:dd:ee:ff phone`, `${at(10, 9, 0, 0)} gw dnsmasq-dhcp[123]: DHCPACK(br-lan) 192.168.1.51 aa:bb:cc:dd:ee:01 laptop`, `${at(11, 9, 0, 0)} gw hostapd: wlan0: AP-STA-CONNECTED aa:bb:cc:dd:ee:01`];
     expect(ids(dhcp, "new-device-on-lan")).toHaveLength(1);
     const backup = toEvents([`${at(20, 3, 0, 0)} nas rsnapshot[1]: /usr/bin/rsnapshot daily: completed successfully`]);
-    const last = Date.parse(backup[0]!["@timestamp"]);
+    const last = backup[0]!["@timestamp"];
     expect(run("backup-heartbeat", backup, last + 26 * 3_600_000).map((f) => f.title)).toEqual(["No backup from nas for 26h"]);
   });
 

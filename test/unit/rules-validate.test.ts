@@ -118,7 +118,7 @@ describe("validateRule on arbitrary input (never throws; a valid rule always com
         const c = compileRule(v.rule);
         let state: unknown;
         evs.forEach((fields, i) => {
-          const m = c.match({ id: `e${i}`, "@timestamp": new Date(1e12 + i * 1000).toISOString(), received_at: "", raw: "", event: { dataset: "x" }, source: { ip: fields["source.ip"] }, user: { name: fields["user.name"] } });
+          const m = c.match({ id: `e${i}`, "@timestamp": 1e12 + i * 1000, received_at: 0, raw: "", event: { dataset: "x" }, source: { ip: fields["source.ip"] }, user: { name: fields["user.name"] } });
           if (!m) return;
           if (v.rule.type === "sequence") m.step = i % 2 ? "b" : "a";
           state = JSON.parse(JSON.stringify(ENGINES[v.rule.type].step(v.rule, state as never, m, 1e12 + i * 1000).state ?? null)) ?? undefined;

@@ -10,7 +10,7 @@ import type { EcsEvent } from "../../workers/ecs.ts";
 import { lowerBound } from "../../workers/parse/id.ts";
 import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { parseCidr } from "../../workers/parse/ip.ts";
-import { apiEvent, eventRow, insertEventStatements, type Store } from "../../workers/store/store.ts";
+import { eventOfRow, eventRow, insertEventStatements, type Store } from "../../workers/store/store.ts";
 import type { AlertInput } from "../../workers/store/alerts.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
 
@@ -68,7 +68,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(again.stored).toBe(0);
       const got = await store.getEvent(events[1]!.id);
       expect(got).not.toBeNull();
-      expect(apiEvent(got!)).toEqual(events[1]);
+      expect(eventOfRow(got!)).toEqual(events[1]);
       expect(await store.getEvent("0".repeat(26))).toBeNull();
     });
 
@@ -112,7 +112,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       // Distinct docs, each sent once: 3 senders × 2 transports, plus the one with labels.
       expect((JSON.parse(st!.params[3] as string) as unknown[]).length).toBe(7);
       expect((await store.insertEvents(rows)).stored).toBe(12);
-      for (const e of events) expect(apiEvent((await store.getEvent(e.id))!)).toEqual(e);
+      for (const e of events) expect(eventOfRow((await store.getEvent(e.id))!)).toEqual(e);
     });
 
     it("returns newest first, pages with a cursor and bounds time ranges by id", async () => {
@@ -296,7 +296,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(scan.map((r) => r.id).filter((id) => ids.includes(id))).toEqual(ids.slice(1, 4));
       const after = await store.scanEvents(ids[1]!, false, ids[4]!, 100);
       expect(after.map((r) => r.id).filter((id) => ids.includes(id))).toEqual(ids.slice(2, 4));
-      expect(apiEvent((await store.scanEvents(ids[0]!, true, ids[1]!, 1))[0]!)).toEqual(events[0]);
+      expect(eventOfRow((await store.scanEvents(ids[0]!, true, ids[1]!, 1))[0]!)).toEqual(events[0]);
     });
 
     it("adds to counters outside a batch and limits the relay listing", async () => {

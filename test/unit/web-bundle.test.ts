@@ -4,7 +4,7 @@
  * security headers for static files (_headers) match the ones the Worker sets on pages.
  */
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { pageScripts, renderPage } from "../../web/pages.tsx";
@@ -30,6 +30,22 @@ describe("web view bundle", () => {
     for (const [name, content] of await outputs()) {
       expect(Buffer.compare(readFileSync(join(PUB, name)), Buffer.from(content)), `web/public/${name} is stale`).toBe(0);
     }
+  });
+
+  it("the client shares the API's types without importing server code (only `import type` of workers/api-types.ts)", () => {
+    const client = resolve(import.meta.dirname, "../../web/client");
+    const shared: string[] = [];
+    for (const name of readdirSync(client)) {
+      const text = readFileSync(join(client, name), "utf8");
+      for (const m of text.matchAll(/^import\s+(type\s+)?[^;]*?from\s+"([^"]+)"/gm)) {
+        if (!m[2]!.startsWith(".") || m[2]!.startsWith("./")) continue; // same folder or a package
+        expect(`${name}: ${m[0]}`).toMatch(/^[\w.-]+: import type .* from "\.\.\/\.\.\/workers\/api-types\.ts"$/);
+        shared.push(name);
+      }
+    }
+    expect(shared).toEqual(expect.arrayContaining(["alerts.ts", "overview.ts", "rules.ts"]));
+    const api = readFileSync(resolve(import.meta.dirname, "../../workers/api-types.ts"), "utf8");
+    expect(api).not.toMatch(/^import /m);
   });
 
   it("_headers gives static files the same security headers as pages", () => {

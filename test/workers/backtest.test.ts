@@ -17,7 +17,7 @@ const H = 3600 * S;
 /** Stores events exactly as ingest does (the store's rows and INSERT statements), with deterministic ids. */
 async function store(events: EcsEvent[]): Promise<void> {
   const batch = uid("bt-store");
-  const rows = events.map((e, i) => eventRow({ ...e, id: eventId(Date.parse(e["@timestamp"]), batch, i) }));
+  const rows = events.map((e, i) => eventRow({ ...e, id: eventId(e["@timestamp"], batch, i) }));
   await env.DB.batch(insertEventStatements(rows).map((s) => env.DB.prepare(s.sql).bind(...s.params)));
 }
 

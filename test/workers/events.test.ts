@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { d1Store } from "../../workers/store/d1.ts";
 import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { eventRow } from "../../workers/store/store.ts";
+import { renderTimes } from "../../workers/ecs.ts";
 import { makeEvent, type EventSpec } from "../unit/store-conformance.suite.ts";
 import { api, tokenWith } from "./api-client.ts";
 
@@ -37,7 +38,7 @@ describe("GET /v1/events", () => {
     expect(pages).toBe(3);
     expect(seen).toEqual(events.map((e) => e.id).reverse());
     const { body } = await search(`host=${host}&limit=1`);
-    expect(body.events[0]).toEqual(events[6]);
+    expect(body.events[0]).toEqual(renderTimes(events[6]!));
   });
 
   it("applies from/to (inclusive) and last", async () => {
@@ -143,7 +144,7 @@ describe("GET /v1/events/:id", () => {
     const { events } = await seed(1);
     const res = await api(`/v1/events/${events[0]!.id}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual(events[0]);
+    expect(await res.json()).toEqual(renderTimes(events[0]!));
     for (const id of ["0".repeat(26), "nope", "%00"]) {
       const r = await api(`/v1/events/${id}`);
       expect(r.status).toBe(404);
@@ -155,7 +156,7 @@ describe("GET /v1/events/:id", () => {
     const line = "<4>Nov 22 10:00:01 router kernel: DROP(src wan)IN=eth1 OUT= MAC=00:11:22:33:44:55:66:77:88:99:aa:bb:08:00 SRC=203.0.113.5 DST=192.0.2.1 LEN=60 TTL=50 PROTO=TCP SPT=40000 DPT=22 SYN URGP=0";
     const receivedAt = "2026-11-22T10:00:02.345Z";
     // What ingest stores, straight from the parser (pure): the reference the read-back must equal.
-    const expected = JSON.parse(JSON.stringify(normalize({ raw: line, receivedAt: Date.parse(receivedAt), sourceIp: "192.168.1.1", transport: "udp" }, DEFAULT_CONTEXT, "compact-1", 0))) as Record<string, any>;
+    const expected = JSON.parse(JSON.stringify(renderTimes(normalize({ raw: line, receivedAt: Date.parse(receivedAt), sourceIp: "192.168.1.1", transport: "udp" }, DEFAULT_CONTEXT, "compact-1", 0)))) as Record<string, any>;
     const body = JSON.stringify({ raw: line, received_at: receivedAt, source_ip: "192.168.1.1", transport: "udp" });
     const res = await api("/v1/ingest", { method: "POST", body, headers: { "content-type": "application/x-ndjson", "idempotency-key": "compact-1" } });
     expect(res.status).toBe(200);

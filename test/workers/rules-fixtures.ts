@@ -41,7 +41,7 @@ function deepMerge(into: Record<string, unknown>, from: Record<string, unknown>)
 export function ev(line: string, ts: number, fields: Record<string, unknown> = {}, id?: { batch: string; index: number }): EcsEvent {
   const e = normalize({ raw: line, receivedAt: ts }, DEFAULT_CONTEXT) as unknown as Record<string, unknown>;
   deepMerge(e, fields);
-  e["@timestamp"] = new Date(ts).toISOString();
+  e["@timestamp"] = ts;
   if (id) e.id = eventId(ts, id.batch, id.index);
   return e as unknown as EcsEvent;
 }

@@ -6,7 +6,7 @@ import { SELF, env } from "cloudflare:test";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { requireScope, sha256Hex, type AppEnv } from "../../workers/auth.ts";
-import { PorchlightError, errorBody } from "../../workers/errors.ts";
+import { handleError } from "../../workers/app.ts";
 import { CSP } from "../../web/security.ts";
 import { LOGIN_MAX_ATTEMPTS, SESSION_TTL_MS } from "../../web/session.ts";
 import { registerWebRoutes } from "../../web/routes.tsx";
@@ -17,7 +17,7 @@ function appWithAdminRoute() {
   const app = new Hono<AppEnv>();
   app.post("/v1/test-change", requireScope("admin"), (c) => c.json({ changed: true }));
   registerWebRoutes(app);
-  app.onError((err, c) => (err instanceof PorchlightError ? c.json(errorBody(err.code, err.message), err.status as 403) : c.json({ bug: String(err) }, 500)));
+  app.onError(handleError);
   return app;
 }
 

@@ -5,25 +5,10 @@
 import { api, listOf, ApiError } from "./api.ts";
 import { $, age, clear, h, isAdmin, params, setParams, showMsg, toMs, timeEl } from "./dom.ts";
 import { connectLive } from "./live.ts";
+import type { AlertJson } from "../../workers/api-types.ts";
 
-export interface Alert {
-  id: string;
-  rule_id: string;
-  resource: string;
-  group: Record<string, string>;
-  severity: string;
-  previous_severity?: string | null;
-  status: string;
-  title: string;
-  text: string;
-  duplicate_count: number;
-  count: number;
-  event_ids?: string[];
-  first_seen: string;
-  last_seen: string;
-  shelved_until?: string | null;
-  history?: { at: string; who: string; action: string; status: string | null; note: string | null }[];
-}
+/** An alert as the API returns it (the Worker's own type: workers/api-types.ts). */
+export type Alert = AlertJson;
 
 const STATUS_ORDER: Record<string, number> = { open: 0, ack: 1, shelved: 2, closed: 3, expired: 4 };
 const SEV_ORDER: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3, informational: 4 };

@@ -4,13 +4,8 @@
  */
 import { api } from "./api.ts";
 import { $, clear, h, showMsg } from "./dom.ts";
+import type { Overview } from "../../workers/api-types.ts";
 
-type Overview = {
-  events_per_hour: { buckets: number[]; series: Record<string, number[]> };
-  failed_logins_per_hour: { buckets: number[]; counts: number[] };
-  alerts_per_day: { buckets: number[]; counts: number[] };
-  top_blocked_sources: { ip: string; count: number }[];
-};
 
 // uPlot is a global from /uplot.min.js (IIFE build); typed loosely to keep its types out of the bundle.
 type UPlotCtor = new (opts: Record<string, unknown>, data: (number | null)[][], el: HTMLElement) => { destroy(): void };

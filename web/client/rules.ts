@@ -4,7 +4,8 @@
  */
 import { api, listOf, ApiError } from "./api.ts";
 import { $, clear, h, isAdmin, showMsg, timeEl } from "./dom.ts";
-import { sevBadge, type Alert } from "./alerts.ts";
+import { sevBadge } from "./alerts.ts";
+import type { BacktestAlert, BacktestResult } from "../../workers/api-types.ts";
 
 type Rule = Record<string, unknown> & { id: string; name?: string; type?: string; enabled?: boolean; severity?: string };
 
@@ -74,12 +75,12 @@ async function backtest(rule: Rule, out: HTMLElement): Promise<void> {
   out.hidden = false;
   out.append(h("p", { class: "hint" }, `Backtesting over the last ${range}…`));
   try {
-    const r = await api<unknown>("/v1/rules/backtest", {
+    const r = await api<BacktestResult>("/v1/rules/backtest", {
       method: "POST",
       body: { rule, from: new Date(from).toISOString(), to: new Date(to).toISOString() },
     });
-    const alerts = listOf<Alert>(r, "alerts");
-    const scanned = (r as { events_scanned?: number; scanned?: number } | null)?.events_scanned ?? (r as { scanned?: number } | null)?.scanned;
+    const alerts: BacktestAlert[] = listOf<BacktestAlert>(r, "alerts");
+    const scanned = r?.scanned;
     clear(out);
     out.append(h("p", { class: "hint", role: "status" }, `${alerts.length} alert${alerts.length === 1 ? "" : "s"} over the last ${range}${scanned !== undefined ? ` (${scanned} events replayed)` : ""}.`));
     const ul = h("ul", { class: "rows" });

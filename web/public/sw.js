@@ -5,7 +5,7 @@
  * 503 {"error":{"code":"offline"}} that the client shows as its "offline" state.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "a293658f6d0a";
+const VERSION = "98f0e9939fcf";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",

@@ -11,10 +11,11 @@
 import { INGEST_MAX_LINES } from "../constants.ts";
 import type { EcsEvent } from "../ecs.ts";
 import { PorchlightError } from "../errors.ts";
-import { normalize, type EventTimes } from "../parse/index.ts";
+import { normalize } from "../parse/index.ts";
 import { canonicalIp } from "../parse/ip.ts";
+import { newIsoScan, scanIso } from "../parse/time.ts";
 import type { ParseContext, RawInput } from "../parse/types.ts";
-import { eventRowTimed, type EventRow } from "../store/store.ts";
+import { eventRow, type EventRow } from "../store/store.ts";
 import type { BodyKind } from "./body.ts";
 
 export interface LineError {
@@ -46,8 +47,6 @@ export interface BatchOptions {
 /** Most line errors listed in one response; the rest are summarized in the last entry. */
 export const MAX_REPORTED_ERRORS = 100;
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-
 /**
  * The NDJSON envelope the relay sends: {"raw": string, "received_at"?: string, "source_ip"?: string,
  * "transport"?: string, "truncated"?: boolean} (relay/sources/source.ts). Unknown keys are ignored
@@ -76,19 +75,24 @@ function envelopeProblem(v: unknown): string | null {
   return null;
 }
 
-// The relay stamps "YYYY-MM-DDTHH:MM:SS.mmmZ" and the lines of a batch share a few seconds: the ms of
-// the last such second (validated by RFC3339 + Date.parse once) turns the next stamps into arithmetic.
+// Pure cache of rfc3339Ms. The relay stamps "YYYY-MM-DDTHH:MM:SS.mmmZ" and the lines of a batch share a few seconds: the ms of
+// the last such second (read by scanIso once) turns the next stamps into arithmetic.
 let lastSecondPrefix = "";
 let lastSecondMs = NaN;
 
-/** ms of an RFC 3339 time, NaN when `s` is not one. */
-function rfc3339Ms(s: string): number {
+/**
+ * ms (whole) of an RFC 3339 time with its zone (Z or an offset), NaN when `s` is not one: read by
+ * scanIso, the parsers' reader of ISO times (lenient: `t`, a space, `z`, ±hhmm, second 60 are taken too).
+ */
+export function rfc3339Ms(s: string): number {
   if (s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90 && lastSecondPrefix.length === 19 && s.slice(0, 19) === lastSecondPrefix) {
     const d0 = s.charCodeAt(20) - 48, d1 = s.charCodeAt(21) - 48, d2 = s.charCodeAt(22) - 48;
     if (d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) return lastSecondMs + d0 * 100 + d1 * 10 + d2;
   }
-  const ms = RFC3339.test(s) ? Date.parse(s) : NaN;
-  if (Number.isFinite(ms) && s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90) {
+  const t = newIsoScan();
+  if (!scanIso(s, 0, false, t) || t.end !== s.length || !t.hasZone) return NaN;
+  const ms = t.wall - t.offsetMs;
+  if (s.length === 24 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90) {
     lastSecondPrefix = s.slice(0, 19);
     lastSecondMs = ms - Number(s.slice(20, 23));
   }
@@ -133,7 +137,6 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
     if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push({ line, message });
   };
 
-  const times: EventTimes = { ts: 0, receivedAt: 0 };
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
     if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1); // CRLF bodies
@@ -143,22 +146,18 @@ export function prepareBatch(text: string, kind: BodyKind, opts: BatchOptions): 
     }
     const lineNo = i + 1;
     let input: RawInput;
-    let relayTruncated = false;
-    if (kind === "ndjson") {
-      input = ndjsonInput(line, lineNo, opts.nowMs, report);
-      relayTruncated = ndTruncated;
-    } else {
+    if (kind === "ndjson") input = ndjsonInput(line, lineNo, opts.nowMs, report);
+    else {
       input = { raw: line, receivedAt: opts.nowMs, transport: "http" };
       if (opts.clientIp) input.sourceIp = opts.clientIp;
     }
-    // normalize() also cuts lines over INGEST_MAX_LINE_BYTES and flags them `porchlight.truncated`.
-    const event = normalize(input, opts.ctx, opts.batchKey, i, times);
-    // The relay cut the message before sending it (its max-message-bytes): flag it like our own cut.
-    if (relayTruncated) (event.porchlight ??= {}).truncated = true;
+    // normalize() also cuts lines over INGEST_MAX_LINE_BYTES and flags them `porchlight.truncated`, as
+    // it flags those the relay cut (input.truncated).
+    const event = normalize(input, opts.ctx, opts.batchKey, i);
     out.accepted++;
     if (event.event.dataset === "unparsed") out.parseErrors++;
     out.events.push(event);
-    out.rows.push(eventRowTimed(event, times));
+    out.rows.push(eventRow(event));
   }
   if (errorCount > out.errors.length) {
     out.errors.push({ line: 0, message: `${errorCount - out.errors.length} more line errors not listed` });
@@ -214,6 +213,7 @@ interface EnvelopeRest {
   truncated: boolean;
 }
 
+// Pure cache of envelopeRest: the last rest read and its fields.
 let lastRest = "";
 let lastRestFields: EnvelopeRest = { transport: "", truncated: false };
 
@@ -249,17 +249,12 @@ const has = (line: string, at: number, lit: string): boolean => line.slice(at, a
 /** Characters JSON does not allow unescaped inside a string. */
 const CONTROL = /[\x00-\x1f]/;
 
-// Whether the relay flagged the message of the last ndjsonInput() line as truncated (an out-value:
-// prepareBatch is synchronous and reads it right after the call, so no per-line result object).
-let ndTruncated = false;
-
-// The last source_ip text and its canonical form: a relay batch mostly carries a few senders, often in runs.
+// Pure cache of canonicalIp for the last source_ip text: a relay batch mostly carries a few senders, often in runs.
 let lastSourceIpText = "";
 let lastSourceIp: string | null = null;
 
-/** The RawInput of one NDJSON line; `ndTruncated` says whether the relay flagged its message as truncated. */
+/** The RawInput of one NDJSON line (`truncated` when the relay flagged its message as cut). */
 function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line: number, message: string) => void): RawInput {
-  ndTruncated = false;
   const fast = relayEnvelope(line);
   let value: unknown;
   if (fast !== null) value = fast;
@@ -295,6 +290,6 @@ function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line:
     if (isTransport(v.transport)) input.transport = v.transport;
     else report(lineNo, `transport must be one of udp, tcp, tls, file, stdin: ignored`);
   }
-  ndTruncated = v.truncated === true;
+  if (v.truncated === true) input.truncated = true;
   return input;
 }

@@ -50,6 +50,7 @@ export function buildParseContext(sources: readonly SourceRow[], extractorRows: 
   };
 }
 
+/** Pure cache, per isolate: the compiled context of one settings version (a version names its settings). */
 let cached: { version: string; ctx: ParseContext } | null = null;
 
 /** The compiled context for settings `version`, loading and compiling only when it changed. */

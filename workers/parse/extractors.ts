@@ -23,6 +23,7 @@
  * Quantifiers with a maximum above LARGE_REPEAT count as unbounded.
  */
 import type { CompiledExtractor } from "./types.ts";
+import { setOwn, table } from "../table.ts";
 
 export interface ExtractorSpec {
   /** Stored id; defaults to the name (tests, /v1/parse previews). */
@@ -210,8 +211,8 @@ const WORD = setOf([48, 57], [65, 90], [95, 95], [97, 122]);
 const SPACE = setOf([9, 13], [32, 32], [128, 0xffff]); // \s also matches Unicode spaces
 const ANY = setOf([0, 0xffff]);
 const DOT = complement(setOf([10, 10], [13, 13]));
-const CLASS_ESCAPES: Record<string, CharSet> = { d: DIGIT, D: complement(DIGIT), w: WORD, W: complement(WORD), s: SPACE, S: complement(SPACE) };
-const CONTROL_ESCAPES: Record<string, number> = { t: 9, n: 10, v: 11, f: 12, r: 13, "0": 0 };
+const CLASS_ESCAPES = table({ d: DIGIT, D: complement(DIGIT), w: WORD, W: complement(WORD), s: SPACE, S: complement(SPACE) });
+const CONTROL_ESCAPES = table({ t: 9, n: 10, v: 11, f: 12, r: 13, "0": 0 });
 
 /** Syntax tree of a pattern that `new RegExp` accepted (no flags: Annex B syntax). */
 function parseRegex(src: string): Node {
@@ -489,7 +490,7 @@ export function applyExtractors(
     if (!m?.groups) continue;
     for (const k in m.groups) {
       const v = m.groups[k];
-      if (v !== undefined) (labels ??= {})[k] = v;
+      if (v !== undefined) setOwn((labels ??= {}), k, v); // a group may be named __proto__
     }
   }
   return labels;

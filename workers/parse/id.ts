@@ -10,6 +10,7 @@ const MAX_TS = 2 ** 48 - 1;
 // Ids are built as char codes in this scratch and turned into ONE flat string by String.fromCharCode:
 // appending char by char made 26 cons-string cells per id (garbage), and JSON.stringify then had to
 // flatten every id of a batch. Chars 0-9 hold the time of `scratchMs` and are reused while it repeats.
+// Scratch, not a result: every export fills what it reads and returns a string before the next call.
 const scratch: number[] = new Array<number>(26).fill(48);
 let scratchMs = NaN;
 

@@ -16,7 +16,7 @@ import type { ParseContext, ProgramFields, RawInput, SyslogMessage } from "./typ
 import { eventId, newEventId } from "./id.ts";
 import { parseSyslog } from "./syslog.ts";
 import { facilityName, severityName } from "./names.ts";
-import { parseProgram, sniffed } from "./programs/index.ts";
+import { parseProgram, sniffTag } from "./programs/index.ts";
 import { applyExtractors } from "./extractors.ts";
 import { digitsValue } from "./number.ts";
 import { INGEST_MAX_LINE_BYTES } from "../constants.ts";
@@ -27,22 +27,12 @@ export const DEFAULT_CONTEXT: ParseContext = { timezoneFor: () => "UTC", extract
 const MAX_TS = 2 ** 48 - 1;
 
 /**
- * The ms since epoch of an event's `@timestamp` and `received_at` texts (what Date.parse reads back
- * from them), filled in by normalize() so the row mapping need not parse the texts it just wrote.
- */
-export interface EventTimes {
-  ts: number;
-  receivedAt: number;
-}
-
-/**
  * Normalizes one line. `batchKey`/`index` (the ingest Idempotency-Key and line number) make the id
- * deterministic so a retried batch stores nothing twice; without them the id is random. `times`, when
- * given, receives the ms of the event's @timestamp and received_at.
+ * deterministic so a retried batch stores nothing twice; without them the id is random. The event's
+ * times are whole ms (sub-ms digits of a timestamp are dropped).
  */
-export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string, index?: number, times?: EventTimes): EcsEvent {
-  const receivedAt = Number.isFinite(input.receivedAt) && input.receivedAt >= 0 && input.receivedAt <= MAX_TS ? input.receivedAt : Date.now();
-  if (times) times.ts = times.receivedAt = Math.floor(receivedAt); // build() moves ts to the event time
+export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string, index?: number): EcsEvent {
+  const receivedAt = Math.floor(Number.isFinite(input.receivedAt) && input.receivedAt >= 0 && input.receivedAt <= MAX_TS ? input.receivedAt : Date.now());
   let raw = typeof input.raw === "string" ? input.raw : String(input.raw);
   let truncated = false;
   // Cheap pre-check: a UTF-16 string of n units is at most 3n UTF-8 bytes.
@@ -51,40 +41,33 @@ export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string,
     truncated = true;
   }
   try {
-    const ev = build(raw, receivedAt, input, ctx, batchKey, index, truncated);
-    if (times) times.ts = lastTs;
-    return ev;
+    return build(raw, receivedAt, input, ctx, batchKey, index, truncated);
   } catch (e) {
     return {
       id: batchKey !== undefined ? eventId(receivedAt, batchKey, index ?? 0) : newEventId(receivedAt),
-      "@timestamp": new Date(receivedAt).toISOString(),
-      received_at: new Date(receivedAt).toISOString(),
+      "@timestamp": receivedAt,
+      received_at: receivedAt,
       raw,
       message: raw,
       event: { dataset: "unparsed", kind: "event" },
-      porchlight: { parse_error: `internal parser fault: ${String((e as Error)?.message ?? e).slice(0, 200)}`, ...(truncated ? { truncated } : {}) },
+      porchlight: { parse_error: `internal parser fault: ${String((e as Error)?.message ?? e).slice(0, 200)}`, ...(truncated || input.truncated ? { truncated: true } : {}) },
     };
   }
 }
 
-function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseContext, batchKey: string | undefined, index: number | undefined, truncated: boolean): EcsEvent {
+function build(
+  raw: string, receivedAt: number, input: RawInput, ctx: ParseContext, batchKey: string | undefined, index: number | undefined,
+  truncated: boolean,
+): EcsEvent {
   const sourceIp = input.sourceIp;
-  syslogOpts.receivedAt = receivedAt;
-  tzCtx = ctx;
-  tzIp = sourceIp;
-  const syslog = parseSyslog(raw, syslogOpts);
+  const syslog = parseSyslog(raw, { receivedAt, timezone: (host) => ctx.timezoneFor(host, sourceIp) });
   let ts = syslog.timestamp;
   if (ts === undefined || !Number.isFinite(ts) || ts < 0 || ts > MAX_TS) ts = receivedAt;
-  lastTs = Math.floor(ts); // what @timestamp's text says (isoTime drops sub-ms digits)
-  if (receivedAt !== lastReceivedAt) {
-    lastReceivedAt = receivedAt;
-    lastReceivedIso = isoTime(receivedAt); // NDJSON lines each carry their own ms: a new value per line
-  }
-  const receivedIso = lastReceivedIso;
+  ts = Math.floor(ts); // whole ms: a timestamp's µs are not kept
   const ev: EcsEvent = {
     id: batchKey !== undefined ? eventId(ts, batchKey, index ?? 0) : newEventId(ts),
-    "@timestamp": ts === receivedAt ? receivedIso : isoTime(ts),
-    received_at: receivedIso,
+    "@timestamp": ts,
+    received_at: receivedAt,
     raw,
     message: syslog.msg,
     event: { dataset: "syslog", kind: "event" },
@@ -94,14 +77,16 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
   if (syslog.severity !== undefined) ev.event.severity = syslog.severity;
   if (syslog.repeatCount !== undefined) ev.event.count = syslog.repeatCount;
 
-  const fields = raw.length === 0 ? null : parseProgram(syslog);
+  // A headerless line's `host prog[pid]: ` tag naming a program we know stands in for the header's fields.
+  const tag = raw.length === 0 ? null : sniffTag(syslog);
+  const fields = raw.length === 0 ? null : parseProgram(syslog, tag);
   let program = syslog.appName;
   let hostname = syslog.hostname;
   let pid = syslog.procId;
-  if (sniffed.program) {
-    program = sniffed.program;
-    if (sniffed.pid) pid = sniffed.pid;
-    if (sniffed.hostname && !hostname) hostname = sniffed.hostname;
+  if (tag) {
+    program = tag.program;
+    if (tag.pid) pid = tag.pid;
+    if (tag.hostname && !hostname) hostname = tag.hostname;
   }
   if (hostname) ev.host = { hostname };
   if (program) {
@@ -124,94 +109,12 @@ function build(raw: string, receivedAt: number, input: RawInput, ctx: ParseConte
     const labels = applyExtractors(ctx.extractors, syslog.msg, program, hostname);
     if (labels) ev.labels = { ...(ev.labels ?? {}), ...labels };
   }
+  // Cut by the sender: flagged like our own cut (last, where the stored documents have always had it).
+  if (input.truncated === true && !pl.truncated) pl.truncated = true;
   if (pl.source_ip !== undefined || pl.transport !== undefined || pl.truncated || pl.parse_error !== undefined || pl.fields !== undefined) {
     ev.porchlight = pl;
   }
   return ev;
-}
-
-// Options for parseSyslog, reused across calls (normalize is synchronous, so no call sees another's
-// values): the timezone callback reads the current context and sender from these module slots.
-let tzCtx: ParseContext = DEFAULT_CONTEXT;
-let tzIp: string | undefined;
-const syslogOpts = { receivedAt: 0, timezone: (host: string | undefined): string => tzCtx.timezoneFor(host, tzIp) };
-
-// @timestamp of the last build(), ms (whole).
-let lastTs = 0;
-
-// received_at of the previous call: a batch shares one receive time.
-let lastReceivedAt = NaN;
-let lastReceivedIso = "";
-
-// ISO 8601 text of a time, ms. Lines of a batch mostly share a few seconds (several senders with slightly
-// different clocks interleave), so the char codes of "YYYY-MM-DDTHH:MM:SS." are cached in 8 slots by second;
-// Date#toISOString costs more than the rest of a syslog header. The text is made by one
-// String.fromCharCode (a flat string: prefix + millis would be a cons string that JSON.stringify flattens).
-// Each slot also keeps its last text: RFC 3164 stamps have no sub-second part, so the lines a sender
-// writes within one second share one text, and consecutive lines often do.
-const isoSeconds = new Float64Array(8).fill(NaN);
-const isoLastMs = new Float64Array(8).fill(NaN);
-const isoLastText: string[] = new Array<string>(8).fill("");
-// Separators are fixed; only digits are written.
-const isoCodes: number[][] = Array.from({ length: 8 }, () => Array.from("0000-00-00T00:00:00.000Z", (c) => c.charCodeAt(0)));
-function isoTime(t: number): string {
-  const ms = Math.floor(t);
-  const second = Math.floor(ms / 1000);
-  const slot = second & 7;
-  if (isoLastMs[slot] === ms) return isoLastText[slot]!; // only in-range times are ever stored
-  const codes = isoCodes[slot]!;
-  if (isoSeconds[slot] !== second) {
-    if (ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString(); // years outside 1970-9999
-    isoSeconds[slot] = second;
-    secondCodes(second, codes);
-  }
-  const m = (ms - second * 1000) | 0; // int32 arithmetic below (ms itself exceeds int32)
-  codes[20] = 48 + ((m / 100) | 0);
-  put2(codes, 21, m % 100);
-  const c = codes; // spelled out: a fixed-arity call is about twice as fast as fromCharCode.apply
-  const text = String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!,
-    c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!, c[18]!, c[19]!, c[20]!, c[21]!, c[22]!, c[23]!);
-  isoLastMs[slot] = ms;
-  isoLastText[slot] = text;
-  return text;
-}
-
-const YEAR_10000_MS = 253402300800000;
-
-/**
- * Writes the digits of "YYYY-MM-DDTHH:MM:SS." for `second` (s since epoch, 0 ≤ second < year 10000) into codes[0..19]:
- * civil-from-days (H. Hinnant's algorithm) instead of Date#toISOString, which allocates a Date and a string.
- */
-function secondCodes(second: number, codes: number[]): void {
-  const days = Math.floor(second / 86400);
-  let rem = second - days * 86400;
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  const h = Math.floor(rem / 3600);
-  rem -= h * 3600;
-  const mi = Math.floor(rem / 60);
-  const sec = rem - mi * 60;
-  put2(codes, 0, Math.floor(y / 100));
-  put2(codes, 2, y % 100);
-  put2(codes, 5, m);
-  put2(codes, 8, d);
-  put2(codes, 11, h);
-  put2(codes, 14, mi);
-  put2(codes, 17, sec);
-}
-
-/** Two decimal digits of 0 ≤ v < 100 at codes[i], codes[i + 1]. */
-function put2(codes: number[], i: number, v: number): void {
-  const x = v | 0; // int32 division and modulus: `%` on a double is a floating-point modulus (a C call)
-  codes[i] = 48 + ((x / 10) | 0);
-  codes[i + 1] = 48 + (x % 10);
 }
 
 // The {code, name} pairs are shared by all events (frozen: nothing downstream may edit them in place).

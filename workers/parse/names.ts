@@ -3,6 +3,7 @@
  * them (RFC 5424 §6.2.1 codes; the names of the Linux/BSD syslog.h tables), and the reverse lookup used for
  * OpenWrt `facility.severity` tokens.
  */
+import { table } from "../table.ts";
 
 /** Index = facility code (0-23). */
 export const FACILITY_NAMES = [
@@ -25,12 +26,9 @@ export function severityName(code: number): SeverityName | undefined {
   return SEVERITY_NAMES[code];
 }
 
-const FACILITY_CODES: Record<string, number> = Object.assign(
-  Object.create(null) as Record<string, number>,
-  Object.fromEntries(FACILITY_NAMES.map((n, i) => [n, i])),
-);
+const FACILITY_CODES = table(Object.fromEntries(FACILITY_NAMES.map((n, i) => [n, i])));
 
-const SEVERITY_CODES: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
+const SEVERITY_CODES = table({
   ...Object.fromEntries(SEVERITY_NAMES.map((n, i) => [n, i])),
   // syslog.h aliases (deprecated names still printed by some tools)
   panic: 0, error: 3, warn: 4,

@@ -9,8 +9,9 @@
  * and the year is inferred from the receive time (see time.ts inferYear).
  */
 import { newSyslogMessage, type SyslogMessage } from "./types.ts";
-import { digitAt, inferYear, iso, monthAt, scanIso, utcMs, wallToUtc, weekdayAt } from "./time.ts";
+import { digitAt, inferYear, monthAt, newIsoScan, scanIso, utcMs, wallToUtc, weekdayAt, type IsoScan } from "./time.ts";
 import { facilityCode, severityCode } from "./names.ts";
+import { table } from "../table.ts";
 
 export interface BsdOptions {
   /** Receive time, ms since epoch: the reference for year inference. */
@@ -24,14 +25,14 @@ const TAG_MAX = 96;
 const PID_MAX = 32;
 const HOST_MAX = 255;
 
-/** Result of scanBsdTime (module-level: the hot path allocates nothing). */
-const bt = { month: 0, day: 0, h: 0, mi: 0, sec: 0, ms: 0, us: 0, year: 0, weekday: false, end: 0 };
+/** What scanBsdTime read, in an object its caller owns (`end`: the index after the time). */
+interface BsdTime { month: number; day: number; h: number; mi: number; sec: number; ms: number; us: number; year: number; weekday: boolean; end: number }
 
 /**
  * Scans a BSD timestamp at `p`: `[Www ]Mmm d[d] [yyyy ]hh:mm:ss[.frac][ yyyy]`. The day may be space-
  * padded ("Oct  1") or zero-padded; the hour may have one digit. Returns false when it does not match.
  */
-function scanBsdTime(s: string, p: number): boolean {
+function scanBsdTime(s: string, p: number, bt: BsdTime): boolean {
   bt.weekday = false;
   bt.year = 0;
   bt.ms = 0;
@@ -128,7 +129,7 @@ function isTagChar(c: number): boolean {
  * `date` output), in minutes east of UTC. Only unambiguous ones; others (IST, CST in China...) are not
  * listed, so the sender's configured zone applies.
  */
-const ZONE_ABBR: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
+const ZONE_ABBR = table({
   UTC: 0, GMT: 0, Z: 0, WET: 0, WEST: 60, BST: 60, CET: 60, CEST: 120, MET: 60, MEST: 120, EET: 120, EEST: 180,
   MSK: 180, EST: -300, EDT: -240, CDT: -300, MST: -420, MDT: -360, PST: -480, PDT: -420, AKST: -540,
   AKDT: -480, HST: -600, JST: 540, KST: 540, AEST: 600, AEDT: 660, NZST: 720, NZDT: 780,
@@ -182,7 +183,9 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
   }
 
   let haveTime = false;
-  if (scanBsdTime(s, p)) {
+  let iso: IsoScan; // made only for an ISO stamp (most lines have a BSD one)
+  const bt: BsdTime = { month: 0, day: 0, h: 0, mi: 0, sec: 0, ms: 0, us: 0, year: 0, weekday: false, end: 0 };
+  if (scanBsdTime(s, p, bt)) {
     haveTime = true;
     p = bt.end;
     let zoneOffset = NaN; // minutes east of UTC when the line names its zone
@@ -229,7 +232,7 @@ export function parseBsd(line: string, start: number, pri: number, opts: BsdOpti
         : inferYear(month, day, h, mi, sec, ms, zone, opts.receivedAt);
     }
     if (m.timestamp === undefined || Number.isNaN(m.timestamp)) m.timestamp = undefined;
-  } else if (digitAt(s, p) >= 0 && s.charCodeAt(p + 4) === 45 && scanIso(s, p, false)) {
+  } else if (digitAt(s, p) >= 0 && s.charCodeAt(p + 4) === 45 && scanIso(s, p, false, (iso = newIsoScan()))) {
     haveTime = true;
     m.format = "iso";
     p = iso.end;
@@ -314,7 +317,7 @@ function skipSpaces(s: string, p: number): number {
   return p;
 }
 
-// The last "facility.severity" token scanFacSev recognised, and its codes.
+// Pure cache: the last "facility.severity" token scanFacSev recognised, and its codes.
 let lastFacSev = "";
 let lastFac = 0;
 let lastSev = 0;

@@ -5,7 +5,8 @@
  * fields, non-ASCII header fields, malformed structured data, odd timestamps) instead of rejecting them.
  */
 import { newSyslogMessage, type SyslogMessage } from "./types.ts";
-import { iso, scanIso, wallToUtc } from "./time.ts";
+import { newIsoScan, scanIso, wallToUtc } from "./time.ts";
+import { setOwn } from "../table.ts";
 
 export type Rfc5424Result =
   | { ok: true; msg: SyslogMessage }
@@ -31,12 +32,6 @@ const E_DUP_SDID = "duplicate structured data element id";
 const E_PARSE = "parsing error";
 const E_MSG_UTF8 =
   "expecting a free-form optional message in UTF-8 (starting with or without BOM) or a free-form optional message in any encoding (starting without BOM)";
-
-/** Sets a key on a record without letting "__proto__" change the prototype (input is untrusted). */
-export function setOwn<V>(obj: Record<string, V>, key: string, value: V): void {
-  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
-}
 
 /** True for PRINTUSASCII (%d33-126), the character set of RFC 5424 header fields. */
 function isPrintUsAscii(c: number): boolean {
@@ -157,9 +152,10 @@ export function parseRfc5424(
 
   // TIMESTAMP
   let localWall = NaN; // a zone-less timestamp (lenient only): resolved with the sender's zone below
+  const iso = newIsoScan();
   if (s.charCodeAt(p) === 45 /* - */ && (p + 1 >= n || s.charCodeAt(p + 1) === 32 || strict)) {
     p++;
-  } else if (scanIso(s, p, strict) && (iso.hasZone || !strict)) {
+  } else if (scanIso(s, p, strict, iso) && (iso.hasZone || !strict)) {
     if (iso.hasZone) {
       m.timestamp = iso.wall - iso.offsetMs;
       m.tzOffset = iso.offsetMs / 60_000;

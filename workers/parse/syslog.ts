@@ -6,7 +6,7 @@
 import { newSyslogMessage, type SyslogMessage } from "./types.ts";
 import { parseRfc5424, type Rfc5424Result } from "./rfc5424.ts";
 import { parseBsd, type BsdOptions } from "./rfc3164.ts";
-import { digitAt, scanIso } from "./time.ts";
+import { digitAt, newIsoScan, scanIso } from "./time.ts";
 
 export { FACILITY_NAMES, SEVERITY_NAMES, facilityName, severityName, facilityCode, severityCode } from "./names.ts";
 export type { FacilityName, SeverityName } from "./names.ts";
@@ -67,5 +67,5 @@ function looks5424(s: string, p: number): boolean {
   if (s.charCodeAt(q) !== 32) return false;
   q++;
   if (s.charCodeAt(q) === 45) return s.charCodeAt(q + 1) === 32 || q + 1 >= s.length;
-  return digitAt(s, q) >= 0 && s.charCodeAt(q + 4) === 45 && scanIso(s, q, false);
+  return digitAt(s, q) >= 0 && s.charCodeAt(q + 4) === 45 && scanIso(s, q, false, newIsoScan());
 }

@@ -241,11 +241,21 @@ function twoDigits(s: string, i: number): number {
 }
 
 /**
- * Output of scanIso (module-level to keep the hot path allocation-free; read it right after the call).
- * `wall` is the reading as if UTC (ms), `micros` the µs below it (0-999); `offsetMs` is meaningful only when `hasZone`. On failure `errAt`
- * is the index of the first offending character.
+ * What scanIso read, in an object its caller owns (newIsoScan). `wall` is the reading as if UTC (ms),
+ * `micros` the µs below it (0-999); `offsetMs` is meaningful only when `hasZone`; `end` is the index
+ * after the time. On failure `errAt` is the index of the first offending character.
  */
-export const iso = { wall: 0, micros: 0, offsetMs: 0, hasZone: false, end: 0, errAt: 0, dayOutOfRange: false };
+export interface IsoScan {
+  wall: number;
+  micros: number;
+  offsetMs: number;
+  hasZone: boolean;
+  end: number;
+  errAt: number;
+  dayOutOfRange: boolean;
+}
+
+export const newIsoScan = (): IsoScan => ({ wall: 0, micros: 0, offsetMs: 0, hasZone: false, end: 0, errAt: 0, dayOutOfRange: false });
 
 /** Weight of fraction digit k (0-based): digits 0-2 are ms, 3-5 are µs. */
 const FRACTION_WEIGHT = [100, 10, 1, 100, 10, 1];
@@ -255,8 +265,9 @@ const FRACTION_WEIGHT = [100, 10, 1, 100, 10, 1];
  * and Z, 1-6 fraction digits, offset required, existing calendar date). Lenient (real-world ISO 8601 of
  * BSD-style lines) also takes lower-case t/z, a space instead of T, up to 9 fraction digits, ±hhmm or
  * ±hh offsets, no offset at all (hasZone false: the caller applies the source's zone) and second 60.
+ * The one reader of RFC 3339 / ISO 8601 text in the Worker: syslog headers and the relay's received_at.
  */
-export function scanIso(s: string, i: number, strict: boolean): boolean {
+export function scanIso(s: string, i: number, strict: boolean, iso: IsoScan): boolean {
   iso.dayOutOfRange = false;
   const fail = (at: number): boolean => {
     iso.errAt = at;

@@ -15,6 +15,8 @@ export interface RawInput {
   receivedAt: number;
   sourceIp?: string;
   transport?: "udp" | "tcp" | "tls" | "file" | "stdin" | "http";
+  /** The sender cut the message before sending it (the relay's max-message-bytes): the event is flagged `porchlight.truncated`. */
+  truncated?: boolean;
 }
 
 /** Result of the syslog format stage. Absent fields were absent (or NILVALUE) in the line. */

@@ -17,9 +17,8 @@ import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
 import { storeOf } from "../store/d1.ts";
 import type { IngestResponse } from "../store/store.ts";
-import { registerMetricsRoutes } from "../metrics.ts";
-import { registerParseRoutes } from "./parse.ts";
 
+/** Ingest requests this isolate has served: a schedule (prune every INGEST_PRUNE_EVERY-th), not a result. */
 let ingestsInIsolate = 0;
 const RELAY_RE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
@@ -112,7 +111,4 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     });
     return c.json(response);
   });
-
-  registerParseRoutes(app);
-  registerMetricsRoutes(app);
 }

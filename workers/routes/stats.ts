@@ -8,6 +8,9 @@ import { requireScope, type AppEnv } from "../auth.ts";
 import { PorchlightError } from "../errors.ts";
 import { storeOf } from "../store/d1.ts";
 import type { StatsStore } from "../store/stats.ts";
+import type { Overview } from "../api-types.ts";
+
+export type { Overview };
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -22,16 +25,6 @@ export function parseRange(last: string | undefined): number {
   const ms = Number(m[1]) * (m[2] === "h" ? HOUR_MS : DAY_MS);
   if (ms <= 0 || ms > OVERVIEW_MAX_MS) throw new PorchlightError("bad_request", "last must be between 1h and 31d", { field: "last" });
   return ms;
-}
-
-export interface Overview {
-  from: string;
-  to: string;
-  /** Hour buckets (ms since epoch, UTC hour start) and, per dataset, the count in each bucket. */
-  events_per_hour: { buckets: number[]; series: Record<string, number[]> };
-  failed_logins_per_hour: { buckets: number[]; counts: number[] };
-  alerts_per_day: { buckets: number[]; counts: number[] };
-  top_blocked_sources: { ip: string; count: number }[];
 }
 
 function buckets(from: number, to: number, step: number): number[] {

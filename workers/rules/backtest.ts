@@ -14,10 +14,11 @@
  */
 import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
+import type { BacktestAlert, BacktestResult } from "../api-types.ts";
 import type { Firing, RuleDef, StepResult } from "./types.ts";
 import { ENGINES } from "./engines/index.ts";
 import { lowerBound } from "../parse/id.ts";
-import { apiEvent } from "../store/store.ts";
+import { eventOfRow } from "../store/store.ts";
 import { storeOf } from "../store/d1.ts";
 import { buildRuleSets, suppressedIds, toAlertInputs } from "./evaluate.ts";
 import { compileRule, groupKeyOf } from "./project.ts";
@@ -27,35 +28,7 @@ import { dedupKeyOf, MAX_ALERT_EVENT_IDS } from "../store/alerts.ts";
 export const BACKTEST_MAX_EVENTS = 50_000;
 export const BACKTEST_PAGE = 2000;
 
-export interface BacktestAlert {
-  resource: string;
-  group: Record<string, string>;
-  severity: string;
-  status: "open" | "closed";
-  title: string;
-  text: string;
-  duplicate_count: number;
-  count: number;
-  first_seen: string;
-  last_seen: string;
-  event_ids: string[];
-}
-
-export interface BacktestResult {
-  rule: string;
-  from: string;
-  to: string;
-  scanned: number;
-  matched: number;
-  suppressed: number;
-  firings: number;
-  /** True when the scan stopped at `limit` events before reaching `to`. */
-  truncated: boolean;
-  limit: number;
-  /** When truncated: the @timestamp of the last event scanned. */
-  scanned_until: string | null;
-  alerts: BacktestAlert[];
-}
+export type { BacktestAlert, BacktestResult };
 
 export async function runBacktest(env: Env, rule: RuleDef, from: number, to: number, limit = BACKTEST_MAX_EVENTS): Promise<BacktestResult> {
   const target = compileRule(rule);
@@ -107,11 +80,11 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
     const take = Math.min(BACKTEST_PAGE, limit - scanned);
     const results = await store.scanEvents(cursor, inclusive, hi, take);
     // The typed columns (id, @timestamp, message, raw...) are not in `doc`: rebuild the whole event.
-    const page = results.map((row) => apiEvent(row) as unknown as EcsEvent);
+    const page = results.map(eventOfRow);
     const dropped = suppressedIds(sets, page);
     for (const event of page) {
       scanned++;
-      const ts = Date.parse(event["@timestamp"]);
+      const ts = event["@timestamp"];
       lastTs = ts;
       cursor = event.id;
       if (dropped.has(event.id)) {

@@ -17,6 +17,7 @@
  * captures; captures are allocated only when a regex with named groups matched.
  */
 import { backtrackingRisk } from "../parse/extractors.ts";
+import { cidrMatcher, parseCidr } from "../parse/ip.ts";
 import type { Condition } from "./types.ts";
 
 export interface MatchResult {
@@ -144,169 +145,6 @@ function checkOperator(op: string, arg: unknown, at: string, errors: FieldError[
   }
 }
 
-// ---------------------------------------------------------------- IP addresses (allocation-free)
-
-/** Parses dotted-quad IPv4 in s[start, end) → uint32, or -1. */
-function ipv4At(s: string, start: number, end: number): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return -1; // leading zero ("010") is ambiguous (octal): refuse
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return value * 256 + part;
-}
-
-/**
- * Parses an IPv6 address (with "::", an embedded IPv4 tail, an optional "%zone") into out[0..7].
- * Returns false when s is not IPv6. Writes only into `out` (no allocation).
- */
-function ipv6Into(s: string, out: Uint16Array): boolean {
-  let end = s.indexOf("%");
-  if (end < 0) end = s.length;
-  if (end < 2) return false;
-  let n = 0; // groups written before "::"
-  let gap = -1; // index in out where "::" sits
-  let i = 0;
-  if (s.charCodeAt(0) === 58) {
-    if (s.charCodeAt(1) !== 58) return false;
-    gap = 0;
-    i = 2;
-    if (i === end) { out.fill(0); return true; }
-  }
-  while (i < end) {
-    // one group: hex digits, or an IPv4 tail
-    let j = i;
-    let v = 0;
-    while (j < end && j - i < 5) {
-      const c = s.charCodeAt(j);
-      const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
-      if (h < 0) break;
-      v = v * 16 + h;
-      j++;
-    }
-    if (j < end && s.charCodeAt(j) === 46) {
-      const v4 = ipv4At(s, i, end);
-      if (v4 < 0 || n > 6) return false;
-      out[n++] = v4 >>> 16;
-      out[n++] = v4 & 0xffff;
-      i = end;
-      break;
-    }
-    if (j === i || j - i > 4 || n > 7) return false;
-    out[n++] = v;
-    if (j === end) { i = end; break; }
-    if (s.charCodeAt(j) !== 58) return false;
-    if (j + 1 < end && s.charCodeAt(j + 1) === 58) {
-      if (gap >= 0) return false;
-      gap = n;
-      i = j + 2;
-      if (i === end) break;
-    } else {
-      i = j + 1;
-      if (i === end) return false; // trailing single ":"
-    }
-  }
-  if (gap < 0) return n === 8;
-  if (n > 7) return false;
-  // move the groups after the gap to the end, zero the gap
-  const tail = n - gap;
-  for (let k = 0; k < tail; k++) out[7 - k] = out[n - 1 - k]!;
-  for (let k = gap; k < 8 - tail; k++) out[k] = 0;
-  return true;
-}
-
-interface Cidr4 { v: 4; base: number; mask: number }
-interface Cidr6 { v: 6; groups: Uint16Array; bits: number }
-type Cidr = Cidr4 | Cidr6;
-
-function maskOf(bits: number): number {
-  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-}
-
-/** Parses "a.b.c.d/n", "x::y/n" or a bare address. Host bits are ignored (10.1.2.3/8 = 10.0.0.0/8). */
-export function parseCidr(text: string): Cidr | undefined {
-  const slash = text.indexOf("/");
-  const addr = slash < 0 ? text : text.slice(0, slash);
-  const bitsText = slash < 0 ? undefined : text.slice(slash + 1);
-  if (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText)) return undefined;
-  const v4 = ipv4At(addr, 0, addr.length);
-  if (v4 >= 0) {
-    const bits = bitsText === undefined ? 32 : Number(bitsText);
-    if (bits > 32) return undefined;
-    const mask = maskOf(bits);
-    return { v: 4, base: (v4 & mask) >>> 0, mask };
-  }
-  const groups = new Uint16Array(8);
-  if (!ipv6Into(addr, groups)) return undefined;
-  const bits = bitsText === undefined ? 128 : Number(bitsText);
-  if (bits > 128) return undefined;
-  return { v: 6, groups, bits };
-}
-
-/** True when `ip` is a syntactically valid IPv4 or IPv6 address. */
-export function isIp(ip: string): boolean {
-  return ipv4At(ip, 0, ip.length) >= 0 || ipv6Into(ip, new Uint16Array(8));
-}
-
-// One-entry cache of the last address text ipv4Of parsed: every cidr test of every rule reads the same
-// event's source.ip (or destination.ip) in turn, so most calls are a string compare.
-let lastIpText = "";
-let lastIpV4 = -1;
-
-/** ipv4At over a whole string, remembered for the last text. */
-function ipv4Of(v: string): number {
-  if (v !== lastIpText) {
-    lastIpV4 = ipv4At(v, 0, v.length);
-    lastIpText = v;
-  }
-  return lastIpV4;
-}
-
-function compileCidr(list: string[]): (v: unknown) => boolean {
-  const cidrs = list.map((c) => parseCidr(c)!);
-  const v4 = cidrs.filter((c): c is Cidr4 => c.v === 4);
-  const v6 = cidrs.filter((c): c is Cidr6 => c.v === 6);
-  const scratch = new Uint16Array(8);
-  const in6 = (g: Uint16Array, c: Cidr6): boolean => {
-    let bits = c.bits;
-    for (let k = 0; k < 8 && bits > 0; k++, bits -= 16) {
-      const m = bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff;
-      if ((g[k]! & m) !== (c.groups[k]! & m)) return false;
-    }
-    return true;
-  };
-  return (v) => {
-    if (typeof v !== "string") return false;
-    const a = ipv4Of(v);
-    if (a >= 0) {
-      for (const c of v4) if (((a & c.mask) >>> 0) === c.base) return true;
-      return false;
-    }
-    if (!ipv6Into(v, scratch)) return false;
-    for (const c of v6) if (in6(scratch, c)) return true;
-    // IPv4-mapped IPv6 (::ffff:a.b.c.d) matches IPv4 prefixes
-    if (v4.length && scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0 && scratch[3] === 0 && scratch[4] === 0 && scratch[5] === 0xffff) {
-      const m = (scratch[6]! * 65536 + scratch[7]!) >>> 0;
-      for (const c of v4) if (((m & c.mask) >>> 0) === c.base) return true;
-    }
-    return false;
-  };
-}
-
 // ---------------------------------------------------------------- compilation
 
 /** Per-call scratch of one compiled condition (captures found so far). Single-threaded: reused. */
@@ -372,7 +210,7 @@ export function readProp(o: R, k: number, key: string): unknown {
     case 32: return o.question;
     case 33: return o.syslog;
     case 34: return o.appname;
-    default: return o[key];
+    default: return Object.hasOwn(o, key) ? o[key] : undefined; // data only: a path segment "constructor" finds nothing inherited
   }
 }
 
@@ -453,7 +291,7 @@ function compileOperator(op: string, arg: unknown): ValueTest {
       return (v) => set.has(v);
     }
     case "cidr":
-      return compileCidr(typeof arg === "string" ? [arg] : (arg as string[]));
+      return cidrMatcher(typeof arg === "string" ? [arg] : (arg as string[]))!; // checked by checkCondition
     case "regex": {
       const re = toRegExp(arg as string) as RegExp;
       const named = /\(\?<[A-Za-z_]/.test(re.source);

@@ -12,10 +12,11 @@
 import { parseAllDocuments } from "yaml";
 import type { FieldError } from "./condition.ts";
 import type { Condition, RuleDef } from "./types.ts";
+import { table } from "../table.ts";
 import { validateRule } from "./validate.ts";
 
 /** CrowdSec `evt.Meta.log_type` → the ECS condition our parsed events satisfy. */
-export const LOG_TYPES: Record<string, Condition> = {
+export const LOG_TYPES = table<Condition>({
   "ssh_failed-auth": { "event.dataset": { in: ["sshd", "dropbear"] }, "event.category": "authentication", "event.outcome": "failure" },
   auth_success: { "event.category": "authentication", "event.outcome": "success" },
   // crowdsecurity/iptables-logs: a logged tcp/udp packet that is not ACCEPTed, not a [UFW AUDIT] line and
@@ -31,10 +32,10 @@ export const LOG_TYPES: Record<string, Condition> = {
   ssh_refused_conn: { "event.dataset": "sshd", "event.action": "refused_connect" },
   ssh_auth_timeout: { "event.dataset": "sshd", "event.action": "auth_timeout" },
   ssh_dispatch_fatal: { "event.dataset": "sshd", "event.action": "protocol_error" },
-};
+});
 
 /** CrowdSec event fields → ECS fields (values compared as they are). */
-export const FIELDS: Record<string, string> = {
+export const FIELDS = table({
   "evt.Meta.source_ip": "source.ip",
   "evt.Parsed.source_ip": "source.ip",
   "evt.Parsed.src_ip": "source.ip",
@@ -49,14 +50,14 @@ export const FIELDS: Record<string, string> = {
   "evt.Meta.machine": "host.hostname",
   "evt.Parsed.program": "process.name",
   "evt.Parsed.proto": "network.transport",
-};
+});
 
 /** `evt.Meta.service` values → conditions. */
-const SERVICES: Record<string, Condition> = {
+const SERVICES = table<Condition>({
   ssh: { "event.dataset": { in: ["sshd", "dropbear"] } },
   tcp: { "network.transport": "tcp" },
   udp: { "network.transport": "udp" },
-};
+});
 
 const KNOWN_KEYS = new Set(["type", "name", "description", "filter", "groupby", "distinct", "capacity", "leakspeed", "blackhole", "cache_size", "labels", "references", "reprocess", "debug", "format", "scope", "version", "author"]);
 
@@ -165,11 +166,11 @@ export function translateFilter(src: string): Condition {
 }
 
 function fieldCondition(field: string, values: (string | number)[]): Condition {
-  const table = field === "evt.Meta.log_type" ? LOG_TYPES : field === "evt.Meta.service" ? SERVICES : undefined;
-  if (table) {
+  const known = field === "evt.Meta.log_type" ? LOG_TYPES : field === "evt.Meta.service" ? SERVICES : undefined;
+  if (known) {
     const conds = values.map((v) => {
-      const c = table[String(v)];
-      if (!c) throw new ExprError(`${field} == '${v}' has no equivalent in our parsed events (known: ${Object.keys(table).join(", ")})`);
+      const c = known[String(v)];
+      if (!c) throw new ExprError(`${field} == '${v}' has no equivalent in our parsed events (known: ${Object.keys(known).join(", ")})`);
       return c;
     });
     return conds.length === 1 ? conds[0]! : { any: conds };

@@ -3,7 +3,9 @@
  * One grammar for every duration field of a rule (window, leakspeed, timeout, clear_after, learning).
  */
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+import { table } from "../table.ts";
+
+const UNIT_MS = table({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 });
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/y;
 
 /** Longest duration a rule may use: 366 days (keeps deadlines far from Number's precision limits). */

@@ -112,7 +112,7 @@ export interface RuleSets {
   versions: number[];
 }
 
-/** Per-isolate: rebuilt only when the (id, version) list of enabled rules changes. */
+/** Pure cache, per isolate: buildRuleSets of the enabled rules, rebuilt only when their (id, version) list changes. */
 let cachedSets: RuleSets | undefined;
 
 /** The enabled rules' sets, compiled once per isolate and rule change. */

@@ -4,10 +4,11 @@
  * that keeps only the fields the rule needs (group_by, distinct, new_value fields, template
  * variables). Also the helpers every engine shares: group keys and firing variables.
  */
-import type { EcsEvent } from "../ecs.ts";
+import { isoText, type EcsEvent } from "../ecs.ts";
 import { compileCondition, compileGetter, type CompiledCondition } from "./condition.ts";
 import { templateVars } from "./template.ts";
 import type { Condition, Firing, MatchedEvent, RuleDef } from "./types.ts";
+import { setOwn, table } from "../table.ts";
 
 /** Most event ids a firing carries (siemstress keeps the source events; we keep the latest ones). */
 export const MAX_EVENT_IDS = 20;
@@ -36,82 +37,6 @@ export function neededFields(rule: RuleDef): string[] {
   return [...out];
 }
 
-// One-entry cache: the Worker matches each event against every rule in turn, so consecutive calls
-// usually ask for the same event's time (Date.parse is the costliest step of a projection).
-let lastEvent: EcsEvent | undefined;
-let lastTs = 0;
-const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
-// The day ("YYYY-MM-DD") of the last text isoUtcMs accepted and its midnight in ms: a batch's events
-// share a day or two, so most calls are a prefix compare and the time-of-day digits.
-let lastDay = "";
-let lastDayMs = 0;
-// The last text and its result: syslog times have whole seconds, so consecutive events often carry
-// the same text (a compare of 24 characters instead of the digits).
-let lastText = "";
-let lastTextMs = NaN;
-
-/** "2026-11-22T10:00:00.000Z" (the form our events carry) without Date.parse; NaN for any other form. */
-function isoUtcMs(s: string): number {
-  if (s === lastText) return lastTextMs;
-  let t = NaN;
-  if (s.length === 24 && lastDay.length === 10 && s.startsWith(lastDay)) {
-    const ms = timeOfDayMs(s);
-    if (ms >= 0) t = lastDayMs + ms;
-  }
-  if (Number.isNaN(t)) {
-    t = parseIsoUtc(s);
-    if (Number.isFinite(t)) {
-      lastDay = s.slice(0, 10);
-      lastDayMs = t - timeOfDayMs(s);
-    }
-  }
-  lastText = s;
-  lastTextMs = t;
-  return t;
-}
-
-/** Ms since midnight of "....-..-..THH:MM:SS.mmmZ", or -1 when that part is not well formed (parseIsoUtc's checks). */
-function timeOfDayMs(s: string): number {
-  if (s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46 || s.charCodeAt(23) !== 90) return -1;
-  // ISO_DIGITS from index 8 are the time's digit positions (11, 12, 14, ...)
-  for (let k = 8; k < ISO_DIGITS.length; k++) {
-    const c = s.charCodeAt(ISO_DIGITS[k]!);
-    if (c < 48 || c > 57) return -1;
-  }
-  const d = (i: number) => s.charCodeAt(i) - 48;
-  const hour = d(11) * 10 + d(12), minute = d(14) * 10 + d(15), second = d(17) * 10 + d(18);
-  if (hour > 23 || minute > 59 || second > 59) return -1;
-  return ((hour * 60 + minute) * 60 + second) * 1000 + d(20) * 100 + d(21) * 10 + d(22);
-}
-
-function parseIsoUtc(s: string): number {
-  if (s.length !== 24 || s.charCodeAt(10) !== 84 || s.charCodeAt(23) !== 90 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46) return NaN;
-  for (const i of ISO_DIGITS) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return NaN;
-  }
-  const d = (i: number) => s.charCodeAt(i) - 48;
-  const n2 = (i: number) => d(i) * 10 + d(i + 1);
-  const month = n2(5), day = n2(8), hour = n2(11), minute = n2(14), second = n2(17);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return NaN;
-  const year = n2(0) * 100 + n2(2);
-  if (year < 100) return NaN; // Date.UTC reads years 0-99 as 1900-1999: let Date.parse decide those
-  const t = Date.UTC(year, month - 1, day, hour, minute, second, d(20) * 100 + n2(21));
-  // day 31 of a 30-day month (and Feb 30) roll over in Date.UTC: let Date.parse decide those
-  return new Date(t).getUTCDate() === day ? t : NaN;
-}
-
-function timestampMs(event: EcsEvent): number {
-  if (event === lastEvent) return lastTs;
-  const iso = event["@timestamp"];
-  let t = typeof iso === "string" ? isoUtcMs(iso) : NaN;
-  if (!Number.isFinite(t)) t = Date.parse(iso);
-  if (!Number.isFinite(t)) t = Date.parse(event.received_at);
-  lastEvent = event;
-  lastTs = t;
-  return t;
-}
-
 /**
  * The last MatchedEvent built for one event by any rule of a set that projects the same fields, so that
  * rules projecting alike (tiers of one detection: 5 failures in 1m, 50 in 1h) share one object per
@@ -136,12 +61,25 @@ export function compileRule(rule: RuleDef): CompiledRule {
   return compileRuleFor(rule, {});
 }
 
+/**
+ * The reader of a field a rule projects. A projection leaves the event for alerts (template variables,
+ * group values), so the event's times are rendered there as RFC 3339 text, as the API shows them.
+ */
+function projectedGetter(path: string): (event: unknown) => unknown {
+  const get = compileGetter(path);
+  if (path !== "@timestamp" && path !== "received_at") return get;
+  return (e) => {
+    const v = get(e);
+    return v === undefined ? v : isoText(v);
+  };
+}
+
 /** compileRule, specialised for a rule set (compileRuleSet). */
 function compileRuleFor(rule: RuleDef, set: SetOptions): CompiledRule {
   const { shared } = set;
   const match = compileCondition(set.match ?? rule.match);
   const fields = neededFields(rule);
-  const getters = fields.map(compileGetter);
+  const getters = fields.map(projectedGetter);
   const groupBy = rule.group_by ?? [];
   let a: CompiledCondition | undefined;
   let b: CompiledCondition | undefined;
@@ -163,7 +101,7 @@ function compileRuleFor(rule: RuleDef, set: SetOptions): CompiledRule {
       const v = getters[i]!(event);
       if (v !== undefined && v !== null) values[fields[i]!] = v;
     }
-    const m: MatchedEvent = { id: event.id, ts: timestampMs(event), fields: values };
+    const m: MatchedEvent = { id: event.id, ts: event["@timestamp"], fields: values };
     if (caps) m.captures = caps;
     if (step) m.step = step;
     return m;
@@ -253,7 +191,7 @@ function compileGroupKey(rule: RuleDef): (ev: MatchedEvent) => string {
 /** {"source.ip": "203.0.113.7"} from group values. */
 export function groupObject(rule: RuleDef, values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  (rule.group_by ?? []).forEach((f, i) => (out[f] = values[i] ?? ""));
+  (rule.group_by ?? []).forEach((f, i) => setOwn(out, f, values[i] ?? ""));
   return out;
 }
 
@@ -296,7 +234,7 @@ type Key = readonly [field: string, value: string];
  * How good a field is as an index key: lower is more selective (a dataset names one parser's
  * events; an outcome or category is shared by many). Unknown fields rank in between.
  */
-const INDEX_RANK: Record<string, number> = {
+const INDEX_RANK = table({
   "event.dataset": 0,
   "event.module": 1,
   "event.action": 1,
@@ -307,7 +245,7 @@ const INDEX_RANK: Record<string, number> = {
   "event.type": 4,
   "event.outcome": 4,
   "event.kind": 5,
-};
+});
 const rankOf = (field: string) => INDEX_RANK[field] ?? 2;
 
 /** An equality value that matches only the identical string (a numeric string also matches the number). */

@@ -27,5 +27,5 @@ function show(v: unknown): string {
 
 /** Renders a template. Variables are looked up by their dotted name first (flat), then as a path. */
 export function renderTemplate(template: string, vars: Record<string, unknown>): string {
-  return template.replace(VAR, (_all, name: string) => show(name in vars ? vars[name] : getField(vars, name)));
+  return template.replace(VAR, (_all, name: string) => show(Object.hasOwn(vars, name) ? vars[name] : getField(vars, name)));
 }

@@ -9,7 +9,9 @@
  * (workers/store/alerts.ts: de-duplication, lifecycle), from the Worker or from the object's alarm.
  */
 
-export type Severity = "critical" | "high" | "medium" | "low" | "informational";
+import type { Severity } from "../api-types.ts";
+
+export type { Severity };
 export type RuleType = "single" | "threshold" | "bucket" | "sequence" | "heartbeat" | "new_value" | "suppress";
 
 /** A condition over ECS fields (see docs/rules.md): field → value | {in} | {cidr} | {regex} | {gt,gte,lt,lte} | {exists}; or {not}, {any}, {all}. */

@@ -19,7 +19,9 @@
  *   (CONFLICT_GUARD) and otherwise rolls back and starts over, so two batches firing one alert at
  *   the same instant both count.
  */
-import type { Severity } from "../rules/types.ts";
+import type { AlertJson, AlertStatus, HistoryEntry, Severity } from "../api-types.ts";
+
+export type { AlertJson, AlertStatus, HistoryEntry };
 import type { AlertInput } from "../rules/plan.ts";
 import { PorchlightError } from "../errors.ts";
 import { isWriteConflict, one, rows as rowsOf, stmt } from "./sql.ts";
@@ -29,7 +31,6 @@ export type { AlertInput };
 
 // --- Types
 
-export type AlertStatus = "open" | "ack" | "shelved" | "closed" | "expired";
 export const ALERT_STATUSES: readonly AlertStatus[] = ["open", "ack", "shelved", "closed", "expired"];
 /** Sigma's levels, lowest first (index = rank). */
 export const SEVERITIES: readonly Severity[] = ["informational", "low", "medium", "high", "critical"];
@@ -39,6 +40,7 @@ export const severityRank = (s: string): number => SEVERITIES.indexOf(s as Sever
 export const MAX_ALERT_EVENT_IDS = 100;
 /** Alert writes per isolate between two prunes of alert_firings. */
 const PRUNE_EVERY = 50;
+/** Alert writes this isolate has made: a schedule (prune every PRUNE_EVERY-th), not a result. */
 let writesSincePrune = 0;
 
 /** Firings applied per D1 transaction (about 5 queries each; ~1 KB of JSON per firing). */
@@ -68,40 +70,6 @@ export interface AlertRow {
   shelved_until: number | null;
   expires_at: number | null;
   updated_at: number;
-}
-
-export interface HistoryEntry {
-  at: string;
-  who: string;
-  action: string;
-  status: string | null;
-  severity: string | null;
-  note: string | null;
-}
-
-/** An alert as the API returns it (times as RFC 3339 UTC). */
-export interface AlertJson {
-  id: string;
-  rule_id: string;
-  resource: string;
-  group: Record<string, string>;
-  severity: Severity;
-  previous_severity: Severity | null;
-  status: AlertStatus;
-  title: string;
-  text: string;
-  duplicate_count: number;
-  count: number;
-  event_ids: string[];
-  magnitude: number;
-  tags: string[];
-  attributes: Record<string, unknown>;
-  first_seen: string;
-  last_seen: string;
-  shelved_until: string | null;
-  expires_at: string | null;
-  updated_at: string;
-  history?: HistoryEntry[];
 }
 
 const iso = (ms: number | null): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());

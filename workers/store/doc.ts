@@ -159,59 +159,67 @@ function sameStrings(a: unknown, b: string[]): boolean {
   return true;
 }
 
-// --- Compaction (ingest hot path: one call per event, so no closures and no per-key allocations)
+// --- Compaction: the 0.1 builds' writer. Nothing writes these documents any more (rows.ts stores
+// search-time docs); the reader below must still read them, and the tests make 0.1 rows with this.
 
-let bits = 0;
-let packedFacility = 0; // facility code + 1
-let packedTransport = 0; // TRANSPORTS index + 1
-let packedClass = 0; // CLASSES index + 1
+/** What one compactDoc call has packed so far (passed to each step; the packed number is built from it at the end). */
+interface Compaction {
+  bits: number;
+  packedFacility: number; // facility code + 1
+  packedTransport: number; // TRANSPORTS index + 1
+  packedClass: number; // CLASSES index + 1
+  /** raw of the event being compacted (MACs printed in it are stored as offsets). */
+  rawText: string;
+  /** Offset of the last compacted endpoint's MAC in rawText, or -1. */
+  macOff: number;
+}
 
-function compactEvent(ev: Obj, c: RowColumns): Obj {
+function compactEvent(st: Compaction, ev: Obj, c: RowColumns): Obj {
   const out: Obj = {};
   const cls = classIndex(ev.category, ev.type);
-  if (cls >= 0) packedClass = cls + 1;
+  if (cls >= 0) st.packedClass = cls + 1;
   for (const k in ev) {
     const v = ev[k];
     if (cls >= 0 && (k === "category" || k === "type")) continue;
-    if (k === "dataset" && v === c.dataset) bits |= EV_DATASET;
-    else if (k === "kind" && v === "event") bits |= EV_KIND;
-    else if (k === "severity" && v === c.severity && v !== null) bits |= EV_SEVERITY;
-    else if (k === "action" && v === c.action && v !== null) bits |= EV_ACTION;
-    else if (k === "outcome" && v === c.outcome && v !== null) bits |= EV_OUTCOME;
+    if (k === "dataset" && v === c.dataset) st.bits |= EV_DATASET;
+    else if (k === "kind" && v === "event") st.bits |= EV_KIND;
+    else if (k === "severity" && v === c.severity && v !== null) st.bits |= EV_SEVERITY;
+    else if (k === "action" && v === c.action && v !== null) st.bits |= EV_ACTION;
+    else if (k === "outcome" && v === c.outcome && v !== null) st.bits |= EV_OUTCOME;
     else out[k] = v;
   }
   return out;
 }
 
-function compactSyslog(s: Obj, c: RowColumns, pid: unknown): Obj {
+function compactSyslog(st: Compaction, s: Obj, c: RowColumns, pid: unknown): Obj {
   const out: Obj = {};
   const fac = standardPair(s.facility, facilityName);
   const sev = standardPair(s.severity, severityName);
   for (const k in s) {
     const v = s[k];
     if (k === "priority") {
-      if (fac >= 0 && sev >= 0 && v === fac * 8 + sev) bits |= SL_PRIORITY;
+      if (fac >= 0 && sev >= 0 && v === fac * 8 + sev) st.bits |= SL_PRIORITY;
       else out[k] = v;
     } else if (k === "facility") {
-      if (fac >= 0 && fac <= MAX_PACKED_FACILITY) packedFacility = fac + 1;
+      if (fac >= 0 && fac <= MAX_PACKED_FACILITY) st.packedFacility = fac + 1;
       else out[k] = fac >= 0 ? fac : v;
     } else if (k === "severity") {
-      if (sev >= 0 && sev === c.severity) bits |= SL_SEVERITY;
+      if (sev >= 0 && sev === c.severity) st.bits |= SL_SEVERITY;
       else out[k] = sev >= 0 ? sev : v;
-    } else if (k === "hostname" && v === c.host && v !== null) bits |= SL_HOSTNAME;
-    else if (k === "appname" && v === c.program && v !== null) bits |= SL_APPNAME;
-    else if (k === "procid" && typeof pid === "number" && v === String(pid)) bits |= SL_PROCID;
+    } else if (k === "hostname" && v === c.host && v !== null) st.bits |= SL_HOSTNAME;
+    else if (k === "appname" && v === c.program && v !== null) st.bits |= SL_APPNAME;
+    else if (k === "procid" && typeof pid === "number" && v === String(pid)) st.bits |= SL_PROCID;
     else out[k] = v;
   }
   return out;
 }
 
 /** One key of `o` dropped when it equals `value` (not null); `bit` records it. Returns the rest. */
-function dropOne(o: Obj, key: string, value: unknown, bit: number): Obj {
+function dropOne(st: Compaction, o: Obj, key: string, value: unknown, bit: number): Obj {
   if (value === null || o[key] !== value) return o;
   const out: Obj = {};
   for (const k in o) if (k !== key) out[k] = o[k];
-  bits |= bit;
+  st.bits |= bit;
   return out;
 }
 
@@ -247,19 +255,17 @@ function macOffset(raw: string, mac: string): number {
   return at;
 }
 
-let rawText = ""; // raw of the event being compacted
-let macOff = -1; // offset of the endpoint's MAC in rawText, set by compactEndpoint
 
-function compactEndpoint(o: Obj, ip: string | null, port: number | null, ipBit: number, portBit: number, addrBit: number): Obj {
-  macOff = typeof o.mac === "string" ? macOffset(rawText, o.mac) : -1;
-  if (ip === null && port === null && macOff < 0) return o;
+function compactEndpoint(st: Compaction, o: Obj, ip: string | null, port: number | null, ipBit: number, portBit: number, addrBit: number): Obj {
+  st.macOff = typeof o.mac === "string" ? macOffset(st.rawText, o.mac) : -1;
+  if (ip === null && port === null && st.macOff < 0) return o;
   const out: Obj = {};
   for (const k in o) {
     const v = o[k];
-    if (k === "mac" && macOff >= 0) continue;
-    if (k === "ip" && v === ip && ip !== null) bits |= ipBit;
-    else if (k === "port" && v === port && port !== null) bits |= portBit;
-    else if (k === "address" && v === ip && ip !== null && o.ip === ip) bits |= addrBit;
+    if (k === "mac" && st.macOff >= 0) continue;
+    if (k === "ip" && v === ip && ip !== null) st.bits |= ipBit;
+    else if (k === "port" && v === port && port !== null) st.bits |= portBit;
+    else if (k === "address" && v === ip && ip !== null && o.ip === ip) st.bits |= addrBit;
     else out[k] = v;
   }
   return out;
@@ -271,27 +277,27 @@ function ipType(c: { src_ip: string | null; dst_ip: string | null }): string | n
   return ip === null ? null : ip.indexOf(":") >= 0 ? "ipv6" : "ipv4";
 }
 
-function compactNetwork(o: Obj, c: RowColumns): Obj {
+function compactNetwork(st: Compaction, o: Obj, c: RowColumns): Obj {
   const protocol = c.protocol;
   const type = ipType(c);
   if (protocol === null && type === null) return o;
   const out: Obj = {};
   for (const k in o) {
     const v = o[k];
-    if (k === "transport" && v === protocol && v !== null) bits |= NET_TRANSPORT;
-    else if (k === "protocol" && v === protocol && v !== null) bits |= NET_PROTOCOL;
-    else if (k === "type" && v === type && v !== null) bits |= NET_TYPE;
+    if (k === "transport" && v === protocol && v !== null) st.bits |= NET_TRANSPORT;
+    else if (k === "protocol" && v === protocol && v !== null) st.bits |= NET_PROTOCOL;
+    else if (k === "type" && v === type && v !== null) st.bits |= NET_TYPE;
     else out[k] = v;
   }
   return out;
 }
 
-function compactRelated(o: Obj, c: RowColumns, target: unknown): Obj {
+function compactRelated(st: Compaction, o: Obj, c: RowColumns, target: unknown): Obj {
   const out: Obj = {};
   for (const k in o) {
     const v = o[k];
-    if (k === "ip" && sameStrings(v, derivedRelatedIp(c))) bits |= REL_IP;
-    else if (k === "user" && sameStrings(v, derivedRelatedUser(c, target))) bits |= REL_USER;
+    if (k === "ip" && sameStrings(v, derivedRelatedIp(c))) st.bits |= REL_IP;
+    else if (k === "user" && sameStrings(v, derivedRelatedUser(c, target))) st.bits |= REL_USER;
     else out[k] = v;
   }
   return out;
@@ -337,11 +343,7 @@ function put(out: Obj, key: string, original: Obj, compacted: Obj): void {
  * Shares unchanged sub-objects with `e` (the doc is serialized right away, never edited).
  */
 export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
-  bits = 0;
-  packedFacility = 0;
-  packedTransport = 0;
-  packedClass = 0;
-  rawText = typeof e.raw === "string" ? e.raw : "";
+  const st: Compaction = { bits: 0, packedFacility: 0, packedTransport: 0, packedClass: 0, rawText: typeof e.raw === "string" ? e.raw : "", macOff: -1 };
   const src = e as unknown as Obj;
   const out: Obj = {};
   const pid = isObj(src.process) ? src.process.pid : undefined;
@@ -360,7 +362,7 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
         break;
       }
       case "event":
-        put(out, k, v, compactEvent(v, c));
+        put(out, k, v, compactEvent(st, v, c));
         break;
       case "log": {
         const s = v.syslog;
@@ -368,7 +370,7 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
           out[k] = v;
           break;
         }
-        const syslog = compactSyslog(s, c, pid);
+        const syslog = compactSyslog(st, s, c, pid);
         let log: Obj = {};
         for (const lk in v) if (lk !== "syslog") log[lk] = v[lk];
         let empty = true;
@@ -384,33 +386,33 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
         break;
       }
       case "host":
-        put(out, k, v, dropOne(v, "hostname", c.host, HOST_NAME));
+        put(out, k, v, dropOne(st, v, "hostname", c.host, HOST_NAME));
         break;
       case "process":
-        put(out, k, v, dropOne(v, "name", c.program, PROC_NAME));
+        put(out, k, v, dropOne(st, v, "name", c.program, PROC_NAME));
         break;
       case "source":
-        put(out, k, v, compactEndpoint(v, c.src_ip, c.src_port, SRC_IP, SRC_PORT, SRC_ADDR));
-        if (macOff >= 0) out[SRC_MAC_KEY] = macOff;
+        put(out, k, v, compactEndpoint(st, v, c.src_ip, c.src_port, SRC_IP, SRC_PORT, SRC_ADDR));
+        if (st.macOff >= 0) out[SRC_MAC_KEY] = st.macOff;
         break;
       case "destination":
-        put(out, k, v, compactEndpoint(v, c.dst_ip, c.dst_port, DST_IP, DST_PORT, DST_ADDR));
-        if (macOff >= 0) out[DST_MAC_KEY] = macOff;
+        put(out, k, v, compactEndpoint(st, v, c.dst_ip, c.dst_port, DST_IP, DST_PORT, DST_ADDR));
+        if (st.macOff >= 0) out[DST_MAC_KEY] = st.macOff;
         break;
       case "network":
-        put(out, k, v, compactNetwork(v, c));
+        put(out, k, v, compactNetwork(st, v, c));
         break;
       case "user":
-        put(out, k, v, dropOne(v, "name", c.user, USER_NAME));
+        put(out, k, v, dropOne(st, v, "name", c.user, USER_NAME));
         break;
       case "related":
-        put(out, k, v, compactRelated(v, c, target));
+        put(out, k, v, compactRelated(st, v, c, target));
         break;
       case "porchlight": {
         const t = TRANSPORTS.indexOf(v.transport as (typeof TRANSPORTS)[number]);
         if (t < 0) out[k] = v;
         else {
-          packedTransport = t + 1;
+          st.packedTransport = t + 1;
           const pl: Obj = {};
           for (const pk in v) if (pk !== "transport") pl[pk] = v[pk];
           put(out, k, v, pl);
@@ -421,7 +423,7 @@ export function compactDoc(e: EcsEvent, c: RowColumns): Obj {
         out[k] = v;
     }
   }
-  const packed = bits + PACK * (packedFacility + 32 * packedTransport + 32 * TRANSPORT_SLOTS * packedClass);
+  const packed = st.bits + PACK * (st.packedFacility + 32 * st.packedTransport + 32 * TRANSPORT_SLOTS * st.packedClass);
   if (packed !== 0) out[COMPACT_KEY] = packed;
   return out;
 }
@@ -463,8 +465,8 @@ export function expandDoc(r: EventRow): Record<string, unknown> {
   const cls = Math.floor(high / (32 * TRANSPORT_SLOTS)) - 1;
   const out: Obj = {
     id: r.id,
-    "@timestamp": new Date(r.ts).toISOString(),
-    received_at: new Date(r.received_at).toISOString(),
+    "@timestamp": r.ts,
+    received_at: r.received_at,
   };
   if (r.message !== null) out.message = r.message;
   for (const k in doc) if (k !== COMPACT_KEY && k !== INGRESS_KEY && k !== SRC_MAC_KEY && k !== DST_MAC_KEY) out[k] = doc[k];

@@ -127,7 +127,8 @@ const EMPTY: SearchTimeDoc = Object.freeze({});
 /**
  * Docs without labels, by sender/transport/cut: the lines of a batch come from a few senders, so they
  * share a few frozen objects, and the INSERT sends each distinct doc once (store.ts). A small ring of
- * recent docs compared field by field: no key string to build and hash per event.
+ * recent docs compared field by field: no key string to build and hash per event. A pure cache: a
+ * ring hit is equal field by field to the doc newDoc would build.
  */
 const RING = 16;
 const ring: (SearchTimeDoc | undefined)[] = new Array<SearchTimeDoc | undefined>(RING).fill(undefined);
@@ -184,8 +185,8 @@ export function searchTimeEvent(r: StoredEventRow): Record<string, unknown> {
   const e = normalize(input, DEFAULT_CONTEXT, "", 0);
   const out: Record<string, unknown> = {
     id: r.id,
-    "@timestamp": new Date(r.ts).toISOString(),
-    received_at: new Date(r.received_at).toISOString(),
+    "@timestamp": r.ts,
+    received_at: r.received_at,
   };
   if (r.message !== null) out.message = r.message;
   for (const k in e) {

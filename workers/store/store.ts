@@ -3,7 +3,7 @@
  * (rows.ts), the INSERT wire format (wire.ts), row decoding (decode.ts) and the SQL store (sql-store.ts).
  */
 export type * from "./types.ts";
-export { apiEvent, eventRow, eventRowTimed } from "./rows.ts";
+export { apiEvent, eventOfRow, eventRow } from "./rows.ts";
 export { INSERT_MAX_BYTES, insertEventStatements } from "./wire.ts";
 export { storedEvent } from "./decode.ts";
 export { SqlStore } from "./sql-store.ts";

@@ -20,6 +20,7 @@ import { parseBackup } from "./backup.ts";
 import { parsePam, PAM_SNIFF } from "./pam.ts";
 import { parseLuci, isLuci } from "./luci.ts";
 import { TokenMemo } from "../memo.ts";
+import { table } from "../../table.ts";
 
 type Parse = (msg: string, syslog: SyslogMessage) => ProgramFields | null;
 
@@ -36,7 +37,7 @@ const hostapd: Entry = { parse: parseHostapd, dataset: "hostapd" };
 const arpwatch: Entry = { parse: parseArpwatch, dataset: "arpwatch" };
 const synology: Entry = { parse: parseSynology };
 
-const BY_PROGRAM: Record<string, Entry> = {
+const BY_PROGRAM = table<Entry>({
   kernel: { parse: parseIptables },
   iptables: { parse: parseIptables, dataset: "iptables" },
   nftables: { parse: parseIptables, dataset: "iptables" },
@@ -54,7 +55,7 @@ const BY_PROGRAM: Record<string, Entry> = {
   rsnapshot: { parse: parseBackup, dataset: "backup" },
   // LuCI logs through the process that runs it: uhttpd (and rpcd) carry other messages too, so no fallback dataset.
   luci: { parse: parseLuci, dataset: "luci" }, uhttpd: { parse: parseLuci }, rpcd: { parse: parseLuci },
-};
+});
 
 /**
  * Parser entry by raw program name (APP-NAME, or a tag sniffed from a headerless line; null: not a
@@ -81,17 +82,36 @@ export function programKey(appName: string): string {
   return k;
 }
 
-/** Header pieces recovered from a headerless line by `sniffTag` (module scratch: the hot path allocates nothing). */
-export const sniffed = { program: "", pid: "", hostname: "" };
+/** Header pieces of a headerless line's tag (`host prog[pid]: ` or `[prog]: `), and the message after it. */
+export interface SniffedTag {
+  program: string;
+  /** "" when the tag had none. */
+  pid: string;
+  hostname: string;
+  rest: string;
+}
 
 const TAG_RE = /^(?:([A-Za-z0-9][\w.-]*) )?(?:\[([A-Za-z][\w.-]*)\]|([A-Za-z][\w.\/-]*)(?:\[(\d+)\])?):? /;
 
 /**
- * Runs the program parsers over one message. Returns null when none recognised it. When the line had no
- * syslog header and a `host prog[pid]: ` or `[prog]:` tag was found in it, `sniffed` holds the pieces.
+ * The tag of a line without a usable header ("srv sshd[123]: msg", "[sshd]: msg", "dropbear[1252]: msg")
+ * when it names a program we know; null otherwise (also when the header gave an APP-NAME).
  */
-export function parseProgram(syslog: SyslogMessage): ProgramFields | null {
-  sniffed.program = sniffed.pid = sniffed.hostname = "";
+export function sniffTag(syslog: SyslogMessage): SniffedTag | null {
+  const msg = syslog.msg;
+  if (syslog.appName || !(syslog.format === "none" || msg.charCodeAt(0) === 0x5b)) return null;
+  const t = TAG_RE.exec(msg);
+  if (!t) return null;
+  const program = t[2] ?? t[3]!;
+  if (!entryOf(program)) return null;
+  return { program, pid: t[4] ?? "", hostname: t[1] ?? "", rest: msg.slice(t[0].length) };
+}
+
+/**
+ * Runs the program parsers over one message. Returns null when none recognised it. `tag` is the line's
+ * sniffTag (computed here when not given): its program's parser reads the message after the tag.
+ */
+export function parseProgram(syslog: SyslogMessage, tag: SniffedTag | null = sniffTag(syslog)): ProgramFields | null {
   const msg = syslog.msg;
   const app = syslog.appName;
   let fallbackDataset: string | undefined;
@@ -102,22 +122,11 @@ export function parseProgram(syslog: SyslogMessage): ProgramFields | null {
       if (r) return r;
       fallbackDataset = entry.dataset;
     }
-  } else if (syslog.format === "none" || msg.charCodeAt(0) === 0x5b) {
-    // "srv sshd[123]: msg", "[sshd]: msg", "dropbear[1252]: msg" without a usable header.
-    const t = TAG_RE.exec(msg);
-    if (t) {
-      const prog = t[2] ?? t[3]!;
-      const entry = entryOf(prog);
-      if (entry) {
-        const rest = msg.slice(t[0].length);
-        const r = entry.parse(rest, { ...syslog, appName: prog, msg: rest });
-        sniffed.program = prog;
-        sniffed.pid = t[4] ?? "";
-        sniffed.hostname = t[1] ?? "";
-        if (r) return r;
-        if (entry.dataset) return { event: { dataset: entry.dataset } };
-      }
-    }
+  } else if (tag) {
+    const entry = entryOf(tag.program)!;
+    const r = entry.parse(tag.rest, { ...syslog, appName: tag.program, msg: tag.rest });
+    if (r) return r;
+    if (entry.dataset) return { event: { dataset: entry.dataset } };
   }
   const r = sniff(msg, syslog);
   if (r) return r;

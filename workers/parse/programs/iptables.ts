@@ -23,7 +23,7 @@ import { toNumber } from "../number.ts";
  * /^(?:wan|ppp|wwan|erouter|pppoe)/i matches: without the u flag, /i folds no non-ASCII char to ASCII).
  * Scanned by hand: it runs for both interfaces of every firewall line.
  */
-function isWanish(s: string): boolean {
+export function isWanish(s: string): boolean {
   switch (s.charCodeAt(0) | 0x20) {
     case 0x77: return lowerAt(s, 1, "an") || lowerAt(s, 1, "wan"); // w
     case 0x70: return lowerAt(s, 1, "pp"); // p
@@ -78,7 +78,7 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
   // Fields up to an embedded ICMP error packet "[SRC=... ]", which describes another packet. One pass
   // over the tokens keeps the first value of each key we use (IP LEN before UDP LEN, IP ID before ICMP
   // ID) and the bare words (flags); no per-line key/value object is built.
-  scan(msg, start);
+  const vals = scan(msg, start);
 
   const f = firewallEvent("iptables", action);
   const srcTok = vals[SRC], dstTok = vals[DST];
@@ -138,20 +138,20 @@ export function parseIptables(msg: string, syslog?: SyslogMessage): ProgramField
 }
 
 /**
- * The netfilter fields we use, as slots of the module scratch `vals` that scan() fills (one array of
- * fixed layout instead of an object whose keys vary per line): `undefined` when absent, "" when present
- * but empty (`OUT=`). FLAGS holds the bare words (TCP flags such as "SYN"), "" when none. parseIptables
- * is synchronous, so no call sees another's values; read them before the next scan().
+ * The netfilter fields we use, as slots of the array scan() returns (one array of fixed layout instead of
+ * an object whose keys vary per line): `undefined` when absent, "" when present but empty (`OUT=`).
+ * FLAGS holds the bare words (TCP flags such as "SYN"), "" when none.
  */
 const IN = 0, OUT = 1, MAC = 2, SRC = 3, DST = 4, LEN = 5, PROTO = 6, SPT = 7, DPT = 8, TTL = 9, HOPLIMIT = 10;
 const TYPE = 11, CODE = 12, MARK = 13, PHYSIN = 14, PHYSOUT = 15, FLAGS = 16;
-const KEY_NAMES = ["IN", "OUT", "MAC", "SRC", "DST", "LEN", "PROTO", "SPT", "DPT", "TTL", "HOPLIMIT", "TYPE", "CODE", "MARK", "PHYSIN", "PHYSOUT"];
+export const KEY_NAMES = ["IN", "OUT", "MAC", "SRC", "DST", "LEN", "PROTO", "SPT", "DPT", "TTL", "HOPLIMIT", "TYPE", "CODE", "MARK", "PHYSIN", "PHYSOUT"];
 /** KEY_NAMES as char codes: the check of a token's key reads only the line's chars. */
 const KEY_CODES: readonly (readonly number[])[] = KEY_NAMES.map((k) => Array.from(k, (c) => c.charCodeAt(0)));
-const vals: (string | undefined)[] = new Array<string | undefined>(FLAGS + 1).fill(undefined);
+/** scan()'s result: slot k holds the value of KEY_NAMES[k], FLAGS the bare words. */
+export type NetfilterValues = (string | undefined)[];
 
 /** Index of the "]" closing a kernel uptime stamp "[ 1234.567890]" at the start of s[0, end), or -1. */
-function uptimeStampEnd(s: string, end: number): number {
+export function uptimeStampEnd(s: string, end: number): number {
   let i = 1, digits = 0, dot = false;
   while (i < end && s.charCodeAt(i) === 32) i++;
   for (; i < end; i++) {
@@ -198,14 +198,16 @@ function wantedKey(msg: string, i: number, len: number): number {
 }
 
 /**
- * Fills `vals` from the space-separated tokens from `from` up to the end of the line or to an embedded
+ * The values of the space-separated tokens from `from` up to the end of the line or to an embedded
  * packet " [SRC=" (the first one): the first value of each key we use, and the bare words. Tokens are
  * found with indexOf, which beats a charCodeAt loop over these lines (a line is a sliced string, whose
  * chars V8 reads through the parent one call at a time); the embedded packet is recognised at a token's
  * first char instead of by a search of the whole line.
  */
-function scan(msg: string, from: number): void {
-  for (let k = 0; k < vals.length; k++) vals[k] = undefined; // Array#fill is a C++ builtin: a costly call for 17 slots
+export function scan(msg: string, from: number): NetfilterValues {
+  // A literal, not new Array(17).fill(): Array#fill is a C++ builtin, a costly call for 17 slots in workerd.
+  const u = undefined;
+  const vals: NetfilterValues = [u, u, u, u, u, u, u, u, u, u, u, u, u, u, u, u, u];
   let flags = "";
   const end = msg.length;
   let i = from;
@@ -225,6 +227,7 @@ function scan(msg: string, from: number): void {
     i = j + 1;
   }
   vals[FLAGS] = flags;
+  return vals;
 }
 
 /**
@@ -232,6 +235,7 @@ function scan(msg: string, from: number): void {
  * a router logs the same few header pairs (its WAN port and the ISP gateway) on line after line.
  */
 interface MacPair { dst: string; src: string }
+// Pure caches of macPair (the last token and a memo by token): a hit answers what the function would.
 const macPairs = new TokenMemo<MacPair>(256);
 let lastMacTok = "";
 let lastMacPair: MacPair = { dst: "", src: "" };

@@ -11,17 +11,20 @@ import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
 import { egressObserver, firewallEvent, flowRelated, ingressObserver, lowerCached } from "./common.ts";
 import { toNumber } from "../number.ts";
+import { table } from "../../table.ts";
 
-const ACTIONS: Record<string, string> = { block: "drop", pass: "accept", reject: "reject", match: "log", scrub: "log" };
+/** pf action word → event.action. Keyed by the line's text: no prototype (`constructor` finds nothing). */
+const ACTIONS = table({ block: "drop", pass: "accept", reject: "reject", match: "log", scrub: "log" });
 
 export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
   const line = msg.charCodeAt(0) === 32 || msg.charCodeAt(msg.length - 1) === 32 ? msg.trim() : msg;
   // Only the first 24 fields are used (up to the TCP flags); the sequence numbers and options after them
   // are not looked at. Fields are cut out of `line` by position when used: most are never sliced.
-  const n = splitFields(line);
+  const b = splitFields(line);
+  const n = b.length >> 1;
   if (n < 9) return null;
-  const v4 = fieldIs(line, 8, "4");
-  if (!v4 && !fieldIs(line, 8, "6")) return null;
+  const v4 = fieldIs(line, b, 8, "4");
+  if (!v4 && !fieldIs(line, b, 8, "6")) return null;
   let p: number, lengthAt: number, srcAt: number, i: number;
   if (v4) {
     if (n < 20) return null;
@@ -30,10 +33,10 @@ export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramField
     if (n < 17) return null;
     p = 12; lengthAt = 14; srcAt = 15; i = 17;
   }
-  const proto = lowerCached(field(line, p));
-  const length = field(line, lengthAt), srcTok = field(line, srcAt), dstTok = field(line, srcAt + 1);
-  const ruleNo = field(line, 0), tracker = field(line, 3), iface = field(line, 4), reason = field(line, 5), act = field(line, 6);
-  const dirIn = fieldIs(line, 7, "in"), dirOut = fieldIs(line, 7, "out");
+  const proto = lowerCached(field(line, b, p));
+  const length = field(line, b, lengthAt), srcTok = field(line, b, srcAt), dstTok = field(line, b, srcAt + 1);
+  const ruleNo = field(line, b, 0), tracker = field(line, b, 3), iface = field(line, b, 4), reason = field(line, b, 5), act = field(line, b, 6);
+  const dirIn = fieldIs(line, b, 7, "in"), dirOut = fieldIs(line, b, 7, "out");
   const action = ACTIONS[act] ?? "log";
   const f = firewallEvent("pfsense.filterlog", action);
   const s: EcsEndpoint = {}, d: EcsEndpoint = {};
@@ -44,13 +47,13 @@ export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramField
   if (reason) extra.pf_reason = reason;
   if (proto === "tcp" || proto === "udp") {
     // Fields past the end are undefined, as split() leaves them: Number(undefined) is NaN, so no port.
-    const spTok = i < n ? field(line, i) : undefined, dpTok = i + 1 < n ? field(line, i + 1) : undefined;
+    const spTok = i < n ? field(line, b, i) : undefined, dpTok = i + 1 < n ? field(line, b, i + 1) : undefined;
     const sp = spTok === undefined ? NaN : toNumber(spTok), dp = dpTok === undefined ? NaN : toNumber(dpTok);
     if (spTok !== "" && sp >= 0 && sp <= 65535) s.port = sp;
     if (dpTok !== "" && dp >= 0 && dp <= 65535) d.port = dp;
-    if (proto === "tcp" && i + 3 < n && fieldEnd[i + 3]! > fieldStart[i + 3]!) extra.tcp_flags = field(line, i + 3);
+    if (proto === "tcp" && i + 3 < n && b[2 * i + 7]! > b[2 * i + 6]!) extra.tcp_flags = field(line, b, i + 3);
   } else if (proto === "icmp" || proto === "ipv6-icmp") {
-    if (i < n && fieldEnd[i]! > fieldStart[i]!) extra.icmp_type = field(line, i);
+    if (i < n && b[2 * i + 1]! > b[2 * i]!) extra.icmp_type = field(line, b, i);
   }
   f.network = { transport: proto, type: v4 ? "ipv4" : "ipv6" };
   const len = toNumber(length);
@@ -71,34 +74,28 @@ export function parsePfsense(msg: string, _syslog?: SyslogMessage): ProgramField
 }
 
 /**
- * Field bounds of the line being parsed, as `line.split(",", 24)` would cut it: field k is
- * line[fieldStart[k], fieldEnd[k]). Module scratch (parsePfsense is synchronous): no array of 24
- * substrings per line.
+ * Cuts `line` into at most 24 comma-separated fields, as `line.split(",", 24)` would: field k is
+ * line[b[2k], b[2k + 1]). Bounds instead of substrings: most fields are never sliced.
  */
-const fieldStart = new Int32Array(24);
-const fieldEnd = new Int32Array(24);
-
-/** Cuts `line` into at most 24 comma-separated fields (bounds in fieldStart/fieldEnd); returns how many. */
-function splitFields(line: string): number {
-  let n = 0;
+function splitFields(line: string): number[] {
+  const b: number[] = [];
   let from = 0;
-  while (n < 24) {
+  while (b.length < 48) {
     const comma = line.indexOf(",", from);
-    fieldStart[n] = from;
-    fieldEnd[n++] = comma < 0 ? line.length : comma;
+    b.push(from, comma < 0 ? line.length : comma);
     if (comma < 0) break;
     from = comma + 1;
   }
-  return n;
+  return b;
 }
 
-function field(line: string, k: number): string {
-  return line.slice(fieldStart[k], fieldEnd[k]);
+function field(line: string, b: readonly number[], k: number): string {
+  return line.slice(b[2 * k], b[2 * k + 1]);
 }
 
 /** True when field k is exactly `word` (compared in place). */
-function fieldIs(line: string, k: number, word: string): boolean {
-  return fieldEnd[k]! - fieldStart[k]! === word.length && line.startsWith(word, fieldStart[k]);
+function fieldIs(line: string, b: readonly number[], k: number, word: string): boolean {
+  return b[2 * k + 1]! - b[2 * k]! === word.length && line.startsWith(word, b[2 * k]);
 }
 
 /** Cheap sniff for a filterlog CSV body when the program name is missing. */

@@ -6,6 +6,7 @@
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { addRelated } from "./common.ts";
 import { parsePam } from "./pam.ts";
+import { record } from "../../table.ts";
 
 export function parseSudo(msg: string, _syslog?: SyslogMessage): ProgramFields | null {
   const s = msg.trim();
@@ -13,7 +14,7 @@ export function parseSudo(msg: string, _syslog?: SyslogMessage): ProgramFields |
   if (colon > 0 && /^\S+$/.test(s.slice(0, colon))) {
     const user = s.slice(0, colon);
     const parts = s.slice(colon + 3).split(" ; ");
-    const kv: Record<string, string> = {};
+    const kv = record<string>();
     const notes: string[] = [];
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;

@@ -10,6 +10,7 @@ import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { canonicalIp, directionOf } from "../ip.ts";
 import { CATEGORY_NETWORK, firewallEvent, flowRelated, sharedList } from "./common.ts";
 import { toNumber } from "../number.ts";
+import { record, table } from "../../table.ts";
 
 /** A flow event's kind: its event.type (shared frozen lists) and action. */
 type Kind = readonly [string[], string];
@@ -40,7 +41,7 @@ export function parseUlogd(msg: string, _syslog?: SyslogMessage): ProgramFields 
   // conntrack -E: "[NEW] tcp 6 120 SYN_SENT src=.. dst=.. sport=.. dport=.. [UNREPLIED] src=.. ..."
   const toks = rest.trim().split(/\s+/);
   let proto: string | undefined, state: string | undefined;
-  const o: Record<string, string> = {}, r: Record<string, string> = {};
+  const o = record<string>(), r = record<string>();
   let cur = o, seenSrc = 0;
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
@@ -131,7 +132,7 @@ function setNum(ep: EcsEndpoint, k: "port" | "packets" | "bytes", v: string | un
   if (Number.isFinite(n) && n >= 0) ep[k] = n;
 }
 
-const PROTO_NAMES: Record<string, string> = { "1": "icmp", "6": "tcp", "17": "udp", "58": "ipv6-icmp", "47": "gre", "50": "esp" };
+const PROTO_NAMES = table({ "1": "icmp", "6": "tcp", "17": "udp", "58": "ipv6-icmp", "47": "gre", "50": "esp" });
 
 /**
  * Sophos/Astaro UTM packet filter lines, logged through ulogd as quoted pairs: `id="2001" ...
@@ -139,7 +140,7 @@ const PROTO_NAMES: Record<string, string> = { "1": "icmp", "6": "tcp", "17": "ud
  * length="52" srcport="443" dstport="56174" tcpflags="ACK FIN"`.
  */
 function parsePacketfilter(s: string): ProgramFields | null {
-  const kv: Record<string, string> = {};
+  const kv = record<string>();
   const re = /(\w+)="([^"]*)"/g;
   for (let m = re.exec(s); m; m = re.exec(s)) kv[m[1]!] ??= m[2]!;
   const sip = kv.srcip ? canonicalIp(kv.srcip) : null, dip = kv.dstip ? canonicalIp(kv.dstip) : null;

@@ -12,6 +12,7 @@ import { parseDuration } from "../duration.ts";
 import { firingVars, groupObject, groupValues } from "../project.ts";
 import { RULE_LIMITS } from "../validate.ts";
 import type { Engine, StepResult } from "../types.ts";
+import { getOwn, setOwn } from "../../table.ts";
 
 export interface NewValueState {
   g: string[];
@@ -41,12 +42,14 @@ export const newValue: Engine<NewValueState> = {
     const key = valueKey(fields, ev.fields);
     if (key === undefined) return { state, firings: [] };
     const st: NewValueState = state ?? { g: groupValues(rule, ev), f: typeof rule.learning_from === "number" ? rule.learning_from : ev.ts, v: {} };
-    const seen = st.v[key];
+    // v is keyed by values from the log (a user named "constructor") and comes back from storage with
+    // Object.prototype: own keys only.
+    const seen = getOwn(st.v, key);
     if (seen !== undefined) {
-      if (ev.ts > seen) st.v[key] = ev.ts;
+      if (ev.ts > seen) setOwn(st.v, key, ev.ts);
       return { state: st, firings: [] };
     }
-    st.v[key] = ev.ts;
+    setOwn(st.v, key, ev.ts);
     st.k = (st.k ?? Object.keys(st.v).length - 1) + 1;
     const max = (rule.max_values as number | undefined) ?? RULE_LIMITS.defaultMaxValues;
     if (st.k > max) {

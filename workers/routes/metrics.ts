@@ -4,8 +4,8 @@
  * lost line can always be accounted for. JSON by default; `?format=prometheus` for scrapers.
  */
 import type { Hono } from "hono";
-import { requireScope, type AppEnv } from "./auth.ts";
-import { storeOf } from "./store/d1.ts";
+import { requireScope, type AppEnv } from "../auth.ts";
+import { storeOf } from "../store/d1.ts";
 
 export function registerMetricsRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/metrics", requireScope("read"), async (c) => {

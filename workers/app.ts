@@ -17,6 +17,7 @@ import { registerTokenRoutes } from "./routes/tokens.ts";
 import { registerExtractorRoutes } from "./routes/extractors.ts";
 import { registerSourceRoutes } from "./routes/sources.ts";
 import { registerRuleRoutes } from "./routes/rules.ts";
+import { registerRuleImportRoutes } from "./routes/rule-import.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerHeartbeatRoutes } from "./routes/heartbeats.ts";
 import { registerWebRoutes } from "../web/routes.tsx";
@@ -43,6 +44,7 @@ export function createApp(): Hono<AppEnv> {
   registerTokenRoutes(app);
   registerExtractorRoutes(app);
   registerSourceRoutes(app);
+  registerRuleImportRoutes(app);
   registerRuleRoutes(app);
   registerAlertRoutes(app);
   registerHeartbeatRoutes(app);

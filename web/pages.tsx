@@ -248,6 +248,9 @@ function RulesBody() {
         <button id="new-rule" type="button" class="btn admin-only">
           New rule
         </button>
+        <button id="import-rules" type="button" class="btn admin-only" aria-controls="import" aria-expanded="false">
+          Import rules
+        </button>
         <label class="field inline">
           <span>Backtest range</span>
           <select id="bt-range">
@@ -259,6 +262,34 @@ function RulesBody() {
           </select>
         </label>
       </p>
+      <section id="import" class="card" aria-label="Import rules" hidden>
+        <form id="import-form" class="editor">
+          <label class="field">
+            <span>Rule file (CrowdSec or Sigma .yaml, SEC .sec/.conf, Porchlight .json)</span>
+            <input id="import-file" type="file" accept=".yaml,.yml,.sec,.conf,.rules,.json" />
+          </label>
+          <label class="field">
+            <span>Or paste it</span>
+            <textarea id="import-text" class="json" rows={8} spellcheck={false} autocapitalize="off"></textarea>
+          </label>
+          <label class="field">
+            <span>Format</span>
+            <select id="import-type">
+              <option value="auto">From the file's extension</option>
+              <option value="crowdsec">CrowdSec scenarios (YAML)</option>
+              <option value="sigma">Sigma rules (YAML)</option>
+              <option value="sec">SEC rules</option>
+              <option value="json">Porchlight JSON</option>
+            </select>
+          </label>
+          <div class="actions">
+            <button id="import-go" type="submit" class="btn primary">
+              Import
+            </button>
+          </div>
+          <div id="import-result" aria-live="polite"></div>
+        </form>
+      </section>
       <p id="msg" class="msg" role="alert" hidden></p>
       <ul id="list" class="cards" aria-label="Rules"></ul>
       <p id="empty" class="empty" hidden>

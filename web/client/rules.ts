@@ -92,6 +92,71 @@ async function backtest(rule: Rule, out: HTMLElement): Promise<void> {
   }
 }
 
+type ImportKind = "crowdsec" | "sigma" | "sec" | "json";
+interface ImportAnswer {
+  imported?: number;
+  ids?: string[];
+  refused?: { rule: string; field: string; reason: string }[];
+}
+
+/** The importer a file needs, from its extension and (YAML) its keys — as the CLI decides (cli/src/commands/rules.js importKind). */
+export function importKindOf(name: string, text: string): ImportKind | undefined {
+  const ext = /\.[^.]+$/.exec(name.toLowerCase())?.[0] ?? "";
+  if (ext === ".json") return "json";
+  if (ext === ".sec" || ext === ".conf" || ext === ".rules") return "sec";
+  if (ext === ".yaml" || ext === ".yml" || ext === "") {
+    if (/^detection:/m.test(text) && /^logsource:/m.test(text)) return "sigma";
+    if (/^type:\s*\w+/m.test(text) || /^filter:/m.test(text)) return "crowdsec";
+    if (/^type=/im.test(text)) return "sec";
+    if (/^\s*[[{]/.test(text)) return "json";
+  }
+  return undefined;
+}
+
+function importForm(onDone: () => void): void {
+  const form = $<HTMLFormElement>("#import-form");
+  if (!form) return;
+  const file = $<HTMLInputElement>("#import-file")!;
+  const text = $<HTMLTextAreaElement>("#import-text")!;
+  const type = $<HTMLSelectElement>("#import-type")!;
+  const result = $("#import-result")!;
+  const section = $("#import")!;
+  const toggle = $("#import-rules");
+  toggle?.addEventListener("click", () => {
+    section.hidden = !section.hidden;
+    toggle.setAttribute("aria-expanded", String(!section.hidden));
+    if (!section.hidden) file.focus();
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clear(result);
+    const f = file.files?.[0];
+    const body = f ? await f.text() : text.value;
+    if (!body.trim()) return void result.append(h("p", { class: "field-error", role: "alert" }, "Choose a file or paste the rules."));
+    const kind = type.value !== "auto" ? (type.value as ImportKind) : importKindOf(f?.name ?? "", body);
+    if (!kind) return void result.append(h("p", { class: "field-error", role: "alert" }, "Cannot tell the format from the file: choose it under Format."));
+    try {
+      const r = kind === "json"
+        ? await api<ImportAnswer>("/v1/rules/import", { method: "POST", body: JSON.parse(body) as unknown })
+        : await api<ImportAnswer>(`/v1/rules/import/${kind}${kind === "sec" && f ? `?prefix=${encodeURIComponent(f.name.replace(/\.[^.]+$/, ""))}` : ""}`, { method: "POST", text: body, contentType: kind === "sec" ? "text/plain; charset=utf-8" : "application/yaml" });
+      showRefusals(result, r.refused ?? []);
+      result.prepend(h("p", { class: "hint", role: "status" }, `Imported ${r.imported ?? 0} rule${r.imported === 1 ? "" : "s"}${r.ids?.length ? `: ${r.ids.join(", ")}` : ""}.`));
+      onDone();
+    } catch (err) {
+      const refused = err instanceof ApiError && Array.isArray(err.details?.refused) ? (err.details.refused as ImportAnswer["refused"])! : [];
+      result.append(h("pre", { class: "field-error", role: "alert" }, err instanceof SyntaxError ? `Not valid JSON: ${err.message}` : errorText(err)));
+      showRefusals(result, refused);
+    }
+  });
+}
+
+function showRefusals(out: HTMLElement, refused: NonNullable<ImportAnswer["refused"]>): void {
+  if (!refused.length) return;
+  const ul = h("ul", { class: "rows refused", "aria-label": "Refused rules" });
+  for (const r of refused) ul.append(h("li", {}, h("strong", {}, r.rule), r.field ? h("code", {}, ` ${r.field}`) : null, `: ${r.reason}`));
+  out.append(h("p", { class: "hint" }, `Refused ${refused.length}:`), ul);
+}
+
 export function rulesPage(): void {
   const list = $("#list")!;
   const empty = $("#empty")!;
@@ -161,5 +226,6 @@ export function rulesPage(): void {
     list.prepend(li);
     li.querySelector("textarea")?.focus();
   });
+  importForm(() => void load());
   void load();
 }

@@ -44,12 +44,38 @@ describe("default rule pack", () => {
     expect(new Set([...rules.values()].map((r) => r.type))).toEqual(new Set(["threshold", "sequence", "bucket", "new_value", "heartbeat", "suppress"]));
   });
 
-  it("ssh-brute-force: 5 failures in 60 s from one source, not 4, not spread out", () => {
-    expect(run("ssh-brute-force", [0, 10, 20, 30, 40].map((s) => sshFail(T0 + s * 1000, "198.51.100.9")))).toMatchObject([{ count: 5, title: "SSH brute force from 198.51.100.9" }]);
-    expect(run("ssh-brute-force", [0, 10, 20, 30].map((s) => sshFail(T0 + s * 1000, "198.51.100.9")))).toEqual([]);
-    expect(run("ssh-brute-force", [0, 20, 40, 61, 82].map((s) => sshFail(T0 + s * 1000, "198.51.100.9")))).toEqual([]);
-    expect(run("ssh-brute-force", [0, 1, 2, 3, 4].map((s) => sshFail(T0 + s * 1000, "198.51.100.9", "root", "dropbear")))).toEqual([]);
-    expect(run("dropbear-brute-force", [0, 1, 2, 3, 4].map((s) => sshFail(T0 + s * 1000, "198.51.100.9", "root", "dropbear")))).toHaveLength(1);
+  it("login-brute-force: 5 failures in 60 s from one source across services, not 4, not spread out", () => {
+    expect(run("login-brute-force", [0, 10, 20, 30, 40].map((s) => sshFail(T0 + s * 1000, "198.51.100.9")))).toMatchObject([{ count: 5, title: "Login brute force from 198.51.100.9" }]);
+    expect(run("login-brute-force", [0, 10, 20, 30].map((s) => sshFail(T0 + s * 1000, "198.51.100.9")))).toEqual([]);
+    expect(run("login-brute-force", [0, 20, 40, 61, 82].map((s) => sshFail(T0 + s * 1000, "198.51.100.9")))).toEqual([]);
+    const daemons = ["sshd", "dropbear", "luci", "synology", "homeassistant"];
+    expect(run("login-brute-force", daemons.map((d, s) => sshFail(T0 + s * 1000, "198.51.100.9", "root", d)))).toHaveLength(1);
+  });
+
+  it("a generated home corpus: attackers alternating between the NAS's sshd and the router's dropbear are all found, and nobody else", () => {
+    // 10 attackers, each 5 failures in 14 s alternating sshd and dropbear; 20 benign sources with one
+    // typo each, port-22 health checks and polite goodbyes, shuffled in time over an hour.
+    const lines: { t: number; line: string }[] = [];
+    const stamp = (t: number) => { const d = new Date(t); return `Nov 22 ${[d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()].map((x) => String(x).padStart(2, "0")).join(":")}`; };
+    const attackers = Array.from({ length: 10 }, (_, i) => `198.51.100.${10 + i}`);
+    attackers.forEach((ip, a) => {
+      const start = T0 + a * 300_000;
+      for (let k = 0; k < 5; k++) {
+        const t = start + Math.round((k * 14_000) / 4);
+        lines.push({ t, line: k % 2 === 0 ? `${stamp(t)} nas sshd[${900 + a * 10 + k}]: Failed password for root from ${ip} port ${40000 + k} ssh2` : `${stamp(t)} router dropbear[${300 + a * 10 + k}]: Bad password attempt for 'root' from ${ip}:${50000 + k}` });
+      }
+    });
+    for (let b = 0; b < 20; b++) {
+      const ip = `192.0.2.${100 + b}`, t = T0 + b * 170_000;
+      lines.push({ t, line: `${stamp(t)} nas sshd[${2000 + b}]: Failed password for alice from ${ip} port 51000 ssh2` });
+      lines.push({ t: t + 2000, line: `${stamp(t + 2000)} nas sshd[${2000 + b}]: Accepted password for alice from ${ip} port 51000 ssh2` });
+      lines.push({ t: t + 4000, line: `${stamp(t + 4000)} nas sshd[${2000 + b}]: Received disconnect from ${ip} port 51000:11: disconnected by user` });
+      lines.push({ t: t + 5000, line: `${stamp(t + 5000)} nas sshd[${3000 + b}]: Did not receive identification string from 192.168.1.2 port ${60000 + b}` });
+    }
+    lines.sort((x, y) => x.t - y.t);
+    const events = toEvents(lines.map((l) => l.line));
+    const found = run("login-brute-force", events).filter((f) => f.action === "raise").map((f) => f.group["source.ip"]);
+    expect(found.sort()).toEqual(attackers);
   });
 
   it("ssh-user-enumeration counts distinct user names", () => {
@@ -103,11 +129,11 @@ describe("default rule pack", () => {
     const at = (d: number, h: number, m: number, s: number) => `Nov ${String(d).padStart(2, " ")} ${[h, m, s].map((x) => String(x).padStart(2, "0")).join(":")}`;
     const five = (f: (i: number) => string) => [0, 1, 2, 3, 4].map(f);
     const ids = (lines: string[], id: string, tickAt?: number) => run(id, toEvents(lines), tickAt).map((f) => f.title);
-    expect(ids(five((i) => `${at(20, 10, 0, i)} gw dropbear[31${i}]: Bad password attempt for 'root' from 198.51.100.4:5555${i}`), "dropbear-brute-force")).toEqual(["Dropbear brute force from 198.51.100.4"]);
+    expect(ids(five((i) => `${at(20, 10, 0, i)} gw dropbear[31${i}]: Bad password attempt for 'root' from 198.51.100.4:5555${i}`), "login-brute-force")).toEqual(["Login brute force from 198.51.100.4"]);
     expect(ids(five((i) => `${at(20, 10, 0, i)} nas synology: User [admin] from [198.51.100.4] failed to log in via [DSM] due to authorization failure.`), "router-web-login-failures")).toEqual(["Web admin login failures from 198.51.100.4"]);
     const sshd = [...five((i) => `${at(20, 10, 1, i)} gw sshd[42${i}]: Failed password for alice from 198.51.100.4 port 4000${i} ssh2`), `${at(20, 10, 2, 0)} gw sshd[430]: Accepted password for alice from 198.51.100.4 port 40010 ssh2`];
     expect(ids(sshd, "login-after-failures")).toEqual(["Login as alice from 198.51.100.4 after 5 failures"]);
-    expect(ids(sshd, "ssh-brute-force")).toEqual(["SSH brute force from 198.51.100.4"]);
+    expect(ids(sshd, "login-brute-force")).toEqual(["Login brute force from 198.51.100.4"]);
     const sudo = [0, 1, 2].map((i) => `${at(20, 11, 0, i)} host sudo: pam_unix(sudo:auth): authentication failure; logname=bob uid=1000 euid=0 tty=/dev/pts/0 ruser=bob rhost=  user=bob`);
     expect(ids(sudo, "sudo-auth-failures")).toEqual(["sudo failures for bob on host"]);
     const dhcp = [`${at(1, 9, 0, 0)} gw dnsmasq-dhcp[123]: DHCPACK(br-lan) 192.168.1.50 aa:bb:cc:dd:ee:ff phone`, `${at(10, 9, 0, 0)} gw dnsmasq-dhcp[123]: DHCPACK(br-lan) 192.168.1.51 aa:bb:cc:dd:ee:01 laptop`, `${at(11, 9, 0, 0)} gw hostapd: wlan0: AP-STA-CONNECTED aa:bb:cc:dd:ee:01`];
@@ -117,9 +143,9 @@ describe("default rule pack", () => {
     expect(run("backup-heartbeat", backup, last + 26 * 3_600_000).map((f) => f.title)).toEqual(["No backup from nas for 26h"]);
   });
 
-  it.skipIf(!haveCorpus("crowdsec", "hub", ".tests", "ssh-bf"))("fires ssh-brute-force and ssh-user-enumeration on the CrowdSec hub ssh-bf log, parsed", () => {
+  it.skipIf(!haveCorpus("crowdsec", "hub", ".tests", "ssh-bf"))("fires login-brute-force and ssh-user-enumeration on the CrowdSec hub ssh-bf log, parsed", () => {
     const events = toEvents(readCorpusText("crowdsec", "hub", ".tests", "ssh-bf", "ssh-bf.log").split("\n"));
-    expect(run("ssh-brute-force", events).map((f) => f.group)).toEqual([{ "source.ip": "35.188.49.176" }]);
+    expect(run("login-brute-force", events).map((f) => f.group)).toEqual([{ "source.ip": "35.188.49.176" }]);
     expect(run("ssh-user-enumeration", events).map((f) => f.count)).toEqual([5]);
   });
 });

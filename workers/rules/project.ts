@@ -87,6 +87,10 @@ function compileRuleFor(rule: RuleDef, set: SetOptions): CompiledRule {
     a = compileCondition((rule.a as { match: Condition }).match);
     b = compileCondition((rule.b as { match: Condition }).match);
   }
+  // bucket: CrowdSec's cancel_on (step "cancel": the event kills the group's bucket) and the
+  // conditional bucket's `condition.where` (step "w": the event counts toward the condition).
+  const cancel = rule.type === "bucket" && rule.cancel_on !== undefined ? compileCondition(rule.cancel_on as Condition) : undefined;
+  const where = rule.type === "bucket" && (rule.condition as { where?: Condition } | undefined)?.where !== undefined ? compileCondition((rule.condition as { where: Condition }).where) : undefined;
   const build = (event: EcsEvent, caps: Record<string, string> | undefined, step?: string): MatchedEvent => {
     if (shared && !caps && !step) {
       if (shared.event === event) return shared.m!;
@@ -115,7 +119,8 @@ function compileRuleFor(rule: RuleDef, set: SetOptions): CompiledRule {
       const r = match(event);
       if (!r.matched) return undefined;
       let m: MatchedEvent | undefined;
-      if (!a || !b) m = build(event, r.captures);
+      if (cancel || where) m = build(event, r.captures, cancel?.(event).matched ? "cancel" : where?.(event).matched ? "w" : undefined);
+      else if (!a || !b) m = build(event, r.captures);
       else {
         const ra = a(event);
         if (ra.matched) m = build(event, mergeCaps(r.captures, ra.captures), "a");

@@ -38,7 +38,7 @@ const META = ["created_at", "updated_at", "version", "learning_from"];
 const OPTIONS: Record<RuleType, string[]> = {
   single: [],
   threshold: ["threshold", "window", "distinct", "clear_after", "shards"],
-  bucket: ["capacity", "leakspeed", "blackhole", "distinct", "cache_size", "shards"],
+  bucket: ["capacity", "leakspeed", "blackhole", "distinct", "cache_size", "shards", "duration", "condition", "cancel_on"],
   sequence: ["a", "b", "window", "absent", "shards"],
   heartbeat: ["shards"],
   new_value: ["fields", "learning", "max_values", "shards"],
@@ -113,13 +113,31 @@ export function validateRule(input: unknown): ValidateResult {
         field("distinct");
         duration("clear_after", false);
         break;
-      case "bucket":
-        integer("capacity", 0, RULE_LIMITS.maxCapacity, true);
-        duration("leakspeed", typeof r.capacity === "number" && r.capacity > 0);
+      case "bucket": {
+        // capacity -1: CrowdSec's unbounded bucket, overflowing on `duration` (counter) or `condition` (conditional)
+        integer("capacity", -1, RULE_LIMITS.maxCapacity, true);
+        const unbounded = r.capacity === -1;
+        if (unbounded && (r.duration === undefined) === (r.condition === undefined)) err("capacity", 'capacity -1 needs exactly one of "duration" (a counter) or "condition" (a conditional bucket)');
+        if (!unbounded && r.duration !== undefined) err("duration", "only with capacity -1 (a counter)");
+        if (!unbounded && r.condition !== undefined) err("condition", "only with capacity -1 (a conditional bucket)");
+        duration("duration", false);
+        duration("leakspeed", (typeof r.capacity === "number" && r.capacity > 0) || r.condition !== undefined);
+        if (r.condition !== undefined) {
+          const c = r.condition as Record<string, unknown>;
+          if (typeof c !== "object" || c === null || Array.isArray(c)) err("condition", '{"count": n, "where": condition, "median_interval_over": "10m"}');
+          else {
+            for (const k of Object.keys(c)) if (!["count", "where", "median_interval_over"].includes(k)) err(`condition.${k}`, "unknown option (known: count, where, median_interval_over)");
+            if (typeof c.count !== "number" || !Number.isInteger(c.count) || c.count < 1 || c.count > 20) err("condition.count", "required: an integer from 1 to 20");
+            if (c.where !== undefined) errors.push(...checkCondition(c.where, "condition.where"));
+            if (c.median_interval_over !== undefined && parseDuration(c.median_interval_over) === undefined) err("condition.median_interval_over", "must be a duration");
+          }
+        }
+        if (r.cancel_on !== undefined) errors.push(...checkCondition(r.cancel_on, "cancel_on"));
         duration("blackhole", false);
         field("distinct");
         integer("cache_size", 1, RULE_LIMITS.maxCapacity + 1, false);
         break;
+      }
       case "sequence": {
         duration("window", true);
         for (const step of ["a", "b"] as const) {

@@ -82,7 +82,7 @@ async function backtest(rule: Rule, out: HTMLElement): Promise<void> {
     const alerts: BacktestAlert[] = listOf<BacktestAlert>(r, "alerts");
     const scanned = r?.scanned;
     clear(out);
-    out.append(h("p", { class: "hint", role: "status" }, `${alerts.length} alert${alerts.length === 1 ? "" : "s"} over the last ${range}${scanned !== undefined ? ` (${scanned} events replayed)` : ""}.`));
+    out.append(h("p", { class: "hint", role: "status" }, `${alerts.length} alert${alerts.length === 1 ? "" : "s"} over the last ${range}${scanned !== undefined ? ` (${scanned} events replayed)` : ""}.${r?.late ? ` ${r.late} matches came later than the rule's lateness and were not counted.` : ""}`));
     const ul = h("ul", { class: "rows" });
     for (const a of alerts) ul.append(h("li", {}, sevBadge(a.severity), " ", a.title, a.count ? ` (${a.count})` : "", " ", a.last_seen ? timeEl(a.last_seen) : null));
     out.append(ul);
@@ -180,10 +180,19 @@ export function rulesPage(): void {
       }
     });
     li.classList.toggle("disabled", rule.enabled === false);
+    // A rule with a lateness shows how many matches came too late to count (never dropped silently).
+    const lateTag = h("span", { class: "tag late", hidden: true });
+    if (rule.lateness !== undefined) {
+      void api<{ late_events?: number }>(`/v1/rules/${encodeURIComponent(rule.id)}`).then((r) => {
+        lateTag.textContent = `${r.late_events ?? 0} late`;
+        lateTag.title = `Matches that arrived more than ${String(rule.lateness)} behind their group since the rule last changed: not counted`;
+        lateTag.hidden = false;
+      }, () => undefined);
+    }
     li.append(
       h("div", { class: "card-main" },
         h("span", { class: "title" }, String(rule.name ?? rule.id)),
-        h("div", { class: "meta" }, rule.severity ? sevBadge(String(rule.severity)) : null, h("span", { class: "tag" }, String(rule.type ?? "")), h("code", {}, rule.id)),
+        h("div", { class: "meta" }, rule.severity ? sevBadge(String(rule.severity)) : null, h("span", { class: "tag" }, String(rule.type ?? "")), h("code", {}, rule.id), lateTag),
       ),
       h("div", { class: "actions" },
         h("label", { class: "switch-label", for: toggleId }, toggle, h("span", {}, "Enabled")),

@@ -5,7 +5,7 @@
  * 503 {"error":{"code":"offline"}} that the client shows as its "offline" state.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "0a28819f35ad";
+const VERSION = "2d42430c13a8";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",

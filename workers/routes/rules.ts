@@ -67,6 +67,15 @@ export async function resetRuleState(env: Env, ruleId: string): Promise<void> {
   ]);
 }
 
+/**
+ * Matches the rule's engines ignored as later than its lateness, summed over its shards, since the
+ * rule last changed (a change resets its objects). Best effort: an unreachable shard counts 0.
+ */
+async function lateEvents(env: Env, ruleId: string): Promise<number> {
+  const counts = await Promise.allSettled(Array.from({ length: RULE_SHARDS }, (_, shard) => env.RULE_STATE.get(env.RULE_STATE.idFromName(ruleObjectName(ruleId, shard))).lateEvents()));
+  return counts.reduce((n, r) => n + (r.status === "fulfilled" ? r.value : 0), 0);
+}
+
 /** Validates and writes a whole rule (insert or replace, version bumped), resets its state, returns it as stored. */
 async function saveRule(env: Env, body: unknown) {
   const now = Date.now();
@@ -154,7 +163,7 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/rules/:id", requireScope("read"), async (c) => {
     const row = await storeOf(c.env).getRule(c.req.param("id"));
     if (!row) throw new PorchlightError("not_found", `No rule "${c.req.param("id")}"`);
-    return c.json(ruleJson(row));
+    return c.json({ ...ruleJson(row), late_events: await lateEvents(c.env, row.id) });
   });
 
   app.put("/v1/rules/:id", requireScope("admin"), async (c) => {

@@ -16,7 +16,7 @@ import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
 import type { BacktestAlert, BacktestResult } from "../api-types.ts";
 import type { Firing, RuleDef, StepResult } from "./types.ts";
-import { ENGINES } from "./engines/index.ts";
+import { engineFor } from "./engines/index.ts";
 import { lowerBound } from "../parse/id.ts";
 import { eventOfRow } from "../store/store.ts";
 import { storeOf } from "../store/d1.ts";
@@ -34,7 +34,7 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
   const target = compileRule(rule);
   // The live suppress rules, leaving out the rule under test (built here, not the isolate's cached sets).
   const sets = buildRuleSets((await loadEnabledRules(env)).filter((r) => r.def.type === "suppress" && r.def.id !== rule.id));
-  const engine = rule.type === "suppress" ? undefined : ENGINES[rule.type];
+  const engine = rule.type === "suppress" ? undefined : engineFor(rule);
 
   const groups = new Map<string, { state: unknown; dueAt: number | null }>();
   const firings: Firing[] = [];
@@ -46,7 +46,9 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
   };
   /** A lower bound of the groups' due times: the scan for due groups runs only once it is reached. */
   let nextDue = Infinity;
+  let late = 0;
   const collect = (key: string, r: StepResult<unknown>, origin: string) => {
+    if (r.late) late++;
     for (const f of r.firings) firings.push({ ...f, id: nextId(key, origin), ruleId: rule.id });
     if (r.state === undefined) groups.delete(key);
     else groups.set(key, { state: r.state, dueAt: r.dueAt ?? null });
@@ -140,6 +142,7 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
     truncated,
     limit,
     scanned_until: truncated && lastTs !== null ? new Date(lastTs).toISOString() : null,
+    late,
     alerts: [...alerts.values()],
   };
 }

@@ -26,6 +26,8 @@ export const RULE_LIMITS = {
   maxTags: 20,
   /** Objects a stateful rule's groups may be spread over (`shards`; plan.ts MAX_RULE_SHARDS). */
   maxShards: 4,
+  /** Largest `lateness`, ms: a group's reorder buffer holds this much event time of matches. */
+  maxLatenessMs: 6 * 3_600_000,
 } as const;
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$/;
@@ -37,11 +39,11 @@ const COMMON = ["id", "name", "type", "enabled", "match", "group_by", "severity"
 const META = ["created_at", "updated_at", "version", "learning_from"];
 const OPTIONS: Record<RuleType, string[]> = {
   single: [],
-  threshold: ["threshold", "window", "distinct", "clear_after", "shards"],
-  bucket: ["capacity", "leakspeed", "blackhole", "distinct", "cache_size", "shards", "duration", "condition", "cancel_on"],
-  sequence: ["a", "b", "window", "absent", "shards"],
+  threshold: ["threshold", "window", "distinct", "clear_after", "shards", "lateness"],
+  bucket: ["capacity", "leakspeed", "blackhole", "distinct", "cache_size", "shards", "duration", "condition", "cancel_on", "lateness"],
+  sequence: ["a", "b", "window", "absent", "shards", "lateness"],
   heartbeat: ["shards"],
-  new_value: ["fields", "learning", "max_values", "shards"],
+  new_value: ["fields", "learning", "max_values", "shards", "lateness"],
   suppress: [],
 };
 
@@ -106,6 +108,12 @@ export function validateRule(input: unknown): ValidateResult {
   if (typeOk) {
     // stateful types only (OPTIONS); changing it re-homes the rule's groups (docs/alerts.md)
     if (OPTIONS[type].includes("shards")) integer("shards", 1, RULE_LIMITS.maxShards, false);
+    // the reorder buffer (engines/reorder.ts) holds this much event time of matches per group
+    if (OPTIONS[type].includes("lateness")) {
+      duration("lateness", false);
+      const l = parseDuration(r.lateness);
+      if (l !== undefined && l > RULE_LIMITS.maxLatenessMs) err("lateness", `at most ${RULE_LIMITS.maxLatenessMs / 3_600_000} hours (each group buffers its matches for that long)`);
+    }
     switch (type) {
       case "threshold":
         integer("threshold", 1, RULE_LIMITS.maxThreshold, true);

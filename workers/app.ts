@@ -18,6 +18,7 @@ import { registerExtractorRoutes } from "./routes/extractors.ts";
 import { registerSourceRoutes } from "./routes/sources.ts";
 import { registerRuleRoutes } from "./routes/rules.ts";
 import { registerRuleImportRoutes } from "./routes/rule-import.ts";
+import { registerListRoutes } from "./routes/lists.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerHeartbeatRoutes } from "./routes/heartbeats.ts";
 import { registerWebRoutes } from "../web/routes.tsx";
@@ -45,6 +46,7 @@ export function createApp(): Hono<AppEnv> {
   registerExtractorRoutes(app);
   registerSourceRoutes(app);
   registerRuleImportRoutes(app);
+  registerListRoutes(app);
   registerRuleRoutes(app);
   registerAlertRoutes(app);
   registerHeartbeatRoutes(app);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { EcsEvent } from "../../workers/ecs.ts";
 import { compileRule } from "../../workers/rules/project.ts";
+import { IpRangeSet } from "../../workers/rules/ip-list.ts";
 import { renderTemplate } from "../../workers/rules/template.ts";
 import type { RuleDef } from "../../workers/rules/types.ts";
 import { validateRule } from "../../workers/rules/validate.ts";
@@ -41,7 +42,7 @@ describe("default rule pack", () => {
     expect(PACK.map((r) => validateRule(r)).filter((v) => !v.ok)).toEqual([]);
     expect(rules.size).toBe(PACK.length);
     expect([...rules.values()].filter((r) => !r.enabled).map((r) => r.id)).toEqual(["suppress-known-scanner"]);
-    expect(new Set([...rules.values()].map((r) => r.type))).toEqual(new Set(["threshold", "sequence", "bucket", "new_value", "heartbeat", "suppress"]));
+    expect(new Set([...rules.values()].map((r) => r.type))).toEqual(new Set(["threshold", "sequence", "bucket", "new_value", "heartbeat", "suppress", "single"]));
   });
 
   it("login-brute-force: 5 failures in 60 s from one source across services, not 4, not spread out", () => {
@@ -108,6 +109,32 @@ describe("default rule pack", () => {
     expect(run("wan-port-scan", ports.map((p, i) => drop(i, "198.51.100.7", p)))).toMatchObject([{ count: 16, title: "Port scan from 198.51.100.7" }]);
     expect(run("wan-port-scan", ports.map((p, i) => drop(i, "192.168.1.20", p)))).toEqual([]);
     expect(run("wan-port-scan", ports.map((_, i) => drop(i, "198.51.100.7", 22)))).toEqual([]);
+  });
+
+  it("port-hammering: 100 blocked connections from one public source to one port in 10 min; not from the LAN, not spread over ports", () => {
+    const drop = (i: number, ip: string, port: number) => event(T0 + i * 1000, { event: { dataset: "iptables", type: ["denied"], action: "drop" }, network: { transport: "tcp" }, source: { ip }, destination: { ip: "203.0.113.1", port } });
+    const hundred = Array.from({ length: 100 }, (_, i) => i);
+    expect(run("port-hammering", hundred.map((i) => drop(i, "198.51.100.7", 3389)))).toMatchObject([{ count: 100, title: "198.51.100.7 hammering port 3389" }]);
+    expect(run("port-hammering", hundred.slice(1).map((i) => drop(i, "198.51.100.7", 3389)))).toEqual([]);
+    expect(run("port-hammering", hundred.map((i) => drop(i, "192.168.1.9", 3389)))).toEqual([]);
+    expect(run("port-hammering", hundred.map((i) => drop(i, "198.51.100.7", 1000 + (i % 2))))).toEqual([]);
+  });
+
+  it("lan-host-scanning-out: a LAN host reaching 50 distinct public ports in 5 min, in flow records", () => {
+    const flow = (i: number, src: string, dst: string, port: number) => event(T0 + i * 1000, { event: { dataset: "ulogd", type: ["connection", "start"], action: "flow_new" }, network: { transport: "tcp" }, source: { ip: src }, destination: { ip: dst, port } });
+    const fifty = Array.from({ length: 50 }, (_, i) => i);
+    expect(run("lan-host-scanning-out", fifty.map((i) => flow(i, "192.168.1.66", `198.51.100.${i}`, 20 + i)))).toMatchObject([{ count: 50, title: "LAN host 192.168.1.66 scanning outward" }]);
+    expect(run("lan-host-scanning-out", fifty.map((i) => flow(i, "192.168.1.66", `198.51.100.${i}`, 443)))).toEqual([]);
+    expect(run("lan-host-scanning-out", fifty.map((i) => flow(i, "192.168.1.66", "192.168.1.1", 20 + i)))).toEqual([]);
+  });
+
+  it("blocklist-traffic: a connection to an address on the loaded blocklist; nothing without the list", () => {
+    const rule = rules.get("blocklist-traffic")!;
+    const conn = (dst: string) => event(T0, { event: { dataset: "pfsense.filterlog", action: "pass" }, source: { ip: "192.168.1.20" }, destination: { ip: dst, port: 443 } });
+    const { set } = IpRangeSet.parse(["203.0.113.0/24", "2001:db8::/32"]);
+    const withList = compileRule(rule, (n) => (n === "blocklist" ? set : undefined));
+    expect([conn("203.0.113.77"), conn("198.51.100.1"), conn("2001:db8::5")].map((e) => withList.match(e) !== undefined)).toEqual([true, false, true]);
+    expect(compileRule(rule).match(conn("203.0.113.77"))).toBeUndefined();
   });
 
   it("new-device-on-lan: silent during the 7-day learning, then each new MAC once", () => {

@@ -23,6 +23,7 @@ import { storeOf } from "../store/d1.ts";
 import { buildRuleSets, suppressedIds, toAlertInputs } from "./evaluate.ts";
 import { compileRule, groupKeyOf } from "./project.ts";
 import { firingId, loadEnabledRules } from "./registry.ts";
+import { loadLists } from "./lists.ts";
 import { dedupKeyOf, MAX_ALERT_EVENT_IDS } from "../store/alerts.ts";
 
 export const BACKTEST_MAX_EVENTS = 50_000;
@@ -31,9 +32,11 @@ export const BACKTEST_PAGE = 2000;
 export type { BacktestAlert, BacktestResult };
 
 export async function runBacktest(env: Env, rule: RuleDef, from: number, to: number, limit = BACKTEST_MAX_EVENTS): Promise<BacktestResult> {
-  const target = compileRule(rule);
+  const suppressRules = (await loadEnabledRules(env)).filter((r) => r.def.type === "suppress" && r.def.id !== rule.id);
+  const lists = await loadLists(storeOf(env), [rule, ...suppressRules.map((r) => r.def)]);
+  const target = compileRule(rule, lists?.lookup);
   // The live suppress rules, leaving out the rule under test (built here, not the isolate's cached sets).
-  const sets = buildRuleSets((await loadEnabledRules(env)).filter((r) => r.def.type === "suppress" && r.def.id !== rule.id));
+  const sets = buildRuleSets(suppressRules, "", lists?.lookup);
   const engine = rule.type === "suppress" ? undefined : engineFor(rule);
 
   const groups = new Map<string, { state: unknown; dueAt: number | null }>();

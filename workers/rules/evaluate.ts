@@ -21,6 +21,7 @@
 import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
 import { loadEnabledRules } from "./registry.ts";
+import { loadLists } from "./lists.ts";
 import { storeOf } from "../store/d1.ts";
 import { notifyAlerts } from "../live.ts";
 import { planBatch, ruleSets, toAlertInputs, type ApplyResult } from "./plan.ts";
@@ -83,7 +84,8 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
   if (events.length === 0) return { alerts: 0, suppressed: 0, late: 0 };
   const rules = await loadEnabledRules(env);
   if (rules.length === 0) return { alerts: 0, suppressed: 0, late: 0 };
-  const { suppressed, inputs, calls } = planBatch(ruleSets(rules), batchKey, events);
+  const lists = await loadLists(storeOf(env), rules.map((r) => r.def));
+  const { suppressed, inputs, calls } = planBatch(ruleSets(rules, lists), batchKey, events);
 
   const results = await inParallel(
     calls.map((call) => () =>

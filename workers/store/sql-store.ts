@@ -15,6 +15,7 @@ import { insertEventStatements } from "./wire.ts";
 import { alertQueries, type AlertStore } from "./alerts.ts";
 import { heartbeatQueries, type HeartbeatStore } from "./heartbeats.ts";
 import { ruleQueries, type RuleStore } from "./rules.ts";
+import { listQueries, type ListStore } from "./lists.ts";
 import { sessionQueries, type SessionStore } from "./sessions.ts";
 import { statsQueries, type StatsStore } from "./stats.ts";
 import type { BatchRecord, EventRow, ExtractorRow, IngestResponse, PendingBatch, SourceRow, Sql, SqlResult, SqlStatement, Store, TokenRow } from "./types.ts";
@@ -35,13 +36,13 @@ const ADD_COUNTERS_SQL =
   "INSERT INTO counters (name, value) SELECT key, value FROM json_each(?1) WHERE true " +
   "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
 
-export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore {}
+export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, ListStore {}
 
 export class SqlStore implements Store {
   readonly sql: Sql;
   constructor(sql: Sql) {
     this.sql = sql;
-    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql));
+    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), listQueries(sql));
   }
 
   private async one(sql: string, ...params: unknown[]): Promise<SqlResult> {

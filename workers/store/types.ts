@@ -9,6 +9,7 @@ import type { EventsQuery } from "./events-query.ts";
 import type { AlertStore } from "./alerts.ts";
 import type { HeartbeatStore } from "./heartbeats.ts";
 import type { RuleStore } from "./rules.ts";
+import type { ListStore } from "./lists.ts";
 import type { SessionStore } from "./sessions.ts";
 import type { StatsStore } from "./stats.ts";
 
@@ -129,7 +130,7 @@ export interface RelayRow {
  * part next to its SQL (alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts); a new family adds
  * its interface there, one name to this list and its delegations to SqlStore.
  */
-export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore {
+export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, ListStore {
   /**
    * One round trip before ingest: the stored response of batch `key` (if it completed), the pending
    * record of an earlier attempt that stored events but failed later, and the parse settings' version.

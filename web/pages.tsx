@@ -387,6 +387,7 @@ function SettingsBody(props: { user: PageUser }) {
       <section>
         <h2>Source timezones</h2>
         <p class="hint">RFC 3164 timestamps carry no zone; set it per host or sender IP (default UTC).</p>
+        <ul id="clock-warnings" class="rows" aria-label="Clock warnings" aria-live="polite"></ul>
         <form id="tz-form" class="filters admin-only">
           <label class="field">
             <span>Host or IP</span>

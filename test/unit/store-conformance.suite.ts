@@ -467,6 +467,19 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(await mine()).toEqual([]);
     });
 
+    // --- Clock skew
+
+    it("samples (host, @timestamp - received_at) of the most recent events stamped in a range, by id", async () => {
+      const store = await makeStore();
+      const host = unique("skew");
+      const B0 = Date.parse("2002-03-04T05:00:00.000Z") + (seq % 1000) * 3_600_000;
+      const events = Array.from({ length: 3 }, (_, i) => makeEvent(host, B0 + i * 1000, i));
+      await store.insertEvents(events.map(eventRow)); // makeEvent receives each line 5 ms after its time
+      const got = (await store.clockSamples(B0, B0 + 60_000, 100)).filter((s) => s.host === host);
+      expect(got.map((s) => s.skew)).toEqual([-5, -5, -5]);
+      expect((await store.clockSamples(B0 + 1500, B0 + 60_000, 100)).filter((s) => s.host === host)).toHaveLength(1);
+    });
+
     // --- Address lists
 
     it("stores address lists whole, versions them strictly increasing, chunks large ones, deletes them", async () => {

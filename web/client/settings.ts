@@ -4,6 +4,7 @@ import { $, age, clear, h, isAdmin, showMsg, timeEl } from "./dom.ts";
 
 type Token = { id: string; name: string; scopes: string[]; created_at?: string | number; last_used_at?: string | number | null };
 type Source = { key: string; timezone: string; updated_at?: string | number };
+type ClockWarning = { key: string; warning: string; suggested_timezone: string | null; offset_hours: number | null };
 type Relay = { name: string; last_seen: string; last_ip: string | null; batches: number; lines: number; bytes: number };
 
 const ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney"];
@@ -44,9 +45,32 @@ export function settingsPage(): void {
         } }, "Revoke"),
       ), "No tokens yet.");
 
-  const loadSources = (): Promise<void> =>
-    fillList<Source>("#sources", "/v1/sources", "sources", (s) =>
+  const loadSources = async (): Promise<void> => {
+    await fillList<Source>("#sources", "/v1/sources", "sources", (s) =>
       h("li", { class: "row" }, h("span", {}, h("strong", {}, s.key), " "), h("span", { class: "tag" }, s.timezone)), "All sources use UTC.");
+    // A source whose clock is a whole number of hours off: a time-zone mistake, with the zone to set.
+    const warn = $("#clock-warnings");
+    if (!warn) return;
+    try {
+      const body = await api<{ warnings?: ClockWarning[] }>("/v1/sources");
+      clear(warn);
+      for (const w of body.warnings ?? []) {
+        warn.append(h("li", { class: "row warning", role: "alert" },
+          h("div", {}, h("strong", {}, w.key), " ", w.warning),
+          isAdmin() && w.suggested_timezone ? h("button", { type: "button", class: "btn primary", onclick: async () => {
+            try {
+              await api(`/v1/sources/${encodeURIComponent(w.key)}`, { method: "PUT", body: { timezone: w.suggested_timezone } });
+              showMsg(`${w.key} now read as ${w.suggested_timezone}.`, "ok");
+              void loadSources();
+            } catch (e) {
+              err(e);
+            }
+          } }, `Set ${w.suggested_timezone}`) : null));
+      }
+    } catch (e) {
+      err(e);
+    }
+  };
 
   const loadRelays = (): Promise<void> =>
     fillList<Relay>("#relays", "/v1/relays", "relays", (r) =>

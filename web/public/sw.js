@@ -5,7 +5,7 @@
  * 503 {"error":{"code":"offline"}} that the client shows as its "offline" state.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "2d42430c13a8";
+const VERSION = "48f6cfa06c77";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",

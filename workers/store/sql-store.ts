@@ -12,6 +12,7 @@
 import { buildEventsQuery, type EventsQuery } from "./events-query.ts";
 import { extractorRow, rowToEvent, sourceRow, tokenRow } from "./decode.ts";
 import { insertEventStatements } from "./wire.ts";
+import { lowerBound } from "../parse/id.ts";
 import { alertQueries, type AlertStore } from "./alerts.ts";
 import { heartbeatQueries, type HeartbeatStore } from "./heartbeats.ts";
 import { ruleQueries, type RuleStore } from "./rules.ts";
@@ -227,6 +228,15 @@ export class SqlStore implements Store {
 
   async deleteExtractor(id: string) {
     return (await this.one("DELETE FROM extractors WHERE id = ?1", id)).changes > 0;
+  }
+
+  async clockSamples(from: number, to: number, limit: number) {
+    // By primary key (ids start with the event time): the most recent `limit` events stamped in [from, to).
+    const r = await this.one(
+      "SELECT host, ts - received_at AS skew FROM events WHERE id >= ?1 AND id < ?2 AND host IS NOT NULL ORDER BY id DESC LIMIT ?3",
+      lowerBound(from), lowerBound(to), limit,
+    );
+    return r.rows.map((x) => ({ host: String(x.host), skew: Number(x.skew) }));
   }
 
   async listSources() {

@@ -177,6 +177,8 @@ export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatSto
   putExtractor(row: ExtractorRow): Promise<void>;
   deleteExtractor(id: string): Promise<boolean>;
   listSources(): Promise<SourceRow[]>;
+  /** (host, @timestamp - received_at) of the most recent `limit` events stamped in [from, to) ms, by id (clock-skew.ts). */
+  clockSamples(from: number, to: number, limit: number): Promise<{ host: string; skew: number }[]>;
   getSource(key: string): Promise<SourceRow | null>;
   putSource(row: SourceRow): Promise<void>;
   deleteSource(key: string): Promise<boolean>;

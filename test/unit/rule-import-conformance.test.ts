@@ -6,7 +6,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { corpusPath, haveCorpus } from "../conformance/corpora.ts";
 import { importCrowdsecScenarios } from "../../workers/rules/crowdsec-import.ts";
 import { importSecRules } from "../../workers/rules/sec.ts";
@@ -126,5 +128,22 @@ describe.skipIf(!haveCorpus("crowdsec", "hub", "scenarios"))("CrowdSec hub scena
     }
     console.log(`[crowdsec-import] ${imported} scenarios imported; refused: ${refused.join("; ") || "none"}`);
     expect([imported, refused]).toEqual([12, []]);
+  });
+});
+
+describe("the importers never throw", () => {
+  // Documents built from the keys and values the formats use, so the converters' deep paths are reached.
+  const value = fc.oneof(fc.string({ maxLength: 20 }), fc.integer({ min: -2, max: 100 }), fc.constant(null), fc.boolean(), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }), fc.dictionary(fc.constantFrom("product", "service", "category", "condition", "sel", "keywords", "src_ip|cidr", "user|contains|all", "gte", "field", "type", "rules", "timespan", "group-by"), fc.oneof(fc.string({ maxLength: 10 }), fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }), fc.integer()), { maxKeys: 4 }));
+  const doc = fc.dictionary(fc.constantFrom("type", "name", "title", "id", "filter", "groupby", "distinct", "capacity", "leakspeed", "duration", "condition", "cancel_on", "blackhole", "labels", "logsource", "detection", "correlation", "level", "tags", "generate"), value, { maxKeys: 8 });
+  it("on arbitrary documents of their formats (errors are answers, not exceptions)", () => {
+    fc.assert(
+      fc.property(fc.array(doc, { minLength: 1, maxLength: 3 }), (docs) => {
+        const yaml = docs.map((d) => stringify(d)).join("---\n");
+        expect(() => importCrowdsecScenarios(yaml)).not.toThrow();
+        expect(() => importSigmaRules(yaml)).not.toThrow();
+        expect(() => importSecRules(docs.map((d) => Object.entries(d).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join("\n")).join("\n\n"))).not.toThrow();
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -279,7 +279,7 @@ function convert(doc: Record<string, unknown>, errors: FieldError[]): Record<str
     severity: labels.remediation === true ? "high" : "medium",
     title: `${typeof labels.label === "string" ? labels.label : name}${groupBy.includes("source.ip") ? " from {{source.ip}}" : ""}`,
     text: "{{count}} events (CrowdSec scenario " + name + ")",
-    tags: ["crowdsec", name, ...classification].slice(0, 20).map((t) => t.slice(0, 64)),
+    tags: ["crowdsec", name, ...classification].filter((t): t is string => typeof t === "string" && t !== "").slice(0, 20).map((t) => t.slice(0, 64)),
   };
   if (typeof doc.description === "string") rule.description = doc.description.slice(0, 1000);
   if (type === "leaky" || type === "conditional") rule.leakspeed = doc.leakspeed;

@@ -40,7 +40,7 @@ const CONTEXT_LINE = new RegExp([
   String.raw`Did not receive identification string`, String.raw`Bad protocol version identification`, String.raw`refused connect from`,
   String.raw`Received disconnect from`, String.raw`Connection closed by [0-9.]+ \[preauth\]`, String.raw`ssh_dispatch_run_fatal`,
   String.raw`Timeout before authentication`, String.raw`Disconnected from [0-9.]+ port \d+ \[preauth\]`, String.raw`kex_exchange_identification`,
-  String.raw`Read from socket failed`, String.raw`no matching \S+ found`,
+  String.raw`Read from socket failed`, String.raw`no matching \S+ found`, String.raw`Failed none for`,
 ].join("|"));
 
 /**
@@ -271,7 +271,7 @@ describe("conformance: fail2ban test logs", () => {
 /** Template → outcome we must give (undefined: classified without outcome). */
 const LOGHUB_OUTCOME: Record<string, "success" | "failure" | undefined> = {
   // failed attempts (CrowdSec's ssh_failed-auth); the rest accompany an attempt or a connection
-  E1: "success", E7: undefined, E8: "failure", E9: "failure", E10: "failure", E13: "failure", E14: "failure", E19: "failure", E20: "failure",
+  E1: "success", E7: undefined, E8: undefined /* Failed none: a method probe */, E9: "failure", E10: "failure", E13: "failure", E14: "failure", E19: "failure", E20: "failure",
   E23: "success",
 };
 

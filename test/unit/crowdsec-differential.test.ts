@@ -43,8 +43,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Runs CrowdSec on `log` and returns the sorted "scenario ip" pairs of its overflows, and their number. */
-async function crowdsecPairs(log: string): Promise<{ pairs: string[]; alerts: number }> {
+/** Runs CrowdSec on `log`: the sorted "scenario ip" pairs of its overflows, their number, and the lines its sshd parser calls ssh_failed-auth. */
+async function crowdsecPairs(log: string): Promise<{ pairs: string[]; alerts: number; failed: string[] }> {
   const root = mkdtempSync(path.join(tmpdir(), "porchlight-cs-"));
   dirs.push(root);
   const cfg = path.join(root, "cfg");
@@ -85,7 +85,31 @@ async function crowdsecPairs(log: string): Promise<{ pairs: string[]; alerts: nu
     alerts++;
     for (const ip of Object.keys(e.Overflow?.Sources ?? {})) pairs.add(`${scenario} ${ip}`);
   }
-  return { pairs: [...pairs].sort(), alerts };
+  const parsed = parseYaml(readFileSync(path.join(root, "dump/parser-dump.yaml"), "utf8")) as Record<string, Record<string, { success?: boolean; evt: { Line: { Raw: string }; Meta?: Record<string, string> } }[]>>;
+  const failed = (parsed["s01-parse"]?.["crowdsecurity/sshd-logs"] ?? []).filter((e) => e.success && e.evt.Meta?.log_type === "ssh_failed-auth").map((e) => e.evt.Line.Raw.replace(/\r$/, ""));
+  return { pairs: [...pairs].sort(), alerts, failed: failed.sort() };
+}
+
+/** Lines our sshd parser gives event.outcome failure. */
+function porchlightFailed(log: string): string[] {
+  return toEvents(readFileSync(log, "utf8").split("\n")).filter((e) => e.event.dataset === "sshd" && e.event.outcome === "failure").map((e) => e.raw.replace(/\r$/, "")).sort(); // the loghub file has CRLF ends; CrowdSec drops the CR
+}
+
+/**
+ * Where our failed attempts differ from CrowdSec's ssh_failed-auth lines, on purpose (docs/rules.md):
+ * a PAM authentication failure whose rhost is a host name (CrowdSec's grok wants an IP; it is still a
+ * failed attempt, grouped under no source IP), and a `Failed password for invalid user` with an empty
+ * name (CrowdSec's USERNAME wants one).
+ */
+const CLASSIFICATION_DEVIATIONS = [/pam_unix\(sshd:auth\): authentication failure; .*rhost=[^\s]*[A-Za-z][^\s]*\s*(?:user=|$)/, /Failed password for invalid user {2}/];
+
+function classificationDiff(theirs: string[], ours: string[]) {
+  const count = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
+  const t = count(theirs), o = count(ours);
+  const onlyOurs: string[] = [], onlyTheirs: string[] = [];
+  for (const [x, n] of o) for (let i = t.get(x) ?? 0; i < n; i++) onlyOurs.push(x);
+  for (const [x, n] of t) for (let i = o.get(x) ?? 0; i < n; i++) onlyTheirs.push(x);
+  return { onlyOurs, onlyTheirs, unexplained: onlyOurs.filter((x) => !CLASSIFICATION_DEVIATIONS.some((re) => re.test(x))) };
 }
 
 /** Our side: the same scenarios imported, the same file parsed, log time as the clock. */
@@ -110,13 +134,45 @@ function porchlightPairs(log: string): { pairs: string[]; alerts: number } {
 }
 
 describe.skipIf(!HAVE)("CrowdSec 1.4.6 vs Porchlight on the same file with the same scenarios", () => {
-  it("loghub OpenSSH_2k: the same (scenario, source ip) pairs alert", { timeout: 90_000 }, async () => {
-    const log = corpusPath("loghub", "OpenSSH", "OpenSSH_2k.log");
+  const compare = async (label: string, log: string) => {
     const theirs = await crowdsecPairs(log);
     const ours = porchlightPairs(log);
-    console.log(`[crowdsec-differential] OpenSSH_2k: CrowdSec ${theirs.alerts} alerts on ${theirs.pairs.length} pairs; Porchlight ${ours.alerts} alerts on ${ours.pairs.length} pairs`);
+    console.log(`[crowdsec-differential] ${label}: CrowdSec ${theirs.alerts} alerts on ${theirs.pairs.length} pairs; Porchlight ${ours.alerts} alerts on ${ours.pairs.length} pairs`);
+    return { theirs, ours };
+  };
+
+  // CrowdSec's own alert count varies between runs on this file (60 to 62 here: its buckets run in
+  // goroutines, and an overflow racing a blackhole may or may not be kept); the pairs do not, so the
+  // pairs are what must agree.
+  it("loghub OpenSSH_2k: the same (scenario, source ip) pairs alert; the same failed-login lines", { timeout: 90_000 }, async () => {
+    const log = corpusPath("loghub", "OpenSSH", "OpenSSH_2k.log");
+    const { theirs, ours } = await compare("OpenSSH_2k", log);
     expect(theirs.pairs.length).toBeGreaterThan(10);
     expect(ours.pairs).toEqual(theirs.pairs);
-    expect(ours.alerts).toBe(theirs.alerts);
+    const d = classificationDiff(theirs.failed, porchlightFailed(log));
+    console.log(`[crowdsec-differential] OpenSSH_2k failed-login lines: CrowdSec ${theirs.failed.length}, ours ${theirs.failed.length - d.onlyTheirs.length + d.onlyOurs.length} (${d.onlyOurs.length} only ours, documented; ${d.onlyTheirs.length} only theirs)`);
+    expect(d.onlyTheirs).toEqual([]);
+    expect(d.unexplained).toEqual([]);
+  });
+
+  it("fail2ban's sshd test log and the CrowdSec hub's sshd test logs: the same pairs alert, the same failed-login lines", { timeout: 90_000 }, async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "porchlight-csd-"));
+    dirs.push(root);
+    const hubLogs = ["ssh-bf/ssh-bf.log", "sshd-invalid-bf/sshd-invalid-bf.log", "ssh-slow-bf/ssh-slow-bf.log", "sshd_banner_exchange/sshd_banner_exchange.log", "sshd-logs/sshd-logs.log", "sshd-logs-fp/sshd-logs.log", "opnsense-sshd/opnsense-sshd.log"];
+    const hub = path.join(root, "hub-sshd.log");
+    writeFileSync(hub, hubLogs.map((f) => readFileSync(corpusPath("crowdsec", "hub", ".tests", f), "utf8").trimEnd() + "\n").join(""));
+    for (const [label, log] of [["fail2ban sshd", corpusPath("fail2ban-testlogs", "logs", "sshd")], ["hub sshd tests", hub]] as const) {
+      if (!existsSync(log)) continue;
+      const { theirs, ours } = await compare(label, log);
+      expect(ours.pairs, label).toEqual(theirs.pairs);
+      const d = classificationDiff(theirs.failed, porchlightFailed(log));
+      // Every line CrowdSec calls a failed login is one for us too; beyond them we also count attempt
+      // forms its grok patterns do not take (ROOT LOGIN REFUSED, DenyUsers/AllowGroups refusals, BSD and
+      // macOS "PAM: Authentication failure for", IPv6 or host-name peers, locked accounts, forged users),
+      // each a failed attempt by its own text: listed with PORCHLIGHT_CONFORMANCE_VERBOSE=1.
+      console.log(`[crowdsec-differential] ${label} failed-login lines: CrowdSec ${theirs.failed.length}, all of them ours too; ${d.onlyOurs.length} more attempt lines ours only`);
+      if (process.env.PORCHLIGHT_CONFORMANCE_VERBOSE) for (const x of d.onlyOurs) console.log(`  only ours: ${x}`);
+      expect(d.onlyTheirs, label).toEqual([]);
+    }
   });
 });

@@ -8,7 +8,7 @@
  * an invalid banner). Lines that only accompany an attempt or a connection — preauth disconnects
  * without a user, "Received disconnect", PAM's "N more authentication failures" summary, "maximum
  * authentication attempts exceeded", "input_userauth_request", "Did not receive identification string",
- * timeouts, negotiation and protocol errors — keep their own event.action (rules and CrowdSec's other
+ * timeouts, negotiation and protocol errors, `Failed none` method probes — keep their own event.action (rules and CrowdSec's other
  * log types select them by action) but carry no outcome, so a health check or a client that gives up
  * politely is not a failed login. "success" for accepted logins and opened sessions. The line's own
  * text decides: no state is kept across lines (see test/conformance/program-deviations.md).
@@ -48,7 +48,8 @@ const RULES: Rule[] = [
     const last = /.* from ([0-9A-Za-z_.:%-]+) port (\d+)(?: ssh\d?)?(?::|$)/.exec(m.input.replace(/ ssh\d?: from .*$/, ""));
     if (last && last[1] !== ip) { ip = last[1]; port = last[2]; user = firstWord(user); }
     if (user === "<invalid username>") user = undefined;
-    const f = authEvent(DS, g.inv ? "invalid_user" : "ssh_login", "failure", user, peer(ip, port));
+    // "Failed none": the client asking which methods exist, no credential tried (CrowdSec does not count it either).
+    const f = authEvent(DS, g.inv ? "invalid_user" : "ssh_login", g.method === "none" ? undefined : "failure", user, peer(ip, port), g.method === "none" ? "info" : "start");
     f.porchlight = { fields: { ssh_method: g.method! } };
     return f;
   }],

@@ -1,13 +1,14 @@
 /**
  * `lateness` through the real pipeline: batches evaluated out of order raise one alert with the
  * in-order first_seen, last_seen and count (the reorder buffer drains by the Durable Object's alarm);
- * a match beyond the lateness is counted and shown by GET /v1/rules/:id as late_events.
+ * a match beyond the lateness is counted and shown by GET /v1/rules/:id as late_events and, through
+ * ingest, as the rule's counter in GET /v1/metrics.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { evaluateBatch } from "../../workers/rules/evaluate.ts";
 import { ruleObjectName } from "../../workers/rules/registry.ts";
-import { api } from "./api-client.ts";
+import { api, ingest } from "./api-client.ts";
 import { alertsOf, createRule, ruleStub, runAlarmAt, SSH_FAIL_MATCH, sshFail, T0, uid } from "./rules-fixtures.ts";
 
 const S = 1000;
@@ -33,5 +34,12 @@ describe("lateness (order-independent windows)", () => {
     await evaluateBatch(env, uid("b"), [f(50)]);
     const got = (await (await api(`/v1/rules/${id}`)).json()) as { late_events: number; lateness: string };
     expect(got).toMatchObject({ late_events: 1, lateness: "5m" });
+    // through ingest, a late match is also a pipeline counter of its rule (GET /v1/metrics)
+    const line = `<38>1 ${new Date(T0 + 60 * S).toISOString()} nas sshd 811 - - Failed password for root from ${ip} port 52144 ssh2`;
+    const res = await ingest([line], { headers: { "idempotency-key": uid("late-key") } });
+    expect(res.body).toMatchObject({ stored: 1 });
+    const { counters } = (await (await api("/v1/metrics")).json()) as { counters: Record<string, number> };
+    expect(counters[`late_matches.rule.${id}`]).toBe(1);
+    expect((await (await api(`/v1/rules/${id}`)).json()) as { late_events: number }).toMatchObject({ late_events: 2 });
   });
 });

@@ -31,12 +31,13 @@ function ruleJson(row: RuleRow): RuleDef & { version: number; created_at: string
 /** Largest rule definition stored, bytes of JSON (a rule is a few hundred bytes; D1 values stop at 2 MB). */
 export const RULE_MAX_BYTES = 65_536;
 
-/** Validates a rule body or throws a 400 naming every bad field. Strips the API's bookkeeping fields. */
+/** Validates a rule body or throws a 400 naming every bad field. Strips the API's bookkeeping fields (and late_events). */
 export function parseRuleBody(body: unknown, where = ""): RuleDef {
   const size = JSON.stringify(body ?? null).length;
   if (size > RULE_MAX_BYTES) throw new PorchlightError("payload_too_large", `${where || "rule"}: ${size} bytes of JSON; a rule may have at most ${RULE_MAX_BYTES}`);
   if (body && typeof body === "object" && !Array.isArray(body)) {
-    const { version: _v, created_at: _c, updated_at: _u, ...rest } = body as Record<string, unknown>;
+    // What GET answers beside the rule (bookkeeping, the late count) may come back in a PUT of what was read.
+    const { version: _v, created_at: _c, updated_at: _u, late_events: _l, ...rest } = body as Record<string, unknown>;
     body = rest;
   }
   const v = validateRule(body);

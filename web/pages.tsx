@@ -405,6 +405,26 @@ function SettingsBody(props: { user: PageUser }) {
         <ul id="sources" class="rows" aria-label="Source timezones"></ul>
       </section>
       <section>
+        <h2>Address lists</h2>
+        <p class="hint">IPs and CIDRs that rules read with in_list (the default pack's blocklist-traffic reads "blocklist").</p>
+        <form id="list-form" class="editor admin-only">
+          <label class="field">
+            <span>List name</span>
+            <input name="name" required placeholder="blocklist" autocomplete="off" pattern="[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}" />
+          </label>
+          <label class="field">
+            <span>Entries (one IP or CIDR per line; replaces the list)</span>
+            <textarea name="entries" class="json" rows={5} spellcheck={false} autocapitalize="off"></textarea>
+          </label>
+          <div class="actions">
+            <button type="submit" class="btn primary">
+              Save list
+            </button>
+          </div>
+        </form>
+        <ul id="lists" class="rows" aria-label="Address lists"></ul>
+      </section>
+      <section>
         <h2>Relays seen</h2>
         <ul id="relays" class="rows" aria-label="Relays"></ul>
       </section>

@@ -321,7 +321,7 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await ctx.close();
   });
 
-  it("creates and revokes a token, sets a source timezone and disables a rule from the UI", async () => {
+  it("creates and revokes a token, sets a source timezone, saves and deletes an address list and disables a rule from the UI", async () => {
     const ctx = await newContext(PHONE);
     const page = await ctx.newPage();
     page.on("dialog", (d) => void d.accept());
@@ -345,6 +345,15 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await poll(() => page.locator("#sources").textContent()).toContain("Europe/Berlin");
     const src = await api<{ timezone: string }>("/v1/sources/host:router");
     expect(src.body.timezone).toBe("Europe/Berlin");
+
+    // an address list saved from the page is the API's list; deleting it from the page removes it
+    await page.locator("#list-form").getByLabel("List name").fill("blocklist");
+    await page.locator("#list-form").getByLabel(/^Entries/).fill("203.0.113.0/24\n198.51.100.7\n");
+    await page.getByRole("button", { name: "Save list" }).click();
+    await poll(() => page.locator("#lists").textContent()).toContain("2 entries");
+    expect((await api<{ entries: string[] }>("/v1/lists/blocklist")).body.entries).toEqual(["203.0.113.0/24", "198.51.100.7"]);
+    await page.getByRole("button", { name: "Delete list blocklist" }).click();
+    await poll(() => page.locator("#lists").textContent()).toContain("No address lists yet.");
 
     await page.goto(`${base}/rules`);
     const toggle = page.locator(`li.rule[data-id="${RULE.id}"]`).getByRole("switch");

@@ -1,10 +1,11 @@
-/** Settings page: tokens (create, revoke), per-source timezones, relays seen. */
+/** Settings page: tokens (create, revoke), per-source timezones and clock warnings, address lists, relays seen. */
 import { api, listOf } from "./api.ts";
 import { $, age, clear, h, isAdmin, showMsg, timeEl } from "./dom.ts";
 
 type Token = { id: string; name: string; scopes: string[]; created_at?: string | number; last_used_at?: string | number | null };
 type Source = { key: string; timezone: string; updated_at?: string | number };
 type ClockWarning = { key: string; warning: string; suggested_timezone: string | null; offset_hours: number | null };
+type AddressList = { name: string; count: number; updated_at: number };
 type Relay = { name: string; last_seen: string; last_ip: string | null; batches: number; lines: number; bytes: number };
 
 const ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney"];
@@ -116,7 +117,37 @@ export function settingsPage(): void {
     }
   });
 
+  const loadLists = (): Promise<void> =>
+    fillList<AddressList>("#lists", "/v1/lists", "lists", (l) =>
+      h("li", { class: "row" },
+        h("div", {}, h("strong", {}, l.name), " ", h("span", { class: "tag" }, `${l.count} entries`), h("div", { class: "hint" }, "updated ", timeEl(l.updated_at, `${age(l.updated_at)} ago`))),
+        isAdmin() ? h("button", { type: "button", class: "btn danger", "aria-label": `Delete list ${l.name}`, onclick: async () => {
+          if (!confirm(`Delete list "${l.name}"? Rules reading it then match nothing.`)) return;
+          try {
+            await api(`/v1/lists/${encodeURIComponent(l.name)}`, { method: "DELETE" });
+            showMsg(`Deleted ${l.name}.`, "ok");
+            void loadLists();
+          } catch (e) {
+            err(e);
+          }
+        } }, "Delete") : null,
+      ), "No address lists yet.");
+
+  $<HTMLFormElement>("#list-form")?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const fd = new FormData(e.currentTarget as HTMLFormElement);
+    const name = String(fd.get("name") ?? "").trim();
+    try {
+      const r = await api<{ count: number }>(`/v1/lists/${encodeURIComponent(name)}`, { method: "PUT", text: String(fd.get("entries") ?? "") });
+      showMsg(`Saved ${name}: ${r.count} entries.`, "ok");
+      void loadLists();
+    } catch (e2) {
+      err(e2);
+    }
+  });
+
   void loadTokens();
   void loadSources();
+  void loadLists();
   void loadRelays();
 }

@@ -111,7 +111,7 @@ function makeRules(): RuleDef[] {
 // ---------------------------------------------------------------- 2. stateful engines with JSON state round trips
 {
   const rules = makeRules().filter((r) => r.type !== "single" && r.type !== "suppress" && r.type !== "heartbeat");
-  const compiled = rules.map(compileRule);
+  const compiled = rules.map((r) => compileRule(r));
   const batches = Array.from({ length: 50 }, (_, b) => makeEvents(1000, T0 + b * 50_000));
   // pre-match (that is the Worker's stateless half, measured above): per rule, per batch, its matches
   const work: { rule: RuleDef; batches: MatchedEvent[][] }[] = compiled.map((c) => ({

@@ -25,7 +25,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../workers/env.ts";
 import type { Engine, Firing, MatchedEvent, RuleDef, StepResult } from "../workers/rules/types.ts";
-import { ENGINES } from "../workers/rules/engines/index.ts";
+import { engineFor } from "../workers/rules/engines/index.ts";
 import { firingId, toAlertInputs, type ApplyResult } from "../workers/rules/plan.ts";
 import { groupKeyOf, groupObject, groupValues } from "../workers/rules/project.ts";
 import { parseDuration } from "../workers/rules/duration.ts";
@@ -45,6 +45,8 @@ export interface InspectResult {
   outbox: number;
   schedule: ScheduleRow[];
   alarm: number | null;
+  /** Matches this shard ignored as later than the rule's lateness, since the rule last changed. */
+  late: number;
 }
 
 type HeartbeatListing = Omit<HeartbeatRow, "updatedAt">;
@@ -115,7 +117,7 @@ export class RuleState extends DurableObject<Env> {
     const touched = new Map<string, { group: Record<string, string>; lastTs: number }>();
     let late = 0;
     try {
-      const engine = ENGINES[rule.type];
+      const engine = engineFor(rule);
       if (!engine) throw new Error(`no engine for rule type ${rule.type}`);
       late = this.applySync(batchKey, rule, ruleVersion, events, engine, now, firings, touched);
     } catch (err) {
@@ -167,6 +169,8 @@ export class RuleState extends DurableObject<Env> {
         touched.set(key, { group: groupObject(rule, groupValues(rule, ev)), lastTs: Math.max(t?.lastTs ?? 0, ev.ts) });
       }
       for (const [key, cur] of work) this.writeGroup(key, cur.state, cur.dueAt, cur.heldDue);
+      // Per-rule visibility of what lateness cost (GET /v1/rules/:id late_events): never dropped silently.
+      if (late > 0) this.sql.exec("INSERT INTO meta (k, v) VALUES ('late', ?) ON CONFLICT (k) DO UPDATE SET v = CAST(v AS INTEGER) + ?", String(late), late);
       this.sql.exec("INSERT INTO applied_batches (batch_key, at, result) VALUES (?, ?, ?)", batchKey, now, JSON.stringify({ f: firings, late }));
       // Pruning scans the table (no index on `at`: it would cost a write per batch), so it runs once
       // every PRUNE_EVERY applies of this instance; the bounds hold within that slack.
@@ -196,7 +200,17 @@ export class RuleState extends DurableObject<Env> {
       outbox: this.outbox.size(),
       schedule: this.schedule.list(),
       alarm: await this.ctx.storage.getAlarm(),
+      late: this.lateCount(),
     };
+  }
+
+  /** Matches ignored as late since the rule last changed (GET /v1/rules/:id sums the shards). */
+  async lateEvents(): Promise<number> {
+    return this.lateCount();
+  }
+
+  private lateCount(): number {
+    return Number(this.meta().get("late") ?? 0);
   }
 
   /**
@@ -208,7 +222,7 @@ export class RuleState extends DurableObject<Env> {
       this.sql.exec("DELETE FROM groups");
       this.outbox.clear();
       this.schedule.cancelAll();
-      this.sql.exec("DELETE FROM meta WHERE k IN ('rule', 'version')");
+      this.sql.exec("DELETE FROM meta WHERE k IN ('rule', 'version', 'late')");
     });
     await this.schedule.arm();
   }
@@ -238,7 +252,7 @@ export class RuleState extends DurableObject<Env> {
       }
       if (groups.length === 0) return;
       const rule = ruleText ? (JSON.parse(ruleText) as RuleDef) : undefined;
-      const engine = rule ? ENGINES[rule.type] : undefined;
+      const engine = rule ? engineFor(rule) : undefined;
       if (!rule || !engine?.onDue) {
         // Nothing can handle these deadlines: drop them rather than wake up forever.
         for (const g of groups) this.schedule.cancel(dueId(g.key));
@@ -301,6 +315,7 @@ export class RuleState extends DurableObject<Env> {
     if (heldVersion !== undefined && version < heldVersion) return;
     if (heldVersion !== undefined && version > heldVersion) {
       this.sql.exec("DELETE FROM groups");
+      this.sql.exec("DELETE FROM meta WHERE k = 'late'");
       this.schedule.cancelKind(DUE);
     }
     this.setMeta("rule", JSON.stringify(rule));

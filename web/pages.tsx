@@ -253,6 +253,9 @@ function RulesBody() {
         <button id="new-rule" type="button" class="btn admin-only">
           New rule
         </button>
+        <button id="import-rules" type="button" class="btn admin-only" aria-controls="import" aria-expanded="false">
+          Import rules
+        </button>
         <label class="field inline">
           <span>Backtest range</span>
           <select id="bt-range">
@@ -264,6 +267,34 @@ function RulesBody() {
           </select>
         </label>
       </p>
+      <section id="import" class="card" aria-label="Import rules" hidden>
+        <form id="import-form" class="editor">
+          <label class="field">
+            <span>Rule file (CrowdSec or Sigma .yaml, SEC .sec/.conf, Porchlight .json)</span>
+            <input id="import-file" type="file" accept=".yaml,.yml,.sec,.conf,.rules,.json" />
+          </label>
+          <label class="field">
+            <span>Or paste it</span>
+            <textarea id="import-text" class="json" rows={8} spellcheck={false} autocapitalize="off"></textarea>
+          </label>
+          <label class="field">
+            <span>Format</span>
+            <select id="import-type">
+              <option value="auto">From the file's extension</option>
+              <option value="crowdsec">CrowdSec scenarios (YAML)</option>
+              <option value="sigma">Sigma rules (YAML)</option>
+              <option value="sec">SEC rules</option>
+              <option value="json">Porchlight JSON</option>
+            </select>
+          </label>
+          <div class="actions">
+            <button id="import-go" type="submit" class="btn primary">
+              Import
+            </button>
+          </div>
+          <div id="import-result" aria-live="polite"></div>
+        </form>
+      </section>
       <p id="msg" class="msg" role="alert" hidden></p>
       <ul id="list" class="cards" aria-label="Rules"></ul>
       <p id="empty" class="empty" hidden>
@@ -527,6 +558,7 @@ function SettingsBody(props: { user: PageUser }) {
       <section>
         <h2>Source timezones</h2>
         <p class="hint">RFC 3164 timestamps carry no zone; set it per host or sender IP (default UTC).</p>
+        <ul id="clock-warnings" class="rows" aria-label="Clock warnings" aria-live="polite"></ul>
         <form id="tz-form" class="filters admin-only">
           <label class="field">
             <span>Host or IP</span>
@@ -542,6 +574,26 @@ function SettingsBody(props: { user: PageUser }) {
           </button>
         </form>
         <ul id="sources" class="rows" aria-label="Source timezones"></ul>
+      </section>
+      <section>
+        <h2>Address lists</h2>
+        <p class="hint">IPs and CIDRs that rules read with in_list (the default pack's blocklist-traffic reads "blocklist").</p>
+        <form id="list-form" class="editor admin-only">
+          <label class="field">
+            <span>List name</span>
+            <input name="name" required placeholder="blocklist" autocomplete="off" pattern="[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}" />
+          </label>
+          <label class="field">
+            <span>Entries (one IP or CIDR per line; replaces the list)</span>
+            <textarea name="entries" class="json" rows={5} spellcheck={false} autocapitalize="off"></textarea>
+          </label>
+          <div class="actions">
+            <button type="submit" class="btn primary">
+              Save list
+            </button>
+          </div>
+        </form>
+        <ul id="lists" class="rows" aria-label="Address lists"></ul>
       </section>
       <section>
         <h2>Relays seen</h2>

@@ -78,6 +78,8 @@ export interface BacktestResult {
   limit: number;
   /** When truncated: the @timestamp of the last event scanned. */
   scanned_until: string | null;
+  /** Matches the engine did not use: later than the rule's lateness behind their group (engines/reorder.ts). */
+  late: number;
   alerts: BacktestAlert[];
 }
 

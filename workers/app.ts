@@ -17,6 +17,8 @@ import { registerTokenRoutes } from "./routes/tokens.ts";
 import { registerExtractorRoutes } from "./routes/extractors.ts";
 import { registerSourceRoutes } from "./routes/sources.ts";
 import { registerRuleRoutes } from "./routes/rules.ts";
+import { registerRuleImportRoutes } from "./routes/rule-import.ts";
+import { registerListRoutes } from "./routes/lists.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerHeartbeatRoutes } from "./routes/heartbeats.ts";
 import { registerRetentionRoutes } from "./routes/retention.ts";
@@ -52,6 +54,8 @@ export function createApp(): Hono<AppEnv> {
   registerTokenRoutes(app);
   registerExtractorRoutes(app);
   registerSourceRoutes(app);
+  registerRuleImportRoutes(app);
+  registerListRoutes(app);
   registerRuleRoutes(app);
   registerAlertRoutes(app);
   registerHeartbeatRoutes(app);

@@ -245,17 +245,16 @@ describe("porchlight against npm start", () => {
     expect(bt).toMatchObject({ matched: 1, firings: 1 });
     expect(bt.alerts[0].title).toBe("Edited marker on nas");
 
-    writeFileSync(join(tmp, "sigma.yml"), "title: t\nlogsource:\n  product: linux\ndetection:\n  sel:\n    a: b\n  condition: sel\n");
+    // the foreign importers, chosen by extension; refusals are listed on stderr, one per rule
+    writeFileSync(join(tmp, "sigma.yml"), "title: CLI sigma\nid: cli-e2e-sigma\nlogsource:\n  product: linux\n  service: sshd\ndetection:\n  sel:\n    message|contains: foo\n  condition: sel\n---\ntitle: CLI windows\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x\n  condition: sel\n");
     writeFileSync(join(tmp, "site.sec"), "type=Single\nptype=RegExp\npattern=foo\ndesc=foo\naction=write - foo\n");
-    for (const [file, label] of [["sigma.yml", "Sigma rules"], ["site.sec", "SEC rulesets"]] as const) {
-      const r = await run(["rules", "import", file]);
-      if (r.code === 0) {
-        expect(r.stdout).toMatch(/^imported \d+ rules/); // a server that has the importer
-      } else {
-        expect(r.code).toBe(3);
-        expect(r.stderr).toContain(`this server cannot import ${label}`);
-      }
-    }
+    writeFileSync(join(tmp, "bf.yaml"), "type: leaky\nname: cli/e2e-bf\nfilter: \"evt.Meta.log_type == 'ssh_failed-auth'\"\ngroupby: evt.Meta.source_ip\ncapacity: 5\nleakspeed: 10s\n");
+    const sigma = await run(["rules", "import", "sigma.yml"]);
+    expect([sigma.code, sigma.stdout]).toEqual([0, "imported 1 rules: sigma.cli-e2e-sigma\n"]);
+    expect(sigma.stderr).toMatch(/^porchlight: refused CLI windows \(logsource\): logsource .* is not one Porchlight parses/);
+    expect(await ok(["rules", "import", "site.sec"])).toBe("imported 1 rules: site-1\n");
+    expect(await ok(["rules", "import", "bf.yaml"])).toBe("imported 1 rules: cli.e2e-bf\n");
+    for (const id of ["sigma.cli-e2e-sigma", "site-1", "cli.e2e-bf"]) await ok(["rules", "delete", id]);
     // siemmanage --exportrules's format converts to rules the server accepts, and they fire.
     const S = `clis${Date.now().toString(36)}`;
     writeFileSync(join(tmp, "siem-rules.json"), JSON.stringify({

@@ -304,7 +304,30 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await ctx.close();
   });
 
-  it("creates and revokes a token, sets a source timezone and disables a rule from the UI", async () => {
+  it("imports a Sigma file from the Rules page and lists what it refused", async () => {
+    const ctx = await newContext(DESKTOP);
+    const page = await ctx.newPage();
+    await logIn(page, ADMIN);
+    await page.goto(`${base}/rules`);
+    await page.getByRole("button", { name: "Import rules" }).click();
+    const yaml = "title: Web sigma\nid: web-e2e-sigma\nlogsource: {product: linux, service: sshd}\ndetection: {k: ['Corrupted MAC on input'], condition: k}\n---\ntitle: Web windows\nlogsource: {product: windows}\ndetection: {s: {Image: x}, condition: s}\n";
+    await page.locator("#import-file").setInputFiles({ name: "mixed.yml", mimeType: "application/yaml", buffer: Buffer.from(yaml) });
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await poll(() => page.locator("#import-result").textContent()).toContain("Imported 1 rule: sigma.web-e2e-sigma.");
+    expect(await page.locator("#import-result ul.refused li").allTextContents()).toEqual([expect.stringMatching(/^Web windows logsource: logsource .* is not one Porchlight parses/)]);
+    await page.locator('li.rule[data-id="sigma.web-e2e-sigma"]').waitFor();
+    expect((await api<{ type: string }>("/v1/rules/sigma.web-e2e-sigma")).body.type).toBe("single");
+    await shoot(page, "rules-import-desktop");
+    // pasted text with no importable rule: the API's refusal is shown
+    await page.locator("#import-file").setInputFiles([]);
+    await page.locator("#import-text").fill("type=Calendar\ntime=* * * * *\ndesc=x\naction=none\n");
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await poll(() => page.locator("#import-result").textContent()).toContain('"Calendar" is not supported');
+    await api("/v1/rules/sigma.web-e2e-sigma", { method: "DELETE" });
+    await ctx.close();
+  });
+
+  it("creates and revokes a token, sets a source timezone, saves and deletes an address list and disables a rule from the UI", async () => {
     const ctx = await newContext(PHONE);
     const page = await ctx.newPage();
     page.on("dialog", (d) => void d.accept());
@@ -328,6 +351,15 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     await poll(() => page.locator("#sources").textContent()).toContain("Europe/Berlin");
     const src = await api<{ timezone: string }>("/v1/sources/host:router");
     expect(src.body.timezone).toBe("Europe/Berlin");
+
+    // an address list saved from the page is the API's list; deleting it from the page removes it
+    await page.locator("#list-form").getByLabel("List name").fill("blocklist");
+    await page.locator("#list-form").getByLabel(/^Entries/).fill("203.0.113.0/24\n198.51.100.7\n");
+    await page.getByRole("button", { name: "Save list" }).click();
+    await poll(() => page.locator("#lists").textContent()).toContain("2 entries");
+    expect((await api<{ entries: string[] }>("/v1/lists/blocklist")).body.entries).toEqual(["203.0.113.0/24", "198.51.100.7"]);
+    await page.getByRole("button", { name: "Delete list blocklist" }).click();
+    await poll(() => page.locator("#lists").textContent()).toContain("No address lists yet.");
 
     await page.goto(`${base}/rules`);
     const toggle = page.locator(`li.rule[data-id="${RULE.id}"]`).getByRole("switch");

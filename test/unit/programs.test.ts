@@ -154,14 +154,31 @@ describe("sshd", () => {
     expect(p("Failed password for invalid user test from 10.10.1.2 port 55555 ssh2 from 127.0.0.1 port 58946 ssh2").source?.ip).toBe("127.0.0.1");
     expect(p("Connection closed by authenticating user test 127.0.0.1 port 12345 192.0.2.11 port 46039 [preauth]")).toMatchObject({ source: { ip: "192.0.2.11" }, user: { name: "test 127.0.0.1 port 12345" } });
   });
-  it("invalid users, PAM failures, preauth disconnects and negotiation errors are failures with the peer", () => {
+  it("invalid users, PAM failures and named preauth aborts are failed attempts with the peer", () => {
     expect(p("Invalid user pascal from 35.188.49.176 port 53502")).toMatchObject({ event: { outcome: "failure" }, user: { name: "pascal" }, source: { ip: "35.188.49.176" } });
     expect(p("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=5.33.63.160 user=workshop")).toMatchObject({ event: { action: "pam_auth_failure", outcome: "failure" }, user: { name: "workshop" }, source: { ip: "5.33.63.160" } });
     expect(p("Disconnected from invalid user ftp 92.255.85.135 port 26138 [preauth]")).toMatchObject({ event: { outcome: "failure", type: ["end"] }, user: { name: "ftp" } });
-    expect(p("Unable to negotiate with 123.57.135.134 port 45626: no matching key exchange method found.")).toMatchObject({ event: { action: "negotiation_failed", outcome: "failure" }, source: { ip: "123.57.135.134", port: 45626 } });
-    expect(p("error: maximum authentication attempts exceeded for root from 61.0.0.1 port 49940 ssh2 [preauth]").event.outcome).toBe("failure");
+    expect(p("Connection closed by 192.0.2.9 port 4022 [preauth]")).toMatchObject({ event: { action: "disconnect_preauth", outcome: "failure" }, source: { ip: "192.0.2.9" } });
     expect(p("refused connect from example.com (192.168.1.1)").source?.ip).toBe("192.168.1.1");
     expect(p("ROOT LOGIN REFUSED FROM ::ffff:1.2.3.4").source?.ip).toBe("1.2.3.4");
+  });
+  it("lines that only accompany an attempt or a connection keep their action and peer but are not failed attempts", () => {
+    const ctx = (line: string, action: string, ip?: string) => {
+      const f = p(line);
+      expect(f.event, line).toMatchObject({ action });
+      expect(f.event.outcome, line).toBeUndefined();
+      if (ip) expect(f.source?.ip, line).toBe(ip);
+    };
+    ctx("Received disconnect from 52.80.34.196: 11: Bye Bye [preauth]", "disconnect_preauth", "52.80.34.196");
+    ctx("error: Received disconnect from 103.99.0.122: 14: No more user authentication methods available. [preauth]", "disconnect_preauth", "103.99.0.122");
+    ctx("Connection closed by 173.234.31.186 [preauth]", "disconnect_preauth", "173.234.31.186");
+    ctx("Did not receive identification string from 123.235.32.19", "no_identification", "123.235.32.19");
+    ctx("PAM 4 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=5.188.10.180", "pam_more_failures", "5.188.10.180");
+    ctx("error: maximum authentication attempts exceeded for root from 61.0.0.1 port 49940 ssh2 [preauth]", "max_auth_attempts", "61.0.0.1");
+    ctx("input_userauth_request: invalid user webmaster [preauth]", "invalid_user");
+    ctx("pam_unix(sshd:auth): check pass; user unknown", "invalid_user");
+    ctx("Unable to negotiate with 123.57.135.134 port 45626: no matching key exchange method found.", "negotiation_failed", "123.57.135.134");
+    ctx("Timeout before authentication for 192.0.2.14 port 55555", "auth_timeout", "192.0.2.14");
   });
   it("keeps hostnames as source.domain, and sessions and normal closes without a failure", () => {
     expect(p("error: PAM: Authentication failure for stefanor from example.com").source).toEqual({ address: "example.com", domain: "example.com" });

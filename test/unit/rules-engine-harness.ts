@@ -3,7 +3,7 @@
  * stored as JSON between calls, step() per matched event, onDue() when a group's dueAt has passed —
  * without any platform API. Used by the engine tests, the CrowdSec/SEC replays and the bench.
  */
-import { ENGINES, groupKeyOf } from "../../workers/rules/engines/index.ts";
+import { engineFor, groupKeyOf } from "../../workers/rules/engines/index.ts";
 import type { Firing, MatchedEvent, RuleDef } from "../../workers/rules/types.ts";
 
 export type HostFiring = Omit<Firing, "id" | "ruleId">;
@@ -22,7 +22,7 @@ export class RuleHost {
   step(ev: MatchedEvent, nowMs = ev.ts): HostFiring[] {
     const key = groupKeyOf(this.rule, ev);
     const raw = this.states.get(key);
-    const r = ENGINES[this.rule.type].step(this.rule, raw === undefined ? undefined : JSON.parse(raw), ev, nowMs);
+    const r = engineFor(this.rule)!.step(this.rule, raw === undefined ? undefined : JSON.parse(raw), ev, nowMs);
     if (r.late) this.late++;
     this.store(key, r.state, r.dueAt);
     this.firings.push(...r.firings);
@@ -32,7 +32,7 @@ export class RuleHost {
   /** Runs onDue for every group whose dueAt <= nowMs (or every group with `force`, to test early calls). */
   tick(nowMs: number, force = false): HostFiring[] {
     const out: HostFiring[] = [];
-    const onDue = ENGINES[this.rule.type].onDue;
+    const onDue = engineFor(this.rule)!.onDue;
     if (!onDue) return out;
     for (const [key, raw] of [...this.states]) {
       const at = this.due.get(key);

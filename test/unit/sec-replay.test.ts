@@ -91,7 +91,7 @@ describe.skipIf(!HAVE)("SEC ssh-brute.sec on loghub OpenSSH_2k.log", () => {
   });
 
   it("rejects what it cannot port, naming it", () => {
-    const r = importSecRules("type=PairWithWindow\nptype=RegExp\npattern=a\ndesc=x\naction=none\n\ntype=SingleWith2Thresholds\nptype=SubStr\npattern=b\ndesc=y\naction=none\nwindow=5\nthresh=2\nwindow2=10\nthresh2=3\n");
-    expect(r.errors.map((e) => [e.line, e.field])).toEqual([[1, "type"], [7, "ptype"], [7, "thresh2"]]);
+    const r = importSecRules("type=Calendar\ntime=* * * * *\ndesc=x\naction=none\n\ntype=SingleWith2Thresholds\nptype=SubStr\npattern=b\ndesc=y\naction=none\nwindow=5\nthresh=2\nwindow2=10\nthresh2=3\n");
+    expect(r.errors.map((e) => [e.line, e.field])).toEqual([[1, "type"], [6, "ptype"], [6, "thresh2"]]);
   });
 });

@@ -695,6 +695,41 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(await mine()).toEqual([]);
     });
 
+    // --- Clock skew
+
+    it("samples (host, @timestamp - received_at) of the most recent events stamped in a range, by id", async () => {
+      const store = await makeStore();
+      const host = unique("skew");
+      const B0 = Date.parse("2002-03-04T05:00:00.000Z") + (seq % 1000) * 3_600_000;
+      const events = Array.from({ length: 3 }, (_, i) => makeEvent(host, B0 + i * 1000, i));
+      await store.insertEvents(events.map(eventRow)); // makeEvent receives each line 5 ms after its time
+      const got = (await store.clockSamples(B0, B0 + 60_000, 100)).filter((s) => s.host === host);
+      expect(got.map((s) => s.skew)).toEqual([-5, -5, -5]);
+      expect((await store.clockSamples(B0 + 1500, B0 + 60_000, 100)).filter((s) => s.host === host)).toHaveLength(1);
+    });
+
+    // --- Address lists
+
+    it("stores address lists whole, versions them strictly increasing, chunks large ones, deletes them", async () => {
+      const store = await makeStore();
+      const name = unique("list");
+      const a = await store.putList(name, ["10.0.0.0/8", "192.0.2.1"], T0);
+      expect(a).toEqual({ name, count: 2, updated_at: T0 });
+      const b = await store.putList(name, ["2001:db8::/32"], T0); // same ms: the version still moves on
+      expect(b.updated_at).toBe(T0 + 1);
+      expect(await store.getListEntries(name)).toEqual(["2001:db8::/32"]);
+      expect(await store.getListMeta(name)).toEqual(b);
+      const big = Array.from({ length: 120_000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`);
+      await store.putList(name, big, T0 + 5);
+      expect(await store.getListEntries(name)).toEqual(big);
+      expect((await store.listVersions([name, unique("none")])).map((m) => [m.name, m.count])).toEqual([[name, big.length]]);
+      expect((await store.listLists()).some((m) => m.name === name)).toBe(true);
+      expect(await store.deleteList(name)).toBe(true);
+      expect(await store.deleteList(name)).toBe(false);
+      expect(await store.getListMeta(name)).toBeNull();
+      expect(await store.getListEntries(name)).toEqual([]);
+    });
+
     // --- Stats
 
     it("counts the overview: events per hour and dataset, failed logins, alerts per day, top sources", async () => {

@@ -109,6 +109,23 @@ describe("API fuzzing: no input yields a 500", () => {
     }
   });
 
+  it("rule importers and address lists with arbitrary text (YAML-ish, SEC-ish, address-ish) never answer 5xx", async () => {
+    const routes = fc.constantFrom(["POST", "/v1/rules/import/crowdsec"], ["POST", "/v1/rules/import/sigma"], ["POST", "/v1/rules/import/sec"], ["PUT", "/v1/lists/fz"], ["GET", "/v1/lists/fz"], ["DELETE", "/v1/lists/fz"]);
+    const line = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.constantFrom("type: leaky", "type: conditional", "capacity: -1", "filter: \"evt.Meta.log_type == 'ssh_failed-auth'\"", "condition: len(queue.Queue) >= 3", "cancel_on: x", "groupby: evt.Meta.source_ip", "leakspeed: 10s", "duration: 1s", "---",
+        "title: t", "logsource: {product: linux, service: sshd}", "detection: {k: ['a*'], condition: k}", "detection: {s: {src_ip|cidr: '10.0.0.0/8'}, condition: 1 of s*}", "correlation: {type: event_count, rules: [x], timespan: 1m, condition: {gte: 2}}",
+        "type=PairWithWindow", "ptype=RegExp", "pattern=(\\S+) x", "pattern2=$1 y", "window=5", "thresh=2", "desc=$1", "10.0.0.0/8", "::1", "2001:db8::/200", "[", "{}"),
+    );
+    await fc.assert(
+      fc.asyncProperty(routes, fc.array(line, { maxLength: 12 }), contentType, async ([method, path], lines, type) => {
+        const init: any = { method, headers: { "content-type": type }, body: method === "GET" || method === "DELETE" ? null : lines.join("\n") };
+        await expectNo5xx(await api(path, init), `${method} ${path} ${JSON.stringify(lines)}`);
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
   it("settings routes with arbitrary JSON and paths; arbitrary Authorization headers", async () => {
     const routes = fc.constantFrom(
       ["POST", "/v1/tokens"], ["DELETE", "/v1/tokens/"], ["POST", "/v1/extractors"], ["PUT", "/v1/extractors/"],

@@ -307,7 +307,7 @@ describe("POST /v1/ingest → rules → alerts", () => {
     const { default: pack } = (await import("../../workers/rules/default-pack.json")) as { default: Record<string, unknown>[] };
     const bf = uid("pack-bf");
     const seq = uid("pack-seq");
-    await createRule({ ...pack.find((r) => r.id === "ssh-brute-force")!, id: bf });
+    await createRule({ ...pack.find((r) => r.id === "login-brute-force")!, id: bf });
     await createRule({ ...pack.find((r) => r.id === "login-after-failures")!, id: seq });
     const ip = "203.0.113.120";
     const lines = [
@@ -317,8 +317,8 @@ describe("POST /v1/ingest → rules → alerts", () => {
     const res = await ingest(lines, { headers: { "idempotency-key": uid("pack-key") } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const [brute] = await alertsOf(bf);
-    expect(brute).toMatchObject({ title: `SSH brute force from ${ip}`, resource: "nas", severity: "high", count: 5, group: { "source.ip": ip }, tags: ["ssh", "brute-force", "attack.T1110"] });
-    expect(brute!.text).toBe("5 failed SSH logins in 60s on nas, last user guest5");
+    expect(brute).toMatchObject({ title: `Login brute force from ${ip}`, resource: ip, severity: "high", count: 5, group: { "source.ip": ip }, tags: ["brute-force", "attack.T1110"] });
+    expect(brute!.text).toBe("5 failed logins in 60s, last on nas (sshd), last user guest5");
     const [login] = await alertsOf(seq);
     expect(login!.title).toMatch(new RegExp(`^Login as admin from ${ip.replace(/\./g, "\\.")} after \\d+ failures$`));
     expect(login!.severity).toBe("critical");

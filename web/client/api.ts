@@ -25,14 +25,17 @@ export function setOffline(off: boolean): void {
   if (n) n.textContent = off ? "Offline: showing no live data" : "";
 }
 
-export async function api<T>(path: string, opts: { method?: string; body?: unknown } = {}): Promise<T> {
+/** `body` is sent as JSON; `text` (a rule file) as it is, with `contentType`. */
+export async function api<T>(path: string, opts: { method?: string; body?: unknown; text?: string; contentType?: string } = {}): Promise<T> {
   const method = opts.method ?? "GET";
   const headers: Record<string, string> = { accept: "application/json" };
   if (method !== "GET") headers["x-csrf-token"] = csrf();
-  if (opts.body !== undefined) headers["content-type"] = "application/json";
+  if (opts.text !== undefined) headers["content-type"] = opts.contentType ?? "text/plain; charset=utf-8";
+  else if (opts.body !== undefined) headers["content-type"] = "application/json";
+  const payload = opts.text ?? (opts.body === undefined ? null : JSON.stringify(opts.body));
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: opts.body === undefined ? null : JSON.stringify(opts.body), credentials: "same-origin", cache: "no-store" });
+    res = await fetch(path, { method, headers, body: payload, credentials: "same-origin", cache: "no-store" });
   } catch {
     setOffline(true);
     throw new ApiError(0, "offline", "You are offline: this data needs a connection.");

@@ -52,10 +52,14 @@ export function eventsPage(): void {
     return p;
   }
 
+  /** Loads started; an answer to an older one than the latest is dropped (a slow first page must not replace a newer search). */
+  let loads = 0;
   async function load(append: boolean): Promise<void> {
     more.disabled = true;
+    const mine = ++loads;
     try {
       const r = await api<{ events: EventDoc[]; next_cursor?: string | null }>(`/v1/events?${query()}`);
+      if (mine !== loads) return;
       if (!append) clear(list);
       for (const ev of r.events ?? []) list.append(eventItem(ev, filterBy));
       cursor = r.next_cursor ?? null;

@@ -82,7 +82,7 @@ async function backtest(rule: Rule, out: HTMLElement): Promise<void> {
     const alerts: BacktestAlert[] = listOf<BacktestAlert>(r, "alerts");
     const scanned = r?.scanned;
     clear(out);
-    out.append(h("p", { class: "hint", role: "status" }, `${alerts.length} alert${alerts.length === 1 ? "" : "s"} over the last ${range}${scanned !== undefined ? ` (${scanned} events replayed)` : ""}.`));
+    out.append(h("p", { class: "hint", role: "status" }, `${alerts.length} alert${alerts.length === 1 ? "" : "s"} over the last ${range}${scanned !== undefined ? ` (${scanned} events replayed)` : ""}.${r?.late ? ` ${r.late} matches came later than the rule's lateness and were not counted.` : ""}`));
     const ul = h("ul", { class: "rows" });
     for (const a of alerts) ul.append(h("li", {}, sevBadge(a.severity), " ", a.title, a.count ? ` (${a.count})` : "", " ", a.last_seen ? timeEl(a.last_seen) : null));
     out.append(ul);
@@ -90,6 +90,71 @@ async function backtest(rule: Rule, out: HTMLElement): Promise<void> {
     clear(out);
     out.append(h("pre", { class: "field-error", role: "alert" }, errorText(e)));
   }
+}
+
+type ImportKind = "crowdsec" | "sigma" | "sec" | "json";
+interface ImportAnswer {
+  imported?: number;
+  ids?: string[];
+  refused?: { rule: string; field: string; reason: string }[];
+}
+
+/** The importer a file needs, from its extension and (YAML) its keys — as the CLI decides (cli/src/commands/rules.js importKind). */
+export function importKindOf(name: string, text: string): ImportKind | undefined {
+  const ext = /\.[^.]+$/.exec(name.toLowerCase())?.[0] ?? "";
+  if (ext === ".json") return "json";
+  if (ext === ".sec" || ext === ".conf" || ext === ".rules") return "sec";
+  if (ext === ".yaml" || ext === ".yml" || ext === "") {
+    if (/^detection:/m.test(text) && /^logsource:/m.test(text)) return "sigma";
+    if (/^type:\s*\w+/m.test(text) || /^filter:/m.test(text)) return "crowdsec";
+    if (/^type=/im.test(text)) return "sec";
+    if (/^\s*[[{]/.test(text)) return "json";
+  }
+  return undefined;
+}
+
+function importForm(onDone: () => void): void {
+  const form = $<HTMLFormElement>("#import-form");
+  if (!form) return;
+  const file = $<HTMLInputElement>("#import-file")!;
+  const text = $<HTMLTextAreaElement>("#import-text")!;
+  const type = $<HTMLSelectElement>("#import-type")!;
+  const result = $("#import-result")!;
+  const section = $("#import")!;
+  const toggle = $("#import-rules");
+  toggle?.addEventListener("click", () => {
+    section.hidden = !section.hidden;
+    toggle.setAttribute("aria-expanded", String(!section.hidden));
+    if (!section.hidden) file.focus();
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clear(result);
+    const f = file.files?.[0];
+    const body = f ? await f.text() : text.value;
+    if (!body.trim()) return void result.append(h("p", { class: "field-error", role: "alert" }, "Choose a file or paste the rules."));
+    const kind = type.value !== "auto" ? (type.value as ImportKind) : importKindOf(f?.name ?? "", body);
+    if (!kind) return void result.append(h("p", { class: "field-error", role: "alert" }, "Cannot tell the format from the file: choose it under Format."));
+    try {
+      const r = kind === "json"
+        ? await api<ImportAnswer>("/v1/rules/import", { method: "POST", body: JSON.parse(body) as unknown })
+        : await api<ImportAnswer>(`/v1/rules/import/${kind}${kind === "sec" && f ? `?prefix=${encodeURIComponent(f.name.replace(/\.[^.]+$/, ""))}` : ""}`, { method: "POST", text: body, contentType: kind === "sec" ? "text/plain; charset=utf-8" : "application/yaml" });
+      showRefusals(result, r.refused ?? []);
+      result.prepend(h("p", { class: "hint", role: "status" }, `Imported ${r.imported ?? 0} rule${r.imported === 1 ? "" : "s"}${r.ids?.length ? `: ${r.ids.join(", ")}` : ""}.`));
+      onDone();
+    } catch (err) {
+      const refused = err instanceof ApiError && Array.isArray(err.details?.refused) ? (err.details.refused as ImportAnswer["refused"])! : [];
+      result.append(h("pre", { class: "field-error", role: "alert" }, err instanceof SyntaxError ? `Not valid JSON: ${err.message}` : errorText(err)));
+      showRefusals(result, refused);
+    }
+  });
+}
+
+function showRefusals(out: HTMLElement, refused: NonNullable<ImportAnswer["refused"]>): void {
+  if (!refused.length) return;
+  const ul = h("ul", { class: "rows refused", "aria-label": "Refused rules" });
+  for (const r of refused) ul.append(h("li", {}, h("strong", {}, r.rule), r.field ? h("code", {}, ` ${r.field}`) : null, `: ${r.reason}`));
+  out.append(h("p", { class: "hint" }, `Refused ${refused.length}:`), ul);
 }
 
 export function rulesPage(): void {
@@ -115,10 +180,19 @@ export function rulesPage(): void {
       }
     });
     li.classList.toggle("disabled", rule.enabled === false);
+    // A rule with a lateness shows how many matches came too late to count (never dropped silently).
+    const lateTag = h("span", { class: "tag late", hidden: true });
+    if (rule.lateness !== undefined) {
+      void api<{ late_events?: number }>(`/v1/rules/${encodeURIComponent(rule.id)}`).then((r) => {
+        lateTag.textContent = `${r.late_events ?? 0} late`;
+        lateTag.title = `Matches that arrived more than ${String(rule.lateness)} behind their group since the rule last changed: not counted`;
+        lateTag.hidden = false;
+      }, () => undefined);
+    }
     li.append(
       h("div", { class: "card-main" },
         h("span", { class: "title" }, String(rule.name ?? rule.id)),
-        h("div", { class: "meta" }, rule.severity ? sevBadge(String(rule.severity)) : null, h("span", { class: "tag" }, String(rule.type ?? "")), h("code", {}, rule.id)),
+        h("div", { class: "meta" }, rule.severity ? sevBadge(String(rule.severity)) : null, h("span", { class: "tag" }, String(rule.type ?? "")), h("code", {}, rule.id), lateTag),
       ),
       h("div", { class: "actions" },
         h("label", { class: "switch-label", for: toggleId }, toggle, h("span", {}, "Enabled")),
@@ -161,5 +235,6 @@ export function rulesPage(): void {
     list.prepend(li);
     li.querySelector("textarea")?.focus();
   });
+  importForm(() => void load());
   void load();
 }

@@ -1,10 +1,12 @@
-/** Settings page: tokens (create, revoke), notifications (web/client/notifications.ts), per-source timezones, relays seen. */
+/** Settings page: tokens (create, revoke), notifications (web/client/notifications.ts), per-source timezones and clock warnings, address lists, relays seen. */
 import { api, listOf } from "./api.ts";
 import { $, age, clear, h, isAdmin, showMsg, timeEl } from "./dom.ts";
 import { notificationsSection } from "./notifications.ts";
 
 type Token = { id: string; name: string; scopes: string[]; created_at?: string | number; last_used_at?: string | number | null };
 type Source = { key: string; timezone: string; updated_at?: string | number };
+type ClockWarning = { key: string; warning: string; suggested_timezone: string | null; offset_hours: number | null };
+type AddressList = { name: string; count: number; updated_at: number };
 type Relay = { name: string; last_seen: string; last_ip: string | null; batches: number; lines: number; bytes: number };
 
 const ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney"];
@@ -45,9 +47,32 @@ export function settingsPage(): void {
         } }, "Revoke"),
       ), "No tokens yet.");
 
-  const loadSources = (): Promise<void> =>
-    fillList<Source>("#sources", "/v1/sources", "sources", (s) =>
+  const loadSources = async (): Promise<void> => {
+    await fillList<Source>("#sources", "/v1/sources", "sources", (s) =>
       h("li", { class: "row" }, h("span", {}, h("strong", {}, s.key), " "), h("span", { class: "tag" }, s.timezone)), "All sources use UTC.");
+    // A source whose clock is a whole number of hours off: a time-zone mistake, with the zone to set.
+    const warn = $("#clock-warnings");
+    if (!warn) return;
+    try {
+      const body = await api<{ warnings?: ClockWarning[] }>("/v1/sources");
+      clear(warn);
+      for (const w of body.warnings ?? []) {
+        warn.append(h("li", { class: "row warning", role: "alert" },
+          h("div", {}, h("strong", {}, w.key), " ", w.warning),
+          isAdmin() && w.suggested_timezone ? h("button", { type: "button", class: "btn primary", onclick: async () => {
+            try {
+              await api(`/v1/sources/${encodeURIComponent(w.key)}`, { method: "PUT", body: { timezone: w.suggested_timezone } });
+              showMsg(`${w.key} now read as ${w.suggested_timezone}.`, "ok");
+              void loadSources();
+            } catch (e) {
+              err(e);
+            }
+          } }, `Set ${w.suggested_timezone}`) : null));
+      }
+    } catch (e) {
+      err(e);
+    }
+  };
 
   const loadRelays = (): Promise<void> =>
     fillList<Relay>("#relays", "/v1/relays", "relays", (r) =>
@@ -93,8 +118,38 @@ export function settingsPage(): void {
     }
   });
 
+  const loadLists = (): Promise<void> =>
+    fillList<AddressList>("#lists", "/v1/lists", "lists", (l) =>
+      h("li", { class: "row" },
+        h("div", {}, h("strong", {}, l.name), " ", h("span", { class: "tag" }, `${l.count} entries`), h("div", { class: "hint" }, "updated ", timeEl(l.updated_at, `${age(l.updated_at)} ago`))),
+        isAdmin() ? h("button", { type: "button", class: "btn danger", "aria-label": `Delete list ${l.name}`, onclick: async () => {
+          if (!confirm(`Delete list "${l.name}"? Rules reading it then match nothing.`)) return;
+          try {
+            await api(`/v1/lists/${encodeURIComponent(l.name)}`, { method: "DELETE" });
+            showMsg(`Deleted ${l.name}.`, "ok");
+            void loadLists();
+          } catch (e) {
+            err(e);
+          }
+        } }, "Delete") : null,
+      ), "No address lists yet.");
+
+  $<HTMLFormElement>("#list-form")?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const fd = new FormData(e.currentTarget as HTMLFormElement);
+    const name = String(fd.get("name") ?? "").trim();
+    try {
+      const r = await api<{ count: number }>(`/v1/lists/${encodeURIComponent(name)}`, { method: "PUT", text: String(fd.get("entries") ?? "") });
+      showMsg(`Saved ${name}: ${r.count} entries.`, "ok");
+      void loadLists();
+    } catch (e2) {
+      err(e2);
+    }
+  });
+
   void loadTokens();
   notificationsSection();
   void loadSources();
+  void loadLists();
   void loadRelays();
 }

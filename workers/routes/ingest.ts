@@ -62,7 +62,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     const stored = inserted.stored + (pre.pending?.stored ?? 0);
     const rowsWritten = inserted.rowsWritten + (pre.pending?.rows_written ?? 0);
 
-    let evaluated: { alerts: number; suppressed: number; late: number };
+    let evaluated: { alerts: number; suppressed: number; late: number; lateByRule?: Record<string, number> };
     try {
       evaluated = await evaluateBatch(c.env, key, net.events.length ? [...batch.events, ...net.events] : batch.events);
     } catch (err) {
@@ -114,6 +114,8 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         alerts: evaluated.alerts,
         suppressed: evaluated.suppressed,
         late_matches: evaluated.late,
+        // per rule too (GET /v1/metrics): a late match is never dropped without a trace of whose it was
+        ...Object.fromEntries(Object.entries(evaluated.lateByRule ?? {}).map(([id, n]) => [`late_matches.rule.${id}`, n])),
         rows_written: rowsWritten + pruned,
       },
       relay: {

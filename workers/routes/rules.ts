@@ -31,12 +31,13 @@ function ruleJson(row: RuleRow): RuleDef & { version: number; created_at: string
 /** Largest rule definition stored, bytes of JSON (a rule is a few hundred bytes; D1 values stop at 2 MB). */
 export const RULE_MAX_BYTES = 65_536;
 
-/** Validates a rule body or throws a 400 naming every bad field. Strips the API's bookkeeping fields. */
+/** Validates a rule body or throws a 400 naming every bad field. Strips the API's bookkeeping fields (and late_events). */
 export function parseRuleBody(body: unknown, where = ""): RuleDef {
   const size = JSON.stringify(body ?? null).length;
   if (size > RULE_MAX_BYTES) throw new PorchlightError("payload_too_large", `${where || "rule"}: ${size} bytes of JSON; a rule may have at most ${RULE_MAX_BYTES}`);
   if (body && typeof body === "object" && !Array.isArray(body)) {
-    const { version: _v, created_at: _c, updated_at: _u, ...rest } = body as Record<string, unknown>;
+    // What GET answers beside the rule (bookkeeping, the late count) may come back in a PUT of what was read.
+    const { version: _v, created_at: _c, updated_at: _u, late_events: _l, ...rest } = body as Record<string, unknown>;
     body = rest;
   }
   const v = validateRule(body);
@@ -65,6 +66,15 @@ export async function resetRuleState(env: Env, ruleId: string): Promise<void> {
     ...Array.from({ length: RULE_SHARDS }, (_, shard) => env.RULE_STATE.get(env.RULE_STATE.idFromName(ruleObjectName(ruleId, shard))).reset()),
     storeOf(env).deleteHeartbeats(ruleId),
   ]);
+}
+
+/**
+ * Matches the rule's engines ignored as later than its lateness, summed over its shards, since the
+ * rule last changed (a change resets its objects). Best effort: an unreachable shard counts 0.
+ */
+async function lateEvents(env: Env, ruleId: string): Promise<number> {
+  const counts = await Promise.allSettled(Array.from({ length: RULE_SHARDS }, (_, shard) => env.RULE_STATE.get(env.RULE_STATE.idFromName(ruleObjectName(ruleId, shard))).lateEvents()));
+  return counts.reduce((n, r) => n + (r.status === "fulfilled" ? r.value : 0), 0);
 }
 
 /** Validates and writes a whole rule (insert or replace, version bumped), resets its state, returns it as stored. */
@@ -165,7 +175,7 @@ export function registerRuleRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/rules/:id", requireScope("read"), async (c) => {
     const row = await storeOf(c.env).getRule(c.req.param("id"));
     if (!row) throw new PorchlightError("not_found", `No rule "${c.req.param("id")}"`);
-    return c.json(ruleJson(row));
+    return c.json({ ...ruleJson(row), late_events: await lateEvents(c.env, row.id) });
   });
 
   app.put("/v1/rules/:id", requireScope("admin"), async (c) => {

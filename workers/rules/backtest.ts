@@ -16,13 +16,14 @@ import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
 import type { BacktestAlert, BacktestResult } from "../api-types.ts";
 import type { Firing, RuleDef, StepResult } from "./types.ts";
-import { ENGINES } from "./engines/index.ts";
+import { engineFor } from "./engines/index.ts";
 import { lowerBound } from "../parse/id.ts";
 import { eventOfRow } from "../store/store.ts";
 import { storeOf } from "../store/d1.ts";
 import { buildRuleSets, suppressedIds, toAlertInputs } from "./evaluate.ts";
 import { compileRule, groupKeyOf } from "./project.ts";
 import { firingId, loadEnabledRules } from "./registry.ts";
+import { loadLists } from "./lists.ts";
 import { dedupKeyOf, MAX_ALERT_EVENT_IDS } from "../store/alerts.ts";
 
 export const BACKTEST_MAX_EVENTS = 50_000;
@@ -31,10 +32,12 @@ export const BACKTEST_PAGE = 2000;
 export type { BacktestAlert, BacktestResult };
 
 export async function runBacktest(env: Env, rule: RuleDef, from: number, to: number, limit = BACKTEST_MAX_EVENTS): Promise<BacktestResult> {
-  const target = compileRule(rule);
+  const suppressRules = (await loadEnabledRules(env)).filter((r) => r.def.type === "suppress" && r.def.id !== rule.id);
+  const lists = await loadLists(storeOf(env), [rule, ...suppressRules.map((r) => r.def)]);
+  const target = compileRule(rule, lists?.lookup);
   // The live suppress rules, leaving out the rule under test (built here, not the isolate's cached sets).
-  const sets = buildRuleSets((await loadEnabledRules(env)).filter((r) => r.def.type === "suppress" && r.def.id !== rule.id));
-  const engine = rule.type === "suppress" ? undefined : ENGINES[rule.type];
+  const sets = buildRuleSets(suppressRules, "", lists?.lookup);
+  const engine = rule.type === "suppress" ? undefined : engineFor(rule);
 
   const groups = new Map<string, { state: unknown; dueAt: number | null }>();
   const firings: Firing[] = [];
@@ -46,7 +49,9 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
   };
   /** A lower bound of the groups' due times: the scan for due groups runs only once it is reached. */
   let nextDue = Infinity;
+  let late = 0;
   const collect = (key: string, r: StepResult<unknown>, origin: string) => {
+    if (r.late) late++;
     for (const f of r.firings) firings.push({ ...f, id: nextId(key, origin), ruleId: rule.id });
     if (r.state === undefined) groups.delete(key);
     else groups.set(key, { state: r.state, dueAt: r.dueAt ?? null });
@@ -140,6 +145,7 @@ export async function runBacktest(env: Env, rule: RuleDef, from: number, to: num
     truncated,
     limit,
     scanned_until: truncated && lastTs !== null ? new Date(lastTs).toISOString() : null,
+    late,
     alerts: [...alerts.values()],
   };
 }

@@ -9,6 +9,8 @@
  *   { "<ecs.field>": { gt|gte|lt|lte: n } }         numeric (numeric strings are compared as numbers)
  *   { "<ecs.field>": { exists: bool } }             present and not null / not an empty array
  *   { "<ecs.field>": { eq: scalar } | { contains: "s" } }
+ *   { "<ecs.field>": { in_list: "name" } }          an address on the user's list `name` (PUT /v1/lists/:name;
+ *                                                   ip-list.ts); an unknown or empty list matches nothing
  *   { not: cond } | { any: [cond...] } | { all: [cond...] }
  * Several keys in one object are ANDed; several operators on one field are ANDed; `{}` matches all.
  * A field holding an array (event.category) matches when ANY element matches.
@@ -19,6 +21,12 @@
 import { backtrackingRisk } from "../parse/extractors.ts";
 import { cidrMatcher, parseCidr } from "../parse/ip.ts";
 import type { Condition } from "./types.ts";
+import type { IpRangeSet } from "./ip-list.ts";
+
+/** The address lists `in_list` reads, by name (loaded by the caller: workers/rules/lists.ts). */
+export type ListLookup = (name: string) => IpRangeSet | undefined;
+const NO_LISTS: ListLookup = () => undefined;
+const LIST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$/;
 
 export interface MatchResult {
   matched: boolean;
@@ -35,7 +43,7 @@ export interface FieldError {
 const NO_MATCH: MatchResult = Object.freeze({ matched: false }) as MatchResult;
 const MATCHED: MatchResult = Object.freeze({ matched: true }) as MatchResult;
 
-const OPERATORS = ["in", "cidr", "regex", "gt", "gte", "lt", "lte", "exists", "eq", "contains"] as const;
+const OPERATORS = ["in", "cidr", "regex", "gt", "gte", "lt", "lte", "exists", "eq", "contains", "in_list"] as const;
 const FIELD_PATH = /^[@A-Za-z_][A-Za-z0-9_@.\-]*$/;
 const MAX_IN_VALUES = 10_000;
 const MAX_REGEX_LENGTH = 2000;
@@ -139,6 +147,9 @@ function checkOperator(op: string, arg: unknown, at: string, errors: FieldError[
       return;
     case "contains":
       if (typeof arg !== "string" || arg === "") errors.push({ field: at, message: `"contains" takes a non-empty string` });
+      return;
+    case "in_list":
+      if (typeof arg !== "string" || !LIST_NAME.test(arg)) errors.push({ field: at, message: `"in_list" takes a list name (1-64 letters, digits, '_', '.', '-'; PUT /v1/lists/:name)` });
       return;
     default:
       errors.push({ field: at, message: `unknown operator "${op}" (known: ${OPERATORS.join(", ")})` });
@@ -277,7 +288,7 @@ function toNumber(v: unknown): number {
   return NaN;
 }
 
-function compileOperator(op: string, arg: unknown): ValueTest {
+function compileOperator(op: string, arg: unknown, lists: ListLookup): ValueTest {
   switch (op) {
     case "eq":
       return equalityTest(arg as string | number | boolean);
@@ -305,6 +316,10 @@ function compileOperator(op: string, arg: unknown): ValueTest {
         return true;
       };
     }
+    case "in_list": {
+      const set = lists(arg as string);
+      return set ? (v) => set.has(v) : () => false;
+    }
     case "contains": {
       const needle = arg as string;
       return (v) => typeof v === "string" && v.includes(needle);
@@ -321,7 +336,7 @@ function present(v: unknown): boolean {
   return v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
 }
 
-function fieldNode(path: string, spec: unknown): Node {
+function fieldNode(path: string, spec: unknown, lists: ListLookup): Node {
   const get = compileGetter(path);
   const tests: ValueTest[] = [];
   let exists: boolean | undefined;
@@ -330,7 +345,7 @@ function fieldNode(path: string, spec: unknown): Node {
   } else {
     for (const [op, arg] of Object.entries(spec as Record<string, unknown>)) {
       if (op === "exists") exists = arg as boolean;
-      else tests.push(compileOperator(op, arg));
+      else tests.push(compileOperator(op, arg, lists));
     }
   }
   const test: ValueTest | undefined =
@@ -357,7 +372,7 @@ function costOf(key: string, value: unknown): number {
   if (key === "any" || key === "all") return (value as Record<string, unknown>[]).reduce((n, c) => n + sumCost(c), 0);
   if (isScalar(value)) return 1;
   let c = 0;
-  for (const op of Object.keys(value as object)) c += op === "regex" ? 8 : op === "cidr" ? 4 : op === "contains" ? 3 : op === "in" || op === "eq" || op === "exists" ? 1 : 2;
+  for (const op of Object.keys(value as object)) c += op === "regex" ? 8 : op === "cidr" || op === "in_list" ? 4 : op === "contains" ? 3 : op === "in" || op === "eq" || op === "exists" ? 1 : 2;
   return c;
 }
 function sumCost(cond: Record<string, unknown>): number {
@@ -366,14 +381,14 @@ function sumCost(cond: Record<string, unknown>): number {
   return c;
 }
 
-function compileNode(cond: Record<string, unknown>): Node {
+function compileNode(cond: Record<string, unknown>, lists: ListLookup): Node {
   const entries = Object.entries(cond)
     .map(([key, value], i) => ({ key, value, cost: costOf(key, value), i }))
     .sort((a, b) => a.cost - b.cost || a.i - b.i);
   const nodes: Node[] = [];
   for (const { key, value } of entries) {
     if (key === "not") {
-      const inner = compileNode(value as Record<string, unknown>);
+      const inner = compileNode(value as Record<string, unknown>, lists);
       nodes.push((e, s) => {
         const saved = s.caps;
         const r = inner(e, s);
@@ -381,15 +396,15 @@ function compileNode(cond: Record<string, unknown>): Node {
         return !r;
       });
     } else if (key === "any") {
-      const inner = (value as Record<string, unknown>[]).map(compileNode);
+      const inner = (value as Record<string, unknown>[]).map((c) => compileNode(c, lists));
       const n = inner.length;
       nodes.push((e, s) => { for (let i = 0; i < n; i++) if (inner[i]!(e, s)) return true; return false; });
     } else if (key === "all") {
-      const inner = (value as Record<string, unknown>[]).map(compileNode);
+      const inner = (value as Record<string, unknown>[]).map((c) => compileNode(c, lists));
       const n = inner.length;
       nodes.push((e, s) => { for (let i = 0; i < n; i++) if (!inner[i]!(e, s)) return false; return true; });
     } else {
-      nodes.push(fieldNode(key, value));
+      nodes.push(fieldNode(key, value, lists));
     }
   }
   if (nodes.length === 0) return () => true;
@@ -403,10 +418,10 @@ function compileNode(cond: Record<string, unknown>): Node {
 }
 
 /** Compiles a condition once. Throws an Error naming the first invalid field (validateRule reports all). */
-export function compileCondition(cond: Condition): CompiledCondition {
+export function compileCondition(cond: Condition, lists: ListLookup = NO_LISTS): CompiledCondition {
   const errors = checkCondition(cond);
   if (errors.length) throw new Error(`${errors[0]!.field}: ${errors[0]!.message}`);
-  const root = compileNode(cond);
+  const root = compileNode(cond, lists);
   const scratch: Scratch = { caps: undefined };
   return (event) => {
     scratch.caps = undefined;

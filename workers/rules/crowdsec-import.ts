@@ -1,11 +1,14 @@
 /**
- * Imports CrowdSec scenarios (hub YAML, one or several documents) of type `leaky` and `trigger` as
- * our `bucket` rules, so hub scenarios port one to one (engines/bucket.ts has CrowdSec's overflow
- * semantics). The scenario's `filter` (an expr-lang expression over CrowdSec's parsed event) is
+ * Imports CrowdSec scenarios (hub YAML, one or several documents) of type `leaky`, `trigger`,
+ * `counter` and `conditional` as our `bucket` rules, so hub scenarios port one to one
+ * (engines/bucket.ts has CrowdSec's overflow semantics), with `cancel_on`. A conditional scenario's
+ * `condition` is taken in the form the hub writes (ssh-time-based-bf): an optional
+ * `let X = filter(queue.Queue, {pred})`, then `len(X) >= N`, optionally `&& MedianInterval(map(X[-N:],
+ * {#.Time})) > duration("D")`; any other condition is refused naming it. The scenario's `filter` (an expr-lang expression over CrowdSec's parsed event) is
  * translated to our ECS condition: comparisons of known `evt.Meta.*` / `evt.Parsed.*` fields with
  * literals, `in [...]`, `&&`/`and`, `||`/`or`, `!`/`not`, parentheses. Anything else — other bucket
- * types (conditional, counter, bayesian, uniq), cancel_on, overflow_filter, conditions, function
- * calls, data files, unknown fields — is rejected with a message naming the construct.
+ * types (bayesian, uniq), overflow_filter, other conditions, function calls, data files, unknown
+ * fields — is rejected with a message naming the construct.
  * CrowdSec's `log_type` values are classifications its parsers make; LOG_TYPES maps each to the ECS
  * condition our parsers' events satisfy.
  */
@@ -59,7 +62,29 @@ const SERVICES = table<Condition>({
   udp: { "network.transport": "udp" },
 });
 
-const KNOWN_KEYS = new Set(["type", "name", "description", "filter", "groupby", "distinct", "capacity", "leakspeed", "blackhole", "cache_size", "labels", "references", "reprocess", "debug", "format", "scope", "version", "author"]);
+const KNOWN_KEYS = new Set(["type", "name", "description", "filter", "groupby", "distinct", "capacity", "leakspeed", "blackhole", "cache_size", "labels", "references", "reprocess", "debug", "format", "scope", "version", "author", "duration", "condition", "cancel_on"]);
+
+/**
+ * A conditional scenario's condition, in the hub's form, → our bucket `condition`. Throws ExprError
+ * naming what it cannot take.
+ */
+export function translateCondition(src: string): { count: number; where?: Condition; median_interval_over?: string } {
+  let text = src.replace(/\s+/g, " ").trim();
+  let where: Condition | undefined;
+  let queue = "queue.Queue";
+  const let_ = /^let (\w+) = filter\(queue\.Queue, \{(.*?)\}\); ?/.exec(text);
+  if (let_) {
+    queue = let_[1]!;
+    where = translateFilter(let_[2]!.replace(/#\./g, "evt."));
+    text = text.slice(let_[0].length);
+  }
+  const q = queue.replace(/\./g, "\\.");
+  const m = new RegExp(`^len\\(${q}\\) >= (\\d+)(?: (?:&&|and) MedianInterval\\(map\\(${q}\\[-(\\d+):\\], \\{#\\.Time\\}\\)\\) > duration\\("(\\d+[smh])"\\))?$`).exec(text);
+  if (!m) throw new ExprError(`condition "${src.trim().slice(0, 120)}" is not supported (supported: [let X = filter(queue.Queue, {...});] len(X) >= N [&& MedianInterval(map(X[-N:], {#.Time})) > duration("D")])`);
+  const count = Number(m[1]);
+  if (m[2] !== undefined && Number(m[2]) !== count) throw new ExprError(`MedianInterval over the last ${m[2]} with len >= ${count} is not supported (they must be equal)`);
+  return { count, ...(where ? { where } : {}), ...(m[3] ? { median_interval_over: m[3] } : {}) };
+}
 
 export interface ImportError extends FieldError {
   /** The scenario's `name` (or "document N" when it has none). */
@@ -193,8 +218,8 @@ function convert(doc: Record<string, unknown>, errors: FieldError[]): Record<str
   const err = (field: string, message: string) => void errors.push({ field, message });
   for (const k of Object.keys(doc)) if (!KNOWN_KEYS.has(k)) err(k, `"${k}" is not supported (supported: ${[...KNOWN_KEYS].join(", ")})`);
   const type = doc.type;
-  if (type !== "leaky" && type !== "trigger") {
-    err("type", `type "${String(type)}" is not supported (only leaky and trigger)`);
+  if (type !== "leaky" && type !== "trigger" && type !== "counter" && type !== "conditional") {
+    err("type", `type "${String(type)}" is not supported (only leaky, trigger, counter and conditional)`);
     return undefined;
   }
   if (typeof doc.name !== "string" || !doc.name) err("name", "required");
@@ -215,8 +240,31 @@ function convert(doc: Record<string, unknown>, errors: FieldError[]): Record<str
   if (doc.distinct !== undefined) {
     try { distinct = ecsField(doc.distinct); } catch (e) { err("distinct", (e as Error).message); }
   }
-  const capacity = type === "trigger" ? 0 : doc.capacity;
-  if (type === "leaky" && (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 0)) err("capacity", "a leaky scenario needs an integer capacity >= 0 (-1, a counter, is not supported)");
+  const capacity = type === "trigger" ? 0 : type === "counter" || type === "conditional" ? -1 : doc.capacity;
+  if (type === "leaky" && (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 0)) err("capacity", "a leaky scenario needs an integer capacity >= 0 (-1 belongs to counter and conditional scenarios)");
+  if ((type === "counter" || type === "conditional") && doc.capacity !== undefined && doc.capacity !== -1) err("capacity", `a ${type} scenario has capacity -1`);
+  if (type === "counter" && typeof doc.duration !== "string") err("duration", "a counter scenario needs a duration");
+  if (type !== "counter" && doc.duration !== undefined) err("duration", "only counter scenarios have a duration");
+  let condition: ReturnType<typeof translateCondition> | undefined;
+  if (type === "conditional") {
+    try {
+      if (typeof doc.condition !== "string") throw new ExprError("required: an expression");
+      condition = translateCondition(doc.condition);
+    } catch (e) {
+      if (!(e instanceof ExprError)) throw e;
+      err("condition", e.message);
+    }
+  } else if (doc.condition !== undefined) err("condition", "only conditional scenarios have a condition");
+  let cancelOn: Condition | undefined;
+  if (doc.cancel_on !== undefined) {
+    try {
+      if (typeof doc.cancel_on !== "string") throw new ExprError("must be an expression");
+      cancelOn = translateFilter(doc.cancel_on);
+    } catch (e) {
+      if (!(e instanceof ExprError)) throw e;
+      err("cancel_on", e.message);
+    }
+  }
   const labels = (typeof doc.labels === "object" && doc.labels !== null ? doc.labels : {}) as Record<string, unknown>;
   const name = doc.name as string;
   const classification = Array.isArray(labels.classification) ? labels.classification.filter((x): x is string => typeof x === "string") : [];
@@ -231,10 +279,13 @@ function convert(doc: Record<string, unknown>, errors: FieldError[]): Record<str
     severity: labels.remediation === true ? "high" : "medium",
     title: `${typeof labels.label === "string" ? labels.label : name}${groupBy.includes("source.ip") ? " from {{source.ip}}" : ""}`,
     text: "{{count}} events (CrowdSec scenario " + name + ")",
-    tags: ["crowdsec", name, ...classification].slice(0, 20).map((t) => t.slice(0, 64)),
+    tags: ["crowdsec", name, ...classification].filter((t): t is string => typeof t === "string" && t !== "").slice(0, 20).map((t) => t.slice(0, 64)),
   };
   if (typeof doc.description === "string") rule.description = doc.description.slice(0, 1000);
-  if (type === "leaky") rule.leakspeed = doc.leakspeed;
+  if (type === "leaky" || type === "conditional") rule.leakspeed = doc.leakspeed;
+  if (type === "counter") rule.duration = doc.duration;
+  if (condition) rule.condition = condition;
+  if (cancelOn) rule.cancel_on = cancelOn;
   if (doc.blackhole !== undefined) rule.blackhole = doc.blackhole;
   if (distinct) rule.distinct = distinct;
   if (doc.cache_size !== undefined) rule.cache_size = doc.cache_size;

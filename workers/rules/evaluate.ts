@@ -21,6 +21,8 @@
 import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
 import { loadEnabledRules } from "./registry.ts";
+import { loadLists } from "./lists.ts";
+import { record } from "../table.ts";
 import { storeOf } from "../store/d1.ts";
 import { notifyAlerts } from "../live.ts";
 import { planBatch, ruleSets, toAlertInputs, type ApplyResult } from "./plan.ts";
@@ -36,6 +38,8 @@ export interface EvaluateResult {
   suppressed: number;
   /** Matches the stateful engines ignored as later than their rule tolerates (for the pipeline counters). */
   late: number;
+  /** The same per rule id, only rules with late matches (counters `late_matches.rule.<id>`). */
+  lateByRule?: Record<string, number>;
 }
 
 /** RuleState RPCs in flight at once for one batch. */
@@ -83,7 +87,8 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
   if (events.length === 0) return { alerts: 0, suppressed: 0, late: 0 };
   const rules = await loadEnabledRules(env);
   if (rules.length === 0) return { alerts: 0, suppressed: 0, late: 0 };
-  const { suppressed, inputs, calls } = planBatch(ruleSets(rules), batchKey, events);
+  const lists = await loadLists(storeOf(env), rules.map((r) => r.def));
+  const { suppressed, inputs, calls } = planBatch(ruleSets(rules, lists), batchKey, events);
 
   const results = await inParallel(
     calls.map((call) => () =>
@@ -96,12 +101,14 @@ export async function evaluateBatch(env: Env, batchKey: string, events: readonly
     RPC_CONCURRENCY,
   );
   let late = 0;
+  const lateByRule: Record<string, number> = record();
   for (const r of results) {
     inputs.push(...toAlertInputs(r.call.rule, r.firings));
     late += r.late;
+    if (r.late) lateByRule[r.call.rule.id] = (lateByRule[r.call.rule.id] ?? 0) + r.late;
   }
-  if (inputs.length === 0) return { alerts: 0, suppressed: suppressed.size, late };
+  if (inputs.length === 0) return { alerts: 0, suppressed: suppressed.size, late, lateByRule };
   const { changed } = await storeOf(env).applyFirings(inputs, Date.now());
   if (changed.length) await notifyAlerts(env, changed);
-  return { alerts: changed.length, suppressed: suppressed.size, late };
+  return { alerts: changed.length, suppressed: suppressed.size, late, lateByRule };
 }

@@ -10,6 +10,8 @@ import type { Firing, MatchedEvent, RuleDef, Severity } from "./types.ts";
 import { renderTemplate } from "./template.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { compileRule, compileRuleSet, type CompiledRule, type CompiledRuleSet } from "./project.ts";
+import type { ListLookup } from "./condition.ts";
+import type { LoadedLists } from "./lists.ts";
 import { ENGINES } from "./engines/index.ts";
 import { magnitude } from "./magnitude.ts";
 import { RULE_LIMITS } from "./validate.ts";
@@ -116,14 +118,15 @@ export interface RuleSets {
 let cachedSets: RuleSets | undefined;
 
 /** The enabled rules' sets, compiled once per isolate and rule change. */
-export function ruleSets(rules: readonly StoredRule[]): RuleSets {
-  const key = rules.map((r) => `${r.def.id}@${r.version}`).join("\u0000");
-  if (cachedSets?.key !== key) cachedSets = buildRuleSets(rules, key);
+export function ruleSets(rules: readonly StoredRule[], lists?: LoadedLists): RuleSets {
+  // a changed address list recompiles the sets too (its version is part of the key)
+  const key = rules.map((r) => `${r.def.id}@${r.version}`).join("\u0000") + (lists?.key ? `\u0001${lists.key}` : "");
+  if (cachedSets?.key !== key) cachedSets = buildRuleSets(rules, key, lists?.lookup);
   return cachedSets;
 }
 
 /** Compiles rule sets, skipping (and logging) a rule that fails to compile rather than stalling ingest. */
-export function buildRuleSets(rules: readonly StoredRule[], key = ""): RuleSets {
+export function buildRuleSets(rules: readonly StoredRule[], key = "", lists?: ListLookup): RuleSets {
   const suppress: RuleDef[] = [];
   const alerting: StoredRule[] = [];
   for (const r of rules) {
@@ -137,7 +140,7 @@ export function buildRuleSets(rules: readonly StoredRule[], key = ""): RuleSets 
     if (r.def.type === "suppress") suppress.push(r.def);
     else alerting.push(r);
   }
-  return { key, suppress: compileRuleSet(suppress), alerting: compileRuleSet(alerting.map((r) => r.def)), versions: alerting.map((r) => r.version) };
+  return { key, suppress: compileRuleSet(suppress, lists), alerting: compileRuleSet(alerting.map((r) => r.def), lists), versions: alerting.map((r) => r.version) };
 }
 
 /** Ids of the events that match any suppress rule. */

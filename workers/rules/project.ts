@@ -5,7 +5,7 @@
  * variables). Also the helpers every engine shares: group keys and firing variables.
  */
 import { isoText, type EcsEvent } from "../ecs.ts";
-import { compileCondition, compileGetter, type CompiledCondition } from "./condition.ts";
+import { compileCondition, compileGetter, type CompiledCondition, type ListLookup } from "./condition.ts";
 import { templateVars } from "./template.ts";
 import type { Condition, Firing, MatchedEvent, RuleDef } from "./types.ts";
 import { setOwn, table } from "../table.ts";
@@ -54,11 +54,13 @@ interface SetOptions {
   shared?: SharedProjection;
   /** What remains of `rule.match` once the index has established one of its conjuncts (compileRuleSet). */
   match?: Condition;
+  /** The address lists `in_list` reads. */
+  lists?: ListLookup;
 }
 
 /** Compiles a (validated) rule's matching and projection once. */
-export function compileRule(rule: RuleDef): CompiledRule {
-  return compileRuleFor(rule, {});
+export function compileRule(rule: RuleDef, lists?: ListLookup): CompiledRule {
+  return compileRuleFor(rule, { lists });
 }
 
 /**
@@ -77,16 +79,21 @@ function projectedGetter(path: string): (event: unknown) => unknown {
 /** compileRule, specialised for a rule set (compileRuleSet). */
 function compileRuleFor(rule: RuleDef, set: SetOptions): CompiledRule {
   const { shared } = set;
-  const match = compileCondition(set.match ?? rule.match);
+  const lists = set.lists;
+  const match = compileCondition(set.match ?? rule.match, lists);
   const fields = neededFields(rule);
   const getters = fields.map(projectedGetter);
   const groupBy = rule.group_by ?? [];
   let a: CompiledCondition | undefined;
   let b: CompiledCondition | undefined;
   if (rule.type === "sequence") {
-    a = compileCondition((rule.a as { match: Condition }).match);
-    b = compileCondition((rule.b as { match: Condition }).match);
+    a = compileCondition((rule.a as { match: Condition }).match, lists);
+    b = compileCondition((rule.b as { match: Condition }).match, lists);
   }
+  // bucket: CrowdSec's cancel_on (step "cancel": the event kills the group's bucket) and the
+  // conditional bucket's `condition.where` (step "w": the event counts toward the condition).
+  const cancel = rule.type === "bucket" && rule.cancel_on !== undefined ? compileCondition(rule.cancel_on as Condition, lists) : undefined;
+  const where = rule.type === "bucket" && (rule.condition as { where?: Condition } | undefined)?.where !== undefined ? compileCondition((rule.condition as { where: Condition }).where, lists) : undefined;
   const build = (event: EcsEvent, caps: Record<string, string> | undefined, step?: string): MatchedEvent => {
     if (shared && !caps && !step) {
       if (shared.event === event) return shared.m!;
@@ -115,7 +122,8 @@ function compileRuleFor(rule: RuleDef, set: SetOptions): CompiledRule {
       const r = match(event);
       if (!r.matched) return undefined;
       let m: MatchedEvent | undefined;
-      if (!a || !b) m = build(event, r.captures);
+      if (cancel || where) m = build(event, r.captures, cancel?.(event).matched ? "cancel" : where?.(event).matched ? "w" : undefined);
+      else if (!a || !b) m = build(event, r.captures);
       else {
         const ra = a(event);
         if (ra.matched) m = build(event, mergeCaps(r.captures, ra.captures), "a");
@@ -328,10 +336,10 @@ const withoutField = (r: Required | undefined): Required | undefined => r && { k
  * Within a batch, a rule tried through its index does not test again the conjunct its keys came from
  * (Required.field), and rules that project the same fields share one MatchedEvent per event.
  */
-export function compileRuleSet(rules: readonly RuleDef[]): CompiledRuleSet {
+export function compileRuleSet(rules: readonly RuleDef[], lists?: ListLookup): CompiledRuleSet {
   // by projected fields (JSON of neededFields, in order)
   const shares = new Map<string, SharedProjection>();
-  const compiled = rules.map((r) => compileRule(r));
+  const compiled = rules.map((r) => compileRule(r, lists));
   const always: number[] = [];
   // per index field: its getter and value → rules keyed by it
   const index = new Map<string, Map<string, number[]>>();
@@ -357,7 +365,7 @@ export function compileRuleSet(rules: readonly RuleDef[]): CompiledRuleSet {
       match = { ...rule.match };
       delete match[req.field];
     }
-    return compileRuleFor(rule, { shared, match });
+    return compileRuleFor(rule, { shared, match, lists });
   });
   const fields = [...index.keys()];
   const getters = fields.map(compileGetter);

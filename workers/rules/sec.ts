@@ -1,16 +1,22 @@
 /**
- * Imports SEC (Simple Event Correlator) rule files — the `type=Single`, `SingleWithThreshold` and
- * `SingleWith2Thresholds` rules with `ptype=RegExp` — as our `single` / `threshold` rules, so that
- * an existing SEC ruleset (sec-rulesets/ssh-brute.sec) ports one to one:
+ * Imports SEC (Simple Event Correlator) rule files with `ptype=RegExp` as our rules, so that an
+ * existing SEC ruleset (sec-rulesets/ssh-brute.sec) ports one to one:
  * - `pattern` matches the whole raw line (SEC matches input lines): match = {raw: {regex}}; the
  *   pattern's capture groups become named captures c1, c2, ... (Perl and JavaScript regexes agree on
  *   the constructs SEC rulesets use: \S, \d, classes, groups, quantifiers).
  * - `desc` is SEC's operation key: the captures it uses ($1, $2) become group_by, so one operation =
  *   one group; desc (with $N → {{cN}}) becomes the alert title.
- * - `window`/`thresh` → window/threshold; `window2` with `thresh2=0` → clear_after (the alert closes
- *   after window2 seconds without a match). thresh2 > 0, other rule types (Pair, PairWithWindow,
- *   Suppress, Calendar, EventGroup...), other ptypes and `context` are rejected, naming them.
- * Actions are not imported: Porchlight's action is the alert.
+ * - Single → single; SingleWithThreshold → threshold (`window`/`thresh`); SingleWith2Thresholds with
+ *   `thresh2=0` → threshold + clear_after (the alert closes after window2 s without a match).
+ * - SingleWithSuppress → a trigger bucket (capacity 0) whose blackhole is `window`: the first match
+ *   raises, matches of the same operation within window s after it are swallowed, as in SEC.
+ * - PairWithWindow → sequence with `absent: true`: SEC runs `action` when pattern2 does NOT follow
+ *   within window s (the alert), and `action2` when it does (the pair completes silently). `$N` in
+ *   pattern2 stands for the first line's capture N: it becomes the named group cN (the first use) or
+ *   a backreference to it, so the pair is matched per operation (group_by the same captures).
+ * - Suppress → suppress (matching lines are kept out of every rule).
+ * Other types (Pair, Calendar, EventGroup, Jump...), other ptypes, `context` and thresh2 > 0 are
+ * refused, naming them. Actions are not imported: Porchlight's action is the alert.
  */
 import type { FieldError } from "./condition.ts";
 import type { RuleDef } from "./types.ts";
@@ -46,8 +52,8 @@ export function parseSecConfig(text: string): { line: number; fields: Record<str
   return rules;
 }
 
-/** Names the unnamed capture groups of a pattern c1, c2, ... Returns the pattern and the group count. */
-export function nameCaptures(pattern: string): { pattern: string; groups: number } {
+/** Names the unnamed capture groups of a pattern c1, c2, ... (or prefix1, ...). Returns the pattern and the group count. */
+export function nameCaptures(pattern: string, prefix = "c"): { pattern: string; groups: number } {
   let out = "";
   let n = 0;
   let inClass = false;
@@ -56,14 +62,30 @@ export function nameCaptures(pattern: string): { pattern: string; groups: number
     if (c === "\\") { out += c + (pattern[i + 1] ?? ""); i++; continue; }
     if (inClass) { if (c === "]") inClass = false; out += c; continue; }
     if (c === "[") { inClass = true; out += c; continue; }
-    if (c === "(" && pattern[i + 1] !== "?") { out += `(?<c${++n}>`; continue; }
+    if (c === "(" && pattern[i + 1] !== "?") { out += `(?<${prefix}${++n}>`; continue; }
     out += c;
   }
   return { pattern: out, groups: n };
 }
 
-const SUPPORTED = ["single", "singlewiththreshold", "singlewith2thresholds"];
-const IGNORED = new Set(["action", "action2", "desc2", "rem", "continue"]);
+const SUPPORTED = ["single", "singlewiththreshold", "singlewith2thresholds", "singlewithsuppress", "pairwithwindow", "suppress"];
+const IGNORED = new Set(["action", "action2", "desc2", "rem", "continue", "continue2"]);
+const KEYS = ["type", "ptype", "pattern", "desc", "window", "thresh", "window2", "thresh2", "ptype2", "pattern2", "context", "context2"];
+
+/**
+ * pattern2 of a PairWithWindow: its own groups are named p1, p2... (not template variables), and `$N`
+ * (the first line's capture N) becomes (?<cN>.+?) at its first use and \k<cN> after, so that the second
+ * line carries the capture the operation is grouped by.
+ */
+export function pairPattern(pattern2: string): string {
+  const own = nameCaptures(pattern2.replace(/\$(\d)/g, "\u0000$1"), "p").pattern;
+  const used = new Set<string>();
+  return own.replace(/\u0000(\d)/g, (_, d: string) => {
+    if (used.has(d)) return `\\k<c${d}>`;
+    used.add(d);
+    return `(?<c${d}>.+?)`;
+  });
+}
 
 /** Converts a SEC file's rules. `prefix` makes rule ids unique (e.g. the file name). */
 export function importSecRules(text: string, prefix = "sec"): { rules: RuleDef[]; errors: SecImportError[] } {
@@ -74,10 +96,11 @@ export function importSecRules(text: string, prefix = "sec"): { rules: RuleDef[]
     const err = (field: string, message: string) => errors.push({ line: r.line, field, message });
     const before = errors.length;
     const type = (f.type ?? "").toLowerCase();
-    if (!SUPPORTED.includes(type)) return err("type", `SEC rule type "${f.type}" is not supported (only Single, SingleWithThreshold, SingleWith2Thresholds)`);
+    if (!SUPPORTED.includes(type)) return err("type", `SEC rule type "${f.type}" is not supported (only Single, SingleWithThreshold, SingleWith2Thresholds, SingleWithSuppress, PairWithWindow, Suppress)`);
     if ((f.ptype ?? "").toLowerCase() !== "regexp") err("ptype", `ptype "${f.ptype}" is not supported (only RegExp)`);
-    if (f.context !== undefined) err("context", "contexts are not supported");
-    for (const k of Object.keys(f)) if (!["type", "ptype", "pattern", "desc", "window", "thresh", "window2", "thresh2"].includes(k) && !IGNORED.has(k)) err(k, `field "${k}" is not supported`);
+    if (type === "pairwithwindow" && (f.ptype2 ?? "").toLowerCase() !== "regexp") err("ptype2", `ptype2 "${f.ptype2}" is not supported (only RegExp)`);
+    for (const k of ["context", "context2"]) if (f[k] !== undefined) err(k, "contexts are not supported");
+    for (const k of Object.keys(f)) if (!KEYS.includes(k) && !IGNORED.has(k)) err(k, `field "${k}" is not supported`);
     if (!f.pattern) err("pattern", "required");
     const { pattern, groups } = nameCaptures(f.pattern ?? "");
     const desc = f.desc ?? "";
@@ -86,14 +109,27 @@ export function importSecRules(text: string, prefix = "sec"): { rules: RuleDef[]
     const rule: Record<string, unknown> = {
       id: `${prefix}-${idx + 1}`,
       name: desc.replace(/\$(\d)/g, "<$1>").slice(0, 200) || `${prefix} rule ${idx + 1}`,
-      type: type === "single" ? "single" : "threshold",
+      type: type === "single" ? "single" : type === "suppress" ? "suppress" : "threshold",
       match: { raw: { regex: pattern } },
       group_by: used.map((g) => `c${g}`),
       severity: "medium",
       title: desc.replace(/\$(\d)/g, "{{c$1}}"),
       tags: ["sec"],
     };
-    if (type !== "single") {
+    const seconds = (k: string) => {
+      if (!/^\d+$/.test(f[k] ?? "") || f[k] === "0") err(k, "required: a positive integer");
+      return `${f[k]}s`;
+    };
+    if (type === "suppress") {
+      rule.group_by = [];
+      delete rule.title;
+    } else if (type === "singlewithsuppress") {
+      Object.assign(rule, { type: "bucket", capacity: 0, blackhole: seconds("window") });
+    } else if (type === "pairwithwindow") {
+      if (!f.pattern2) err("pattern2", "required");
+      const b = { raw: { regex: pairPattern(f.pattern2 ?? "") } };
+      Object.assign(rule, { type: "sequence", match: { any: [rule.match, b] }, a: { match: rule.match }, b: { match: b }, window: seconds("window"), absent: true });
+    } else if (type !== "single") {
       for (const k of ["window", "thresh"]) if (!/^\d+$/.test(f[k] ?? "")) err(k, "required: a positive integer");
       rule.window = `${f.window}s`;
       rule.threshold = Number(f.thresh);

@@ -26,6 +26,8 @@ export const RULE_LIMITS = {
   maxTags: 20,
   /** Objects a stateful rule's groups may be spread over (`shards`; plan.ts MAX_RULE_SHARDS). */
   maxShards: 4,
+  /** Largest `lateness`, ms: a group's reorder buffer holds this much event time of matches. */
+  maxLatenessMs: 6 * 3_600_000,
 } as const;
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$/;
@@ -37,11 +39,11 @@ const COMMON = ["id", "name", "type", "enabled", "match", "group_by", "severity"
 const META = ["created_at", "updated_at", "version", "learning_from"];
 const OPTIONS: Record<RuleType, string[]> = {
   single: [],
-  threshold: ["threshold", "window", "distinct", "clear_after", "shards"],
-  bucket: ["capacity", "leakspeed", "blackhole", "distinct", "cache_size", "shards"],
-  sequence: ["a", "b", "window", "absent", "shards"],
+  threshold: ["threshold", "window", "distinct", "clear_after", "shards", "lateness"],
+  bucket: ["capacity", "leakspeed", "blackhole", "distinct", "cache_size", "shards", "duration", "condition", "cancel_on", "lateness"],
+  sequence: ["a", "b", "window", "absent", "shards", "lateness"],
   heartbeat: ["shards"],
-  new_value: ["fields", "learning", "max_values", "shards"],
+  new_value: ["fields", "learning", "max_values", "shards", "lateness"],
   suppress: [],
 };
 
@@ -106,6 +108,12 @@ export function validateRule(input: unknown): ValidateResult {
   if (typeOk) {
     // stateful types only (OPTIONS); changing it re-homes the rule's groups (docs/alerts.md)
     if (OPTIONS[type].includes("shards")) integer("shards", 1, RULE_LIMITS.maxShards, false);
+    // the reorder buffer (engines/reorder.ts) holds this much event time of matches per group
+    if (OPTIONS[type].includes("lateness")) {
+      duration("lateness", false);
+      const l = parseDuration(r.lateness);
+      if (l !== undefined && l > RULE_LIMITS.maxLatenessMs) err("lateness", `at most ${RULE_LIMITS.maxLatenessMs / 3_600_000} hours (each group buffers its matches for that long)`);
+    }
     switch (type) {
       case "threshold":
         integer("threshold", 1, RULE_LIMITS.maxThreshold, true);
@@ -113,13 +121,31 @@ export function validateRule(input: unknown): ValidateResult {
         field("distinct");
         duration("clear_after", false);
         break;
-      case "bucket":
-        integer("capacity", 0, RULE_LIMITS.maxCapacity, true);
-        duration("leakspeed", typeof r.capacity === "number" && r.capacity > 0);
+      case "bucket": {
+        // capacity -1: CrowdSec's unbounded bucket, overflowing on `duration` (counter) or `condition` (conditional)
+        integer("capacity", -1, RULE_LIMITS.maxCapacity, true);
+        const unbounded = r.capacity === -1;
+        if (unbounded && (r.duration === undefined) === (r.condition === undefined)) err("capacity", 'capacity -1 needs exactly one of "duration" (a counter) or "condition" (a conditional bucket)');
+        if (!unbounded && r.duration !== undefined) err("duration", "only with capacity -1 (a counter)");
+        if (!unbounded && r.condition !== undefined) err("condition", "only with capacity -1 (a conditional bucket)");
+        duration("duration", false);
+        duration("leakspeed", (typeof r.capacity === "number" && r.capacity > 0) || r.condition !== undefined);
+        if (r.condition !== undefined) {
+          const c = r.condition as Record<string, unknown>;
+          if (typeof c !== "object" || c === null || Array.isArray(c)) err("condition", '{"count": n, "where": condition, "median_interval_over": "10m"}');
+          else {
+            for (const k of Object.keys(c)) if (!["count", "where", "median_interval_over"].includes(k)) err(`condition.${k}`, "unknown option (known: count, where, median_interval_over)");
+            if (typeof c.count !== "number" || !Number.isInteger(c.count) || c.count < 1 || c.count > 20) err("condition.count", "required: an integer from 1 to 20");
+            if (c.where !== undefined) errors.push(...checkCondition(c.where, "condition.where"));
+            if (c.median_interval_over !== undefined && parseDuration(c.median_interval_over) === undefined) err("condition.median_interval_over", "must be a duration");
+          }
+        }
+        if (r.cancel_on !== undefined) errors.push(...checkCondition(r.cancel_on, "cancel_on"));
         duration("blackhole", false);
         field("distinct");
         integer("cache_size", 1, RULE_LIMITS.maxCapacity + 1, false);
         break;
+      }
       case "sequence": {
         duration("window", true);
         for (const step of ["a", "b"] as const) {

@@ -431,3 +431,24 @@ export const usageDaily = sqliteTable("usage_daily", {
   r2ClassB: integer("r2_class_b").notNull().default(0),
   notifications: integer("notifications").notNull().default(0),
 });
+// ---------------------------------------------------------------- address lists (issue 13: in_list)
+
+/** A user-loaded address list (PUT /v1/lists/:name); its entries are in ip_list_chunks. */
+export const ipLists = sqliteTable("ip_lists", {
+  name: text("name").primaryKey(),
+  /** Valid entries stored. */
+  count: integer("count").notNull(),
+  /** Version, ms: strictly increasing per name. */
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** A list's entries as JSON arrays, each under D1's value limit (workers/store/lists.ts). */
+export const ipListChunks = sqliteTable(
+  "ip_list_chunks",
+  {
+    name: text("name").notNull(),
+    seq: integer("seq").notNull(),
+    entries: text("entries").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.name, t.seq] })],
+);

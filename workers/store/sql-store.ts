@@ -12,11 +12,13 @@
 import { buildEventsQuery, type EventsQuery } from "./events-query.ts";
 import { extractorRow, rowToEvent, sourceRow, tokenRow } from "./decode.ts";
 import { insertEventStatements } from "./wire.ts";
+import { lowerBound } from "../parse/id.ts";
 import { alertQueries, type AlertStore } from "./alerts.ts";
 import { heartbeatQueries, type HeartbeatStore } from "./heartbeats.ts";
 import { networkQueries, type NetworkStore } from "./network.ts";
 import { notifyQueries, type NotifyStore } from "./notify.ts";
 import { ruleQueries, type RuleStore } from "./rules.ts";
+import { listQueries, type ListStore } from "./lists.ts";
 import { sessionQueries, type SessionStore } from "./sessions.ts";
 import { statsQueries, type StatsStore } from "./stats.ts";
 import { retentionQueries, type RetentionStore } from "./retention.ts";
@@ -40,13 +42,13 @@ const ADD_COUNTERS_SQL =
   "INSERT INTO counters (name, value) SELECT key, value FROM json_each(?1) WHERE true " +
   "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
 
-export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore {}
+export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore, ListStore {}
 
 export class SqlStore implements Store {
   readonly sql: Sql;
   constructor(sql: Sql) {
     this.sql = sql;
-    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), networkQueries(sql), notifyQueries(sql), retentionQueries(sql), rollupQueries(sql), usageQueries(sql));
+    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), networkQueries(sql), notifyQueries(sql), listQueries(sql), retentionQueries(sql), rollupQueries(sql), usageQueries(sql));
   }
 
   private async one(sql: string, ...params: unknown[]): Promise<SqlResult> {
@@ -233,6 +235,15 @@ export class SqlStore implements Store {
 
   async deleteExtractor(id: string) {
     return (await this.one("DELETE FROM extractors WHERE id = ?1", id)).changes > 0;
+  }
+
+  async clockSamples(from: number, to: number, limit: number) {
+    // By primary key (ids start with the event time): the most recent `limit` events stamped in [from, to).
+    const r = await this.one(
+      "SELECT host, ts - received_at AS skew FROM events WHERE id >= ?1 AND id < ?2 AND host IS NOT NULL ORDER BY id DESC LIMIT ?3",
+      lowerBound(from), lowerBound(to), limit,
+    );
+    return r.rows.map((x) => ({ host: String(x.host), skew: Number(x.skew) }));
   }
 
   async listSources() {

@@ -11,6 +11,7 @@ import type { HeartbeatStore } from "./heartbeats.ts";
 import type { NetworkStore } from "./network.ts";
 import type { NotifyStore } from "./notify.ts";
 import type { RuleStore } from "./rules.ts";
+import type { ListStore } from "./lists.ts";
 import type { SessionStore } from "./sessions.ts";
 import type { StatsStore } from "./stats.ts";
 import type { RetentionStore } from "./retention.ts";
@@ -136,7 +137,7 @@ export interface RelayRow {
  * part next to its SQL (alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts, network.ts, notify.ts); a new family adds
  * its interface there, one name to this list and its delegations to SqlStore.
  */
-export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore {
+export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore, ListStore {
   /**
    * One round trip before ingest: the stored response of batch `key` (if it completed), the pending
    * record of an earlier attempt that stored events but failed later, and the parse settings' version.
@@ -183,6 +184,8 @@ export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatSto
   putExtractor(row: ExtractorRow): Promise<void>;
   deleteExtractor(id: string): Promise<boolean>;
   listSources(): Promise<SourceRow[]>;
+  /** (host, @timestamp - received_at) of the most recent `limit` events stamped in [from, to) ms, by id (clock-skew.ts). */
+  clockSamples(from: number, to: number, limit: number): Promise<{ host: string; skew: number }[]>;
   getSource(key: string): Promise<SourceRow | null>;
   putSource(row: SourceRow): Promise<void>;
   deleteSource(key: string): Promise<boolean>;

@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join } from "node:path";
+import { basename, extname, join } from "node:path";
 import { seg } from "../client.js";
 import { clientOf, examples, formatOptions, intOption } from "../context.js";
 import { ApiError, CliError, UsageError } from "../errors.js";
@@ -138,7 +138,8 @@ export function registerRules(program) {
         }
         res = await client.json("POST", "/v1/rules/import", { body: siem ? siem.rules : data });
       } else {
-        const path = `/v1/rules/import/${kind}`;
+        // SEC rules have no names: the file's name prefixes their ids (site.sec → site-1, site-2...).
+        const path = `/v1/rules/import/${kind}${kind === "sec" ? `?prefix=${encodeURIComponent(basename(file, extname(file)))}` : ""}`;
         try {
           res = await client.json("POST", path, { text, contentType: kind === "sec" ? "text/plain; charset=utf-8" : "application/yaml" });
         } catch (e) {
@@ -149,6 +150,8 @@ export function registerRules(program) {
         }
       }
       const ids = Array.isArray(res?.ids) ? res.ids : [];
+      // Foreign files import rule by rule: what the server refused is listed, one line per reason.
+      for (const r of Array.isArray(res?.refused) ? res.refused : []) note(`porchlight: refused ${r.rule}${r.field ? ` (${r.field})` : ""}: ${r.reason}`);
       await out(`imported ${res?.imported ?? ids.length} rules${ids.length ? `: ${ids.join(", ")}` : ""}\n`);
     });
   examples(imp, ["porchlight rules import my-rules.json", "porchlight rules import /etc/siemstress/example_rules.json   # siemmanage --importrules", "porchlight rules import ssh-bf.yaml", "porchlight rules import --type sec site.rules"]);

@@ -2,11 +2,16 @@
  * OpenSSH server messages (program `sshd`, OpenSSH ≥ 9.8's `sshd-session`/`sshd-auth`, RedHat's
  * `sshd(pam_unix)`) → ECS authentication events with source IP/port, user and outcome.
  *
- * Outcome policy (what rules count): "failure" for every message that shows an authentication attempt
- * failing or a connection aborted before authentication (failed/invalid/denied users, PAM failures,
- * preauth disconnects, negotiation and protocol errors: what fail2ban's "aggressive" mode and CrowdSec
- * count); "success" for accepted logins and opened sessions; no outcome for informational lines. The
- * line's own text decides: no state is kept across lines (see test/conformance/program-deviations.md).
+ * Outcome policy (what rules count): "failure" only for a line that IS a failed authentication attempt,
+ * the lines CrowdSec's sshd parser classifies `ssh_failed-auth` (failed/invalid/denied users, PAM
+ * authentication failures, a client giving up mid-authentication as an authenticating or invalid user,
+ * an invalid banner). Lines that only accompany an attempt or a connection — preauth disconnects
+ * without a user, "Received disconnect", PAM's "N more authentication failures" summary, "maximum
+ * authentication attempts exceeded", "input_userauth_request", "Did not receive identification string",
+ * timeouts, negotiation and protocol errors, `Failed none` method probes — keep their own event.action (rules and CrowdSec's other
+ * log types select them by action) but carry no outcome, so a health check or a client that gives up
+ * politely is not a failed login. "success" for accepted logins and opened sessions. The line's own
+ * text decides: no state is kept across lines (see test/conformance/program-deviations.md).
  */
 import type { ProgramFields, SyslogMessage } from "../types.ts";
 import { addRelated, authEvent, peer } from "./common.ts";
@@ -20,6 +25,9 @@ type Rule = [RegExp, (m: RegExpExecArray) => ProgramFields];
 
 const fail = (action: string, m: RegExpExecArray, user?: string, type: "start" | "end" | "info" = "start"): ProgramFields =>
   authEvent(DS, action, "failure", user, peer(m.groups?.ip, m.groups?.port), type);
+/** A line that accompanies an attempt or a connection: its action, peer and user, no outcome. */
+const context = (action: string, m: RegExpExecArray, user?: string, type: "start" | "end" | "info" = "info"): ProgramFields =>
+  authEvent(DS, action, undefined, user, peer(m.groups?.ip, m.groups?.port), type);
 
 /** First word of a user token that may carry junk ("test 127.0.0.1" in forged lines). */
 const firstWord = (u: string | undefined): string | undefined => (u === undefined ? undefined : u.split(" ")[0]);
@@ -40,7 +48,8 @@ const RULES: Rule[] = [
     const last = /.* from ([0-9A-Za-z_.:%-]+) port (\d+)(?: ssh\d?)?(?::|$)/.exec(m.input.replace(/ ssh\d?: from .*$/, ""));
     if (last && last[1] !== ip) { ip = last[1]; port = last[2]; user = firstWord(user); }
     if (user === "<invalid username>") user = undefined;
-    const f = authEvent(DS, g.inv ? "invalid_user" : "ssh_login", "failure", user, peer(ip, port));
+    // "Failed none": the client asking which methods exist, no credential tried (CrowdSec does not count it either).
+    const f = authEvent(DS, g.inv ? "invalid_user" : "ssh_login", g.method === "none" ? undefined : "failure", user, peer(ip, port), g.method === "none" ? "info" : "start");
     f.porchlight = { fields: { ssh_method: g.method! } };
     return f;
   }],
@@ -49,7 +58,10 @@ const RULES: Rule[] = [
   // pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=IP  user=bob
   [/^(?:pam_unix\(sshd:auth\): |\(pam_unix\) |)authentication failure; (?<kv>.*)$/, (m) => pamFailure(m.groups!.kv!)],
   // PAM 2 more authentication failures; logname= ... rhost=IP user=root
-  [/^(?:PAM )?\d+ more authentication failures?; (?<kv>.*)$/, (m) => pamFailure(m.groups!.kv!)],
+  [/^(?:PAM )?\d+ more authentication failures?; (?<kv>.*)$/, (m) => {
+    const k = pamAuthKv(m.groups!.kv!);
+    return authEvent(DS, "pam_more_failures", undefined, k.user ?? k.ruser, peer(k.rhost), "info");
+  }],
   // (error: ) PAM: Authentication failure for [illegal user ]bob from HOST [via IP]
   [new RegExp(`^PAM: (?:[Aa]uthentication (?:failure|error)|User not known to the underlying authentication module|unknown user) for (?:(?:illegal|invalid) user )?(?<user>.*?) from (?<ip>[0-9A-Za-z_.:%-]+)(?: via \\S+)?\\s*$`), (m) => fail("pam_auth_failure", m, m.groups!.user)],
   // User bob from IP not allowed because ...
@@ -57,41 +69,49 @@ const RULES: Rule[] = [
   [/^User (?<user>\S+) not allowed because (?<why>.*)$/, (m) => fail("user_not_allowed", m, m.groups!.user)],
   [new RegExp(`^ROOT LOGIN REFUSED FROM (?<ip>[0-9A-Za-z_.:%-]+)`), (m) => fail("root_login_refused", m, "root")],
   // refused connect from host (IP)   (tcp_wrappers)
-  [/^refused connect from \S+ \((?<ip>[^)\s]+)\)/, (m) => fail("refused_connect", m, undefined, "info")],
+  [/^refused connect from \S+ \((?<ip>[^)\s]+)\)/, (m) => context("refused_connect", m)],
   // maximum authentication attempts exceeded for [invalid user ]bob from IP port N ssh2 [preauth]
-  [new RegExp(`^maximum authentication attempts exceeded for (?:invalid user )?(?<user>.*?) from (?<ip>[0-9A-Za-z_.:%-]+)(?: port (?<port>\\d+))?`), (m) => fail("max_auth_attempts", m, m.groups!.user)],
+  [new RegExp(`^maximum authentication attempts exceeded for (?:invalid user )?(?<user>.*?) from (?<ip>[0-9A-Za-z_.:%-]+)(?: port (?<port>\\d+))?`), (m) => context("max_auth_attempts", m, m.groups!.user, "end")],
   // Disconnecting invalid user bob IP port N: ...   /  Disconnecting authenticating user ...
-  [new RegExp(`^Disconnecting (?:invalid|authenticating) user (?<user>\\S*) (?<ip>[0-9A-Za-z_.:%-]+) port (?<port>\\d+)`), (m) => fail("disconnect_preauth", m, m.groups!.user, "end")],
+  [new RegExp(`^Disconnecting (?:invalid|authenticating) user (?<user>\\S*) (?<ip>[0-9A-Za-z_.:%-]+) port (?<port>\\d+)`), (m) => context("disconnect_preauth", m, m.groups!.user, "end")],
   // Disconnecting: Too many authentication failures [for bob] [preauth]
-  [/^Disconnecting: Too many authentication failures(?: for (?<user>\S+))?/, (m) => fail("max_auth_attempts", m, m.groups!.user, "end")],
-  [/^Disconnecting: (?<why>.*?)(?: \[preauth\])?$/, (m) => fail("protocol_error", m, undefined, "end")],
+  [/^Disconnecting: Too many authentication failures(?: for (?<user>\S+))?/, (m) => context("max_auth_attempts", m, m.groups!.user, "end")],
+  [/^Disconnecting: (?<why>.*?)(?: \[preauth\])?$/, (m) => context("protocol_error", m, undefined, "end")],
   // Connection closed|reset by [authenticating|invalid] user bob IP port N [preauth]
   // The user is everything up to the last "<addr> port N" (user names can contain spaces, as fail2ban's
   // injection tests show).
-  [new RegExp(`^(?:Connection (?:closed|reset) by|Disconnected from) (?<kind>authenticating|invalid) user (?<user>.*?) ?(?<ip>[0-9A-Za-z_.:%-]+) port (?<port>\\d+)(?: \\[preauth\\])?$`), (m) => fail("disconnect_preauth", m, m.groups!.user, "end")],
+  // A client leaving mid-authentication as a named user is a failed attempt (CrowdSec: ssh_failed-auth).
+  [new RegExp(`^(?:Connection (?:closed|reset) by|Disconnected from) (?<kind>authenticating|invalid) user (?<user>.*?) ?(?<ip>[0-9A-Za-z_.:%-]+) port (?<port>\\d+)(?<pre> \\[preauth\\])?$`), (m) =>
+    m.groups!.pre ? fail("disconnect_preauth", m, m.groups!.user, "end") : context("disconnect_preauth", m, m.groups!.user, "end")],
   // Disconnected from user bob IP port N   (normal logout)
   [new RegExp(`^Disconnected from user (?<user>\\S+) (?<ip>[0-9A-Za-z_.:%-]+) port (?<port>\\d+)`), (m) =>
     authEvent(DS, "logout", undefined, m.groups!.user, peer(m.groups!.ip, m.groups!.port), "end")],
   // Connection closed|reset by IP [port N] [preauth]  /  Disconnected from IP port N [preauth]
-  [new RegExp(`^(?:Connection (?:closed|reset) by|Disconnected from) (?<ip>[0-9A-Za-z_.:%-]+)(?: port (?<port>\\d+))?(?<pre> \\[preauth\\])?\\s*$`), (m) =>
-    m.groups!.pre ? fail("disconnect_preauth", m, undefined, "end") : authEvent(DS, "disconnect", undefined, undefined, peer(m.groups!.ip, m.groups!.port), "end")],
-  // Received disconnect from IP [port N]:11: reason [preauth]
+  // Before authentication with a port, "Connection closed|reset by" is an abandoned attempt (CrowdSec
+  // counts it); without a port (older sshd) or "Disconnected from", it only ends a connection.
+  [new RegExp(`^(?<verb>Connection (?:closed|reset) by|Disconnected from) (?<ip>[0-9A-Za-z_.:%-]+)(?: port (?<port>\\d+))?(?<pre> \\[preauth\\])?\\s*$`), (m) => {
+    const g = m.groups!;
+    if (!g.pre) return authEvent(DS, "disconnect", undefined, undefined, peer(g.ip, g.port), "end");
+    return g.port && g.verb!.startsWith("Connection") ? fail("disconnect_preauth", m, undefined, "end") : context("disconnect_preauth", m, undefined, "end");
+  }],
+  // Received disconnect from IP [port N]:11: reason [preauth] — the client's goodbye after its attempts
+  // (each attempt has its own line): context, never an attempt itself.
   [new RegExp(`^Received disconnect from (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?:\\s*(?<code>\\d+):\\s*(?<why>.*?)(?<pre> \\[preauth\\])?\\s*$`), (m) => {
     const g = m.groups!;
-    // Reason 3 (key exchange/auth failed) and 14 (no auth methods) are failures; otherwise only before auth.
-    const failed = g.pre !== undefined || g.code === "3" || g.code === "14" || /Auth fail/i.test(g.why!);
-    return failed ? fail("disconnect_preauth", m, undefined, "end") : authEvent(DS, "disconnect", undefined, undefined, peer(g.ip, g.port), "end");
+    const preauth = g.pre !== undefined || g.code === "3" || g.code === "14" || /Auth fail/i.test(g.why!);
+    return context(preauth ? "disconnect_preauth" : "disconnect", m, undefined, "end");
   }],
   // Did not receive identification string from IP [port N]
-  [new RegExp(`^Did not receive identification string from (?<ip>[0-9A-Za-z_.:%-]+)(?: port (?<port>\\d+))?`), (m) => fail("no_identification", m, undefined, "info")],
+  [new RegExp(`^Did not receive identification string from (?<ip>[0-9A-Za-z_.:%-]+)(?: port (?<port>\\d+))?`), (m) => context("no_identification", m)],
   // Bad protocol version identification '...' from IP port N  (the last "from" wins)
-  [new RegExp(`^Bad protocol version identification .* from (?<ip>[0-9A-Za-z_.:%-]+)(?: port (?<port>\\d+))?\\s*$`), (m) => fail("bad_protocol_version", m, undefined, "info")],
+  [new RegExp(`^Bad protocol version identification .* from (?<ip>[0-9A-Za-z_.:%-]+)(?: port (?<port>\\d+))?\\s*$`), (m) => context("bad_protocol_version", m)],
   // Timeout before authentication for [connection from] IP [port N | to ...]
-  [new RegExp(`^Timeout before authentication for (?:connection from )?(?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+)|,| to |\\s*$)`), (m) => fail("auth_timeout", m, undefined, "info")],
+  [new RegExp(`^Timeout before authentication for (?:connection from )?(?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+)|,| to |\\s*$)`), (m) => context("auth_timeout", m)],
   // Unable to negotiate with IP port N: no matching ... found
-  [new RegExp(`^Unable to negotiate with (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?:`), (m) => fail("negotiation_failed", m, undefined, "info")],
+  [new RegExp(`^Unable to negotiate with (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?:`), (m) => context("negotiation_failed", m)],
   // banner exchange / ssh_dispatch_run_fatal: Connection from IP port N: ...
-  [new RegExp(`^(?:banner exchange|ssh_dispatch_run_fatal|kex_exchange_identification): Connection from (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?:`), (m) => fail("protocol_error", m, undefined, "info")],
+  [new RegExp(`^(?:banner exchange|ssh_dispatch_run_fatal|kex_exchange_identification): Connection from (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?:(?<why>.*)$`), (m) =>
+    m.input.startsWith("banner exchange") && /invalid format/.test(m.groups!.why!) ? fail("protocol_error", m, undefined, "info") : context("protocol_error", m)],
   [new RegExp(`^Magic value check failed \\(\\d+\\) on obfuscated handshake from (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?$`), (m) => fail("protocol_error", m, undefined, "info")],
   // Read error from remote host IP: Connection reset by peer   (after login too: not a failure)
   [new RegExp(`^Read error from remote host (?<ip>[0-9A-Za-z_.:%-]+?)(?: port (?<port>\\d+))?:`), (m) =>
@@ -99,11 +119,11 @@ const RULES: Rule[] = [
   // PAM service(sshd) ignoring max retries; 6 > 3
   [/^PAM service\(\S+\) ignoring max retries/, () => authEvent(DS, "pam_max_retries", undefined, undefined, undefined, "info")],
   // Address-less protocol failures before authentication.
-  [/^(?:kex_exchange_identification: |Read from socket failed: |Write failed: .*\[preauth\]|Unable to negotiate a |no matching \S+ found|Corrupted MAC on input|Bad packet length|Connection corrupted)/, (m) => fail("protocol_error", m, undefined, "info")],
+  [/^(?:kex_exchange_identification: |Read from socket failed: |Write failed: .*\[preauth\]|Unable to negotiate a |no matching \S+ found|Corrupted MAC on input|Bad packet length|Connection corrupted)/, (m) => context("protocol_error", m)],
   // input_userauth_request: invalid user bob [preauth]
-  [/^input_userauth_request: invalid user (?<user>\S*)/, (m) => fail("invalid_user", m, m.groups!.user, "info")],
+  [/^input_userauth_request: invalid user (?<user>\S*)/, (m) => context("invalid_user", m, m.groups!.user)],
   // pam_unix(sshd:auth): check pass; user unknown
-  [/^pam_unix\(sshd:auth\): check pass; user unknown/, (m) => fail("invalid_user", m, undefined, "info")],
+  [/^pam_unix\(sshd:auth\): check pass; user unknown/, (m) => context("invalid_user", m)],
   // pam_unix(sshd:session): session opened for user bob(uid=1000) by (uid=0)
   [/^pam_unix\(sshd:session\): session (?<what>opened|closed) for user (?<user>[^\s(]+)/, (m) => {
     const opened = m.groups!.what === "opened";

@@ -15,6 +15,8 @@ import { sequence } from "./sequence.ts";
 import { single } from "./single.ts";
 import { suppress } from "./suppress.ts";
 import { threshold } from "./threshold.ts";
+import { reordered } from "./reorder.ts";
+import type { RuleDef } from "../types.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const ENGINES: Record<RuleType, Engine<any>> = {
@@ -26,6 +28,14 @@ export const ENGINES: Record<RuleType, Engine<any>> = {
   new_value: newValue,
   suppress,
 };
+
+/** The engine that runs `rule`: its type's, behind a reorder buffer when the rule sets `lateness` (reorder.ts). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function engineFor(rule: RuleDef): Engine<any> | undefined {
+  const e = ENGINES[rule.type];
+  if (!e || rule.lateness === undefined || !STATEFUL.has(rule.type) || rule.type === "heartbeat") return e;
+  return reordered(e);
+}
 
 /** Rule types whose engine keeps per-group state (the others need no Durable Object round trip). */
 export const STATEFUL: ReadonlySet<RuleType> = new Set(["threshold", "bucket", "sequence", "heartbeat", "new_value"]);

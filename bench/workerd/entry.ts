@@ -7,8 +7,11 @@
  * Routes (POST; every answer is a small JSON summary that the runner checks and prints):
  * - `/empty`: reads the body and nothing else (the per-request baseline: HTTP, body, response).
  * - `/ingest`: readIngestBody (Content-Type and Content-Encoding as sent: text/plain or NDJSON, gzip)
- *   → prepareBatch → insertEventStatements → the D1 binding's request encoding → planBatch of the
- *   default rule pack: what POST /v1/ingest runs, minus I/O.
+ *   → prepareBatch → network extraction (workers/network/extract.ts, with each router's NetworkState
+ *   payload structuredClone'd as its RPC stand-in) → insertEventStatements → the hourly rollups written
+ *   with the batch record → the D1 binding's request encoding → planBatch of the default rule pack: what
+ *   POST /v1/ingest runs, minus I/O. Not included: the optional R2 archive's gzip (native
+ *   CompressionStream, only with an ARCHIVE binding) and the usage ledger's one small write.
  * - `/evaluate?stateful=N`: the same ingest, then everything evaluateBatch does in the Worker with the
  *   default pack's enabled rules plus bench thresholds up to N enabled stateful rules (N = 10 is the
  *   rule set of bench/evaluate.bench.ts): planBatch, one RPC payload per (rule, shard) call, one
@@ -24,6 +27,8 @@ import { buildRuleSets, planBatch, toAlertInputs, type ApplyResult, type RuleSet
 import type { Firing } from "../../workers/rules/types.ts";
 import { packMatches } from "../../workers/rules/packed.ts";
 import { insertEventStatements } from "../../workers/store/store.ts";
+import { extractNetwork } from "../../workers/network/extract.ts";
+import { rollupsOf } from "../../workers/store/rollups.ts";
 import { benchRules, STATEFUL } from "../fixtures.ts";
 
 const setsByStateful = new Map<number, RuleSets>();
@@ -40,11 +45,15 @@ async function ingest(req: Request) {
   const body = await readIngestBody(req);
   const batchKey = `bench-${batches++}`;
   const batch = prepareBatch(body.text, body.kind, { ctx: DEFAULT_CONTEXT, batchKey, nowMs: Date.now() });
+  // Network visibility: flows, passive DNS and device sightings per router, one RPC payload each.
+  let netPayloads = 0;
+  for (const b of extractNetwork(batch.events).routers.values()) netPayloads += structuredClone(b).flows.length >= 0 ? 1 : 0;
   const statements = insertEventStatements(batch.rows);
+  const rollups = JSON.stringify(rollupsOf(batch.rows));
   // The D1 binding JSON-encodes each batch request inside the Worker (workerd's d1-api `_send`), which
   // re-escapes our JSON parameter: Worker CPU too.
-  const d1Bytes = JSON.stringify(statements.map((st) => ({ sql: st.sql, params: st.params }))).length;
-  return { batchKey, batch, summary: { kind: body.kind, accepted: batch.accepted, parseErrors: batch.parseErrors, statements: statements.length, d1Bytes } };
+  const d1Bytes = JSON.stringify(statements.map((st) => ({ sql: st.sql, params: st.params }))).length + rollups.length;
+  return { batchKey, batch, summary: { kind: body.kind, netPayloads, accepted: batch.accepted, parseErrors: batch.parseErrors, statements: statements.length, d1Bytes } };
 }
 
 /**

@@ -7,26 +7,14 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHranaServer, type HranaServer } from "../hrana-server.ts";
+import { freePort, ROOT as root } from "./stack.ts";
 
-const root = resolve(import.meta.dirname, "../..");
 const ADMIN = "e2e-libsql-admin-" + Math.random().toString(36).slice(2);
 const DB_TOKEN = "libsql-token-" + Math.random().toString(36).slice(2);
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 let dir: string;
 let server: HranaServer;

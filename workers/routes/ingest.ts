@@ -50,6 +50,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     const body = await readIngestBody(c.req.raw);
     const ctx = await parseContextFor(store, pre.settingsVersion);
     const clientIp = c.req.header("cf-connecting-ip");
+    const relay = relayName(c.req.header("x-porchlight-relay"), c.req.header("user-agent"));
     const batch = prepareBatch(body.text, body.kind, { ctx, batchKey: key, nowMs, clientIp });
     // Sessions, passive DNS and devices (one RPC per router); conntrack lines of sessions-only sources are not stored.
     const net = await ingestNetwork(c.env, key, batch.events, nowMs);
@@ -119,7 +120,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
         rows_written: rowsWritten + pruned,
       },
       relay: {
-        name: relayName(c.req.header("x-porchlight-relay"), c.req.header("user-agent")),
+        name: relay,
         ip: clientIp ?? null,
         lines: batch.accepted,
         bytes: body.bytes,
@@ -128,9 +129,9 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     });
     // The raw archive (when ARCHIVE is bound) after the batch is recorded; a failed write is logged and
     // counted, never a failed ingest: the events are stored.
-    await archiveBatch(c.env, key, relayName(c.req.header("x-porchlight-relay"), c.req.header("user-agent")), batch.rows, meterOf(c)).catch((err: unknown) => {
+    await archiveBatch(c.env, key, relay, batch.rows, meterOf(c)).catch((err: unknown) => {
       console.error(JSON.stringify({ level: "error", where: "archive", requestId: c.get("requestId"), error: String(err) }));
-      return storeOf(c.env).addCounters({ archive_errors: 1 }).catch(() => {});
+      return store.addCounters({ archive_errors: 1 }).catch(() => {});
     });
     return c.json(response);
   });

@@ -26,6 +26,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { WORKERS_ASSET_MAX_FILE_BYTES } from "../workers/constants.ts";
 import { encodeTable, type TableInput } from "../workers/network/tables.ts";
 
 const args = process.argv.slice(2);
@@ -123,6 +124,7 @@ const files: Record<string, string> = {};
 const sizes: Record<string, number> = {};
 function write(name: string, t: TableInput): void {
   const bytes = encodeTable(t);
+  if (bytes.length > WORKERS_ASSET_MAX_FILE_BYTES) throw new Error(`${name}: ${bytes.length} bytes, over the static asset limit of ${WORKERS_ASSET_MAX_FILE_BYTES}`);
   const file = `${name}.${createHash("sha256").update(bytes).digest("hex").slice(0, 12)}.bin`;
   writeFileSync(join(out, file), bytes);
   files[name] = file;

@@ -174,25 +174,25 @@ export function assetTables(assets: { fetch(url: string): Promise<Response> }): 
  */
 export const TABLE_IDLE_MS = 30 * 60_000;
 
-const cache = new Map<string, { usedAt: number; table: Promise<Table> }>();
+const cache = new Map<string, { usedAt: number; table: Table }>();
 
 /**
- * The table in `file`, loaded once per isolate: concurrent callers share one fetch; a failed load is
- * forgotten so the next call retries. File names carry a hash of their content (manifest.ts), so a
- * cached table is never stale.
+ * The table in `file`, loaded once per isolate. Only loaded tables are shared: a load in flight is
+ * not, because a promise created by one request and awaited by another never settles if the first
+ * request is cancelled, which would wedge every later call (workerd cancels the continuations of a
+ * finished request). Two calls that both find a table missing each fetch it, once, at a cold start.
+ * A failed load leaves nothing behind, so the next call retries. File names carry a hash of their
+ * content (manifest.ts), so a cached table is never stale.
  */
-export function loadTable(src: TableSource, file: string, nowMs = Date.now()): Promise<Table> {
+export async function loadTable(src: TableSource, file: string, nowMs = Date.now()): Promise<Table> {
   for (const [f, e] of cache) if (nowMs - e.usedAt > TABLE_IDLE_MS) cache.delete(f);
   const hit = cache.get(file);
   if (hit) {
     hit.usedAt = nowMs;
     return hit.table;
   }
-  const table = src(file).then(parseTable);
+  const table = parseTable(await src(file));
   cache.set(file, { usedAt: nowMs, table });
-  table.catch(() => {
-    if (cache.get(file)?.table === table) cache.delete(file);
-  });
   return table;
 }
 

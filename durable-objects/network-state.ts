@@ -3,6 +3,8 @@
  * workers/network/hook.ts). One RPC per ingest batch (`apply`) carries that router's conntrack records,
  * passive DNS answers and device sightings; the object pairs flows into sessions, attributes them to
  * devices, enriches them (GeoIP/ASN, the DNS name) and writes sessions and devices to D1.
+ * The GeoIP/ASN and vendor tables come from the static assets (workers/network/tables.ts), loaded before
+ * a transaction that needs them, only the ones it needs, and cached for the isolate's later batches.
  *
  * Storage (SQLite, created idempotently in the constructor):
  * - flows(key, doc): open flows (workers/network/sessions.ts OpenFlow) by five-tuple + zone;
@@ -32,7 +34,9 @@ import { DEFAULT_TIMEOUTS, pairFlows, timedOut, type FlowRecord, type FlowTable,
 import { FLOW_TABLES, sqlFlowTable } from "./flow-table.ts";
 import { storeOf } from "../workers/store/d1.ts";
 import type { Who } from "../workers/network/describe.ts";
-import { lookupIp } from "../workers/network/geoip.ts";
+import { familiesOf, loadIpTables, lookupIp, type IpTables } from "../workers/network/geoip.ts";
+import { loadOuiTable, macVendor, type VendorOf } from "../workers/network/oui.ts";
+import { assetTables, type TableSource } from "../workers/network/tables.ts";
 import type { DeviceWrite, SessionRow } from "../workers/store/network.ts";
 
 export interface NetworkBatch {
@@ -93,6 +97,9 @@ export class NetworkState extends DurableObject<Env> {
     });
   }
 
+  /** The lookup tables (static assets); tests may replace it inside runInDurableObject. */
+  tables: TableSource = assetTables(this.env.ASSETS);
+
   /** Wall clock (ms); tests replace it inside runInDurableObject. */
   clock: () => number = () => Date.now();
 
@@ -100,6 +107,17 @@ export class NetworkState extends DurableObject<Env> {
 
   async apply(batch: NetworkBatch): Promise<NetworkApplyResult> {
     const now = this.clock();
+    if (this.sql.exec("SELECT 1 FROM applied WHERE batch_key = ?", batch.key).toArray().length) {
+      return { duplicate: true, sessions: 0, devicesCreated: 0, pending: this.outboxSize(), facts: [] };
+    }
+    // Sessions this batch closes are its own records' five-tuples, so their families are the batch's.
+    // A load that fails throws: the hook keeps the batch's lines as raw events (nothing is lost).
+    const [ipTables, oui] = await Promise.all([
+      batch.flows.length ? loadIpTables(this.tables, familiesOf(batch.flows.flatMap((f) => [f.srcIp, f.dstIp]))) : null,
+      batch.sightings.length ? loadOuiTable(this.tables) : null,
+    ]);
+    const vendorOf: VendorOf = (mac) => (oui ? macVendor(oui, mac) : null);
+    // The loads awaited: another batch may have been applied meanwhile.
     if (this.sql.exec("SELECT 1 FROM applied WHERE batch_key = ?", batch.key).toArray().length) {
       return { duplicate: true, sessions: 0, devicesCreated: 0, pending: this.outboxSize(), facts: [] };
     }
@@ -125,7 +143,7 @@ export class NetworkState extends DurableObject<Env> {
       const devices = this.deviceTable();
       const touched = new Map<string, Device>();
       for (const s of batch.sightings) {
-        const r = applySighting(devices, s);
+        const r = applySighting(devices, s, vendorOf);
         if (r.created) {
           devicesCreated++;
           if (r.device.firstSeen >= firstTs + INVENTORY_WINDOW_MS) facts.push({ kind: "device_new", ts: r.device.firstSeen, device: factDevice(r.device) });
@@ -134,7 +152,7 @@ export class NetworkState extends DurableObject<Env> {
         touched.set(r.device.id, r.device);
       }
       const closed = pairFlows(batch.flows, this.flowTable(), batch.timeouts ?? DEFAULT_TIMEOUTS);
-      for (const s of closed) this.closeSession(s, devices, touched, facts);
+      for (const s of closed) this.closeSession(s, devices, touched, facts, ipTables!);
       sessions = closed.length;
       for (const d of touched.values()) this.pushDevice(d, false);
       this.sql.exec("INSERT INTO applied (batch_key, at) VALUES (?, ?)", batch.key, now);
@@ -162,9 +180,12 @@ export class NetworkState extends DurableObject<Env> {
    * before it, the device holding it. Read-only.
    */
   async describe(items: { ip: string; ts: number }[]): Promise<Who[]> {
-    return items.slice(0, 1000).map(({ ip, ts }) => {
+    const list = items.slice(0, 1000);
+    const families = familiesOf(list.map((x) => x.ip));
+    const ipTables = families.size ? await loadIpTables(this.tables, families) : null;
+    return list.map(({ ip, ts }) => {
       const w: Who = {};
-      const g = lookupIp(ip);
+      const g = ipTables ? lookupIp(ipTables, ip) : {};
       if (g.country) w.country = g.country;
       if (g.asn !== undefined) w.asn = g.asn;
       if (g.org) w.org = g.org;
@@ -181,8 +202,13 @@ export class NetworkState extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.armedAt = null;
     const now = this.clock();
+    // Which family a due flow has is known only inside the transaction: load both when any is due. A
+    // failed load throws, and the runtime retries the alarm.
+    const anyDue = this.sql.exec("SELECT 1 FROM schedule WHERE kind = 'flow' AND time <= ? LIMIT 1", now).toArray().length > 0;
+    const ipTables = anyDue ? await loadIpTables(this.tables, [4, 6]) : null;
     this.ctx.storage.transactionSync(() => {
-      const due = this.sql.exec<{ id: string; payload: string }>("SELECT id, payload FROM schedule WHERE kind = 'flow' AND time <= ? ORDER BY time LIMIT ?", now, DUE_PER_ALARM).toArray();
+      // Without tables (a flow fell due while they loaded) nothing closes now: the re-armed alarm runs again at once.
+      const due = ipTables ? this.sql.exec<{ id: string; payload: string }>("SELECT id, payload FROM schedule WHERE kind = 'flow' AND time <= ? ORDER BY time LIMIT ?", now, DUE_PER_ALARM).toArray() : [];
       const devices = this.deviceTable();
       const touched = new Map<string, Device>();
       const table = this.flowTable();
@@ -190,7 +216,7 @@ export class NetworkState extends DurableObject<Env> {
       for (const row of due) {
         const flow = table.get(row.payload);
         table.delete(row.payload);
-        if (flow) this.closeSession(timedOut(flow), devices, touched, facts);
+        if (flow) this.closeSession(timedOut(flow), devices, touched, facts, ipTables!);
       }
       for (const f of facts) this.sql.exec("INSERT INTO facts (body) VALUES (?)", JSON.stringify(f));
       for (const d of touched.values()) this.pushDevice(d, false);
@@ -228,7 +254,7 @@ export class NetworkState extends DurableObject<Env> {
     };
   }
 
-  private closeSession(s: Session, devices: DeviceTable, touched: Map<string, Device>, facts: NetworkFact[]): void {
+  private closeSession(s: Session, devices: DeviceTable, touched: Map<string, Device>, facts: NetworkFact[], ipTables: IpTables): void {
     const lan = lanEnd(s);
     let device: Device | null = null;
     if (lan) {
@@ -239,7 +265,7 @@ export class NetworkState extends DurableObject<Env> {
     const dns = this.sql.exec<{ name: string; ts: number }>("SELECT name, ts FROM dns WHERE ip = ?", s.dstIp).toArray()[0];
     // A name answered after the session started cannot be the one the device asked for.
     const domain = dns && dns.ts <= s.start + 1000 && s.start - dns.ts <= DNS_MAX_AGE_MS ? dns.name : null;
-    const row: SessionRow = sessionRow(this.router, s, domain, deviceId);
+    const row: SessionRow = sessionRow(this.router, s, domain, deviceId, ipTables);
     this.enqueue(`s:${row.id}`, "session", row);
     // Facts only for a device's own outbound sessions.
     if (device && lan === s.srcIp) this.learn(device, s, row, facts);

@@ -22,6 +22,14 @@ export const WORKERS_MAX_BODY_BYTES = 100 * 1024 * 1024;
 export const WORKERS_FREE_SUBREQUESTS = 50;
 /** Simultaneous open connections (fetches awaiting their answer) per invocation; more wait for a free one. */
 export const WORKERS_SIMULTANEOUS_CONNECTIONS = 6;
+/**
+ * Worker size after compression (gzip) on the Free plan, bytes (Paid: 10 MB); what `wrangler deploy`
+ * reports as "gzip". Static assets do not count: the network tables ship as assets for this reason.
+ * https://developers.cloudflare.com/workers/platform/limits/#worker-size
+ */
+export const WORKERS_FREE_SCRIPT_GZIP_BYTES = 3 * 1024 * 1024;
+/** One static asset file, bytes (scripts/network-data.ts checks its tables against it). https://developers.cloudflare.com/workers/platform/limits/ */
+export const WORKERS_ASSET_MAX_FILE_BYTES = 25 * 1024 * 1024;
 
 // --- Notification receivers (issue 11)
 /** Telegram sendMessage: text length after entity parsing, characters. https://core.telegram.org/bots/api#sendmessage */

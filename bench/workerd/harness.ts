@@ -31,10 +31,10 @@ export function productionCompat(): { date: string; flags: string[] } {
   return { date, flags: [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]!) };
 }
 
-/** Bundles the bench entry as `wrangler deploy` would; returns the module's file name in `dir`. */
-export function bundle(dir: string, compat: { date: string; flags: string[] }): string {
+/** Bundles a bench entry (default the ingest one) as `wrangler deploy` would; returns the module's file name in `dir`. */
+export function bundle(dir: string, compat: { date: string; flags: string[] }, entry = "bench/workerd/entry.ts"): string {
   const config = join(dir, "wrangler.json");
-  writeFileSync(config, JSON.stringify({ name: "porchlight-bench", main: join(root, "bench/workerd/entry.ts"), compatibility_date: compat.date, compatibility_flags: compat.flags }));
+  writeFileSync(config, JSON.stringify({ name: "porchlight-bench", main: join(root, entry), compatibility_date: compat.date, compatibility_flags: compat.flags }));
   const out = join(dir, "out");
   const r = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out, "--config", config], {
     cwd: dir,
@@ -56,16 +56,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export function writeConfig(dir: string, name: string, module: string, address: string, compat: { date: string; flags: string[] }): string {
+/** Writes a workerd config from a template (default bench/workerd/workerd.capnp); `extra` fills further {{fields}}. */
+export function writeConfig(dir: string, name: string, module: string, address: string, compat: { date: string; flags: string[] }, template = "bench/workerd/workerd.capnp", extra: Record<string, string> = {}): string {
   const fields: Record<string, string> = {
+    ...extra,
     address,
     module,
     compatibilityDate: compat.date,
     compatibilityFlags: compat.flags.map((f) => JSON.stringify(f)).join(", "),
   };
-  const template = readFileSync(join(root, "bench/workerd/workerd.capnp"), "utf8");
+  const text = readFileSync(join(root, template), "utf8");
   const config = join(dir, name);
-  writeFileSync(config, template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => fields[k] ?? `{{${k}}}`));
+  writeFileSync(config, text.replace(/\{\{(\w+)\}\}/g, (_, k: string) => fields[k] ?? `{{${k}}}`));
   return config;
 }
 

@@ -13,6 +13,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { NETWORK_DATA } from "../../workers/network/data/manifest.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
@@ -558,6 +559,11 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     const js = await fetch(`${base}/app.js`);
     expect(js.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(js.headers.get("x-content-type-options")).toBe("nosniff");
+    // The network lookup tables are public open data: no session, cached for good (named by content hash).
+    const table = await fetch(`${base}/data/network/${NETWORK_DATA.files["geo-v4"]}`);
+    expect(table.status).toBe(200);
+    expect(table.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect((await table.arrayBuffer()).byteLength).toBe(NETWORK_DATA.bytes["geo-v4"]);
     // Really offline (the server is gone; this is the last test): the service worker serves the shell
     // and says so, and a page still open shows the offline state for its data instead of stale data.
     await page.reload();

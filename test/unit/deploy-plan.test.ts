@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { WORKERS_FREE_SCRIPT_GZIP_BYTES } from "../../workers/constants.ts";
 import { deployPlan, describeStep, readToml, withDatabaseId, type DeployState } from "../../scripts/deploy.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -72,6 +73,10 @@ describe("npm run deploy: the plan", () => {
       expect(text).toMatch(/env\.ARCHIVE \(porchlight-archive\)/);
       expect(text).toMatch(/env\.DB \(porchlight\)/);
       expect(readFileSync(join(out, "index.js"), "utf8")).toContain("/v1/retention/run");
+      // Well inside the Free plan's script size: the network tables are static assets, not script.
+      const gzipKiB = Number(/Total Upload: [\d.]+ KiB \/ gzip: ([\d.]+) KiB/.exec(text)?.[1]);
+      expect(gzipKiB * 1024).toBeLessThan(WORKERS_FREE_SCRIPT_GZIP_BYTES / 3);
+      expect(text).toMatch(/Read \d+ files from the assets directory/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -1,7 +1,16 @@
 /** GeoIP/ASN lookups from the shipped open data, and MAC vendors and the randomized-MAC flag. */
-import { describe, expect, it } from "vitest";
-import { lookupIp } from "../../workers/network/geoip.ts";
-import { canonicalMac, isRandomizedMac, macVendor } from "../../workers/network/oui.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadIpTables, lookupIp as lookupIn, type IpTables } from "../../workers/network/geoip.ts";
+import { canonicalMac, isRandomizedMac, loadOuiTable, macVendor as vendorIn } from "../../workers/network/oui.ts";
+import type { Table } from "../../workers/network/tables.ts";
+import { diskTables } from "../network-tables.ts";
+
+let ipTables: IpTables, oui: Table;
+beforeAll(async () => {
+  [ipTables, oui] = await Promise.all([loadIpTables(diskTables, [4, 6]), loadOuiTable(diskTables)]);
+});
+const lookupIp = (ip: string) => lookupIn(ipTables, ip);
+const macVendor = (mac: string) => vendorIn(oui, mac);
 
 describe("lookupIp", () => {
   it("knows well-known public addresses", () => {

@@ -2,7 +2,7 @@
  * The pure logic of network visibility: flow pairing corner cases, device merging, the upload baseline,
  * the DHCP parsers other than dnsmasq, and passive DNS from a real dnsmasq log (corpus).
  */
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { extractNetwork, type Sighting } from "../../workers/network/extract.ts";
 import { applySighting, deviceForIp, type Device, type DeviceTable } from "../../workers/network/devices.ts";
@@ -10,6 +10,14 @@ import { ewma, isUploadAnomaly, type Baseline } from "../../workers/network/fact
 import { DEFAULT_TIMEOUTS, MemoryFlowTable, pairFlows, type FlowRecord } from "../../workers/network/sessions.ts";
 import { macOfDuid, parseDhcpd, parseOdhcpd } from "../../workers/parse/programs/dhcpd.ts";
 import { haveCorpus, readCorpusText } from "../conformance/corpora.ts";
+import { loadOuiTable, macVendor, type VendorOf } from "../../workers/network/oui.ts";
+import { diskTables } from "../network-tables.ts";
+
+let vendorOf: VendorOf;
+beforeAll(async () => {
+  const oui = await loadOuiTable(diskTables);
+  vendorOf = (mac) => macVendor(oui, mac);
+});
 
 const T0 = Date.UTC(2026, 11, 1, 10);
 const rec = (kind: FlowRecord["kind"], ts: number, extra: Partial<FlowRecord> = {}): FlowRecord => ({
@@ -66,24 +74,24 @@ const sight = (mac: string, extra: Partial<Sighting> = {}): Sighting => ({ mac, 
 describe("device merging", () => {
   it("merges a randomized MAC into the device with the same DHCP client id, whatever its hostname", () => {
     const t = new Devices();
-    applySighting(t, sight("DA-00-00-00-00-01", { clientId: "01:aa:bb", hostname: "phone" }));
-    const r = applySighting(t, sight("DA-00-00-00-00-02", { clientId: "01:aa:bb", hostname: "renamed" }));
+    applySighting(t, sight("DA-00-00-00-00-01", { clientId: "01:aa:bb", hostname: "phone" }), vendorOf);
+    const r = applySighting(t, sight("DA-00-00-00-00-02", { clientId: "01:aa:bb", hostname: "renamed" }), vendorOf);
     expect(r.created).toBe(false);
     expect(t.byId.size).toBe(1);
     expect(r.device).toMatchObject({ id: "d-da0000000001", macs: ["DA-00-00-00-00-01", "DA-00-00-00-00-02"], hostname: "renamed", randomized: true });
   });
   it("never merges burnt-in MACs by hostname, nor a randomized MAC into a burnt-in device", () => {
     const t = new Devices();
-    applySighting(t, sight("00-1B-63-00-00-01", { hostname: "android" }));
-    expect(applySighting(t, sight("00-1B-63-00-00-02", { hostname: "android" })).created).toBe(true);
-    expect(applySighting(t, sight("DA-00-00-00-00-03", { hostname: "android" })).created).toBe(true);
+    applySighting(t, sight("00-1B-63-00-00-01", { hostname: "android" }), vendorOf);
+    expect(applySighting(t, sight("00-1B-63-00-00-02", { hostname: "android" }), vendorOf).created).toBe(true);
+    expect(applySighting(t, sight("DA-00-00-00-00-03", { hostname: "android" }), vendorOf).created).toBe(true);
     expect(t.byId.size).toBe(3);
   });
   it("folds an IP-only device (seen in a session first) into the MAC that later claims its address", () => {
     const t = new Devices();
     const ipOnly = deviceForIp(t, "192.168.1.9", T0 - 60_000);
     expect(ipOnly.device.id).toBe("ip-192.168.1.9");
-    const r = applySighting(t, sight("B8-27-EB-00-00-09", { ip: "192.168.1.9" }));
+    const r = applySighting(t, sight("B8-27-EB-00-00-09", { ip: "192.168.1.9" }), vendorOf);
     expect(r.folded).toBe("ip-192.168.1.9");
     expect(r.device).toMatchObject({ id: "d-b827eb000009", firstSeen: T0 - 60_000, vendor: "Raspberry Pi Foundation" });
     expect(deviceForIp(t, "192.168.1.9", T0 + 1).device.id).toBe("d-b827eb000009");

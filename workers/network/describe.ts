@@ -1,7 +1,7 @@
 /**
  * Who an address is, at search time: country, AS, the name the router's resolver gave it (passive DNS)
- * and the LAN device that holds it, from the router's NetworkState object (which has the GeoIP tables
- * decoded and the DNS answers at hand: a cold Worker would spend ≈60 ms CPU decoding them). Used for
+ * and the LAN device that holds it, from the router's NetworkState object (which has the DNS answers
+ * at hand, and the GeoIP tables loaded already when it has paired sessions: workers/network/tables.ts). Used for
  * firewall events in GET /v1/events (their stored rows hold no enrichment: every ECS field but the
  * indexed columns is derived at read time, workers/store/search-time.ts) and for alerts about an address.
  * Best effort: an object that fails leaves the events as they are.

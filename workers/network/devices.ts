@@ -11,7 +11,7 @@
  * A device seen only by IP (a session's LAN address before any DHCP or ARP line named its MAC) is
  * `ip-<address>`; when a MAC later claims that IP, the IP-only device is folded into it (`folded`).
  */
-import { isRandomizedMac, macVendor } from "./oui.ts";
+import { isRandomizedMac, type VendorOf } from "./oui.ts";
 import type { Sighting } from "./extract.ts";
 
 export interface Device {
@@ -63,7 +63,8 @@ function addIp(d: Device, ip: string): void {
   d.ips = [ip, ...d.ips.filter((x) => x !== ip)].slice(0, MAX_IPS);
 }
 
-export function applySighting(table: DeviceTable, s: Sighting): SightingResult {
+/** `vendorOf` names a new MAC's vendor (macVendor over the loaded OUI table). */
+export function applySighting(table: DeviceTable, s: Sighting, vendorOf: VendorOf): SightingResult {
   const randomized = isRandomizedMac(s.mac);
   let device = table.find(`mac:${s.mac}`);
   if (!device && randomized) {
@@ -75,13 +76,13 @@ export function applySighting(table: DeviceTable, s: Sighting): SightingResult {
   if (!device) {
     created = true;
     device = {
-      id: macId(s.mac), mac: s.mac, macs: [s.mac], ips: [], hostname: null, clientId: null, vendor: macVendor(s.mac),
+      id: macId(s.mac), mac: s.mac, macs: [s.mac], ips: [], hostname: null, clientId: null, vendor: vendorOf(s.mac),
       randomized, firstSeen: s.ts, lastSeen: s.ts, left: false,
     };
   } else {
     device = { ...device, macs: device.macs.includes(s.mac) ? device.macs : [...device.macs, s.mac], mac: s.mac };
     if (!device.randomized && randomized) device.randomized = true;
-    if (!device.vendor) device.vendor = macVendor(s.mac);
+    if (!device.vendor) device.vendor = vendorOf(s.mac);
   }
   let folded: string | null = null;
   if (s.ip) {

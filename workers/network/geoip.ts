@@ -1,17 +1,17 @@
 /**
- * GeoIP and ASN of public addresses, from the open data shipped in workers/network/data (country:
- * @ip-location-db/geo-whois-asn-country, CC0; AS: @ip-location-db/asn, CC BY 4.0, RouteViews and
- * DB-IP.com). No network lookup ever: the tables are part of the bundle and decoded on first use
- * (≈ tens of ms once per isolate or Durable Object; see bench/network.bench.ts).
+ * GeoIP and ASN of public addresses, from open data (country: @ip-location-db/geo-whois-asn-country,
+ * CC0; AS: @ip-location-db/asn, CC BY 4.0, RouteViews and DB-IP.com) in the binary tables of
+ * workers/network/tables.ts: static assets loaded at run time, never a network lookup of an address.
+ * Load the tables a set of addresses needs (`loadIpTables`: IPv4 and IPv6 apart, so an IPv4-only home
+ * never loads the IPv6 ones), then look up synchronously (`lookupIp`, a binary search per table).
  *
- * Granularity (the bundle's 3 MiB gzip budget): countries exact for IPv4, per /48 for IPv6; AS numbers
- * per /24 for IPv4 and per /48 for IPv6 (the longest prefixes the global routing table carries); AS
- * names for the 10,000 ASNs announcing the most address space (others answer the number only).
+ * Granularity (chosen when the tables had to fit the bundle, kept so answers stay the same): countries
+ * exact for IPv4, per /48 for IPv6; AS numbers per /24 for IPv4 and per /48 for IPv6 (the longest
+ * prefixes the global routing table carries); AS names for the 10,000 ASNs announcing the most address
+ * space (others answer the number only).
  */
-import { ASN_NAMES } from "./data/asn-names.ts";
-import { ASN_V4, ASN_V6 } from "./data/asn.ts";
-import { COUNTRIES, GEO_V4, GEO_V6 } from "./data/geo.ts";
-import { decodeRanges, lookupRange, v4Key, v6Key, type RangeTable } from "./ranges.ts";
+import { NETWORK_DATA } from "./data/manifest.ts";
+import { exactValue, label, loadTable, rangeValue, type Table, type TableSource } from "./tables.ts";
 import { isPrivateIp, parseIPv4, parseIPv6 } from "../parse/ip.ts";
 
 /**
@@ -32,62 +32,80 @@ export interface IpInfo {
   org?: string;
 }
 
-interface Tables {
-  geo4: RangeTable;
-  geo6: RangeTable;
-  asn4: RangeTable;
-  asn6: RangeTable;
-  countries: string[];
-  names: Map<number, string>;
+export type IpFamily = 4 | 6;
+
+/** What lookupIp needs: the tables of the families loaded (null: not loaded), and the AS names. */
+export interface IpTables {
+  v4: { geo: Table; asn: Table } | null;
+  v6: { geo: Table; asn: Table } | null;
+  names: Table;
 }
 
-let tables: Tables | null = null;
-
-/** Decodes the tables (once per isolate). Exposed so a bench or a warm-up can pay it up front. */
-export function geoTables(): Tables {
-  if (tables) return tables;
-  const names = new Map<number, string>();
-  let asn = 0;
-  for (const line of ASN_NAMES.split("\n")) {
-    const tab = line.indexOf("\t");
-    asn += parseInt(line.slice(0, tab), 36);
-    names.set(asn, line.slice(tab + 1));
+/**
+ * The address a lookup keys on: IPv4 as its uint32, IPv6 as its top 48 bits (a /48); null for private,
+ * reserved and malformed addresses, which have no country or AS. IPv4-mapped IPv6 is the IPv4 address.
+ */
+function addressKey(ip: string): { family: IpFamily; key: number } | null {
+  if (isPrivateIp(ip)) return null;
+  if (ip.indexOf(":") < 0) {
+    const v = parseIPv4(ip);
+    if (v < 0 || RESERVED_V4.some(([lo, hi]) => v >= lo && v <= hi)) return null;
+    return { family: 4, key: v };
   }
-  tables = {
-    geo4: decodeRanges(GEO_V4), geo6: decodeRanges(GEO_V6), asn4: decodeRanges(ASN_V4), asn6: decodeRanges(ASN_V6),
-    countries: COUNTRIES.split(","), names,
+  const g = parseIPv6(ip);
+  if (!g || reservedV6(g)) return null;
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return addressKey(`${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`);
+  }
+  return { family: 6, key: (g[0]! * 65536 + g[1]!) * 65536 + g[2]! };
+}
+
+/** The families whose tables lookups of `ips` need (none for private and reserved addresses). */
+export function familiesOf(ips: Iterable<string>): Set<IpFamily> {
+  const out = new Set<IpFamily>();
+  for (const ip of ips) {
+    const k = addressKey(ip);
+    if (k) out.add(k.family);
+    if (out.size === 2) break;
+  }
+  return out;
+}
+
+/** Loads (or takes from this isolate's cache) the tables of `families` and the AS names. */
+export async function loadIpTables(src: TableSource, families: Iterable<IpFamily>): Promise<IpTables> {
+  const f = NETWORK_DATA.files;
+  const want = new Set(families);
+  const pair = async (geo: string, asn: string) => {
+    const [g, a] = await Promise.all([loadTable(src, geo), loadTable(src, asn)]);
+    return { geo: g, asn: a };
   };
-  return tables;
+  const [v4, v6, names] = await Promise.all([
+    want.has(4) ? pair(f["geo-v4"], f["asn-v4"]) : null,
+    want.has(6) ? pair(f["geo-v6"], f["asn-v6"]) : null,
+    loadTable(src, f["asn-names"]),
+  ]);
+  return { v4, v6, names };
 }
 
 /**
  * Country and AS of a canonical IP; an empty object for private, reserved and unknown addresses (no
- * country is invented for 10.0.0.1).
+ * country is invented for 10.0.0.1). Throws when the address's family was not loaded (a caller's bug:
+ * load with familiesOf the addresses it will look up).
  */
-export function lookupIp(ip: string): IpInfo {
-  if (isPrivateIp(ip)) return {};
-  const t = geoTables();
-  let country: number, asn: number;
-  if (ip.indexOf(":") < 0) {
-    const v = parseIPv4(ip);
-    if (v < 0 || RESERVED_V4.some(([lo, hi]) => v >= lo && v <= hi)) return {};
-    country = lookupRange(t.geo4, v4Key(v, t.geo4.shift));
-    asn = lookupRange(t.asn4, v4Key(v, t.asn4.shift));
-  } else {
-    const g = parseIPv6(ip);
-    if (!g || reservedV6(g)) return {};
-    // IPv4-mapped IPv6 is the IPv4 address.
-    if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return lookupIp(`${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`);
-    const k = v6Key(g);
-    country = lookupRange(t.geo6, k);
-    asn = lookupRange(t.asn6, k);
-  }
+export function lookupIp(t: IpTables, ip: string): IpInfo {
+  const k = addressKey(ip);
+  if (!k) return {};
+  const fam = k.family === 4 ? t.v4 : t.v6;
+  if (!fam) throw new Error(`lookupIp: the IPv${k.family} tables were not loaded`);
+  const country = rangeValue(fam.geo, k.key);
+  // IPv4 ASN ranges are kept per /24 (shift 8); IPv6 keys are already /48s.
+  const asn = rangeValue(fam.asn, k.family === 4 ? Math.floor(k.key / 2 ** fam.asn.shift) : k.key);
   const out: IpInfo = {};
-  if (country) out.country = t.countries[country]!;
+  if (country) out.country = label(fam.geo, country)!;
   if (asn) {
     out.asn = asn;
-    const org = t.names.get(asn);
-    if (org !== undefined) out.org = org;
+    const org = exactValue(t.names, asn);
+    if (org) out.org = label(t.names, org)!;
   }
   return out;
 }

@@ -1,9 +1,11 @@
 /**
  * MAC addresses: canonical text, the vendor from the IEEE registries (MA-L 24-bit, MA-M 28-bit and MA-S
- * 36-bit assignments, from the oui-data npm package: workers/network/data/oui.ts), and the locally
- * administered bit that phones and laptops set on their per-network random MACs. Pure.
+ * 36-bit assignments, from the oui-data npm package, in the `oui` table of workers/network/tables.ts),
+ * and the locally administered bit that phones and laptops set on their per-network random MACs. Pure
+ * but for `loadOuiTable`.
  */
-import { OUI } from "./data/oui.ts";
+import { NETWORK_DATA } from "./data/manifest.ts";
+import { exactValue, label, loadTable, type Table, type TableSource } from "./tables.ts";
 
 const MAC_RE = /^([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})$/i;
 const DOTTED_RE = /^([0-9a-f]{4})\.([0-9a-f]{4})\.([0-9a-f]{4})$/i;
@@ -34,27 +36,23 @@ export function isRandomizedMac(mac: string): boolean {
   return (parseInt(mac.slice(0, 2), 16) & 2) !== 0;
 }
 
-let registry: { 6: Map<number, string>; 7: Map<number, string>; 9: Map<number, string> } | null = null;
-
-function load(): NonNullable<typeof registry> {
-  if (registry) return registry;
-  const r = { 6: new Map<number, string>(), 7: new Map<number, string>(), 9: new Map<number, string>() };
-  let prefix = 0;
-  for (const line of OUI.split("\n")) {
-    const tab = line.indexOf("\t");
-    const len = line.charCodeAt(0) - 48 as 6 | 7 | 9;
-    prefix += parseInt(line.slice(1, tab), 36);
-    // prefix is the assignment padded to 36 bits; the map key is the assignment itself.
-    r[len].set(Math.floor(prefix / 16 ** (9 - len)), line.slice(tab + 1));
-  }
-  registry = r;
-  return r;
+/** The vendor registry (loaded once per isolate, see tables.ts). */
+export function loadOuiTable(src: TableSource): Promise<Table> {
+  return loadTable(src, NETWORK_DATA.files.oui);
 }
 
-/** The registered organisation of a MAC's prefix (any separator) (the longest assignment wins), or null. Randomized MACs have none. */
-export function macVendor(mac: string): string | null {
+/** A MAC's vendor, or null: what device inventory code takes, so it stays free of I/O. */
+export type VendorOf = (mac: string) => string | null;
+
+/**
+ * The registered organisation of a MAC's prefix (any separator) (the longest assignment wins), or null.
+ * Randomized MACs have none. Keys: the prefix padded to 36 bits, times 16, plus its length in hex
+ * digits (scripts/network-data.ts).
+ */
+export function macVendor(oui: Table, mac: string): string | null {
   if (isRandomizedMac(mac)) return null;
-  const r = load();
   const p36 = parseInt(mac.replace(/[-:.]/g, "").slice(0, 9), 16);
-  return r[9].get(p36) ?? r[7].get(Math.floor(p36 / 16 ** 2)) ?? r[6].get(Math.floor(p36 / 16 ** 3)) ?? null;
+  if (!Number.isFinite(p36)) return null;
+  const v = exactValue(oui, p36 * 16 + 9) || exactValue(oui, (p36 - (p36 % 256)) * 16 + 7) || exactValue(oui, (p36 - (p36 % 4096)) * 16 + 6);
+  return v ? label(oui, v)! : null;
 }

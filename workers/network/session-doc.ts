@@ -6,11 +6,12 @@
 import { eventId } from "../parse/id.ts";
 import { ipKey, isPrivateIp } from "../parse/ip.ts";
 import type { SessionRow } from "../store/network.ts";
-import { lookupIp } from "./geoip.ts";
+import { lookupIp, type IpTables } from "./geoip.ts";
 import type { Session } from "./sessions.ts";
 
-export function sessionRow(router: string, s: Session, domain: string | null, deviceId: string | null): SessionRow {
-  const src = lookupIp(s.srcIp), dst = lookupIp(s.dstIp);
+/** `ip`: the tables of both ends' families (familiesOf [srcIp, dstIp]). */
+export function sessionRow(router: string, s: Session, domain: string | null, deviceId: string | null, ip: IpTables): SessionRow {
+  const src = lookupIp(ip, s.srcIp), dst = lookupIp(ip, s.dstIp);
   return {
     id: eventId(s.start, `${router}|${s.key}`, 0),
     start: s.start, end: s.end, router, zone: s.zone, transport: s.transport,

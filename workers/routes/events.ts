@@ -24,7 +24,6 @@ import { backtrackingRisk } from "../parse/extractors.ts";
 import { lowerBound } from "../parse/id.ts";
 import { parseCidr } from "../parse/ip.ts";
 import { storeOf } from "../store/d1.ts";
-import { meterOf } from "../usage.ts";
 import type { Condition, EventColumn, EventsQuery } from "../store/events-query.ts";
 import { apiEvent, type EventRow, type Store } from "../store/store.ts";
 import { enrichEvents } from "../network/describe.ts";
@@ -276,10 +275,7 @@ export function registerEventRoutes(app: Hono<AppEnv>): void {
     const search = parseSearch(new URL(c.req.url).searchParams, Date.now());
     const store = storeOf(c.env);
     const { rows, nextCursor, scanned } = await searchEvents(store, search);
-    // What the search cost in D1 rows read (billed; docs/api.md): summaries keep it small (store/summaries.ts).
     const headers: Record<string, string> = {};
-    const meter = meterOf(c);
-    if (meter) headers["x-porchlight-rows-read"] = String(meter.counts.d1_rows_read);
     if (nextCursor) headers["x-next-cursor"] = nextCursor;
     const docs = rows.map(apiEvent);
     // Firewall events: country, AS and domain of their public addresses, at search time (docs/network.md).

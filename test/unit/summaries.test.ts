@@ -17,7 +17,7 @@ import { ipKey, parseCidr } from "../../workers/parse/ip.ts";
 import type { Condition } from "../../workers/store/events-query.ts";
 import { stretchesBetween } from "../../workers/store/sql-store.ts";
 import {
-  encodeSparse, orSparse, probeHolds, probeOf, probeSql, summariesOf, SUMMARY_BITS, SUMMARY_BYTES, toHex, trigramPositions,
+  addAddress, addressTokens, encodeSparse, orSparse, probeHolds, tokenPositions, probeOf, probeSql, summariesOf, SUMMARY_BITS, SUMMARY_BYTES, toHex, trigramPositions,
 } from "../../workers/store/summaries.ts";
 import type { EventRow } from "../../workers/store/types.ts";
 
@@ -154,6 +154,20 @@ describe("search summaries: encodings and SQL", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it("addAddress (one pass over the key) sets exactly the bits of tokenPositions of each addressTokens", () => {
+    fc.assert(
+      fc.property(addr, (a) => {
+        const key = ipKey(a)!;
+        const fast = new Uint8Array(SUMMARY_BYTES);
+        addAddress(fast, key);
+        const plain = new Uint8Array(SUMMARY_BYTES);
+        for (const t of addressTokens(key)) for (const p of tokenPositions(t)) plain[p >> 3]! |= 1 << (p & 7);
+        expect(fast).toEqual(plain);
+      }),
+      { numRuns: 500 },
     );
   });
 

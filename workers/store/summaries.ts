@@ -45,39 +45,53 @@ export const SUMMARY_BYTES = SUMMARY_BITS / 8;
 /** The merged row of an hour. */
 export const MERGED = "*";
 
-/** Character code (< 128) → trigram letter; everything else is letter ALPHABET - 1. */
-const LETTER = new Uint8Array(128).fill(ALPHABET - 1);
+/**
+ * UTF-8 byte → trigram letter: ASCII letters folded as SQLite's lower() does, digits, space, '.', '-';
+ * every other byte (punctuation, and each byte of a non-ASCII character) is one letter. Text is read as
+ * UTF-8, as SQLite's instr() compares it: a substring of characters is a substring of bytes.
+ */
+const LETTER = new Uint8Array(256).fill(ALPHABET - 1);
 for (let c = 0; c < 26; c++) {
   LETTER[97 + c] = c;
-  LETTER[65 + c] = c; // lower() folds ASCII only
+  LETTER[65 + c] = c;
 }
 for (let c = 0; c < 10; c++) LETTER[48 + c] = 26 + c;
 LETTER[32] = 36;
 LETTER[46] = 37;
 LETTER[45] = 38;
 
-const letter = (code: number) => (code < 128 ? LETTER[code]! : ALPHABET - 1);
+const utf8 = new TextEncoder();
+/** Scratch for one text's UTF-8, grown on demand; used only within one synchronous call. */
+let scratch = new Uint8Array(4096);
+function bytesOf(text: string): number {
+  // A UTF-16 unit is at most 3 UTF-8 bytes.
+  if (text.length * 3 > scratch.length) scratch = new Uint8Array(text.length * 3);
+  return utf8.encodeInto(text, scratch).written;
+}
 
 /** Sets the bits of every trigram of `text` in `bits`. */
 export function addTrigrams(bits: Uint8Array, text: string): void {
-  if (text.length < 3) return;
-  let a = letter(text.charCodeAt(0));
-  let b = letter(text.charCodeAt(1));
-  for (let i = 2; i < text.length; i++) {
-    const c = letter(text.charCodeAt(i));
-    const t = (a * ALPHABET + b) * ALPHABET + c;
+  if (text.length === 0) return;
+  const n = bytesOf(text);
+  if (n < 3) return;
+  const u = scratch;
+  let a = LETTER[u[0]!]! * (ALPHABET * ALPHABET);
+  let b = LETTER[u[1]!]! * ALPHABET;
+  for (let i = 2; i < n; i++) {
+    const c = LETTER[u[i]!]!;
+    const t = a + b + c;
     bits[t >> 3]! |= 1 << (t & 7);
-    a = b;
-    b = c;
+    a = b * ALPHABET;
+    b = c * ALPHABET;
   }
 }
 
 /** The distinct trigram bit positions of `text`, ascending (a query value's probe). */
 export function trigramPositions(text: string): number[] {
+  const n = bytesOf(text);
+  const u = scratch;
   const set = new Set<number>();
-  for (let i = 2; i < text.length; i++) {
-    set.add((letter(text.charCodeAt(i - 2)) * ALPHABET + letter(text.charCodeAt(i - 1))) * ALPHABET + letter(text.charCodeAt(i)));
-  }
+  for (let i = 2; i < n; i++) set.add((LETTER[u[i - 2]!]! * ALPHABET + LETTER[u[i - 1]!]!) * ALPHABET + LETTER[u[i]!]!);
   return [...set].sort((x, y) => x - y);
 }
 
@@ -93,20 +107,43 @@ export function addressTokens(key: string): string[] {
   return levels.map((n) => key.slice(0, n));
 }
 
-/** Bloom positions of a token (FNV-1a and a mixed second hash, double hashing), absolute bit numbers. */
-export function tokenPositions(token: string): number[] {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193);
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** The Bloom positions of a token whose FNV-1a hash is `h` (double hashing), into `bits` or `out`. */
+function bloom(h: number, bits: Uint8Array | null, out: number[] | null): void {
   let g = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   g = Math.imul(g ^ (g >>> 13), 0xc2b2ae35);
   g = (g ^ (g >>> 16)) | 1;
+  for (let i = 0; i < ADDRESS_HASHES; i++) {
+    const p = TRIGRAMS + (((h + Math.imul(i, g)) >>> 0) & (ADDRESS_BITS - 1));
+    if (bits) bits[p >> 3]! |= 1 << (p & 7);
+    else out!.push(p);
+  }
+}
+
+/** Bloom positions of a token, absolute bit numbers (a query's probe). */
+export function tokenPositions(token: string): number[] {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), FNV_PRIME);
   const out: number[] = [];
-  for (let i = 0; i < ADDRESS_HASHES; i++) out.push(TRIGRAMS + (((h + Math.imul(i, g)) >>> 0) & (ADDRESS_BITS - 1)));
+  bloom(h, null, out);
   return out;
 }
 
-function addAddress(bits: Uint8Array, key: string): void {
-  for (const t of addressTokens(key)) for (const p of tokenPositions(t)) bits[p >> 3]! |= 1 << (p & 7);
+/**
+ * Sets the Bloom bits of every token of a key (addressTokens) in one pass: each token is a prefix of
+ * the key, so the key's running FNV-1a hash at a level's length is that token's hash (property test:
+ * the same bits as tokenPositions of each of addressTokens).
+ */
+export function addAddress(bits: Uint8Array, key: string): void {
+  const [l1, l2, l3] = key.startsWith(V4_MAPPED) ? V4_LEVELS : V6_LEVELS;
+  let h = FNV_OFFSET;
+  for (let i = 0; i < key.length; i++) {
+    h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
+    const n = i + 1;
+    if (n === l1 || n === l2 || n === l3) bloom(h, bits, null);
+  }
 }
 
 // --- A batch's parts (pure)
@@ -150,25 +187,32 @@ export function summariesOf(rows: readonly EventRow[]): SummaryPart[] {
 
 /** A part's set bits as base64 of LEB128 deltas between ascending positions (parts are sparse). */
 export function encodeSparse(bits: Uint8Array): string {
-  const out: number[] = [];
+  let out = new Uint8Array(8192);
+  let n = 0;
   let prev = 0;
   for (let i = 0; i < bits.length; i++) {
     const byte = bits[i]!;
     if (byte === 0) continue;
+    // A byte has at most 8 set bits, each delta at most 3 LEB128 bytes (deltas < 2^21).
+    if (n + 24 > out.length) {
+      const grown = new Uint8Array(out.length * 2);
+      grown.set(out);
+      out = grown;
+    }
     for (let j = 0; j < 8; j++) {
       if ((byte & (1 << j)) === 0) continue;
       const p = i * 8 + j;
       let d = p - prev;
       prev = p;
       while (d >= 0x80) {
-        out.push((d & 0x7f) | 0x80);
+        out[n++] = (d & 0x7f) | 0x80;
         d >>>= 7;
       }
-      out.push(d);
+      out[n++] = d;
     }
   }
   let s = "";
-  for (let i = 0; i < out.length; i += 0x8000) s += String.fromCharCode(...out.slice(i, i + 0x8000));
+  for (let i = 0; i < n; i += 8192) s += String.fromCharCode.apply(null, out.subarray(i, Math.min(n, i + 8192)) as unknown as number[]);
   return btoa(s);
 }
 

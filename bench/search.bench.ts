@@ -9,7 +9,7 @@
  * (bench/corpus.ts) through the real ingest code (prepareBatch, insertEventStatements, summariesOf,
  * rollupsOf), written with node:sqlite into the very SQLite file wrangler's local D1 uses, after
  * `wrangler d1 migrations apply --local` created it. Each hour's summary and rollup is written merged,
- * as the cron leaves them. Three needle events carry a rare address (198.51.100.77) and a rare word
+ * as the cron leaves them. Three needle events carry a rare address (192.0.2.77) and a rare word
  * (zebracorn). The filled directory is kept and reused (BENCH_SEARCH_DIR, default
  * $TMPDIR/porchlight-search-<events>; delete it to fill again: later migrations are applied to it when
  * wrangler dev starts). 10,000,000 events take ≈ 5 GB.
@@ -42,7 +42,7 @@ const BASELINE_RUNS = Number(process.env.BENCH_SEARCH_BASELINE_RUNS ?? 3);
 const CHUNK = 5_000; // INGEST_MAX_LINES
 const STEP_MS = 137;
 const HOUR = 3_600_000;
-const RARE_IP = "198.51.100.77";
+const RARE_IP = "192.0.2.77"; // bench/corpus.ts uses 198.51.100.2 and 203.0.113.2 in every hour
 const RARE_WORD = "zebracorn";
 const admin = "search-bench-admin-token-0123456789";
 const migrations = readdirSync(join(root, "migrations")).filter((f) => f.endsWith(".sql")).sort();
@@ -168,7 +168,8 @@ const bytes = statSync(sqliteFile()).size;
 const day = (d: number) => new Date(filled.t0 + d * 86_400_000).toISOString();
 const searches: [string, string][] = [
   ["address (rare, all time)", `/v1/events?src_ip=${RARE_IP}&limit=100`],
-  ["CIDR /24 (rare, all time)", `/v1/events?src_ip=198.51.100.0/24&limit=100`],
+  ["address (never seen, all time)", `/v1/events?src_ip=192.0.2.99&limit=100`],
+  ["CIDR /24 (rare, all time)", `/v1/events?src_ip=192.0.2.0/24&limit=100`],
   ["address, one day", `/v1/events?src_ip=${RARE_IP}&from=${day(1)}&to=${day(2)}&limit=100`],
   ["time-bounded: 1 hour, dataset=sshd", `/v1/events?dataset=sshd&from=${day(5)}&to=${new Date(filled.t0 + 5 * 86_400_000 + HOUR).toISOString()}&limit=100`],
   ["text, rare word (q=)", `/v1/events?q=${RARE_WORD}&limit=100`],

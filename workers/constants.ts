@@ -115,7 +115,7 @@ export const ROLLUP_COMPACT_LAG_MS = 2 * 3_600_000;
 export const ROLLUP_COMPACT_HOURS_PER_RUN = 2;
 /**
  * Steps of search summary compaction one run of the summary cron takes (store/summaries.ts
- * compactSummaries; scheduled.ts SUMMARY_CRON): each reads ≤ 500 parts and writes one 24 KB row, 5
+ * compactSummaries; scheduled.ts SUMMARY_CRON): each reads ≤ 500 parts and writes one 72 KB row, 5
  * queries; 8 steps (43 queries in all) stay under D1_MAX_QUERIES_PER_INVOCATION_FREE. Four runs an hour
  * merge 16,000 parts: one part per batch and hour, so a relay sending every second (3,600 an hour) is
  * merged as fast as it writes.

@@ -9,7 +9,7 @@
  *   (ASCII lower-cased as SQLite's lower() does; a-z, 0-9, space, '.', '-', and one class for every
  *   other character). `q=` is `instr(lower(message), v) > 0`; a message containing v contains every
  *   trigram of v, so an hour lacking one of them cannot match. Values under 3 characters do not prune.
- * - bits [TRIGRAMS, SUMMARY_BITS): a Bloom filter (ADDRESS_HASHES hashes) of the hour's source and
+ * - bits [TRIGRAMS, SUMMARY_BITS): a Bloom filter (ADDRESS_BITS, ADDRESS_HASHES) of the hour's source and
  *   destination addresses (both directions in one set: a superset is still correct), each also as its
  *   /24 and /16 (IPv4) or /64 and /48 (IPv6) prefix, so a CIDR search prunes at the widest prefix level
  *   it contains. A false positive only costs a scan, never a result.
@@ -24,7 +24,7 @@
  *   0008 to the next hour when events were already stored, since older events have no summary).
  *
  * Cost: a batch writes one part per hour it touches (sparse: delta-coded bit positions), the cron
- * merges closed hours into one dense row each (SUMMARY_BYTES). A search adds one query reading one row
+ * merges closed hours into one dense row each (SUMMARY_BYTES: 73,536 bytes). A search adds one query reading one row
  * per hour of its range (plus the parts of recent hours).
  */
 import { PorchlightError } from "../errors.ts";
@@ -37,9 +37,15 @@ const HOUR_MS = 3_600_000;
 const ALPHABET = 40;
 /** Trigram bits: every trigram of the alphabet has its own bit (exact, no hashing). */
 export const TRIGRAMS = ALPHABET * ALPHABET * ALPHABET;
-/** Address Bloom filter bits (a power of two). 3 hashes, 12,000 tokens an hour: ≈ 1.4 % false positives. */
-export const ADDRESS_BITS = 1 << 17;
-const ADDRESS_HASHES = 3;
+/**
+ * Address Bloom filter bits (a power of two) and hashes. Each address is 3 tokens (whole, and two
+ * prefixes). A router whose WAN sees 25,000 distinct scanners an hour (bench/corpus.ts: every public
+ * address random) makes ≈ 50,000 tokens: 32 % of the bits set, ≈ 1 % false positives; a quieter home's
+ * few thousand addresses give far fewer. (2^17 bits and 3 hashes measured 54 % set, and a rare address
+ * passed 60 % of the hours: bench/search.bench.ts.)
+ */
+export const ADDRESS_BITS = 1 << 19;
+const ADDRESS_HASHES = 4;
 export const SUMMARY_BITS = TRIGRAMS + ADDRESS_BITS;
 export const SUMMARY_BYTES = SUMMARY_BITS / 8;
 /** The merged row of an hour. */
@@ -110,11 +116,17 @@ export function addressTokens(key: string): string[] {
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-/** The Bloom positions of a token whose FNV-1a hash is `h` (double hashing), into `bits` or `out`. */
-function bloom(h: number, bits: Uint8Array | null, out: number[] | null): void {
-  let g = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  g = Math.imul(g ^ (g >>> 13), 0xc2b2ae35);
-  g = (g ^ (g >>> 16)) | 1;
+/** murmur3's finalizer: every output bit depends on every input bit (FNV-1a's low bits do not). */
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The Bloom positions of a token whose FNV-1a hash is `fnv` (double hashing), into `bits` or `out`. */
+function bloom(fnv: number, bits: Uint8Array | null, out: number[] | null): void {
+  const h = fmix(fnv);
+  const g = fmix(h ^ 0x9e3779b9) | 1;
   for (let i = 0; i < ADDRESS_HASHES; i++) {
     const p = TRIGRAMS + (((h + Math.imul(i, g)) >>> 0) & (ADDRESS_BITS - 1));
     if (bits) bits[p >> 3]! |= 1 << (p & 7);
@@ -324,7 +336,7 @@ export interface SummaryStore {
   compactSummaries(beforeHour: number, maxSteps: number, dropBefore: number): Promise<{ hours: number; parts: number; rowsWritten: number }>;
 }
 
-/** Parts merged per step: bounds one step's read (the 24 KB dense row plus ≤ 500 parts of 1–10 KB). */
+/** Parts merged per step: bounds one step's read (the 72 KB dense row plus ≤ 500 parts of 1–15 KB). */
 export const SUMMARY_PARTS_PER_STEP = 500;
 
 export const summaryQueries = (sql: Sql): SummaryStore => ({

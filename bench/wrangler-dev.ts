@@ -1,6 +1,6 @@
 /**
  * The real Worker under `wrangler dev` for the benches that need D1 and Durable Objects: migrations
- * applied to a fresh temp persist dir, a free 127.0.0.1 port, `--var`s, readiness by /healthz, and a
+ * applied to a fresh temp persist dir (or a given one, kept), a free 127.0.0.1 port, `--var`s, readiness by /healthz, and a
  * stop that ends the process group (wrangler and its workerd) and removes the dir.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -21,8 +21,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startWranglerDev(vars: Record<string, string | ((base: string) => string)>): Promise<{ base: string; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), "porchlight-bench-"));
+/** `persistTo`: an existing persist dir to use (and keep) instead of a fresh temp one. */
+export async function startWranglerDev(vars: Record<string, string | ((base: string) => string)>, persistTo?: string): Promise<{ base: string; stop: () => Promise<void> }> {
+  const dir = persistTo ?? mkdtempSync(join(tmpdir(), "porchlight-bench-"));
   const wranglerBin = join(root, "node_modules/.bin/wrangler");
   const mig = spawnSync(wranglerBin, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], { cwd: root, stdio: "ignore", env: { ...process.env, CI: "true" } });
   if (mig.status !== 0) throw new Error("migrations failed");
@@ -34,7 +35,7 @@ export async function startWranglerDev(vars: Record<string, string | ((base: str
   const stop = async () => {
     if (dev.pid) process.kill(-dev.pid, "SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
-    rmSync(dir, { recursive: true, force: true });
+    if (!persistTo) rmSync(dir, { recursive: true, force: true });
   };
   for (let i = 0; ; i++) {
     if (i > 300) {

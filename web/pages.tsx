@@ -242,6 +242,7 @@ function EventsBody() {
       <button id="more" type="button" class="btn wide" hidden>
         Load more
       </button>
+      <p id="cost" class="hint" hidden></p>
     </>
   );
 }

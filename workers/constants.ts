@@ -121,3 +121,11 @@ export const ARCHIVE_RESTORE_MAX_RANGE_MS = 31 * 86_400_000;
 export const ROLLUP_COMPACT_LAG_MS = 2 * 3_600_000;
 /** Hours one cron run merges: ≤ 4 statements each, next to retention's 34, under the Free plan's 50. */
 export const ROLLUP_COMPACT_HOURS_PER_RUN = 2;
+/**
+ * Steps of search summary compaction one run of the summary cron takes (store/summaries.ts
+ * compactSummaries; scheduled.ts SUMMARY_CRON): each reads ≤ 500 parts and writes one 72 KB row, 5
+ * queries; 8 steps (43 queries in all) stay under D1_MAX_QUERIES_PER_INVOCATION_FREE. Four runs an hour
+ * merge 16,000 parts: one part per batch and hour, so a relay sending every second (3,600 an hour) is
+ * merged as fast as it writes.
+ */
+export const SUMMARY_COMPACT_STEPS_PER_RUN = 8;

@@ -87,7 +87,7 @@ export interface EcsEvent {
   porchlight?: {
     /** Sender's address as the relay (or the edge) saw it. */
     source_ip?: string;
-    transport?: "udp" | "tcp" | "tls" | "file" | "stdin" | "http";
+    transport?: "udp" | "tcp" | "tls" | "relp" | "file" | "stdin" | "http";
     /** Set when no parser understood the line; it is stored with `event.dataset = "unparsed"`. */
     parse_error?: string;
     truncated?: boolean;

@@ -1,22 +1,34 @@
 /**
- * The Cron Trigger (wrangler.toml [triggers]): each run sweeps expired events (a bounded number of
- * chunks, resumable: workers/retention.ts), merges closed hours' rollup parts (store/rollups.ts) and
- * logs what it did. Failures are logged, not thrown: the
- * next run resumes from the saved cursor.
+ * The Cron Triggers (wrangler.toml [triggers]): every 15 minutes one sweeps expired events (a bounded
+ * number of chunks, resumable: workers/retention.ts) and merges closed hours' rollup parts
+ * (store/rollups.ts); the other (SUMMARY_CRON) merges search summary parts (store/summaries.ts). Each
+ * logs what it did. Failures are logged, not thrown: the next run resumes where this one stopped.
  */
 import type { Env } from "./env.ts";
 import { runRetention } from "./retention.ts";
 import { storeOf } from "./store/d1.ts";
-import { ROLLUP_COMPACT_HOURS_PER_RUN, ROLLUP_COMPACT_LAG_MS } from "./constants.ts";
+import type { Store } from "./store/store.ts";
+import { ROLLUP_COMPACT_HOURS_PER_RUN, ROLLUP_COMPACT_LAG_MS, SUMMARY_COMPACT_STEPS_PER_RUN } from "./constants.ts";
+import { DEFAULT_DATASET } from "./store/retention.ts";
 import { dayOf, Meter, meteredEnv, readUsage, usageAlerts } from "./usage.ts";
 import { notifyAlerts } from "./live.ts";
 
-export async function runScheduled(env: Env, scheduledTime: number): Promise<void> {
+/**
+ * The second Cron Trigger (wrangler.toml): merges search summary parts (store/summaries.ts) with a
+ * query budget of its own; the first one's retention and rollups use most of the Free plan's 50.
+ */
+export const SUMMARY_CRON = "7,22,37,52 * * * *";
+
+export async function runScheduled(env: Env, scheduledTime: number, cron?: string): Promise<void> {
   // The cron's D1 use (retention deletes are written rows) goes into the cost meter like a request's.
   const meter = new Meter();
   meter.add("worker_requests");
   try {
     const store = storeOf(meteredEnv(env, meter));
+    if (cron === SUMMARY_CRON) {
+      console.log(JSON.stringify({ level: "info", where: "cron", summaries: await compactSummaries(store, scheduledTime) }));
+      return;
+    }
     const report = await runRetention(store, scheduledTime);
     // Hours closed for two hours are merged into one rollup row each (bounded per run).
     const hour = Math.floor(scheduledTime / 3_600_000) * 3_600_000;
@@ -30,8 +42,21 @@ export async function runScheduled(env: Env, scheduledTime: number): Promise<voi
     console.log(JSON.stringify({ level: "info", where: "cron", retention: report, rollups, usage_alerts: alerts.length }));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", where: "cron", error: String(err) }));
+  } finally {
+    await storeOf(env).addUsage(dayOf(Date.now()), meter.counts).catch((err: unknown) => {
+      console.error(JSON.stringify({ level: "error", where: "usage", error: String(err) }));
+    });
   }
-  await storeOf(env).addUsage(dayOf(Date.now()), meter.counts).catch((err: unknown) => {
-    console.error(JSON.stringify({ level: "error", where: "usage", error: String(err) }));
-  });
+}
+
+/**
+ * Merges closed hours' summary parts (after the rollups' lag) and drops the summaries of hours older
+ * than every retention period (none when some data is kept forever). ≤ 3 + 5 × SUMMARY_COMPACT_STEPS_PER_RUN queries.
+ */
+export async function compactSummaries(store: Store, now: number): Promise<{ hours: number; parts: number; rowsWritten: number }> {
+  const hour = Math.floor(now / 3_600_000) * 3_600_000;
+  const policy = await store.retentionPolicy();
+  const longest = policy.some((p) => p.dataset === DEFAULT_DATASET) ? Math.max(...policy.map((p) => p.keepMs)) : Infinity;
+  const dropBefore = Number.isFinite(longest) ? hour - longest - 3_600_000 : Number.MIN_SAFE_INTEGER;
+  return store.compactSummaries(hour - ROLLUP_COMPACT_LAG_MS, SUMMARY_COMPACT_STEPS_PER_RUN, dropBefore);
 }

@@ -80,6 +80,11 @@ export const meterRequests: MiddlewareHandler<AppEnv> = async (c, next) => {
   meter.add("worker_requests");
   try {
     await next();
+    // What the request cost in D1 rows read, as D1 bills them (docs/api.md); a response whose headers
+    // are immutable (static assets, a socket upgrade) goes without.
+    try {
+      c.res.headers.set("x-porchlight-rows-read", String(meter.counts.d1_rows_read));
+    } catch { /* immutable headers */ }
   } finally {
     try {
       await storeOf(plain).addUsage(dayOf(Date.now()), meter.counts);

@@ -17,7 +17,8 @@
  * tail after a restart), and a new session's leading messages that match them in order are
  * acknowledged without being spooled again (counted as dropped{reason="resent_duplicate"}). The
  * match ends at the first message that is not among them, so new traffic is never compared.
- * Records carry `"transport":"tcp"`: RELP runs over TCP, and the edge's envelope names the transport.
+ * Records carry `"transport":"relp"` (an edge that does not know it yet reports an unknown transport and
+ * still stores the line).
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { HostPort } from "../config.ts";
@@ -70,7 +71,7 @@ function recentFromSpoolTail(lines: string[]): Recent {
     } catch {
       continue;
     }
-    if (typeof r.raw !== "string" || typeof r.source_ip !== "string" || r.transport !== "tcp") continue;
+    if (typeof r.raw !== "string" || typeof r.source_ip !== "string" || (r.transport !== "relp" && r.transport !== "tcp")) continue; // "tcp": spools written before RELP had its own transport
     let a = by.get(r.source_ip);
     if (!a) by.set(r.source_ip, (a = []));
     a.push(r.raw);
@@ -207,7 +208,7 @@ class Session {
       }
       this.resend = null;
     }
-    if (!this.ctx.spool.append(record(data, this.ip, "tcp", f.truncated), C)) return false;
+    if (!this.ctx.spool.append(record(data, this.ip, "relp", f.truncated), C)) return false;
     m.inc("porchlight_relay_received_total", { component: C });
     if (f.truncated) m.inc("porchlight_relay_truncated_total", { component: C }, 1, 'Messages cut at --max-message-bytes (flagged "truncated":true).');
     m.inc("porchlight_relay_sent_total", { component: C });

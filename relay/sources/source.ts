@@ -9,7 +9,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Spool } from "../spool.ts";
 import type { Frame } from "../framing/newline.ts";
 
-export type Transport = "udp" | "tcp" | "tls" | "file" | "stdin";
+export type Transport = "udp" | "tcp" | "tls" | "relp" | "file" | "stdin";
 
 export interface SourceContext {
   spool: Spool;

@@ -250,6 +250,8 @@ describe.skipIf(!haveChromium)("web view in Chromium", () => {
     }).toBe(true);
     const texts = await page.locator("#list .ev-msg").allTextContents();
     expect(texts.some((t) => t.includes("198.51.100.23"))).toBe(true);
+    // What the search cost: the API's X-Porchlight-Rows-Read, shown under the list.
+    await poll(() => page.locator("#cost").textContent()).toMatch(/^[1-9][\d,.\s\u202f]* rows read$/);
 
     const first = page.locator("#list li.event", { hasText: "203.0.113.7" }).first();
     await first.locator(".ev-head").click();

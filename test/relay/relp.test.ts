@@ -118,7 +118,7 @@ describe("RELP protocol", () => {
     expect(frames.slice(1).map((f) => `${f.txnr} ${f.command} ${f.data}`)).toEqual(Array.from({ length: 100 }, (_, i) => `${i + 2} rsp 200 OK`));
     await waitFor(() => rx.lines.length === 100);
     expect(rx.lines.map((l) => l.raw)).toEqual(Array.from({ length: 100 }, (_, i) => `<13>relp msg ${i + 2}`));
-    expect(rx.lines.every((l) => l.transport === "tcp" && l.source_ip === "127.0.0.1")).toBe(true);
+    expect(rx.lines.every((l) => l.transport === "relp" && l.source_ip === "127.0.0.1")).toBe(true);
 
     c.send(102, "close");
     await c.closed;

@@ -152,14 +152,34 @@ describe("user extractors", () => {
     expect(err("(?<a>\\S+)(?<b>\\S+)!")).toMatch(/in a row/);
     expect(err("(?<k>\\S+):(?<v>\\S+)")).toMatch(/in a row/);
     expect(err("(?<x>\\S{1,100}\\S{1,100})x")).toMatch(/in a row/);
+    expect(err("(?<x>\\s+\\s+)x")).toMatch(/in a row/);
+    expect(err("(?<x>\\s+[\\u00a0x]+)y")).toMatch(/in a row/); // a Unicode space both can take
+    expect(err("(?<x>\\S+[^a]+)y")).toMatch(/in a row/);
+    expect(err("(?<x>\\s+(?<y>.*?:) z)")).toMatch(/in a row/);
     // Typical patterns stay accepted: separators the first repetition cannot cross, bounded nesting,
     // distinct alternatives, one unbounded scan (quadratic at worst, bounded by the 1024-char input cap).
     for (const ok of [
       "user=(?<user>[^ ]+) from (?<ip>\\S+)", "user (?<user>\\w+) from (?<ip>[0-9.]+)", "(?<k>[^:]+):(?<v>\\S+)",
       "(?<a>.*) ip=(?<ip>\\S+)", "(?<ip>(?:\\d{1,3}\\.){3}\\d{1,3})", "(?<m>(?:GET|POST)+) (?<p>\\S+)", "(?<u>\\S+) from",
       "(?<k>\\w+)=(?<v>\"[^\"]*\"|\\S+)", "[(+*](?<a>\\(x+\\)+)",
+      // \s and \S split every character, Unicode spaces included (SEC's bsd-general.sec prefixes)
+      "^\\S+\\s+\\d+\\s+\\S+\\s+(?<h>\\S+)\\s+su: BAD SU (?<u>\\S+)", "(?<a>\\S+)[\\u2000-\\u200a]+(?<b>\\S+)",
     ]) expect(err(ok), ok).toBe("ok");
     expect(compileExtractor({ name: "bad name!", pattern: "(?<a>x)" }).ok).toBe(false);
+  });
+
+  it("knows exactly which characters above 127 \\s matches (so \\s+ and \\S+ in a row are disjoint)", () => {
+    const spaces: number[] = [];
+    for (let c = 128; c <= 0xffff; c++) if (/\s/.test(String.fromCharCode(c))) spaces.push(c);
+    // The analyzer's list, through its behaviour: each such space makes \s+ and [c]+ overlap, no other character does.
+    const err = (pattern: string) => {
+      const r = compileExtractor({ name: "x", pattern });
+      return r.ok ? "ok" : r.error;
+    };
+    for (const c of spaces) expect(err(`(?<a>\\s+[\\u${c.toString(16).padStart(4, "0")}]+)x`), c.toString(16)).toMatch(/in a row/);
+    for (const c of [0x80, 0x9f, 0xa1, 0x180e, 0x200b, 0x2027, 0x202a, 0x205e, 0x2fff, 0xfefe, 0xffff]) {
+      expect(err(`(?<a>\\s+[\\u${c.toString(16).padStart(4, "0")}]+)x`), c.toString(16)).toBe("ok");
+    }
   });
 
   it("the shape check never throws on a pattern that compiles (fast-check over regex syntax)", () => {

@@ -114,6 +114,7 @@ describe.skipIf(!haveCorpus("sec-rulesets"))("SEC rulesets (sec-rulesets/*.sec)"
     expect(counts["ssh-brute.sec"]).toEqual([2, 0]);
     expect(counts["syslog-custom.sec"]).toEqual([1, 0]);
     expect(counts["ssh.sec"]![0]).toBe(7);
+    expect(counts["bsd/bsd-general.sec"]).toEqual([20, 1]);
   });
 });
 

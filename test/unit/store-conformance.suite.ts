@@ -9,7 +9,9 @@ import { describe, expect, it } from "vitest";
 import type { EcsEvent } from "../../workers/ecs.ts";
 import { lowerBound } from "../../workers/parse/id.ts";
 import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
-import { parseCidr } from "../../workers/parse/ip.ts";
+import { ipKey, parseCidr } from "../../workers/parse/ip.ts";
+import { probeOf } from "../../workers/store/summaries.ts";
+import type { Condition } from "../../workers/store/events-query.ts";
 import { eventOfRow, eventRow, insertEventStatements, type Store } from "../../workers/store/store.ts";
 import type { AlertInput } from "../../workers/store/alerts.ts";
 import { rollupsOf } from "../../workers/store/rollups.ts";
@@ -858,6 +860,62 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       await store.recordBatch({ key: unique("rb"), receivedAt: H0, response, counters: {}, rollups: rollupsOf(b) });
       expect((await store.rollupHours(H0, H0))[0]!.counts.dataset.iptables).toBe(5);
       expect((await store.compactRollups(H0 + 3_600_000, 1000, H0)).hours).toBe(0); // the watermark is past H0
+    });
+
+    it("skips the hours its search summaries rule out and finds everything they hold (merged or not)", async () => {
+      const store = await makeStore();
+      const HOUR = 3_600_000;
+      // Hours of their own (the suite shares one database): a day per run in 2004.
+      const H = Date.parse("2004-01-01T00:00:00.000Z") + (seq % 300) * 86_400_000;
+      const host = unique("sum");
+      const rare = "198.51.100.77";
+      const hostCond = { kind: "in" as const, column: "host" as const, values: [host], negate: false };
+      const ipCond = (ip: string) => ({ kind: "in" as const, column: "src_ip_key" as const, values: [ipKey(ip)!], negate: false });
+      const textCond = (v: string) => ({ kind: "contains" as const, column: "message" as const, values: [v], negate: false });
+      const cidrCond = (c: string) => ({ kind: "range" as const, column: "src_ip_key" as const, ranges: [[parseCidr(c)!.lo, parseCidr(c)!.hi]] as [string, string][], negate: false });
+      const range = { fromId: lowerBound(H), toId: lowerBound(H + 4 * HOUR) };
+      // Hour 0 holds the rare address and word, hours 1-3 only the usual traffic.
+      const events = [
+        makeEvent(host, H + 60_000, 0, { srcIp: rare, message: `Failed password for zebracorn from ${rare} port 4242 ssh2` }),
+        ...Array.from({ length: 12 }, (_, i) => makeEvent(host, H + HOUR * (1 + (i % 3)) + i * 1000, i + 1, { srcIp: `203.0.113.${i + 1}` })),
+      ];
+      await store.insertEvents(events.map(eventRow));
+      const search = async (c: Condition) => (await store.queryEvents({ ...range, conditions: [hostCond, c], limit: 100 })).map((r) => r.id);
+      // Before the merge every hour is a candidate.
+      expect(await store.hoursWithout(probeOf([ipCond(rare)])!, H, H + 3 * HOUR)).toEqual([]);
+      expect(await search(ipCond(rare))).toEqual([events[0]!.id]);
+
+      const merged = await store.compactSummaries(H + 4 * HOUR, 100, Number.MIN_SAFE_INTEGER);
+      expect(merged.parts).toBeGreaterThanOrEqual(4);
+      expect(await store.hoursWithout(probeOf([ipCond(rare)])!, H, H + 3 * HOUR)).toEqual([H + HOUR, H + 2 * HOUR, H + 3 * HOUR]);
+      expect(await store.hoursWithout(probeOf([textCond("zebracorn")])!, H, H + 3 * HOUR)).toEqual([H + HOUR, H + 2 * HOUR, H + 3 * HOUR]);
+      expect(await store.hoursWithout(probeOf([textCond("failed password")])!, H, H + 3 * HOUR)).toEqual([]);
+      // Results are those of a scan: the rare address, its /24, the word; nothing for what never occurred.
+      expect(await search(ipCond(rare))).toEqual([events[0]!.id]);
+      expect(await search(cidrCond("198.51.100.0/24"))).toEqual([events[0]!.id]);
+      expect(await search(textCond("zebracorn"))).toEqual([events[0]!.id]);
+      expect(await search(textCond("qqqxyzzy"))).toEqual([]);
+      expect(await search(ipCond("192.0.2.99"))).toEqual([]);
+      const all = [...events].sort((a, b) => (a.id < b.id ? 1 : -1)).map((e) => e.id);
+      expect(await search(textCond("failed password"))).toEqual(all);
+      // Pages across skipped hours keep newest-first order and the cursor.
+      const usual = all.filter((id) => id !== events[0]!.id);
+      const page1 = await store.queryEvents({ ...range, conditions: [hostCond, cidrCond("203.0.113.0/24")], limit: 5 });
+      const page2 = await store.queryEvents({ ...range, before: page1[4]!.id, conditions: [hostCond, cidrCond("203.0.113.0/24")], limit: 100 });
+      expect([...page1, ...page2].map((r) => r.id)).toEqual(usual);
+
+      // A late event for a merged hour that lacked the address: its part makes the hour a candidate again.
+      const late = makeEvent(host, H + 2 * HOUR + 500_000, 99, { srcIp: rare });
+      await store.insertEvents([eventRow(late)]);
+      expect(await search(ipCond(rare))).toEqual([late.id, events[0]!.id]);
+      await store.compactSummaries(H + 4 * HOUR, 100, Number.MIN_SAFE_INTEGER);
+      expect(await search(ipCond(rare))).toEqual([late.id, events[0]!.id]);
+      expect(await store.hoursWithout(probeOf([ipCond(rare)])!, H, H + 3 * HOUR)).toEqual([H + HOUR, H + 3 * HOUR]);
+
+      // Summaries of hours before dropBefore go; without them nothing is skipped, nothing is lost.
+      await store.compactSummaries(H + 4 * HOUR, 100, H + 2 * HOUR);
+      expect(await store.hoursWithout(probeOf([ipCond(rare)])!, H, H + 3 * HOUR)).toEqual([H + 3 * HOUR]);
+      expect(await search(ipCond(rare))).toEqual([late.id, events[0]!.id]);
     });
 
     it("keeps the usage ledger: adds per day, counts its own write, keeps the largest size", async () => {

@@ -176,10 +176,10 @@ describe("POST /v1/ingest", () => {
     expect(d("stored")).toBe(2);
     expect(d("empty_lines")).toBe(1);
     // 2 events + batches row + relays row + 4 counter rows (received, stored, empty_lines, rows_written)
-    // + 1 hourly rollup part (both lines fall in one hour), plus parse_errors when the placeholder
-    // parser leaves lines unparsed.
+    // + 1 hourly rollup part and 1 search summary part (both lines fall in one hour), plus parse_errors
+    // when the placeholder parser leaves lines unparsed.
     const parseErrRow = res.body.parse_errors > 0 ? 1 : 0;
-    expect(d("rows_written")).toBe(2 + 1 + 1 + 4 + 1 + parseErrRow);
+    expect(d("rows_written")).toBe(2 + 1 + 1 + 4 + 1 + 1 + parseErrRow);
     const relay = await env.DB.prepare("SELECT * FROM relays WHERE name = 'nas-1'").first<any>();
     expect(relay).toMatchObject({ batches: 1, lines: 2 });
   });

@@ -26,7 +26,7 @@ export function setOffline(off: boolean): void {
 }
 
 /** `body` is sent as JSON; `text` (a rule file) as it is, with `contentType`. */
-export async function api<T>(path: string, opts: { method?: string; body?: unknown; text?: string; contentType?: string } = {}): Promise<T> {
+export async function api<T>(path: string, opts: { method?: string; body?: unknown; text?: string; contentType?: string; headers?: (h: Headers) => void } = {}): Promise<T> {
   const method = opts.method ?? "GET";
   const headers: Record<string, string> = { accept: "application/json" };
   if (method !== "GET") headers["x-csrf-token"] = csrf();
@@ -61,6 +61,7 @@ export async function api<T>(path: string, opts: { method?: string; body?: unkno
     const msg = err?.message ?? `HTTP ${res.status}`;
     throw new ApiError(res.status, err?.code ?? "error", res.status === 403 && !err?.message ? "Not allowed with this session (read-only?)" : msg, err?.details);
   }
+  opts.headers?.(res.headers);
   return body as T;
 }
 

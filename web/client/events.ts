@@ -17,6 +17,7 @@ export function eventsPage(): void {
   const more = $<HTMLButtonElement>("#more")!;
   const chips = $("#chips")!;
   const empty = $("#empty")!;
+  const cost = $("#cost")!;
   let cursor: string | null = null;
 
   function fillForm(): void {
@@ -58,8 +59,12 @@ export function eventsPage(): void {
     more.disabled = true;
     const mine = ++loads;
     try {
-      const r = await api<{ events: EventDoc[]; next_cursor?: string | null }>(`/v1/events?${query()}`);
+      let rowsRead: string | null = null;
+      const r = await api<{ events: EventDoc[]; next_cursor?: string | null }>(`/v1/events?${query()}`, { headers: (h) => (rowsRead = h.get("x-porchlight-rows-read")) });
       if (mine !== loads) return;
+      // What the search cost in billed D1 rows (per-hour summaries keep rare searches cheap: docs/operations.md).
+      cost.textContent = rowsRead === null ? "" : `${Number(rowsRead).toLocaleString()} rows read`;
+      cost.hidden = rowsRead === null;
       if (!append) clear(list);
       for (const ev of r.events ?? []) list.append(eventItem(ev, filterBy));
       cursor = r.next_cursor ?? null;

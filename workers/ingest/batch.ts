@@ -100,8 +100,8 @@ export function rfc3339Ms(s: string): number {
 }
 
 /** A transport the envelope may name (compared, not looked up in a Set: that hashes every line's fresh string). */
-const isTransport = (t: string): t is "udp" | "tcp" | "tls" | "file" | "stdin" =>
-  t === "udp" || t === "tcp" || t === "tls" || t === "file" || t === "stdin";
+const isTransport = (t: string): t is "udp" | "tcp" | "tls" | "relp" | "file" | "stdin" =>
+  t === "udp" || t === "tcp" || t === "tls" || t === "relp" || t === "file" || t === "stdin";
 
 function isBlank(line: string): boolean {
   for (let i = 0; i < line.length; i++) {
@@ -288,7 +288,7 @@ function ndjsonInput(line: string, lineNo: number, nowMs: number, report: (line:
   }
   if (v.transport !== undefined) {
     if (isTransport(v.transport)) input.transport = v.transport;
-    else report(lineNo, `transport must be one of udp, tcp, tls, file, stdin: ignored`);
+    else report(lineNo, `transport must be one of udp, tcp, tls, relp, file, stdin: ignored`);
   }
   if (v.truncated === true) input.truncated = true;
   return input;

@@ -166,8 +166,16 @@ const LARGE_REPEAT = 32;
 /** Most ways a bounded nested repetition or a bounded repeated alternation may split one text. */
 const MAX_BOUNDED_WAYS = 1000;
 
-/** Characters an atom can match: ASCII as a 128-bit mask, every code unit above 127 as one flag. */
-interface CharSet { bits: Uint32Array; high: boolean }
+/**
+ * Characters an atom can match: ASCII as a 128-bit mask; above 127, the Unicode spaces `\s` matches one
+ * bit each (so `\s` and `\S` stay disjoint), and every other code unit as one flag (conservative: a
+ * negated set is taken to keep some of them).
+ */
+interface CharSet { bits: Uint32Array; high: boolean; spaces: number }
+
+/** The code units above 127 that `\s` matches (ECMAScript WhiteSpace and LineTerminator). */
+const HIGH_SPACES = [0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff];
+const ALL_SPACES = 2 ** HIGH_SPACES.length - 1;
 
 type Node =
   | { k: "char"; set: CharSet }
@@ -178,26 +186,39 @@ type Node =
   | { k: "assert" }
   | { k: "backref" };
 
-const emptySet = (): CharSet => ({ bits: new Uint32Array(4), high: false });
+const emptySet = (): CharSet => ({ bits: new Uint32Array(4), high: false, spaces: 0 });
 function addRange(s: CharSet, lo: number, hi: number): void {
   for (let c = lo; c <= Math.min(hi, 127); c++) s.bits[c >>> 5]! |= 1 << (c & 31);
-  if (hi > 127) s.high = true;
+  if (hi <= 127) return;
+  const from = Math.max(lo, 128);
+  let spacesIn = 0;
+  HIGH_SPACES.forEach((c, k) => {
+    if (c >= from && c <= hi) {
+      s.spaces |= 1 << k;
+      spacesIn++;
+    }
+  });
+  if (hi - from + 1 > spacesIn) s.high = true;
 }
 function complement(s: CharSet): CharSet {
   const out = emptySet();
   for (let k = 0; k < 4; k++) out.bits[k] = ~s.bits[k]!;
   out.high = true; // a negated set always leaves some non-ASCII characters in
+  out.spaces = ALL_SPACES & ~s.spaces;
   return out;
 }
 function union(a: CharSet, b: CharSet): CharSet {
   const out = emptySet();
   for (let k = 0; k < 4; k++) out.bits[k] = a.bits[k]! | b.bits[k]!;
   out.high = a.high || b.high;
+  out.spaces = a.spaces | b.spaces;
   return out;
 }
 function intersect(a: CharSet, b: CharSet): CharSet | null {
   const out = emptySet();
-  let any = (out.high = a.high && b.high);
+  out.high = a.high && b.high;
+  out.spaces = a.spaces & b.spaces;
+  let any = out.high || out.spaces !== 0;
   for (let k = 0; k < 4; k++) if ((out.bits[k] = a.bits[k]! & b.bits[k]!)) any = true;
   return any ? out : null;
 }
@@ -208,7 +229,7 @@ const setOf = (...ranges: [number, number][]): CharSet => {
 };
 const DIGIT = setOf([48, 57]);
 const WORD = setOf([48, 57], [65, 90], [95, 95], [97, 122]);
-const SPACE = setOf([9, 13], [32, 32], [128, 0xffff]); // \s also matches Unicode spaces
+const SPACE = setOf([9, 13], [32, 32], ...HIGH_SPACES.map((c): [number, number] => [c, c])); // \s also matches Unicode spaces
 const ANY = setOf([0, 0xffff]);
 const DOT = complement(setOf([10, 10], [13, 13]));
 const CLASS_ESCAPES = table({ d: DIGIT, D: complement(DIGIT), w: WORD, W: complement(WORD), s: SPACE, S: complement(SPACE) });

@@ -14,7 +14,7 @@ export interface RawInput {
   /** Receive time, ms since epoch (relay's clock when given, else the edge's). */
   receivedAt: number;
   sourceIp?: string;
-  transport?: "udp" | "tcp" | "tls" | "file" | "stdin" | "http";
+  transport?: "udp" | "tcp" | "tls" | "relp" | "file" | "stdin" | "http";
   /** The sender cut the message before sending it (the relay's max-message-bytes): the event is flagged `porchlight.truncated`. */
   truncated?: boolean;
 }

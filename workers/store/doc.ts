@@ -78,7 +78,7 @@ const PACK = 2 ** 24;
 /** Facility codes that fit the 5-bit packed field (code + 1 ≤ 31). */
 const MAX_PACKED_FACILITY = 30;
 /** `porchlight.transport` values (ecs.ts), by packed index. Never reorder, only append. */
-const TRANSPORTS = ["udp", "tcp", "tls", "file", "stdin", "http"] as const;
+const TRANSPORTS = ["udp", "tcp", "tls", "file", "stdin", "http", "relp"] as const;
 /** The transport part is 3 bits (index + 1 ≤ 7). */
 const TRANSPORT_SLOTS = 8;
 

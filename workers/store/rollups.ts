@@ -75,7 +75,7 @@ const DENIED = typeMask("denied");
 
 /** Keys come from log lines (`__proto__`, `constructor`): counts live in null-prototype objects. */
 const counter = () => Object.create(null) as Record<string, number>;
-const emptyCounts = (): RollupCounts => ({ events: 0, auth_failure: 0, dataset: counter(), host: counter(), action: counter(), src: counter(), dst: counter(), blocked: counter() });
+export const emptyCounts = (): RollupCounts => ({ events: 0, auth_failure: 0, dataset: counter(), host: counter(), action: counter(), src: counter(), dst: counter(), blocked: counter() });
 
 function top(counts: Record<string, number>, limit: number): Record<string, number> {
   const keys = Object.keys(counts);

@@ -9,7 +9,7 @@
  * the time range — fine at home volumes (≈10^5–10^6 events a day). Tables written per batch or less
  * often may have indexes; each says why.
  */
-import { sqliteTable, text, integer, real, index, primaryKey } from "drizzle-orm/sqlite-core";
+import { sqliteTable, text, integer, real, blob, index, primaryKey } from "drizzle-orm/sqlite-core";
 
 // --- Events
 
@@ -452,3 +452,33 @@ export const ipListChunks = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.name, t.seq] })],
 );
+// ---------------------------------------------------------------- search summaries (issue 14)
+
+/**
+ * Per-hour search summaries (workers/store/summaries.ts): for each UTC hour (event time) the bit set of
+ * its messages' trigrams and addresses, which lets a search skip hours that cannot match. Ingest writes
+ * one sparse part per batch and hour (in the events' own statement batch), the cron merges closed hours
+ * into one dense row (part `*`, `gen` counting its rewrites for the merge's conflict check). WITHOUT
+ * ROWID (by hand in the migration): written once per batch and hour, like rollups_hourly.
+ */
+export const searchHours = sqliteTable(
+  "search_hours",
+  {
+    /** UTC hour start, ms (event time). */
+    hour: integer("hour").notNull(),
+    /** `*` for the merged row, else the smallest event id of the batch's rows in this hour. */
+    part: text("part").notNull(),
+    /** A part's bits: base64 of LEB128 deltas between set positions (summaries.ts encodeSparse). */
+    sparse: text("sparse"),
+    /** The merged row's bits, SUMMARY_BYTES bytes. */
+    dense: blob("dense"),
+    gen: integer("gen"),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.part] })],
+);
+
+/** Small facts of the search summaries: `complete_from` (ms), the first hour whose summary covers every event. */
+export const searchMeta = sqliteTable("search_meta", {
+  key: text("key").primaryKey(),
+  value: integer("value").notNull(),
+});

@@ -166,7 +166,7 @@ export const isSearchTimeDoc = (doc: Record<string, unknown>): boolean => !("~" 
 // --- Read: the event again
 
 
-const TRANSPORTS = new Set<string>(["udp", "tcp", "tls", "file", "stdin", "http"]);
+const TRANSPORTS = new Set<string>(["udp", "tcp", "tls", "file", "stdin", "http", "relp"]);
 
 /** What searchTimeEvent needs of a row (an EventRow, workers/store/store.ts). */
 type StoredEventRow = IndexColumns & { id: string; ts: number; received_at: number; message: string | null; raw: string; doc: Record<string, unknown> };

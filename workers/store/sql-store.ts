@@ -12,7 +12,7 @@
 import { buildEventsQuery, type EventsQuery } from "./events-query.ts";
 import { extractorRow, rowToEvent, sourceRow, tokenRow } from "./decode.ts";
 import { insertEventStatements } from "./wire.ts";
-import { lowerBound } from "../parse/id.ts";
+import { decodeTime, lowerBound } from "../parse/id.ts";
 import { alertQueries, type AlertStore } from "./alerts.ts";
 import { heartbeatQueries, type HeartbeatStore } from "./heartbeats.ts";
 import { networkQueries, type NetworkStore } from "./network.ts";
@@ -24,6 +24,7 @@ import { statsQueries, type StatsStore } from "./stats.ts";
 import { retentionQueries, type RetentionStore } from "./retention.ts";
 import { rollupQueries, rollupStatement, type RollupStore } from "./rollups.ts";
 import { usageQueries, type UsageStore } from "./usage.ts";
+import { probeOf, summariesOf, summaryQueries, summaryStatements, type SummaryStore } from "./summaries.ts";
 import type { BatchRecord, EventRow, ExtractorRow, IngestResponse, PendingBatch, SourceRow, Sql, SqlResult, SqlStatement, Store, TokenRow } from "./types.ts";
 
 // --- Settings version
@@ -42,13 +43,13 @@ const ADD_COUNTERS_SQL =
   "INSERT INTO counters (name, value) SELECT key, value FROM json_each(?1) WHERE true " +
   "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
 
-export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore, ListStore {}
+export interface SqlStore extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore, ListStore, SummaryStore {}
 
 export class SqlStore implements Store {
   readonly sql: Sql;
   constructor(sql: Sql) {
     this.sql = sql;
-    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), networkQueries(sql), notifyQueries(sql), listQueries(sql), retentionQueries(sql), rollupQueries(sql), usageQueries(sql));
+    Object.assign(this, alertQueries(sql), ruleQueries(sql), sessionQueries(sql), heartbeatQueries(sql), statsQueries(sql), networkQueries(sql), notifyQueries(sql), listQueries(sql), retentionQueries(sql), rollupQueries(sql), usageQueries(sql), summaryQueries(sql));
   }
 
   private async one(sql: string, ...params: unknown[]): Promise<SqlResult> {
@@ -81,11 +82,14 @@ export class SqlStore implements Store {
 
   async insertEvents(rows: readonly EventRow[]) {
     if (rows.length === 0) return { stored: 0, rowsWritten: 0 };
-    const results = await this.sql.batch(insertEventStatements(rows));
+    // The hours' search summary parts go in the same transaction: no event is stored without its summary
+    // (summaries.ts: a search may skip an hour only if its summary covers every event of the hour).
+    const events = insertEventStatements(rows);
+    const results = await this.sql.batch([...events, ...summaryStatements(summariesOf(rows))]);
     let stored = 0, rowsWritten = 0;
-    for (const r of results) {
-      stored += r.changes;
-      rowsWritten += r.rowsWritten;
+    for (let i = 0; i < results.length; i++) {
+      if (i < events.length) stored += results[i]!.changes;
+      rowsWritten += results[i]!.rowsWritten;
     }
     return { stored, rowsWritten };
   }
@@ -135,8 +139,33 @@ export class SqlStore implements Store {
   }
 
   async queryEvents(q: EventsQuery) {
-    const { sql, params } = buildEventsQuery(q);
-    return (await this.one(sql, ...params)).rows.map(rowToEvent);
+    const probe = probeOf(q.conditions);
+    const upper = q.toId !== undefined && (q.before === undefined || q.toId < q.before) ? q.toId : q.before;
+    const fromMs = q.fromId !== undefined ? decodeTime(q.fromId) : -Infinity;
+    const toMs = upper !== undefined ? decodeTime(upper) : Infinity;
+    // Hours the search summaries rule out (summaries.ts); none without a probe or a usable range.
+    const skip = probe && !Number.isNaN(fromMs) && !Number.isNaN(toMs)
+      ? await this.hoursWithout(probe, Number.isFinite(fromMs) ? hourOf(fromMs) : Number.MIN_SAFE_INTEGER, Number.isFinite(toMs) ? hourOf(toMs) : Number.MAX_SAFE_INTEGER)
+      : [];
+    if (skip.length === 0) {
+      const { sql, params } = buildEventsQuery(q);
+      return (await this.one(sql, ...params)).rows.map(rowToEvent);
+    }
+    // The stretches between skipped hours, newest first, each a primary-key range walked newest first
+    // and stopped at the limit; 1, 2, 4 ... stretches per round trip until the page is full.
+    const out: EventRow[] = [];
+    const stretches = stretchesBetween(skip, fromMs, toMs);
+    for (let i = 0, group = 1; i < stretches.length && out.length < q.limit; i += group, group *= 2) {
+      const want = q.limit - out.length;
+      const stmts = stretches.slice(i, i + group).map(([lo, hi]) => {
+        const fromId = Number.isFinite(lo) ? maxId(q.fromId, lowerBound(lo)) : q.fromId;
+        const toId = Number.isFinite(hi) ? minId(q.toId, lowerBound(hi)) : q.toId;
+        return buildEventsQuery({ ...q, fromId, toId, limit: want });
+      });
+      const results = await this.sql.batch(stmts.map(({ sql, params }) => ({ sql, params })));
+      for (const r of results) for (const row of r.rows) if (out.length < q.limit) out.push(rowToEvent(row));
+    }
+    return out;
   }
 
   async getEvent(id: string) {
@@ -266,4 +295,26 @@ export class SqlStore implements Store {
   async deleteSource(key: string) {
     return (await this.one("DELETE FROM sources WHERE key = ?1", key)).changes > 0;
   }
+}
+
+const HOUR_MS = 3_600_000;
+const hourOf = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
+const maxId = (a: string | undefined, b: string) => (a === undefined || b > a ? b : a);
+const minId = (a: string | undefined, b: string) => (a === undefined || b < a ? b : a);
+
+/**
+ * The time stretches [lo, hi) (ms) of [fromMs, toMs) outside the skipped hours (ascending hour starts),
+ * newest first; empty stretches are left out.
+ */
+export function stretchesBetween(skip: readonly number[], fromMs: number, toMs: number): [number, number][] {
+  const out: [number, number][] = [];
+  let hi = toMs;
+  for (let i = skip.length - 1; i >= 0 && hi > fromMs; i--) {
+    const h = skip[i]!;
+    const lo = Math.max(h + HOUR_MS, fromMs);
+    if (lo < hi) out.push([lo, hi]);
+    hi = Math.min(hi, h);
+  }
+  if (hi > fromMs) out.push([fromMs, hi]);
+  return out;
 }

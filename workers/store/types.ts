@@ -16,6 +16,7 @@ import type { SessionStore } from "./sessions.ts";
 import type { StatsStore } from "./stats.ts";
 import type { RetentionStore } from "./retention.ts";
 import type { RollupPart, RollupStore } from "./rollups.ts";
+import type { SummaryStore } from "./summaries.ts";
 import type { UsageStore } from "./usage.ts";
 
 // --- Types
@@ -137,7 +138,7 @@ export interface RelayRow {
  * part next to its SQL (alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts, network.ts, notify.ts); a new family adds
  * its interface there, one name to this list and its delegations to SqlStore.
  */
-export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore, ListStore {
+export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatStore, StatsStore, NetworkStore, NotifyStore, RetentionStore, RollupStore, UsageStore, ListStore, SummaryStore {
   /**
    * One round trip before ingest: the stored response of batch `key` (if it completed), the pending
    * record of an earlier attempt that stored events but failed later, and the parse settings' version.

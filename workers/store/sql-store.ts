@@ -21,7 +21,7 @@ import { ruleQueries, type RuleStore } from "./rules.ts";
 import { listQueries, type ListStore } from "./lists.ts";
 import { sessionQueries, type SessionStore } from "./sessions.ts";
 import { statsQueries, type StatsStore } from "./stats.ts";
-import { retentionQueries, type RetentionStore } from "./retention.ts";
+import { lateMark, retentionQueries, type RetentionStore } from "./retention.ts";
 import { rollupQueries, rollupStatement, type RollupStore } from "./rollups.ts";
 import { usageQueries, type UsageStore } from "./usage.ts";
 import type { BatchRecord, EventRow, ExtractorRow, IngestResponse, PendingBatch, SourceRow, Sql, SqlResult, SqlStatement, Store, TokenRow } from "./types.ts";
@@ -81,11 +81,14 @@ export class SqlStore implements Store {
 
   async insertEvents(rows: readonly EventRow[]) {
     if (rows.length === 0) return { stored: 0, rowsWritten: 0 };
-    const results = await this.sql.batch(insertEventStatements(rows));
+    let oldest = rows[0]!.ts;
+    for (let i = 1; i < rows.length; i++) if (rows[i]!.ts < oldest) oldest = rows[i]!.ts;
+    // The late mark rides in the same transaction (store/retention.ts): it writes only for rows behind the sweep.
+    const results = await this.sql.batch([...insertEventStatements(rows), lateMark("events", oldest, Date.now())]);
     let stored = 0, rowsWritten = 0;
-    for (const r of results) {
-      stored += r.changes;
-      rowsWritten += r.rowsWritten;
+    for (let i = 0; i < results.length; i++) {
+      if (i < results.length - 1) stored += results[i]!.changes;
+      rowsWritten += results[i]!.rowsWritten;
     }
     return { stored, rowsWritten };
   }

@@ -97,7 +97,7 @@ describe("retention", () => {
     await worker.scheduled!(createScheduledController({ scheduledTime: now, cron: "*/15 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect(await countByDataset(host)).toEqual({});
-    // + the countByDataset request's own ledger row, run between the two reads.
+    // + the cron's own ledger row (the countByDataset request's is written in its waitUntil, maybe later).
     expect((await ledger()) - w0).toBeGreaterThanOrEqual(left + 1);
   });
 

@@ -8,7 +8,7 @@
  * POSTs the one-time signed link (no session needed), a tap or "Open" focuses or opens the alert page.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "d42f429f6cee";
+const VERSION = "93a55f1e05e2";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",

@@ -12,6 +12,7 @@ import { RETENTION_MAX_CHUNKS_PER_RUN, RETENTION_SCAN_ROWS } from "./constants.t
 import { formatDuration } from "./rules/duration.ts";
 import { DEFAULT_DATASET, SESSIONS_KEY, type RetentionPolicyRow, type SweptTable } from "./store/retention.ts";
 import type { Store } from "./store/store.ts";
+import { versionedCache } from "./settings-cache.ts";
 
 export interface RetentionPolicy {
   /** Keep events of datasets without their own entry this long; null: forever. */
@@ -54,36 +55,36 @@ export function policyOf(rows: readonly RetentionPolicyRow[]): RetentionPolicy {
   return sessions === undefined ? { default: def, datasets } : { default: def, datasets, sessions };
 }
 
-/** How long the archive-only set is cached per isolate, ms: a policy change reaches ingest within this. */
-export const ARCHIVE_ONLY_CACHE_MS = 30_000;
-let archiveOnlyCache: { at: number; archived: ReadonlySet<string>; kept: ReadonlySet<string>; defaultArchived: boolean } | undefined;
+interface ArchiveOnly {
+  archived: ReadonlySet<string>;
+  kept: ReadonlySet<string>;
+  defaultArchived: boolean;
+}
+const archiveOnly = versionedCache<Store, ArchiveOnly>(async (store) => {
+  const policy = await store.retentionPolicy();
+  const named = policy.filter((r) => r.dataset !== DEFAULT_DATASET && r.dataset !== SESSIONS_KEY);
+  return {
+    archived: new Set(named.filter((r) => r.keepMs === 0).map((r) => r.dataset)),
+    kept: new Set(named.filter((r) => r.keepMs > 0).map((r) => r.dataset)),
+    defaultArchived: policy.some((r) => r.keepMs === 0 && r.dataset === DEFAULT_DATASET),
+  };
+});
 
 /**
  * The rows ingest stores in D1: all of them, less those of archive-only datasets (`"archive"` in the
  * policy; their events are still evaluated by rules, counted in rollups and archived). Reads the policy
- * at most once per ARCHIVE_ONLY_CACHE_MS per isolate.
+ * once per settings version per isolate (settings-cache.ts), so a saved policy applies from the next
+ * batch; without a version, on every call.
  */
-export async function rowsToStore<R extends { dataset: string }>(store: Store, rows: readonly R[], now = Date.now()): Promise<readonly R[]> {
-  if (!archiveOnlyCache || now - archiveOnlyCache.at > ARCHIVE_ONLY_CACHE_MS) {
-    const policy = await store.retentionPolicy();
-    const named = policy.filter((r) => r.dataset !== DEFAULT_DATASET && r.dataset !== SESSIONS_KEY);
-    archiveOnlyCache = {
-      at: now,
-      archived: new Set(named.filter((r) => r.keepMs === 0).map((r) => r.dataset)),
-      kept: new Set(named.filter((r) => r.keepMs > 0).map((r) => r.dataset)),
-      defaultArchived: policy.some((r) => r.keepMs === 0 && r.dataset === DEFAULT_DATASET),
-    };
-  }
-  const { archived, kept, defaultArchived } = archiveOnlyCache;
+export async function rowsToStore<R extends { dataset: string }>(store: Store, rows: readonly R[], settingsVersion?: string): Promise<readonly R[]> {
+  const { archived, kept, defaultArchived } = await archiveOnly.get(store, settingsVersion);
   if (!defaultArchived && archived.size === 0) return rows;
   // With an archive-only default, only datasets named with a duration are stored.
   return rows.filter((r) => !archived.has(r.dataset) && (kept.has(r.dataset) || !defaultArchived));
 }
 
 /** Forgets the cached policy (after PUT /v1/retention in this isolate). */
-export const forgetArchiveOnly = (): void => {
-  archiveOnlyCache = undefined;
-};
+export const forgetArchiveOnly = (): void => archiveOnly.forget();
 
 /** One sweep of a table: a retention period and which rows of the table it deletes. */
 interface Period {

@@ -291,6 +291,17 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(await store.settingsVersion()).not.toBe(v2);
       expect(await store.getSource(key)).toBeNull();
       expect(await store.deleteExtractor(id)).toBe(false);
+
+      // Ingest caches the retention policy and network settings by this version too: saving either changes it.
+      const v3 = await store.settingsVersion();
+      await store.putRetentionPolicy([{ dataset: "*", keepMs: 86_400_000 }], Date.now());
+      const v4 = await store.settingsVersion();
+      expect(v4).not.toBe(v3);
+      await store.putRetentionPolicy([], Date.now() + 1);
+      expect(await store.settingsVersion()).not.toBe(v4);
+      const v5 = await store.settingsVersion();
+      await store.writeNetworkSetting(unique("setting"), { on: true }, Date.now());
+      expect(await store.settingsVersion()).not.toBe(v5);
     });
     it("reads events by ids and scans an id range in order (getEvents, scanEvents)", async () => {
       const { store, events } = await seeded(5);

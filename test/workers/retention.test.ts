@@ -218,6 +218,12 @@ describe("retention", () => {
     const hourly = (await (await api("/v1/stats/hourly?last=24h&dim=host")).json()) as any;
     const counted = hourly.hours.reduce((n: number, h: any) => n + (h.top.find((x: any) => x.key === host)?.count ?? 0), 0);
     expect(counted).toBe(7);
+
+    // A policy saved by another isolate (straight into the store: this isolate's cache is not told)
+    // applies from the next batch: the cache is keyed on the settings version ingest reads per batch.
+    await storeOf(env).putRetentionPolicy([{ dataset: "*", keepMs: 30 * DAY }], Date.now());
+    const again = await ingest(lines.slice(0, 3), { headers: { "idempotency-key": `ao2-${host}` } });
+    expect(again.body).toMatchObject({ accepted: 3, stored: 3 });
     await api("/v1/retention", { method: "PUT", json: { default: null, datasets: {} } });
   });
 });

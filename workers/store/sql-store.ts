@@ -28,10 +28,16 @@ import type { BatchRecord, EventRow, ExtractorRow, IngestResponse, PendingBatch,
 
 // --- Settings version
 
-/** Changes whenever a source or extractor is added, changed or removed (count and latest update). */
+/**
+ * Changes whenever a setting ingest caches per isolate is saved (count and latest update of each table):
+ * sources and extractors (the parse context), the retention policy (archive-only datasets; saving
+ * rewrites every row with a new updated_at) and network settings. Small tables: a few rows read.
+ */
 const SETTINGS_VERSION_SQL =
   "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM sources) || '/' || " +
-  "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM extractors) AS v";
+  "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM extractors) || '/' || " +
+  "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM retention) || '/' || " +
+  "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM network_settings) AS v";
 
 /**
  * The table families of alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts, network.ts and notify.ts, mixed in by the

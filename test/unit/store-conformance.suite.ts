@@ -812,6 +812,8 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       // Late rows (behind the cursor) leave a mark: the sweep goes back for them, deleting only the expired ones.
       const lateRows = [base + 500, base + 1500].map((ms, i) => makeEvent(host, ms, 500 + i, { raw: fw(ms) }));
       expect((await store.insertEvents(lateRows.map(eventRow))).stored).toBe(2);
+      // A chunk told not to rewind leaves the mark for a later one.
+      expect(await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0, rewind: false })).toMatchObject({ scanned: 0 });
       let lateDeleted = 0;
       for (let i = 0; i < 10; i++) {
         const c = await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });

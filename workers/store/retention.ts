@@ -65,9 +65,10 @@ export interface RetentionStore {
    * after the period's cursor and time before `horizonMs`, and deletes those whose dataset is in
    * `datasets` (or, with `others`, whose dataset is NOT in `exclude`: the default period; a table
    * without groups deletes every row of the range). The cursor moves forward, and back to a late mark
-   * left by a writer (module header), so an expired row is deleted whatever order it arrived in.
+   * left by a writer (module header), so an expired row is deleted whatever order it arrived in. With
+   * `rewind: false` a mark is left for a later chunk (a run rewinds once per table: 2 more statements).
    */
-  sweepRetentionChunk(p: { table: SweptTable; keepMs: number; horizonMs: number; datasets: readonly string[]; others: boolean; exclude: readonly string[]; scanRows: number; now: number }): Promise<SweepChunk>;
+  sweepRetentionChunk(p: { table: SweptTable; keepMs: number; horizonMs: number; datasets: readonly string[]; others: boolean; exclude: readonly string[]; scanRows: number; now: number; rewind?: boolean }): Promise<SweepChunk>;
 }
 
 /** keep_ms of a table's late mark in retention_sweeps (periods are >= 0). */
@@ -127,7 +128,7 @@ export const retentionQueries = (sql: Sql): RetentionStore => ({
       if (Number(r.keep_ms) === LATE_KEY) late = String(r.cursor);
       else cursor = String(r.cursor);
     }
-    if (late !== undefined) {
+    if (late !== undefined && p.rewind !== false) {
       // Every cursor of the table goes back to the mark; the mark goes unless a writer lowered it since.
       await sql.batch([
         stmt("UPDATE retention_sweeps SET cursor = ?2, updated_at = ?3 WHERE tbl = ?1 AND keep_ms >= 0 AND cursor > ?2", p.table, late, p.now),

@@ -2,6 +2,8 @@ CREATE TABLE `retention_sweeps` (
 	`tbl` text NOT NULL,
 	`keep_ms` integer NOT NULL,
 	`cursor` text NOT NULL,
+	`late_from` text,
+	`late_to` text,
 	`updated_at` integer NOT NULL,
 	PRIMARY KEY(`tbl`, `keep_ms`)
 );

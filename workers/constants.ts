@@ -61,10 +61,9 @@ export const INGEST_PRUNE_EVERY = 200;
  */
 export const RETENTION_SCAN_ROWS = 5000;
 /**
- * Chunks one sweep run may take, over all swept tables: each chunk is at most 4 statements (cursor, scan,
- * delete, cursor upsert), plus 2 for a late mark once per table and run, so a run (32, plus the policy
- * read, the counters and ≤ 4 for marks) leaves room under D1_MAX_QUERIES_PER_INVOCATION_FREE for the
- * cron's rollup compaction. 8 × 5,000 rows per run at one run per 15 minutes: 3.8 million rows
+ * Chunks one sweep run may take, over all swept tables and late ranges: each chunk is at most 4
+ * statements (cursor, scan, delete, cursor or late range update), so a run (32, plus the policy read and
+ * the counters) leaves room under D1_MAX_QUERIES_PER_INVOCATION_FREE for the cron's rollup compaction. 8 × 5,000 rows per run at one run per 15 minutes: 3.8 million rows
  * a day. A run that stops here resumes from the saved cursor on the next cron (or POST /v1/retention/run).
  */
 export const RETENTION_MAX_CHUNKS_PER_RUN = 8;
@@ -112,5 +111,5 @@ export const ARCHIVE_RESTORE_MAX_RANGE_MS = 31 * 86_400_000;
 // --- Rollup compaction (ours): each hour's per-batch parts become one row once the hour is closed.
 /** An hour is merged once it ended this long ago, ms (late batches after that only add a part). */
 export const ROLLUP_COMPACT_LAG_MS = 2 * 3_600_000;
-/** Hours one cron run merges: ≤ 4 statements each, next to retention's ≤ 38, under the Free plan's 50. */
+/** Hours one cron run merges: ≤ 4 statements each, next to retention's 34, under the Free plan's 50. */
 export const ROLLUP_COMPACT_HOURS_PER_RUN = 2;

@@ -132,8 +132,6 @@ export async function runRetention(store: Store, now: number, opts: { maxChunks?
   const rows = await store.retentionPolicy();
   const report: RetentionReport = { deleted: {}, deleted_by_table: {}, deleted_total: 0, scanned: 0, chunks: 0, rows_written: 0, complete: true, started_at: new Date(now).toISOString(), duration_ms: 0 };
   sweep: for (const { table, periods } of SWEEPS) {
-    // A table's late mark moves all its cursors back at once: the run's first chunk of the table does it.
-    let rewind = true;
     // Shortest period first: it has the most to delete.
     for (const p of periods(rows).sort((a, b) => a.keepMs - b.keepMs)) {
       for (;;) {
@@ -141,8 +139,7 @@ export async function runRetention(store: Store, now: number, opts: { maxChunks?
           report.complete = false;
           break sweep;
         }
-        const chunk = await store.sweepRetentionChunk({ table, keepMs: p.keepMs, horizonMs: now - p.keepMs, datasets: p.datasets, others: p.others, exclude: p.exclude, scanRows, now, rewind });
-        rewind = false;
+        const chunk = await store.sweepRetentionChunk({ table, keepMs: p.keepMs, horizonMs: now - p.keepMs, datasets: p.datasets, others: p.others, exclude: p.exclude, scanRows, now });
         report.chunks++;
         report.scanned += chunk.scanned;
         report.rows_written += chunk.rowsWritten;

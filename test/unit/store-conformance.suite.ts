@@ -812,8 +812,6 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       // Late rows (behind the cursor) leave a mark: the sweep goes back for them, deleting only the expired ones.
       const lateRows = [base + 500, base + 1500].map((ms, i) => makeEvent(host, ms, 500 + i, { raw: fw(ms) }));
       expect((await store.insertEvents(lateRows.map(eventRow))).stored).toBe(2);
-      // A chunk told not to rewind leaves the mark for a later one.
-      expect(await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0, rewind: false })).toMatchObject({ scanned: 0 });
       let lateDeleted = 0;
       for (let i = 0; i < 10; i++) {
         const c = await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
@@ -821,6 +819,12 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
         if (c.done) break;
       }
       expect(lateDeleted).toBe(2);
+      // A batch mixing one old row (a wrong clock) with fresh ones marks only the old row's range: one row read, not the whole way to the cursor.
+      const wall = Date.now();
+      const mixed = [makeEvent(host, base + 700, 600, { raw: fw(base + 700) }), makeEvent(host, wall - 60_000, 601, { raw: fw(wall - 60_000) })];
+      expect((await store.insertEvents(mixed.map(eventRow))).stored).toBe(2);
+      expect(await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 })).toMatchObject({ scanned: 1, deleted: { iptables: 1 }, done: false });
+      expect(await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 })).toMatchObject({ scanned: 0, done: true });
       expect(await remaining()).toEqual({ sshd: 10, iptables: 3, dnsmasq: 5 });
       expect((await store.scanEvents(lowerBound(horizon + 5000), true, lowerBound(horizon + 5001), 10)).map((r) => r.id)).toEqual([eventRow(fresh1).id]);
 

@@ -383,12 +383,8 @@ export interface NetworkStore {
 export const networkQueries = (sql: Sql): NetworkStore => ({
   async writeNetwork(w) {
     const stmts = [...deviceUpserts(w.devices), ...sessionInserts(w.sessions), ...w.folds.flatMap((f) => deviceFold(f.from, f.to))];
-    if (w.sessions.length) {
-      let oldest = w.sessions[0]!.start;
-      for (const s of w.sessions) if (s.start < oldest) oldest = s.start;
-      // A session is written when it ends, often after the sweep passed its start: retention.ts's late mark.
-      stmts.push(lateMark("flow_sessions", oldest, Date.now()));
-    }
+    // A session is written when it ends, often after the sweep passed its start: retention.ts's late mark.
+    if (w.sessions.length) stmts.push(lateMark("flow_sessions", w.sessions, (s) => s.start, Date.now()));
     if (stmts.length) await sql.batch(stmts);
   },
   listDevices: (nowMs) => listDevices(sql, nowMs),

@@ -9,13 +9,16 @@
  *   the period's horizon) and deletes only those of them whose dataset has this period, in one statement
  *   batch that also moves the cursor (one transaction: a chunk is applied whole or not at all). It reads
  *   each row of its range twice (finding the range's end, then the ranged DELETE);
- * - late rows: every writer of a swept table (insertEvents, writeNetwork) runs LATE_MARK in the same
- *   statement batch as its insert. When the oldest row it wrote may sit at or behind a cursor of that
- *   table, it leaves a mark (keep_ms LATE_KEY, cursor: an id below that row). The next chunk of the
- *   table moves every cursor of the table back to the mark and drops it, so the pass reads that range
- *   again. Writers and chunks are serialized transactions: a row written before a chunk's batch is in
- *   its ranged DELETE, one written after sees the moved cursor and marks. In-order traffic (rows newer
- *   than every cursor) writes nothing: the mark costs a few rows read per insert batch, no row written.
+ * - late rows: every writer of a swept table (insertEvents, writeNetwork) ends its insert's statement
+ *   batch with LATE_MARK (lateMark). For each period whose cursor is past the oldest row written, it
+ *   widens that period's late range (late_from, late_to] to cover the written rows behind the cursor.
+ *   The period's next chunk sweeps that range (bounded like any chunk, resumable) before going on
+ *   from the cursor. Writers and chunks are serialized transactions, and a chunk deletes by range, not
+ *   by listed ids: a row is either inside a chunk's DELETE or written after the cursor moved, and then
+ *   marked. In-order traffic (rows newer than every cursor) writes nothing: the mark reads one row per
+ *   period. The range is tight for the common cases: a spool's old batch spans its own minutes, and a
+ *   device with a wrong clock (lines from 1970 among today's) marks only its own old minutes, because
+ *   rows of the last LATE_RECENT_MS only count towards a period whose cursor is that recent.
  */
 import { lowerBound } from "../parse/id.ts";
 import { stmt } from "./sql.ts";
@@ -52,7 +55,7 @@ export interface SweepChunk {
   deleted: Record<string, number>;
   /** D1 rows written by the chunk (deleted rows plus the cursor row). */
   rowsWritten: number;
-  /** True when the scan reached the horizon: this period has nothing older left to look at. */
+  /** True when the scan reached the horizon: this period has nothing older left to look at (and no late range). */
   done: boolean;
 }
 
@@ -65,35 +68,51 @@ export interface RetentionStore {
    * after the period's cursor and time before `horizonMs`, and deletes those whose dataset is in
    * `datasets` (or, with `others`, whose dataset is NOT in `exclude`: the default period; a table
    * without groups deletes every row of the range). The cursor moves forward, and back to a late mark
-   * left by a writer (module header), so an expired row is deleted whatever order it arrived in. With
-   * `rewind: false` a mark is left for a later chunk (a run rewinds once per table: 2 more statements).
+   * A period's late range (module header) is swept first, so an expired row is deleted whatever order it
+   * arrived in; such a chunk is never `done`.
    */
-  sweepRetentionChunk(p: { table: SweptTable; keepMs: number; horizonMs: number; datasets: readonly string[]; others: boolean; exclude: readonly string[]; scanRows: number; now: number; rewind?: boolean }): Promise<SweepChunk>;
+  sweepRetentionChunk(p: { table: SweptTable; keepMs: number; horizonMs: number; datasets: readonly string[]; others: boolean; exclude: readonly string[]; scanRows: number; now: number }): Promise<SweepChunk>;
 }
-
-/** keep_ms of a table's late mark in retention_sweeps (periods are >= 0). */
-const LATE_KEY = -1;
 
 const SWEEP_UPSERT =
   "INSERT INTO retention_sweeps (tbl, keep_ms, cursor, updated_at) VALUES (?1, ?2, ?3, ?4) " +
   "ON CONFLICT (tbl, keep_ms) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
 
 /**
- * Leaves (or lowers) the late mark of table ?1 at id ?2 when some cursor of the table is past ?2; ?3 is
- * the wall time. `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
+ * Rows written within this long of the writer's clock count as in order for every period whose cursor
+ * is older than that (ms): the late range of a batch that mixes old and fresh rows covers only its old ones.
  */
-const LATE_MARK =
-  "INSERT INTO retention_sweeps (tbl, keep_ms, cursor, updated_at) SELECT ?1, " + LATE_KEY + ", ?2, ?3 " +
-  "WHERE EXISTS (SELECT 1 FROM retention_sweeps WHERE tbl = ?1 AND keep_ms >= 0 AND cursor > ?2) " +
-  "ON CONFLICT (tbl, keep_ms) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at WHERE excluded.cursor < cursor";
+export const LATE_RECENT_MS = 3_600_000;
 
 /**
- * The statement a writer of `table` adds to its insert batch (module header): `oldestMs` is the oldest
- * time among the rows it writes. An id just below every id of that millisecond, so the mark is below
- * each row written.
+ * Widens the late range of each period of table ?1 whose cursor is past ?2 (an id below the oldest row
+ * written) to end at the newest written row behind the cursor: ?3 (an id above the newest row older than
+ * LATE_RECENT_MS) for a cursor older than ?5 (the id of that recent bound), else ?4 (an id above the
+ * newest row). Writes only when the range grows. ?6: wall ms.
  */
-export function lateMark(table: SweptTable, oldestMs: number, now: number): SqlStatement {
-  return stmt(LATE_MARK, table, oldestMs > 0 ? lowerBound(oldestMs - 1) : "", now);
+const LATE_MARK =
+  "UPDATE retention_sweeps SET late_from = min(coalesce(late_from, ?2), ?2), " +
+  "late_to = max(coalesce(late_to, ''), min(CASE WHEN cursor >= ?5 THEN ?4 ELSE ?3 END, cursor)), updated_at = ?6 " +
+  "WHERE tbl = ?1 AND cursor > ?2 AND min(CASE WHEN cursor >= ?5 THEN ?4 ELSE ?3 END, cursor) > ?2 " +
+  "AND (late_from IS NULL OR late_from > ?2 OR late_to < min(CASE WHEN cursor >= ?5 THEN ?4 ELSE ?3 END, cursor))";
+
+/**
+ * The statement a writer of `table` adds to its insert batch (module header), from the times of the rows
+ * it writes (ms): one pass over them, no sort.
+ */
+export function lateMark<R>(table: SweptTable, rows: readonly R[], timeOf: (r: R) => number, now: number): SqlStatement {
+  const recent = now - LATE_RECENT_MS;
+  let oldest = Infinity, newest = -Infinity, newestOld = -Infinity;
+  for (let i = 0; i < rows.length; i++) {
+    const t = timeOf(rows[i]!);
+    if (t < oldest) oldest = t;
+    if (t > newest) newest = t;
+    if (t < recent && t > newestOld) newestOld = t;
+  }
+  // Ids: below every id of a millisecond is lowerBound(ms); above every id of ms is lowerBound(ms + 1).
+  const below = oldest > 0 ? lowerBound(oldest - 1) : "";
+  const above = (ms: number) => (ms === -Infinity ? below : lowerBound(ms + 1));
+  return stmt(LATE_MARK, table, below, above(newestOld), above(newest), lowerBound(Math.max(0, recent)), now);
 }
 
 /** Sets the cursor of key ?1 (rollups.ts's compaction watermark) to ?2 at ?3 (retention_cursors). */
@@ -121,38 +140,43 @@ export const retentionQueries = (sql: Sql): RetentionStore => ({
 
   async sweepRetentionChunk(p) {
     const { time, group } = SWEPT_TABLES[p.table];
-    const [cur] = await sql.batch([stmt("SELECT keep_ms, cursor FROM retention_sweeps WHERE tbl = ?1 AND keep_ms IN (?2, ?3)", p.table, p.keepMs, LATE_KEY)]);
-    let cursor = "";
-    let late: string | undefined;
-    for (const r of cur!.rows) {
-      if (Number(r.keep_ms) === LATE_KEY) late = String(r.cursor);
-      else cursor = String(r.cursor);
-    }
-    if (late !== undefined && p.rewind !== false) {
-      // Every cursor of the table goes back to the mark; the mark goes unless a writer lowered it since.
-      await sql.batch([
-        stmt("UPDATE retention_sweeps SET cursor = ?2, updated_at = ?3 WHERE tbl = ?1 AND keep_ms >= 0 AND cursor > ?2", p.table, late, p.now),
-        stmt("DELETE FROM retention_sweeps WHERE tbl = ?1 AND keep_ms = ?2 AND cursor = ?3", p.table, LATE_KEY, late),
-      ]);
-      if (late < cursor) cursor = late;
-    }
-    const horizonId = lowerBound(p.horizonMs);
-    // Where this chunk ends: the scanRows-th id after the cursor (a primary-key range read of the ids).
+    const [cur] = await sql.batch([stmt("SELECT cursor, late_from, late_to FROM retention_sweeps WHERE tbl = ?1 AND keep_ms = ?2", p.table, p.keepMs)]);
+    const row = cur!.rows[0];
+    const cursor = row ? String(row.cursor) : "";
+    const late = row && row.late_from != null ? { from: String(row.late_from), to: String(row.late_to) } : null;
+    // A late range first (it ends at or below the cursor), then on from the cursor to the horizon.
+    const from = late ? late.from : cursor;
+    const to = late && late.to < lowerBound(p.horizonMs) ? late.to : lowerBound(p.horizonMs);
+    // Where this chunk ends: the scanRows-th id in the range (a primary-key range read of the ids).
     const [scan] = await sql.batch([
-      stmt(`SELECT id FROM ${p.table} WHERE id > ?1 AND id < ?2 ORDER BY id LIMIT ?3`, cursor, horizonId, p.scanRows),
+      stmt(`SELECT id FROM ${p.table} WHERE id > ?1 AND ${late && to === late.to ? "id <= ?2" : "id < ?2"} ORDER BY id LIMIT ?3`, from, to, p.scanRows),
     ]);
     const rows = scan!.rows;
-    const done = rows.length < p.scanRows;
-    if (!rows.length) return { scanned: 0, deleted: {}, rowsWritten: 0, done };
-    const next = String(rows[rows.length - 1]!.id);
+    const rangeDone = rows.length < p.scanRows;
+    const next = rows.length ? String(rows[rows.length - 1]!.id) : from;
+    // Moves what this chunk covered: the late range's start (its end when done: the range goes, unless a
+    // writer changed it meanwhile), or the cursor.
+    const move = late
+      ? rangeDone
+        ? stmt("UPDATE retention_sweeps SET late_from = NULL, late_to = NULL, updated_at = ?5 WHERE tbl = ?1 AND keep_ms = ?2 AND late_from = ?3 AND late_to = ?4", p.table, p.keepMs, late.from, late.to, p.now)
+        : stmt("UPDATE retention_sweeps SET late_from = ?4, updated_at = ?5 WHERE tbl = ?1 AND keep_ms = ?2 AND late_from = ?3", p.table, p.keepMs, late.from, next, p.now)
+      : rows.length
+        ? stmt(SWEEP_UPSERT, p.table, p.keepMs, next, p.now)
+        : null;
+    // A period is done when its main range reached the horizon; a late range never ends the period's turn.
+    const done = !late && rangeDone;
+    if (!rows.length) {
+      if (move) await sql.batch([move]);
+      return { scanned: 0, deleted: {}, rowsWritten: 0, done };
+    }
     // The delete walks the same range once more (no list of ids to look up one by one: D1 bills each
     // lookup as rows read) and returns the group of every row it deleted, for the report.
     const filter = group === null ? "" : p.others ? ` AND ${group} NOT IN (SELECT value FROM json_each(?4))` : ` AND ${group} IN (SELECT value FROM json_each(?4))`;
-    const params: unknown[] = [cursor, next, p.horizonMs];
+    const params: unknown[] = [from, next, p.horizonMs];
     if (group !== null) params.push(JSON.stringify(p.others ? p.exclude : p.datasets));
     const results = await sql.batch([
       stmt(`DELETE FROM ${p.table} WHERE id > ?1 AND id <= ?2 AND "${time}" < ?3${filter} RETURNING ${group ?? `'${p.table}'`} AS grp`, ...params),
-      stmt(SWEEP_UPSERT, p.table, p.keepMs, next, p.now),
+      move!,
     ]);
     const deleted: Record<string, number> = Object.create(null);
     for (const r of results[0]!.rows) deleted[String(r.grp)] = (deleted[String(r.grp)] ?? 0) + 1;

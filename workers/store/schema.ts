@@ -459,9 +459,9 @@ export const ipListChunks = sqliteTable(
 /**
  * Where the retention sweep of one table (`tbl`: store/retention.ts SWEPT_TABLES) and retention period
  * (`keep_ms`) has got to: the last id it scanned. Makes the sweep resumable across cron runs and bounds
- * what it reads: rows below the cursor were already scanned. `keep_ms` -1 is the table's late mark: an
- * id below a row written behind a cursor, to which the next chunk moves the cursors back. Dropped when
- * the policy changes.
+ * what it reads: rows below the cursor were already scanned. Rows written behind the cursor later widen
+ * the late range (late_from, late_to] (ids; both NULL: none), which the next chunks sweep first.
+ * Dropped when the policy changes.
  */
 export const retentionSweeps = sqliteTable(
   "retention_sweeps",
@@ -469,6 +469,8 @@ export const retentionSweeps = sqliteTable(
     tbl: text("tbl").notNull(),
     keepMs: integer("keep_ms").notNull(),
     cursor: text("cursor").notNull(),
+    lateFrom: text("late_from"),
+    lateTo: text("late_to"),
     /** Wall ms. */
     updatedAt: integer("updated_at").notNull(),
   },

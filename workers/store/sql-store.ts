@@ -87,10 +87,8 @@ export class SqlStore implements Store {
 
   async insertEvents(rows: readonly EventRow[]) {
     if (rows.length === 0) return { stored: 0, rowsWritten: 0 };
-    let oldest = rows[0]!.ts;
-    for (let i = 1; i < rows.length; i++) if (rows[i]!.ts < oldest) oldest = rows[i]!.ts;
     // The late mark rides in the same transaction (store/retention.ts): it writes only for rows behind the sweep.
-    const results = await this.sql.batch([...insertEventStatements(rows), lateMark("events", oldest, Date.now())]);
+    const results = await this.sql.batch([...insertEventStatements(rows), lateMark("events", rows, (r) => r.ts, Date.now())]);
     let stored = 0, rowsWritten = 0;
     for (let i = 0; i < results.length; i++) {
       if (i < results.length - 1) stored += results[i]!.changes;

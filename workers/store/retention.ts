@@ -67,9 +67,9 @@ export interface RetentionStore {
    * One chunk of the sweep of `table` for one retention period: scans at most `scanRows` rows with id
    * after the period's cursor and time before `horizonMs`, and deletes those whose dataset is in
    * `datasets` (or, with `others`, whose dataset is NOT in `exclude`: the default period; a table
-   * without groups deletes every row of the range). The cursor moves forward, and back to a late mark
-   * A period's late range (module header) is swept first, so an expired row is deleted whatever order it
-   * arrived in; such a chunk is never `done`.
+   * without groups deletes every row of the range). The cursor only moves forward; a period's late range
+   * (module header) is swept first, so an expired row is deleted whatever order it arrived in; such a
+   * chunk is never `done`.
    */
   sweepRetentionChunk(p: { table: SweptTable; keepMs: number; horizonMs: number; datasets: readonly string[]; others: boolean; exclude: readonly string[]; scanRows: number; now: number }): Promise<SweepChunk>;
 }

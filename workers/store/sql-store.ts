@@ -85,13 +85,14 @@ export class SqlStore implements Store {
     );
   }
 
-  async insertEvents(rows: readonly EventRow[]) {
+  async insertEvents(rows: readonly EventRow[], opts: { restored?: boolean } = {}) {
     if (rows.length === 0) return { stored: 0, rowsWritten: 0 };
+    const inserts = insertEventStatements(rows);
     // The late mark rides in the same transaction (store/retention.ts): it writes only for rows behind the sweep.
-    const results = await this.sql.batch([...insertEventStatements(rows), lateMark("events", rows, (r) => r.ts, Date.now())]);
+    const results = await this.sql.batch(opts.restored ? inserts : [...inserts, lateMark("events", rows, (r) => r.ts, Date.now())]);
     let stored = 0, rowsWritten = 0;
     for (let i = 0; i < results.length; i++) {
-      if (i < results.length - 1) stored += results[i]!.changes;
+      if (i < inserts.length) stored += results[i]!.changes;
       rowsWritten += results[i]!.rowsWritten;
     }
     return { stored, rowsWritten };

@@ -131,11 +131,14 @@ export async function runRetention(store: Store, now: number, opts: { maxChunks?
   const scanRows = opts.scanRows ?? RETENTION_SCAN_ROWS;
   const rows = await store.retentionPolicy();
   const report: RetentionReport = { deleted: {}, deleted_by_table: {}, deleted_total: 0, scanned: 0, chunks: 0, rows_written: 0, complete: true, started_at: new Date(now).toISOString(), duration_ms: 0 };
-  sweep: for (const { table, periods } of SWEEPS) {
-    // Shortest period first: it has the most to delete.
-    for (const p of periods(rows).sort((a, b) => a.keepMs - b.keepMs)) {
+  // Shortest period first: it has the most to delete.
+  const plan = SWEEPS.map(({ table, periods }) => ({ table, periods: periods(rows).sort((a, b) => a.keepMs - b.keepMs) })).filter((t) => t.periods.length);
+  for (const [i, { table, periods }] of plan.entries()) {
+    // Each later table keeps one chunk of the run's budget: a backlog in one table does not stall the others.
+    const budget = maxChunks - (plan.length - 1 - i);
+    sweep: for (const p of periods) {
       for (;;) {
-        if (report.chunks >= maxChunks) {
+        if (report.chunks >= budget) {
           report.complete = false;
           break sweep;
         }

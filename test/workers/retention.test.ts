@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../workers/index.ts";
 import { runRetention } from "../../workers/retention.ts";
 import { storeOf } from "../../workers/store/d1.ts";
+import { newEventId } from "../../workers/parse/id.ts";
 import { api, ingest, tokenWith } from "./api-client.ts";
 
 const DAY = 86_400_000;
@@ -168,6 +169,26 @@ describe("retention", () => {
     expect(await (await api("/v1/retention", { method: "PUT", json: { default: "1d", datasets: {}, sessions: null } })).json()).toEqual({ default: "1d", datasets: {} });
     expect(((await (await api("/v1/retention/run", { method: "POST" })).json()) as any).deleted_by_table.flow_sessions).toBe(2);
     expect(await ports()).toEqual([]);
+    await api("/v1/retention", { method: "PUT", json: { default: null, datasets: {} } });
+  });
+
+  it("a backlog of expired events does not stall the sessions' sweep: each later table keeps a chunk of the run", async () => {
+    const now = Date.now();
+    const host = `fair-${now.toString(36)}`;
+    expect((await ingest(Array.from({ length: 30 }, (_, i) => fw(now - 20 * DAY + i * 1000, host, i)), { headers: { "idempotency-key": `fair-${host}` } })).body.stored).toBe(30);
+    const store = storeOf(env);
+    const router = `fair-rt-${now.toString(36)}`;
+    const session = (start: number, i: number) => ({
+      id: newEventId(start), start, end: start + 1000, router, zone: 0, transport: "tcp", src_ip: "192.168.1.2", dst_ip: "198.51.100.2",
+      src_ip_key: "00000000000000000000ffffc0a80102", dst_ip_key: "00000000000000000000ffffc6336402", src_port: 40000 + i, dst_port: 443,
+      src_bytes: 1, src_packets: 1, dst_bytes: 1, dst_packets: 1, device_id: null, src_country: null, src_asn: null, src_org: null,
+      dst_country: null, dst_asn: null, dst_org: null, dst_domain: null, end_reason: "destroy",
+    });
+    await store.writeNetwork({ devices: [], sessions: [session(now - 20 * DAY, 1), session(now - 20 * DAY + 1, 2)], folds: [] });
+    expect((await api("/v1/retention", { method: "PUT", json: { default: "7d", datasets: {} } })).status).toBe(200);
+    // Two chunks of 5 rows: one for the events' backlog, one kept for the sessions.
+    const run = await runRetention(store, now, { maxChunks: 2, scanRows: 5 });
+    expect(run).toMatchObject({ chunks: 2, complete: false, deleted_by_table: { events: 5, flow_sessions: 2 } });
     await api("/v1/retention", { method: "PUT", json: { default: null, datasets: {} } });
   });
 

@@ -1,8 +1,8 @@
 /**
- * The Cron Trigger (wrangler.toml [triggers]): each run sweeps expired events (a bounded number of
- * chunks, resumable: workers/retention.ts), merges closed hours' rollup parts (store/rollups.ts) and
- * logs what it did. Failures are logged, not thrown: the
- * next run resumes from the saved cursor.
+ * The Cron Trigger (wrangler.toml [triggers]): each run sweeps expired events and network sessions (a
+ * bounded number of chunks, resumable: workers/retention.ts), merges closed hours' rollup parts
+ * (store/rollups.ts), raises the cost meter's alerts and logs what it did; what it spent goes into the
+ * usage ledger. Failures are logged, not thrown: the next run resumes from the saved cursors.
  */
 import type { Env } from "./env.ts";
 import { runRetention } from "./retention.ts";

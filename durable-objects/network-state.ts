@@ -32,7 +32,7 @@ import { lanEnd, sessionRow } from "../workers/network/session-doc.ts";
 import { DESTINATION_LEARNING_MS, INVENTORY_WINDOW_MS, ewma, isUploadAnomaly, type Baseline, type FactDevice, type NetworkFact } from "../workers/network/facts.ts";
 import { DEFAULT_TIMEOUTS, pairFlows, timedOut, type FlowRecord, type FlowTable, type FlowTimeouts, type Session } from "../workers/network/sessions.ts";
 import { FLOW_TABLES, sqlFlowTable } from "./flow-table.ts";
-import { storeOf } from "../workers/store/d1.ts";
+import { metered } from "../workers/usage.ts";
 import type { Who } from "../workers/network/describe.ts";
 import { familiesOf, loadIpTables, lookupIp, type IpTables } from "../workers/network/geoip.ts";
 import { loadOuiTable, macVendor, type VendorOf } from "../workers/network/oui.ts";
@@ -348,7 +348,8 @@ export class NetworkState extends DurableObject<Env> {
       else folds.push(body as { from: string; to: string });
     }
     try {
-      await storeOf(this.env).writeNetwork({ devices, sessions, folds });
+      // Metered; the ledger row is written after, off ingest's path.
+      await metered(this.env, (store) => store.writeNetwork({ devices, sessions, folds }), { waitUntil: (p) => this.ctx.waitUntil(p) });
     } catch (err) {
       console.error(JSON.stringify({ level: "error", where: "NetworkState.flush", router: this.router, rows: rows.length, error: String(err) }));
       this.sql.exec("INSERT OR REPLACE INTO schedule (id, kind, payload, time) VALUES ('outbox', 'outbox', '', ?)", this.clock() + OUTBOX_RETRY_MS);

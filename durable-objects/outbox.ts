@@ -9,8 +9,7 @@
 import type { AlertInput } from "../workers/store/alerts.ts";
 import type { Env } from "../workers/env.ts";
 import { notifyAlerts } from "../workers/live.ts";
-import { storeOf } from "../workers/store/d1.ts";
-import { dayOf, Meter, meteredEnv } from "../workers/usage.ts";
+import { metered } from "../workers/usage.ts";
 import type { Schedule } from "./schedule.ts";
 
 /** Delay before writing the outbox again after the Store failed, ms (wall). */
@@ -53,11 +52,9 @@ export class Outbox {
       this.schedule.cancel(OUTBOX_TIMER);
       return;
     }
-    // What the write costs goes into the cost meter's ledger (best effort, after the write).
-    const meter = new Meter();
     try {
-      const { changed } = await storeOf(meteredEnv(env, meter)).applyFirings(rows.map((r) => JSON.parse(r.input) as AlertInput), now);
-      await storeOf(env).addUsage(dayOf(now), meter.counts).catch(() => {});
+      // What the write costs goes into the cost meter's ledger (best effort, after the write).
+      const { changed } = await metered(env, (store) => store.applyFirings(rows.map((r) => JSON.parse(r.input) as AlertInput), now));
       for (const r of rows) this.sql.exec("DELETE FROM outbox WHERE firing_id = ?", r.firing_id);
       this.schedule.cancel(OUTBOX_TIMER);
       if (changed.length) await notifyAlerts(env, changed);

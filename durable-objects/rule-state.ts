@@ -31,6 +31,7 @@ import { groupKeyOf, groupObject, groupValues } from "../workers/rules/project.t
 import { parseDuration } from "../workers/rules/duration.ts";
 import { unpackMatches, type PackedMatches } from "../workers/rules/packed.ts";
 import { storeOf } from "../workers/store/d1.ts";
+import { metered } from "../workers/usage.ts";
 import type { HeartbeatRow } from "../workers/store/heartbeats.ts";
 import { Outbox } from "./outbox.ts";
 import { Schedule, type ScheduleRow } from "./schedule.ts";
@@ -355,7 +356,7 @@ export class RuleState extends DurableObject<Env> {
   private async writeHeartbeatRows(rows: HeartbeatListing[], now: number): Promise<void> {
     if (rows.length === 0) return;
     try {
-      await storeOf(this.env).putHeartbeats(rows, now);
+      await metered(this.env, (store) => store.putHeartbeats(rows, now), { waitUntil: (p) => this.ctx.waitUntil(p) });
     } catch (err) {
       // The listing is advisory; the alarm and the alert are what matter.
       console.error(JSON.stringify({ level: "error", where: "RuleState.writeHeartbeatRows", error: String(err) }));

@@ -596,6 +596,36 @@ function SettingsBody(props: { user: PageUser }) {
         </form>
         <ul id="lists" class="rows" aria-label="Address lists"></ul>
       </section>
+      <section id="retention">
+        <h2>Retention</h2>
+        <p class="hint">
+          How long raw events and network sessions stay in D1 for search. Every 15 minutes the cron deletes what has expired, also rows that arrived late; hourly rollups (the charts) and alerts stay. <code>archive</code>: a dataset goes to the R2 archive only. Costs: <a href="/usage">Usage</a>.
+        </p>
+        <ul id="retention-policy" class="rows" aria-label="Retention policy"></ul>
+        <form id="retention-form" class="editor admin-only" aria-label="Edit the retention policy">
+          <label class="field">
+            <span>Events (default)</span>
+            <input name="default" placeholder="forever (e.g. 30d)" autocomplete="off" />
+          </label>
+          <label class="field">
+            <span>Network sessions</span>
+            <input name="sessions" placeholder="as events (e.g. 90d)" autocomplete="off" />
+          </label>
+          <label class="field">
+            <span>Per dataset (one "dataset duration" a line)</span>
+            <textarea name="datasets" class="json" rows={3} spellcheck={false} autocapitalize="off" placeholder={"iptables 7d\nsshd 365d"}></textarea>
+          </label>
+          <div class="actions">
+            <button type="submit" class="btn primary">
+              Save retention
+            </button>
+            <button type="button" id="retention-run" class="btn">
+              Sweep now
+            </button>
+          </div>
+        </form>
+        <p id="retention-report" class="hint" role="status" hidden></p>
+      </section>
       <section>
         <h2>Relays seen</h2>
         <ul id="relays" class="rows" aria-label="Relays"></ul>

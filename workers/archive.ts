@@ -107,7 +107,8 @@ export async function restoreRange(bucket: R2Bucket, store: Store, from: number,
           .filter((r) => r.ts >= from && r.ts <= to);
         report.rows += rows.length;
         if (rows.length) {
-          const r = await store.insertEvents(rows);
+          // Not marked late for the retention sweep: a restore is asked for, so it stays until the policy is saved.
+          const r = await store.insertEvents(rows, { restored: true });
           report.restored += r.stored;
           report.already_stored += rows.length - r.stored;
         }

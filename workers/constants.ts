@@ -69,9 +69,9 @@ export const INGEST_PRUNE_EVERY = 200;
  */
 export const RETENTION_SCAN_ROWS = 5000;
 /**
- * Chunks one sweep run may take: each chunk is 4 statements (cursor, scan, delete, cursor upsert), so a
- * run (32, plus the policy read and the counters) leaves room under D1_MAX_QUERIES_PER_INVOCATION_FREE
- * for the cron's rollup compaction. 8 × 5,000 rows per run at one run per 15 minutes: 3.8 million rows
+ * Chunks one sweep run may take, over all swept tables and late ranges: each chunk is at most 4
+ * statements (cursor, scan, delete, cursor or late range update), so a run (32, plus the policy read and
+ * the counters) leaves room under D1_MAX_QUERIES_PER_INVOCATION_FREE for the cron's rollup compaction. 8 × 5,000 rows per run at one run per 15 minutes: 3.8 million rows
  * a day. A run that stops here resumes from the saved cursor on the next cron (or POST /v1/retention/run).
  */
 export const RETENTION_MAX_CHUNKS_PER_RUN = 8;

@@ -19,8 +19,8 @@ export const PIPELINE_COUNTERS: Record<string, string> = {
   rule_engine_errors: "Rule engine exceptions.",
   live_publishes_dropped: "Live updates the hub did not take.",
   archived_only: "Events of archive-only datasets: archived in R2 and evaluated, not stored in D1.",
-  retention_deleted: "Events deleted by retention.",
-  retention_scanned: "Events rows read by retention sweeps.",
+  retention_deleted: "Rows (events and network sessions) deleted by retention.",
+  retention_scanned: "Rows (events and network sessions) read by retention sweeps.",
 };
 
 /** Cost-meter gauges, each with a `metric` label (workers/usage.ts). */

@@ -2,13 +2,15 @@
  * The cost meter. Every request through the Worker gets a Meter: a middleware hands the routes an env
  * whose D1 binding adds up what D1 reports for each call (`meta.rows_read`, `rows_written`,
  * `size_after`, one query per statement) and whose Durable Object namespaces count each stub obtained
- * (one RPC each in this code base), and after the response it adds the request's total to today's
- * ledger row (one upsert: store/usage.ts). `GET /v1/usage` turns the ledger into today, this month, a
+ * (one RPC each in this code base), and after the response (`waitUntil`) it adds the request's total to
+ * today's ledger row (one upsert: store/usage.ts). `GET /v1/usage` turns the ledger into today, this month, a
  * projection to the month's end, and each against the Free and Paid plans (constants.ts).
  *
- * Also metered: each cron run (scheduled.ts) and the alert writes of Durable Object alarms (outbox.ts).
- * Not metered: the heartbeat listing writes inside Durable Objects (one row per ping or deadline) and
- * static assets (served without the Worker, free). R2 operations and notifications are counted by whoever performs
+ * Also metered (`metered`): each cron run (scheduled.ts), the alert writes of Durable Object alarms
+ * (outbox.ts), the sessions and devices NetworkState writes and the heartbeat listing RuleState writes.
+ * Not metered: the Heartbeat object's listing write per ping or deadline (a ledger row per ping would
+ * double what it costs), RuleState's engine-error and the live hub's dropped counters (rare), the
+ * Notifier's channel reads, and static assets (served without the Worker, free). R2 operations and notifications are counted by whoever performs
  * them (`meterOf(c).add(...)`).
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -17,6 +19,7 @@ import * as K from "./constants.ts";
 import type { Env } from "./env.ts";
 import { storeOf, withD1Meter } from "./store/d1.ts";
 import { emptyUsage, USAGE_METRICS, type UsageCounts } from "./store/usage.ts";
+import type { Store } from "./store/types.ts";
 import type { AlertInput } from "./rules/plan.ts";
 
 const DAY_MS = 86_400_000;
@@ -68,9 +71,49 @@ export const meterOf = (c: Context<AppEnv>): Meter | undefined => METER.get(c.re
 
 export const dayOf = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
 
+/** Adds `meter`'s counts to today's ledger row; a failed write is logged, never thrown. */
+export async function writeUsage(env: Pick<Env, "DB" | "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN">, meter: Meter): Promise<void> {
+  try {
+    await storeOf(env).addUsage(dayOf(Date.now()), meter.counts);
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", where: "usage", error: String(err) }));
+  }
+}
+
 /**
- * Meters every request: swaps in the metered env, then writes the request's usage (awaited, so a test or
- * a reader that follows sees it; a failed write is logged and never fails the request).
+ * Runs `fn` on a store whose D1 use (and Durable Object requests) is metered, then adds that to the
+ * ledger: through `waitUntil` when given (off the caller's path), else awaited. For D1 work outside a
+ * request: the cron (`invocation`: it counts as a Worker request), Durable Objects' writes. Nothing is
+ * written when nothing was used.
+ */
+export async function metered<T>(env: Env, fn: (store: Store) => Promise<T>, opts: { waitUntil?: (p: Promise<unknown>) => void; invocation?: boolean } = {}): Promise<T> {
+  const meter = new Meter();
+  if (opts.invocation) meter.add("worker_requests");
+  const waitUntil = opts.waitUntil;
+  try {
+    return await fn(storeOf(meteredEnv(env, meter)));
+  } finally {
+    if (USAGE_METRICS.some((m) => meter.counts[m] > 0)) {
+      if (waitUntil) waitUntil(writeUsage(env, meter));
+      else await writeUsage(env, meter);
+    }
+  }
+}
+
+/** The request's ExecutionContext, when it has one (hono throws on the getter without one). */
+function executionCtx(c: Context<AppEnv>): ExecutionContext | undefined {
+  try {
+    return c.executionCtx as ExecutionContext;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Meters every request: swaps in the metered env, then writes the request's usage after the response,
+ * off the request path (`waitUntil`: the response does not wait for the ledger's D1 write). The counts
+ * are final by then: the handler's own awaited work is done. Without an execution context (a direct
+ * `app.request`), the write is awaited.
  */
 export const meterRequests: MiddlewareHandler<AppEnv> = async (c, next) => {
   const meter = new Meter();
@@ -86,11 +129,9 @@ export const meterRequests: MiddlewareHandler<AppEnv> = async (c, next) => {
       c.res.headers.set("x-porchlight-rows-read", String(meter.counts.d1_rows_read));
     } catch { /* immutable headers */ }
   } finally {
-    try {
-      await storeOf(plain).addUsage(dayOf(Date.now()), meter.counts);
-    } catch (err) {
-      console.error(JSON.stringify({ level: "error", where: "usage", error: String(err) }));
-    }
+    const ctx = executionCtx(c);
+    if (ctx) ctx.waitUntil(writeUsage(plain, meter));
+    else await writeUsage(plain, meter);
   }
 };
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { EcsEvent } from "../../workers/ecs.ts";
-import { lowerBound } from "../../workers/parse/id.ts";
+import { lowerBound, newEventId } from "../../workers/parse/id.ts";
 import { DEFAULT_CONTEXT, normalize } from "../../workers/parse/index.ts";
 import { ipKey, parseCidr } from "../../workers/parse/ip.ts";
 import { probeOf } from "../../workers/store/summaries.ts";
@@ -293,6 +293,17 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(await store.settingsVersion()).not.toBe(v2);
       expect(await store.getSource(key)).toBeNull();
       expect(await store.deleteExtractor(id)).toBe(false);
+
+      // Ingest caches the retention policy and network settings by this version too: saving either changes it.
+      const v3 = await store.settingsVersion();
+      await store.putRetentionPolicy([{ dataset: "*", keepMs: 86_400_000 }], Date.now());
+      const v4 = await store.settingsVersion();
+      expect(v4).not.toBe(v3);
+      await store.putRetentionPolicy([], Date.now() + 1);
+      expect(await store.settingsVersion()).not.toBe(v4);
+      const v5 = await store.settingsVersion();
+      await store.writeNetworkSetting(unique("setting"), { on: true }, Date.now());
+      expect(await store.settingsVersion()).not.toBe(v5);
     });
     it("reads events by ids and scans an id range in order (getEvents, scanEvents)", async () => {
       const { store, events } = await seeded(5);
@@ -782,7 +793,7 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       const keepA = 1000 + Math.floor(Math.random() * 1e9);
       const chunks = [];
       for (let i = 0; i < 10; i++) {
-        const c = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
+        const c = await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
         chunks.push(c);
         expect(c.scanned).toBeLessThanOrEqual(7);
         if (c.done) break;
@@ -793,14 +804,37 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(chunks.reduce((n, c) => n + c.rowsWritten, 0)).toBeGreaterThanOrEqual(10);
       expect(await remaining()).toEqual({ sshd: 10, iptables: 3, dnsmasq: 5 });
       // Resumed from the cursor: nothing left to read behind it.
-      const again = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
+      const again = await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
       expect(again).toMatchObject({ scanned: 0, deleted: {}, done: true });
+
+      // Rows that arrive in order (newer than every cursor) leave no late mark: the next chunk reads nothing.
+      const fresh1 = makeEvent(host, horizon + 5000, 400, { raw: fw(horizon + 5000) });
+      expect((await store.insertEvents([fresh1].map(eventRow))).stored).toBe(1);
+      expect(await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 })).toMatchObject({ scanned: 0, done: true });
+      // Late rows (behind the cursor) leave a mark: the sweep goes back for them, deleting only the expired ones.
+      const lateRows = [base + 500, base + 1500].map((ms, i) => makeEvent(host, ms, 500 + i, { raw: fw(ms) }));
+      expect((await store.insertEvents(lateRows.map(eventRow))).stored).toBe(2);
+      let lateDeleted = 0;
+      for (let i = 0; i < 10; i++) {
+        const c = await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 });
+        lateDeleted += c.deleted.iptables ?? 0;
+        if (c.done) break;
+      }
+      expect(lateDeleted).toBe(2);
+      // A batch mixing one old row (a wrong clock) with fresh ones marks only the old row's range: one row read, not the whole way to the cursor.
+      const wall = Date.now();
+      const mixed = [makeEvent(host, base + 700, 600, { raw: fw(base + 700) }), makeEvent(host, wall - 60_000, 601, { raw: fw(wall - 60_000) })];
+      expect((await store.insertEvents(mixed.map(eventRow))).stored).toBe(2);
+      expect(await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 })).toMatchObject({ scanned: 1, deleted: { iptables: 1 }, done: false });
+      expect(await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["iptables"], others: false, exclude: [], scanRows: 7, now: T0 })).toMatchObject({ scanned: 0, done: true });
+      expect(await remaining()).toEqual({ sshd: 10, iptables: 3, dnsmasq: 5 });
+      expect((await store.scanEvents(lowerBound(horizon + 5000), true, lowerBound(horizon + 5001), 10)).map((r) => r.id)).toEqual([eventRow(fresh1).id]);
 
       // The default period: every dataset except those named elsewhere (sshd here).
       const keepB = keepA + 1;
       let deleted: Record<string, number> = {};
       for (let i = 0; i < 10; i++) {
-        const c = await store.sweepRetentionChunk({ keepMs: keepB, horizonMs: horizon, datasets: [], others: true, exclude: ["sshd"], scanRows: 100, now: T0 });
+        const c = await store.sweepRetentionChunk({ table: "events", keepMs: keepB, horizonMs: horizon, datasets: [], others: true, exclude: ["sshd"], scanRows: 100, now: T0 });
         for (const [d, n] of Object.entries(c.deleted)) deleted[d] = (deleted[d] ?? 0) + n;
         if (c.done) break;
       }
@@ -810,9 +844,52 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       // Saving the policy drops the cursors: a period's sweep starts again from the beginning.
       await store.putRetentionPolicy([], T0);
       expect(await store.retentionPolicy()).toEqual([]);
-      const fresh = await store.sweepRetentionChunk({ keepMs: keepA, horizonMs: horizon, datasets: ["sshd"], others: false, exclude: [], scanRows: 1000, now: T0 });
+      const fresh = await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["sshd"], others: false, exclude: [], scanRows: 1000, now: T0 });
       expect(fresh.deleted).toEqual({ sshd: 10 });
       expect(await remaining()).toEqual({ iptables: 3 });
+      // Rows put back from the archive are not marked late: they stay until the policy is next saved; others behind the cursor go.
+      const restored = makeEvent(host, base + 800, 700);
+      const lateOne = makeEvent(host, base + 900, 701);
+      expect((await store.insertEvents([eventRow(restored)], { restored: true })).stored).toBe(1);
+      expect((await store.insertEvents([eventRow(lateOne)])).stored).toBe(1);
+      let restoredSweep: Record<string, number> = {};
+      for (let i = 0; i < 10; i++) {
+        const c = await store.sweepRetentionChunk({ table: "events", keepMs: keepA, horizonMs: horizon, datasets: ["sshd"], others: false, exclude: [], scanRows: 1000, now: T0 });
+        for (const [d, n] of Object.entries(c.deleted)) restoredSweep[d] = (restoredSweep[d] ?? 0) + n;
+        if (c.done) break;
+      }
+      expect(restoredSweep).toEqual({ sshd: 1 });
+      expect((await store.getEvents([eventRow(restored).id, eventRow(lateOne).id])).map((r) => r.id)).toEqual([eventRow(restored).id]);
+    });
+
+    it("sweeps expired flow sessions by start time in chunks, also those written after the sweep passed their start", async () => {
+      const store = await makeStore();
+      const router = unique("rt-ret");
+      // Session ids as the objects make them (time-sortable by start), in 2001: no other test's sessions are this old.
+      const base = Date.parse("2001-06-01T00:00:00.000Z") + Math.floor(Math.random() * 1e9);
+      const horizon = base + 60_000;
+      const at = (ms: number, i: number) => flow("x", i, router, null, { id: newEventId(ms), start: ms, end: ms + 1000 });
+      await store.writeNetwork({ devices: [], sessions: [0, 1, 2].map((i) => at(base + i * 1000, i)).concat([at(horizon + 1, 3), at(horizon + 2, 4)]), folds: [] });
+      const mine = async () => (await store.querySessions({ conditions: [{ kind: "in", columns: ["router"], values: [router] }], limit: 100 })).map((r) => r.src_port! - 50000).sort();
+      expect(await mine()).toEqual([0, 1, 2, 3, 4]);
+      const keep = 1000 + Math.floor(Math.random() * 1e9);
+      const sweep = async () => {
+        let n = 0;
+        for (let i = 0; i < 10; i++) {
+          const c = await store.sweepRetentionChunk({ table: "flow_sessions", keepMs: keep, horizonMs: horizon, datasets: [], others: true, exclude: [], scanRows: 2, now: T0 });
+          expect(c.scanned).toBeLessThanOrEqual(2);
+          n += c.deleted.flow_sessions ?? 0;
+          if (c.done) break;
+        }
+        return n;
+      };
+      expect(await sweep()).toBe(3);
+      expect(await mine()).toEqual([3, 4]);
+      // A long session is written when it ends: its start is behind the cursor, and the next sweep still finds it.
+      await store.writeNetwork({ devices: [], sessions: [at(base + 500, 5)], folds: [] });
+      expect(await mine()).toEqual([3, 4, 5]);
+      expect(await sweep()).toBe(1);
+      expect(await mine()).toEqual([3, 4]);
     });
 
     it("keeps hourly rollups written with a batch's record: exact per dataset, summed across batches, after the events are gone", async () => {

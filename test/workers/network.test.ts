@@ -7,6 +7,7 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, ingest } from "./api-client.ts";
+import { storeOf } from "../../workers/store/d1.ts";
 
 const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -230,6 +231,13 @@ describe("storage per source", () => {
     expect(got).toHaveLength(10);
     expect(got.every((s) => s.destination.as?.number === 36459)).toBe(true);
     expect((await api("/v1/network/settings", { method: "PUT", json: { storage: { "quiet-router": "some" } } })).status).toBe(400);
+
+    // Saved by another isolate (straight into the store: this isolate's cache is not told), the setting
+    // applies from the next batch: the cache is keyed on the settings version ingest reads per batch.
+    await storeOf(env).writeNetworkSetting("settings", { storage: { "quiet-router": "raw" }, timeouts: { udp: 120 } }, Date.now());
+    const t1 = Date.now() - 2 * MIN;
+    const more: Flow = { ...flows[0]!, sport: 43000, start: t1, end: t1 + 5000 };
+    expect((await ingest([newLine("quiet-router", more), destroyLine("quiet-router", more)])).body).toMatchObject({ accepted: 2, stored: 2 });
   });
 });
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../workers/index.ts";
 import { runRetention } from "../../workers/retention.ts";
 import { storeOf } from "../../workers/store/d1.ts";
+import { newEventId } from "../../workers/parse/id.ts";
 import { api, ingest, tokenWith } from "./api-client.ts";
 
 const DAY = 86_400_000;
@@ -97,8 +98,98 @@ describe("retention", () => {
     await worker.scheduled!(createScheduledController({ scheduledTime: now, cron: "*/15 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect(await countByDataset(host)).toEqual({});
-    // + the countByDataset request's own ledger row, run between the two reads.
+    // + the cron's own ledger row (the countByDataset request's is written in its waitUntil, maybe later).
     expect((await ledger()) - w0).toBeGreaterThanOrEqual(left + 1);
+  });
+
+  it("an event that arrives after the sweep passed its time is deleted by the next cron; fresh ones stay", async () => {
+    const now = Date.now();
+    const host = `late-${now.toString(36)}`;
+    expect((await api("/v1/retention", { method: "PUT", json: { default: null, datasets: { iptables: "7d" } } })).status).toBe(200);
+    const first = await ingest(Array.from({ length: 10 }, (_, i) => fw(now - 9 * DAY + i * 1000, host, i)), { headers: { "idempotency-key": `late-a-${host}` } });
+    expect(first.body.stored).toBe(10);
+    const cron = async (at: number) => {
+      const ctx = createExecutionContext();
+      await worker.scheduled!(createScheduledController({ scheduledTime: at, cron: "*/15 * * * *" }), env, ctx);
+      await waitOnExecutionContext(ctx);
+    };
+    await cron(now);
+    expect(await countByDataset(host)).toEqual({});
+    // The sweep's cursor is now near now - 7 d. A relay's spool delivers older lines, and some fresh ones.
+    const late = [
+      ...Array.from({ length: 6 }, (_, i) => fw(now - 12 * DAY + i * 1000, host, 20 + i)), // expired, behind the cursor
+      ...Array.from({ length: 4 }, (_, i) => fw(now - 8 * DAY + i * 1000, host, 40 + i)), // expired, behind the cursor
+      ...Array.from({ length: 5 }, (_, i) => fw(now - 2 * DAY + i * 1000, host, 60 + i)), // kept
+    ];
+    expect((await ingest(late, { headers: { "idempotency-key": `late-b-${host}` } })).body.stored).toBe(15);
+    expect(await countByDataset(host)).toEqual({ iptables: 15 });
+    await cron(now + 60_000);
+    expect(await countByDataset(host)).toEqual({ iptables: 5 });
+    // In-order traffic leaves no mark: the next run reads nothing it already read.
+    const quiet = await runRetention(storeOf(env), now + 120_000);
+    expect(quiet).toMatchObject({ deleted_total: 0, scanned: 0, complete: true });
+    await api("/v1/retention", { method: "PUT", json: { default: null, datasets: {} } });
+  });
+
+  it("network sessions: their own period (or the default's), shown by GET, swept by the cron, also when written late", async () => {
+    expect((await api("/v1/retention", { method: "PUT", json: { default: "30d", datasets: {}, sessions: "archive" } })).status).toBe(400);
+    expect((await api("/v1/retention", { method: "PUT", json: { default: "30d", datasets: {}, sessions: "7" } })).status).toBe(400);
+    const put = await api("/v1/retention", { method: "PUT", json: { default: "30d", datasets: { sshd: "365d" }, sessions: "7d" } });
+    expect(await put.json()).toEqual({ default: "30d", datasets: { sshd: "365d" }, sessions: "7d" });
+    expect(await (await api("/v1/retention")).json()).toEqual({ default: "30d", datasets: { sshd: "365d" }, sessions: "7d" });
+
+    const now = Date.now();
+    const router = `ret-rt-${now.toString(36)}`;
+    const conn = (start: number, sport: number) => {
+      const t = (ms: number) => new Date(ms).toISOString();
+      return [
+        `<14>1 ${t(start)} ${router} ulogd 100 - - [NEW] tcp 6 120 SYN_SENT src=192.168.9.10 dst=198.51.100.9 sport=${sport} dport=443 [UNREPLIED] src=198.51.100.9 dst=203.0.113.5 sport=443 dport=${sport}`,
+        `<14>1 ${t(start + 5000)} ${router} ulogd 100 - - [DESTROY] tcp 6 src=192.168.9.10 dst=198.51.100.9 sport=${sport} dport=443 packets=3 bytes=300 src=198.51.100.9 dst=203.0.113.5 sport=443 dport=${sport} packets=4 bytes=4000 [ASSURED]`,
+      ];
+    };
+    const ports = async () => {
+      const res = await api(`/v1/sessions?router=${router}&limit=1000&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`);
+      expect(res.status, await res.clone().text()).toBe(200);
+      return ((await res.json()) as { sessions: { source: { port: number } }[] }).sessions.map((s) => s.source.port).sort((a, b) => a - b);
+    };
+    expect((await ingest([...conn(now - 10 * DAY, 41001), ...conn(now - 9 * DAY, 41002), ...conn(now - 1 * DAY, 41003)], { headers: { "idempotency-key": `s1-${router}` } })).status).toBe(200);
+    expect(await ports()).toEqual([41001, 41002, 41003]);
+    const run = (await (await api("/v1/retention/run", { method: "POST" })).json()) as any;
+    expect(run.deleted_by_table.flow_sessions).toBe(2);
+    expect(await ports()).toEqual([41003]);
+    // A session written after the sweep passed its start (a long flow ends, a relay catches up) goes on the next cron.
+    expect((await ingest([...conn(now - 9.5 * DAY, 41004), ...conn(now - 2 * DAY, 41005)], { headers: { "idempotency-key": `s2-${router}` } })).status).toBe(200);
+    expect(await ports()).toEqual([41003, 41004, 41005]);
+    const ctx = createExecutionContext();
+    await worker.scheduled!(createScheduledController({ scheduledTime: Date.now(), cron: "*/15 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await ports()).toEqual([41003, 41005]);
+
+    // Without a `sessions` entry, sessions follow the default's duration: 1 d here.
+    expect(await (await api("/v1/retention", { method: "PUT", json: { default: "1d", datasets: {}, sessions: null } })).json()).toEqual({ default: "1d", datasets: {} });
+    expect(((await (await api("/v1/retention/run", { method: "POST" })).json()) as any).deleted_by_table.flow_sessions).toBe(2);
+    expect(await ports()).toEqual([]);
+    await api("/v1/retention", { method: "PUT", json: { default: null, datasets: {} } });
+  });
+
+  it("a backlog of expired events does not stall the sessions' sweep: each later table keeps a chunk of the run", async () => {
+    const now = Date.now();
+    const host = `fair-${now.toString(36)}`;
+    expect((await ingest(Array.from({ length: 30 }, (_, i) => fw(now - 20 * DAY + i * 1000, host, i)), { headers: { "idempotency-key": `fair-${host}` } })).body.stored).toBe(30);
+    const store = storeOf(env);
+    const router = `fair-rt-${now.toString(36)}`;
+    const session = (start: number, i: number) => ({
+      id: newEventId(start), start, end: start + 1000, router, zone: 0, transport: "tcp", src_ip: "192.168.1.2", dst_ip: "198.51.100.2",
+      src_ip_key: "00000000000000000000ffffc0a80102", dst_ip_key: "00000000000000000000ffffc6336402", src_port: 40000 + i, dst_port: 443,
+      src_bytes: 1, src_packets: 1, dst_bytes: 1, dst_packets: 1, device_id: null, src_country: null, src_asn: null, src_org: null,
+      dst_country: null, dst_asn: null, dst_org: null, dst_domain: null, end_reason: "destroy",
+    });
+    await store.writeNetwork({ devices: [], sessions: [session(now - 20 * DAY, 1), session(now - 20 * DAY + 1, 2)], folds: [] });
+    expect((await api("/v1/retention", { method: "PUT", json: { default: "7d", datasets: {} } })).status).toBe(200);
+    // Two chunks of 5 rows: one for the events' backlog, one kept for the sessions.
+    const run = await runRetention(store, now, { maxChunks: 2, scanRows: 5 });
+    expect(run).toMatchObject({ chunks: 2, complete: false, deleted_by_table: { events: 5, flow_sessions: 2 } });
+    await api("/v1/retention", { method: "PUT", json: { default: null, datasets: {} } });
   });
 
   it("the overview reads hourly rollups, so its counts stay after retention deletes the raw events", async () => {
@@ -148,6 +239,12 @@ describe("retention", () => {
     const hourly = (await (await api("/v1/stats/hourly?last=24h&dim=host")).json()) as any;
     const counted = hourly.hours.reduce((n: number, h: any) => n + (h.top.find((x: any) => x.key === host)?.count ?? 0), 0);
     expect(counted).toBe(7);
+
+    // A policy saved by another isolate (straight into the store: this isolate's cache is not told)
+    // applies from the next batch: the cache is keyed on the settings version ingest reads per batch.
+    await storeOf(env).putRetentionPolicy([{ dataset: "*", keepMs: 30 * DAY }], Date.now());
+    const again = await ingest(lines.slice(0, 3), { headers: { "idempotency-key": `ao2-${host}` } });
+    expect(again.body).toMatchObject({ accepted: 3, stored: 3 });
     await api("/v1/retention", { method: "PUT", json: { default: null, datasets: {} } });
   });
 });

@@ -10,7 +10,7 @@ import { storeOf } from "../../workers/store/d1.ts";
 import { emptyUsage } from "../../workers/store/usage.ts";
 import { dayOf, usageReport } from "../../workers/usage.ts";
 import { PIPELINE_COUNTERS, USAGE_GAUGES } from "../../workers/metric-names.ts";
-import { api, ingest, tokenWith } from "./api-client.ts";
+import { ADMIN_TOKEN, api, BASE, ingest, tokenWith } from "./api-client.ts";
 
 /** Today's ledger row and the counters, read straight from D1 (not through the metered Worker). */
 async function snapshot() {
@@ -24,9 +24,25 @@ describe("cost meter", () => {
     const before = await snapshot();
     const now = Date.now();
     const lines = Array.from({ length: 50 }, (_, i) => `<38>1 ${new Date(now - i * 1000).toISOString()} meter sshd 1 - - Accepted publickey for u${i} from 192.0.2.${i} port 5${i} ssh2`);
-    const r = await ingest(lines, { headers: { "idempotency-key": `meter-${now}` } });
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body.stored).toBe(50);
+    // Straight into the Worker with an execution context: the ledger is written in waitUntil, after the response.
+    const ctx = createExecutionContext();
+    const deferred: Promise<unknown>[] = [];
+    const waitUntil = ctx.waitUntil.bind(ctx);
+    ctx.waitUntil = (p: Promise<unknown>) => {
+      deferred.push(p);
+      waitUntil(p);
+    };
+    const res = await worker.fetch!(
+      new Request(`${BASE}/v1/ingest`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "text/plain", "idempotency-key": `meter-${now}` }, body: lines.join("\n") + "\n" }) as Request<unknown, IncomingRequestCfProperties>,
+      env,
+      ctx,
+    );
+    const body = (await res.json()) as { stored: number };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.stored).toBe(50);
+    // The ledger write was handed to waitUntil, not awaited before the response.
+    expect(deferred).toHaveLength(1);
+    await waitOnExecutionContext(ctx);
     const after = await snapshot();
     const ingestWritten = after.rowsWritten - before.rowsWritten; // D1's meta.rows_written of the ingest
     expect(ingestWritten).toBeGreaterThanOrEqual(50);
@@ -37,6 +53,35 @@ describe("cost meter", () => {
     expect(d("d1_queries")).toBeGreaterThanOrEqual(3);
     expect(d("d1_rows_read")).toBeGreaterThan(0);
     expect(after.usage.d1_bytes).toBeGreaterThan(0);
+  });
+
+  it("meters the D1 writes the NetworkState object makes (sessions, devices) into the same ledger", async () => {
+    const now = Date.now();
+    const router = `meter-rt-${now.toString(36)}`;
+    const t = (ms: number) => new Date(ms).toISOString();
+    const lines = Array.from({ length: 4 }, (_, i) => [
+      `<14>1 ${t(now - 60_000 + i)} ${router} ulogd 100 - - [NEW] udp 17 30 src=192.168.44.${10 + i} dst=9.9.9.9 sport=${51000 + i} dport=53 [UNREPLIED] src=9.9.9.9 dst=203.0.113.5 sport=53 dport=${51000 + i}`,
+      `<14>1 ${t(now - 50_000 + i)} ${router} ulogd 100 - - [DESTROY] udp 17 src=192.168.44.${10 + i} dst=9.9.9.9 sport=${51000 + i} dport=53 packets=1 bytes=60 src=9.9.9.9 dst=203.0.113.5 sport=53 dport=${51000 + i} packets=1 bytes=120`,
+    ]).flat();
+    const before = await snapshot();
+    const ctx = createExecutionContext();
+    const res = await worker.fetch!(
+      new Request(`${BASE}/v1/ingest`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "text/plain", "idempotency-key": `meter-net-${now}` }, body: lines.join("\n") + "\n" }) as Request<unknown, IncomingRequestCfProperties>,
+      env,
+      ctx,
+    );
+    expect(res.status, await res.clone().text()).toBe(200);
+    await waitOnExecutionContext(ctx);
+    const sessions = (await env.DB.prepare("SELECT count(*) AS n FROM flow_sessions WHERE router = ?1").bind(router).first<{ n: number }>())!.n;
+    const devices = (await env.DB.prepare("SELECT count(*) AS n FROM devices WHERE router = ?1").bind(router).first<{ n: number }>())!.n;
+    expect(sessions).toBe(4);
+    // The request's D1 writes (its rows_written counter) + its ledger row, and the object's writes (one row
+    // per session and device) + its own ledger row, written in the object's waitUntil: poll the ledger.
+    let after = await snapshot();
+    const expected = () => after.rowsWritten - before.rowsWritten + 1 + sessions + devices + 1;
+    const got = () => (after.usage.d1_rows_written ?? 0) - (before.usage.d1_rows_written ?? 0);
+    for (let i = 0; i < 200 && got() < expected(); i++) after = await snapshot();
+    expect(got()).toBe(expected());
   });
 
   it("GET /v1/usage reports today, the month and its projection against Free and Paid, warning before a limit", async () => {

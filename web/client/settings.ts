@@ -1,4 +1,4 @@
-/** Settings page: tokens (create, revoke), notifications (web/client/notifications.ts), per-source timezones and clock warnings, address lists, relays seen. */
+/** Settings page: tokens (create, revoke), notifications (web/client/notifications.ts), per-source timezones and clock warnings, address lists, retention, relays seen. */
 import { api, listOf } from "./api.ts";
 import { $, age, clear, h, isAdmin, showMsg, timeEl } from "./dom.ts";
 import { notificationsSection } from "./notifications.ts";
@@ -7,6 +7,8 @@ type Token = { id: string; name: string; scopes: string[]; created_at?: string |
 type Source = { key: string; timezone: string; updated_at?: string | number };
 type ClockWarning = { key: string; warning: string; suggested_timezone: string | null; offset_hours: number | null };
 type AddressList = { name: string; count: number; updated_at: number };
+type Retention = { default: string | null; datasets: Record<string, string>; sessions?: string };
+type RetentionRun = { deleted: Record<string, number>; deleted_by_table: Record<string, number>; deleted_total: number; complete: boolean };
 type Relay = { name: string; last_seen: string; last_ip: string | null; batches: number; lines: number; bytes: number };
 
 const ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney"];
@@ -147,9 +149,62 @@ export function settingsPage(): void {
     }
   });
 
+  const loadRetention = async (): Promise<void> => {
+    try {
+      const p = await api<Retention>("/v1/retention");
+      const ul = $("#retention-policy")!;
+      clear(ul);
+      const row = (what: string, keep: string) => h("li", { class: "row" }, h("span", {}, what), h("span", { class: "tag" }, keep));
+      ul.append(row("Events", p.default ?? "forever"));
+      for (const [d, keep] of Object.entries(p.datasets)) ul.append(row(`Events of ${d}`, keep));
+      ul.append(row("Network sessions", p.sessions ?? (p.default && p.default !== "archive" ? `${p.default} (as events)` : "forever")));
+      const f = $<HTMLFormElement>("#retention-form");
+      if (f) {
+        (f.elements.namedItem("default") as HTMLInputElement).value = p.default ?? "";
+        (f.elements.namedItem("sessions") as HTMLInputElement).value = p.sessions ?? "";
+        (f.elements.namedItem("datasets") as HTMLTextAreaElement).value = Object.entries(p.datasets).map(([d, k]) => `${d} ${k}`).join("\n");
+      }
+    } catch (e) {
+      err(e);
+    }
+  };
+
+  $<HTMLFormElement>("#retention-form")?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const fd = new FormData(e.currentTarget as HTMLFormElement);
+    const datasets: Record<string, string> = {};
+    // "iptables 7d", "iptables=7d" or "iptables: 7d"; the API validates names and durations.
+    for (const line of String(fd.get("datasets") ?? "").split("\n")) {
+      const [name, keep] = line.trim().split(/\s*[=:\s]\s*/);
+      if (name) datasets[name] = keep ?? "";
+    }
+    const def = String(fd.get("default") ?? "").trim();
+    const sessions = String(fd.get("sessions") ?? "").trim();
+    try {
+      await api("/v1/retention", { method: "PUT", body: { default: def || null, datasets, ...(sessions ? { sessions } : {}) } });
+      showMsg("Retention saved: the next sweep applies it.", "ok");
+      void loadRetention();
+    } catch (e2) {
+      err(e2);
+    }
+  });
+
+  $("#retention-run")?.addEventListener("click", async () => {
+    try {
+      const r = await api<RetentionRun>("/v1/retention/run", { method: "POST" });
+      const by = Object.entries(r.deleted).map(([d, n]) => `${d} ${n}`).join(", ");
+      const report = $("#retention-report")!;
+      report.textContent = `Deleted ${r.deleted_by_table.events ?? 0} events${by ? ` (${by})` : ""} and ${r.deleted_by_table.flow_sessions ?? 0} network sessions.${r.complete ? "" : " More to delete: the cron continues."}`;
+      report.hidden = false;
+    } catch (e) {
+      err(e);
+    }
+  });
+
   void loadTokens();
   notificationsSection();
   void loadSources();
   void loadLists();
+  void loadRetention();
   void loadRelays();
 }

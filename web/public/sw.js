@@ -8,7 +8,7 @@
  * POSTs the one-time signed link (no session needed), a tap or "Open" focuses or opens the alert page.
  * VERSION is stamped by web/build.ts from a hash of the shell.
  */
-const VERSION = "a1fa7f0c514f";
+const VERSION = "f1985c1b6df3";
 const CACHE = `porchlight-shell-${VERSION}`;
 const SHELL = [
   "/offline.html",

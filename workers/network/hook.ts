@@ -3,13 +3,15 @@
  * object (sessions, passive DNS, devices), and which conntrack lines to leave out of the events table
  * for sources whose storage is "sessions" (one session row per flow instead of two raw lines).
  *
- * Settings (`network_settings`, PUT /v1/network/settings) are read at most once a minute per isolate.
+ * Settings (`network_settings`, PUT /v1/network/settings) are read once per settings version per
+ * isolate (settings-cache.ts): a saved setting applies from the next batch.
  * A failing object does not fail ingest: the batch's flow lines are then all kept as raw events, so
  * nothing is lost, and the error is logged.
  */
 import type { EcsEvent } from "../ecs.ts";
 import type { Env } from "../env.ts";
 import { storeOf } from "../store/d1.ts";
+import { versionedCache } from "../settings-cache.ts";
 import type { NetworkStore } from "../store/network.ts";
 import { extractNetwork, routerOf } from "./extract.ts";
 import { factEvent } from "./facts.ts";
@@ -23,24 +25,20 @@ export interface NetworkSettings {
 }
 
 export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = { timeouts: DEFAULT_TIMEOUTS, storage: {} };
-const SETTINGS_TTL_MS = 60_000;
-let cached: { at: number; value: NetworkSettings } | null = null;
-
-/** Forget the cached settings (after PUT /v1/network/settings in this isolate). */
-export function forgetNetworkSettings(): void {
-  cached = null;
-}
-
-export async function networkSettings(store: Pick<NetworkStore, "readNetworkSetting">, nowMs: number): Promise<NetworkSettings> {
-  if (cached && nowMs - cached.at < SETTINGS_TTL_MS) return cached.value;
+const settingsCache = versionedCache<Pick<NetworkStore, "readNetworkSetting">, NetworkSettings>(async (store) => {
   const stored = (await store.readNetworkSetting("settings")) as Partial<NetworkSettings> | undefined;
-  const value: NetworkSettings = {
+  return {
     timeouts: { ...DEFAULT_TIMEOUTS, ...stored?.timeouts },
     storage: Object.assign(Object.create(null), stored?.storage),
   };
-  cached = { at: nowMs, value };
-  return value;
-}
+});
+
+/** Forget the cached settings (after PUT /v1/network/settings in this isolate). */
+export const forgetNetworkSettings = (): void => settingsCache.forget();
+
+/** The settings; with ingest's `settingsVersion`, from the isolate's cache while that version holds. */
+export const networkSettings = (store: Pick<NetworkStore, "readNetworkSetting">, settingsVersion?: string): Promise<NetworkSettings> =>
+  settingsCache.get(store, settingsVersion);
 
 export interface NetworkIngest {
   /** Indexes of events (and rows) not to store: conntrack lines of sessions-only routers. */
@@ -50,11 +48,11 @@ export interface NetworkIngest {
   events: EcsEvent[];
 }
 
-export async function ingestNetwork(env: Env, batchKey: string, events: readonly EcsEvent[], nowMs: number): Promise<NetworkIngest> {
+export async function ingestNetwork(env: Env, batchKey: string, events: readonly EcsEvent[], settingsVersion?: string): Promise<NetworkIngest> {
   const x = extractNetwork(events);
   const out: NetworkIngest = { drop: new Set(), sessions: 0, events: [] };
   if (x.routers.size === 0) return out;
-  const settings = await networkSettings(storeOf(env), nowMs);
+  const settings = await networkSettings(storeOf(env), settingsVersion);
   const ok = new Set<string>();
   await Promise.all([...x.routers.values()].map(async (b) => {
     try {

@@ -53,10 +53,10 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     const relay = relayName(c.req.header("x-porchlight-relay"), c.req.header("user-agent"));
     const batch = prepareBatch(body.text, body.kind, { ctx, batchKey: key, nowMs, clientIp });
     // Sessions, passive DNS and devices (one RPC per router); conntrack lines of sessions-only sources are not stored.
-    const net = await ingestNetwork(c.env, key, batch.events, nowMs);
+    const net = await ingestNetwork(c.env, key, batch.events, pre.settingsVersion);
     // Archive-only datasets (retention policy "archive") skip D1 as well; rules, rollups and the archive see all.
     const kept = net.drop.size ? batch.rows.filter((_, i) => !net.drop.has(i)) : batch.rows;
-    const toStore = await rowsToStore(store, kept);
+    const toStore = await rowsToStore(store, kept, pre.settingsVersion);
     const archivedOnly = kept.length - toStore.length;
     const inserted = await store.insertEvents(toStore);
 

@@ -1,5 +1,6 @@
 /**
- * `/v1/retention`: how long raw events are kept per dataset (read to see, admin to change) and
+ * `/v1/retention`: how long raw events are kept per dataset and network sessions in all (read to see,
+ * admin to change) and
  * `POST /v1/retention/run` (admin), a sweep now that reports what it deleted. The Cron Trigger runs the
  * same sweep (workers/index.ts). Hourly rollups are not raw events: they stay (docs/operations.md).
  */
@@ -10,7 +11,7 @@ import { ARCHIVE_ONLY, forgetArchiveOnly, policyOf, runRetention } from "../rete
 import { PorchlightError } from "../errors.ts";
 import { parseDuration } from "../rules/duration.ts";
 import { storeOf } from "../store/d1.ts";
-import { DEFAULT_DATASET, type RetentionPolicyRow } from "../store/retention.ts";
+import { DEFAULT_DATASET, SESSIONS_KEY, type RetentionPolicyRow } from "../store/retention.ts";
 import { parseJsonBody } from "./json-body.ts";
 
 const duration = z.string().refine((s) => s === ARCHIVE_ONLY || parseDuration(s) !== undefined, `must be a duration such as 7d, 12h or 365d (at most 366d), or "${ARCHIVE_ONLY}" (R2 archive only, not in search)`);
@@ -24,6 +25,11 @@ const RetentionBody = z
       .record(z.string().regex(DATASET, "dataset names are 1-64 of A-Z a-z 0-9 _ . -"), duration)
       .refine((d) => Object.keys(d).length <= 100, "at most 100 datasets")
       .default({}),
+    /** flow_sessions; absent or null: as `default` when that is a duration, else forever. */
+    sessions: z
+      .string()
+      .refine((s) => parseDuration(s) !== undefined, "must be a duration such as 7d, 12h or 365d (at most 366d): sessions are not archived")
+      .nullish(),
   })
   .strict();
 
@@ -36,6 +42,7 @@ export function registerRetentionRoutes(app: Hono<AppEnv>): void {
     const body = await parseJsonBody(c.req.raw, RetentionBody);
     const rows: RetentionPolicyRow[] = Object.entries(body.datasets).map(([dataset, d]) => ({ dataset, keepMs: keepMsOf(d) }));
     if (body.default !== null) rows.push({ dataset: DEFAULT_DATASET, keepMs: keepMsOf(body.default) });
+    if (body.sessions) rows.push({ dataset: SESSIONS_KEY, keepMs: keepMsOf(body.sessions) });
     if (rows.some((r) => r.keepMs === 0) && !c.env.ARCHIVE) {
       throw new PorchlightError("validation_failed", `"${ARCHIVE_ONLY}" needs the R2 archive: bind a bucket as ARCHIVE (docs/operations.md)`, { field: "datasets" });
     }

@@ -143,13 +143,13 @@ export function registerSessionRoutes(app: Hono<AppEnv>): void {
     return c.json({ addresses: out });
   });
 
-  app.get("/v1/network/settings", requireScope("read"), async (c) => c.json(await networkSettings(storeOf(c.env), Date.now())));
+  app.get("/v1/network/settings", requireScope("read"), async (c) => c.json(await networkSettings(storeOf(c.env))));
 
   app.put("/v1/network/settings", requireScope("admin"), async (c) => {
     const body = await parseJsonBody(c.req.raw, SettingsBody);
     forgetNetworkSettings();
     const store = storeOf(c.env);
-    const cur = await networkSettings(store, Date.now());
+    const cur = await networkSettings(store);
     const next = { timeouts: { ...cur.timeouts, ...body.timeouts }, storage: { ...cur.storage, ...lower(body.storage ?? {}) } };
     await store.writeNetworkSetting("settings", next, Date.now());
     forgetNetworkSettings();

@@ -16,6 +16,7 @@
 import { D1_MAX_BOUND_PARAMS } from "../constants.ts";
 import { PorchlightError } from "../errors.ts";
 import { INSERT_MAX_BYTES } from "./wire.ts";
+import { lateMark } from "./retention.ts";
 import type { Sql, SqlStatement } from "./types.ts";
 import type { ApiDevice } from "../api-types.ts";
 export type { ApiDevice };
@@ -382,6 +383,8 @@ export interface NetworkStore {
 export const networkQueries = (sql: Sql): NetworkStore => ({
   async writeNetwork(w) {
     const stmts = [...deviceUpserts(w.devices), ...sessionInserts(w.sessions), ...w.folds.flatMap((f) => deviceFold(f.from, f.to))];
+    // A session is written when it ends, often after the sweep passed its start: retention.ts's late mark.
+    if (w.sessions.length) stmts.push(lateMark("flow_sessions", w.sessions, (s) => s.start, Date.now()));
     if (stmts.length) await sql.batch(stmts);
   },
   listDevices: (nowMs) => listDevices(sql, nowMs),

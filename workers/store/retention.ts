@@ -1,36 +1,61 @@
 /**
- * Retention of raw events (RetentionStore): the policy (`retention` table) and the sweep that deletes
- * expired events in bounded chunks, resumable through one cursor per retention period
- * (`retention_cursors`). Policy (which period a dataset gets, how many chunks a run may take) is the
- * caller's: workers/retention.ts.
+ * Retention (RetentionStore): the policy (`retention` table) and the sweep that deletes expired rows of
+ * each swept table (SWEPT_TABLES: events, flow_sessions) in bounded chunks, resumable through one cursor
+ * per table and retention period (`retention_sweeps`). Policy (which period a dataset gets, how many
+ * chunks a run may take) is the caller's: workers/retention.ts.
  *
- * Invariant: a chunk covers at most `scanRows` events rows (a primary-key range after the cursor, below
- * the period's horizon) and deletes only those of them whose dataset has this period, in one statement
- * batch that also moves the cursor (one transaction: a chunk is applied whole or not at all). It reads
- * each row of its range twice (finding the range's end, then the ranged DELETE): ≈ 2 rows read and 1
- * written per deleted event.
+ * Invariants:
+ * - a chunk covers at most `scanRows` rows of its table (a primary-key range after the cursor, below
+ *   the period's horizon) and deletes only those of them whose dataset has this period, in one statement
+ *   batch that also moves the cursor (one transaction: a chunk is applied whole or not at all). It reads
+ *   each row of its range twice (finding the range's end, then the ranged DELETE);
+ * - late rows: every writer of a swept table (insertEvents, writeNetwork) ends its insert's statement
+ *   batch with LATE_MARK (lateMark). For each period whose cursor is past the oldest row written, it
+ *   widens that period's late range (late_from, late_to] to cover the written rows behind the cursor.
+ *   The period's next chunk sweeps that range (bounded like any chunk, resumable) before going on
+ *   from the cursor. Writers and chunks are serialized transactions, and a chunk deletes by range, not
+ *   by listed ids: a row is either inside a chunk's DELETE or written after the cursor moved, and then
+ *   marked. In-order traffic (rows newer than every cursor) writes nothing: the mark reads one row per
+ *   period. The range is tight for the common cases: a spool's old batch spans its own minutes, and a
+ *   device with a wrong clock (lines from 1970 among today's) marks only its own old minutes, because
+ *   rows of the last LATE_RECENT_MS only count towards a period whose cursor is that recent.
  */
 import { lowerBound } from "../parse/id.ts";
 import { stmt } from "./sql.ts";
-import type { Sql } from "./types.ts";
+import type { Sql, SqlStatement } from "./types.ts";
 
 /** Dataset key of the default period. */
 export const DEFAULT_DATASET = "*";
+/** Policy key of network sessions (flow_sessions); dataset names cannot start with `@`. */
+export const SESSIONS_KEY = "@sessions";
+
+/**
+ * The tables the sweep deletes from, one entry each. Each has a text primary key `id` that sorts by
+ * time (parse/id.ts: its first 10 characters encode `time` in ms), so a time range is a key range;
+ * `group` names the column a period filters on and the report counts by (null: the whole table has one
+ * period).
+ */
+export const SWEPT_TABLES = {
+  events: { time: "ts", group: "dataset" },
+  /** Kept by session start (the id's time): a long session goes with the period of its start. */
+  flow_sessions: { time: "start", group: null },
+} as const satisfies Record<string, { time: string; group: string | null }>;
+export type SweptTable = keyof typeof SWEPT_TABLES;
 
 export interface RetentionPolicyRow {
-  /** Dataset name, or `*` for every dataset without a row of its own. */
+  /** Dataset name, `*` for every dataset without a row of its own, `@sessions` for flow_sessions. */
   dataset: string;
   keepMs: number;
 }
 
 export interface SweepChunk {
-  /** Events rows read (scanned) by the chunk. */
+  /** Rows of the table read (scanned) by the chunk. */
   scanned: number;
-  /** Deleted rows per dataset. */
+  /** Deleted rows per dataset (per `group` value; the table's name for a table without groups). */
   deleted: Record<string, number>;
   /** D1 rows written by the chunk (deleted rows plus the cursor row). */
   rowsWritten: number;
-  /** True when the scan reached the horizon: this period has nothing older left to look at. */
+  /** True when the scan reached the horizon: this period has nothing older left to look at (and no late range). */
   done: boolean;
 }
 
@@ -39,16 +64,58 @@ export interface RetentionStore {
   /** Replaces the whole policy (and drops the sweep cursors: a dataset may have changed period). */
   putRetentionPolicy(rows: readonly RetentionPolicyRow[], now: number): Promise<void>;
   /**
-   * One chunk of the sweep for one retention period: scans at most `scanRows` events with id after the
-   * period's cursor and event time before `horizonMs`, and deletes those whose dataset is in `datasets`
-   * (or, with `others`, whose dataset is NOT in `exclude`: the default period). The cursor only
-   * moves forward, so a pass reads each row once: an event that arrives later than the sweep with an
-   * event time already behind the cursor is kept until the policy is next saved (which resets cursors).
+   * One chunk of the sweep of `table` for one retention period: scans at most `scanRows` rows with id
+   * after the period's cursor and time before `horizonMs`, and deletes those whose dataset is in
+   * `datasets` (or, with `others`, whose dataset is NOT in `exclude`: the default period; a table
+   * without groups deletes every row of the range). The cursor only moves forward; a period's late range
+   * (module header) is swept first, so an expired row is deleted whatever order it arrived in; such a
+   * chunk is never `done`.
    */
-  sweepRetentionChunk(p: { keepMs: number; horizonMs: number; datasets: readonly string[]; others: boolean; exclude: readonly string[]; scanRows: number; now: number }): Promise<SweepChunk>;
+  sweepRetentionChunk(p: { table: SweptTable; keepMs: number; horizonMs: number; datasets: readonly string[]; others: boolean; exclude: readonly string[]; scanRows: number; now: number }): Promise<SweepChunk>;
 }
 
-/** Sets the cursor of key ?1 (a retention period, or rollups.ts's compaction watermark) to ?2 at ?3. */
+const SWEEP_UPSERT =
+  "INSERT INTO retention_sweeps (tbl, keep_ms, cursor, updated_at) VALUES (?1, ?2, ?3, ?4) " +
+  "ON CONFLICT (tbl, keep_ms) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
+
+/**
+ * Rows written within this long of the writer's clock count as in order for every period whose cursor
+ * is older than that (ms): the late range of a batch that mixes old and fresh rows covers only its old ones.
+ */
+export const LATE_RECENT_MS = 3_600_000;
+
+/**
+ * Widens the late range of each period of table ?1 whose cursor is past ?2 (an id below the oldest row
+ * written) to end at the newest written row behind the cursor: ?3 (an id above the newest row older than
+ * LATE_RECENT_MS) for a cursor older than ?5 (the id of that recent bound), else ?4 (an id above the
+ * newest row). Writes only when the range grows. ?6: wall ms.
+ */
+const LATE_MARK =
+  "UPDATE retention_sweeps SET late_from = min(coalesce(late_from, ?2), ?2), " +
+  "late_to = max(coalesce(late_to, ''), min(CASE WHEN cursor >= ?5 THEN ?4 ELSE ?3 END, cursor)), updated_at = ?6 " +
+  "WHERE tbl = ?1 AND cursor > ?2 AND min(CASE WHEN cursor >= ?5 THEN ?4 ELSE ?3 END, cursor) > ?2 " +
+  "AND (late_from IS NULL OR late_from > ?2 OR late_to < min(CASE WHEN cursor >= ?5 THEN ?4 ELSE ?3 END, cursor))";
+
+/**
+ * The statement a writer of `table` adds to its insert batch (module header), from the times of the rows
+ * it writes (ms): one pass over them, no sort.
+ */
+export function lateMark<R>(table: SweptTable, rows: readonly R[], timeOf: (r: R) => number, now: number): SqlStatement {
+  const recent = now - LATE_RECENT_MS;
+  let oldest = Infinity, newest = -Infinity, newestOld = -Infinity;
+  for (let i = 0; i < rows.length; i++) {
+    const t = timeOf(rows[i]!);
+    if (t < oldest) oldest = t;
+    if (t > newest) newest = t;
+    if (t < recent && t > newestOld) newestOld = t;
+  }
+  // Ids: below every id of a millisecond is lowerBound(ms); above every id of ms is lowerBound(ms + 1).
+  const below = oldest > 0 ? lowerBound(oldest - 1) : "";
+  const above = (ms: number) => (ms === -Infinity ? below : lowerBound(ms + 1));
+  return stmt(LATE_MARK, table, below, above(newestOld), above(newest), lowerBound(Math.max(0, recent)), now);
+}
+
+/** Sets the cursor of key ?1 (rollups.ts's compaction watermark) to ?2 at ?3 (retention_cursors). */
 export const CURSOR_UPSERT =
   "INSERT INTO retention_cursors (keep_ms, cursor, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (keep_ms) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
 
@@ -61,7 +128,8 @@ export const retentionQueries = (sql: Sql): RetentionStore => ({
   async putRetentionPolicy(rows, now) {
     await sql.batch([
       stmt("DELETE FROM retention"),
-      stmt("DELETE FROM retention_cursors"),
+      // Cursors and late marks: every period's sweep starts again from the beginning.
+      stmt("DELETE FROM retention_sweeps"),
       stmt(
         "INSERT INTO retention (dataset, keep_ms, updated_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2 FROM json_each(?1)",
         JSON.stringify(rows.map((r) => [r.dataset, r.keepMs])),
@@ -71,29 +139,49 @@ export const retentionQueries = (sql: Sql): RetentionStore => ({
   },
 
   async sweepRetentionChunk(p) {
-    const [cur] = await sql.batch([stmt("SELECT cursor FROM retention_cursors WHERE keep_ms = ?1", p.keepMs)]);
-    const cursor = cur!.rows.length ? String(cur!.rows[0]!.cursor) : "";
-    const horizonId = lowerBound(p.horizonMs);
-    // Where this chunk ends: the scanRows-th id after the cursor (a primary-key range read of the ids).
+    const { time, group } = SWEPT_TABLES[p.table];
+    const [cur] = await sql.batch([stmt("SELECT cursor, late_from, late_to FROM retention_sweeps WHERE tbl = ?1 AND keep_ms = ?2", p.table, p.keepMs)]);
+    const row = cur!.rows[0];
+    const cursor = row ? String(row.cursor) : "";
+    const late = row && row.late_from != null ? { from: String(row.late_from), to: String(row.late_to) } : null;
+    // A late range first (it ends at or below the cursor), then on from the cursor to the horizon.
+    const from = late ? late.from : cursor;
+    const to = late && late.to < lowerBound(p.horizonMs) ? late.to : lowerBound(p.horizonMs);
+    // Where this chunk ends: the scanRows-th id in the range (a primary-key range read of the ids).
     const [scan] = await sql.batch([
-      stmt("SELECT id FROM events WHERE id > ?1 AND id < ?2 ORDER BY id LIMIT ?3", cursor, horizonId, p.scanRows),
+      stmt(`SELECT id FROM ${p.table} WHERE id > ?1 AND ${late && to === late.to ? "id <= ?2" : "id < ?2"} ORDER BY id LIMIT ?3`, from, to, p.scanRows),
     ]);
     const rows = scan!.rows;
-    const done = rows.length < p.scanRows;
-    const next = rows.length ? String(rows[rows.length - 1]!.id) : cursor;
+    const rangeDone = rows.length < p.scanRows;
+    const next = rows.length ? String(rows[rows.length - 1]!.id) : from;
+    // Moves what this chunk covered: the late range's start (its end when done: the range goes, unless a
+    // writer changed it meanwhile), or the cursor.
+    const move = late
+      ? rangeDone
+        ? stmt("UPDATE retention_sweeps SET late_from = NULL, late_to = NULL, updated_at = ?5 WHERE tbl = ?1 AND keep_ms = ?2 AND late_from = ?3 AND late_to = ?4", p.table, p.keepMs, late.from, late.to, p.now)
+        : stmt("UPDATE retention_sweeps SET late_from = ?4, updated_at = ?5 WHERE tbl = ?1 AND keep_ms = ?2 AND late_from = ?3", p.table, p.keepMs, late.from, next, p.now)
+      : rows.length
+        ? stmt(SWEEP_UPSERT, p.table, p.keepMs, next, p.now)
+        : null;
+    // A period is done when its main range reached the horizon; a late range never ends the period's turn.
+    const done = !late && rangeDone;
+    if (!rows.length) {
+      if (move) await sql.batch([move]);
+      return { scanned: 0, deleted: {}, rowsWritten: 0, done };
+    }
     // The delete walks the same range once more (no list of ids to look up one by one: D1 bills each
-    // lookup as rows read) and returns the dataset of every row it deleted, for the report.
-    const filter = p.others ? "dataset NOT IN (SELECT value FROM json_each(?4))" : "dataset IN (SELECT value FROM json_each(?4))";
-    const results = rows.length
-      ? await sql.batch([
-          stmt(`DELETE FROM events WHERE id > ?1 AND id <= ?2 AND ts < ?3 AND ${filter} RETURNING dataset`, cursor, next, p.horizonMs, JSON.stringify(p.others ? p.exclude : p.datasets)),
-          stmt(CURSOR_UPSERT, p.keepMs, next, p.now),
-        ])
-      : await sql.batch([stmt(CURSOR_UPSERT, p.keepMs, next, p.now)]);
+    // lookup as rows read) and returns the group of every row it deleted, for the report.
+    const filter = group === null ? "" : p.others ? ` AND ${group} NOT IN (SELECT value FROM json_each(?4))` : ` AND ${group} IN (SELECT value FROM json_each(?4))`;
+    const params: unknown[] = [from, next, p.horizonMs];
+    if (group !== null) params.push(JSON.stringify(p.others ? p.exclude : p.datasets));
+    const results = await sql.batch([
+      stmt(`DELETE FROM ${p.table} WHERE id > ?1 AND id <= ?2 AND "${time}" < ?3${filter} RETURNING ${group ?? `'${p.table}'`} AS grp`, ...params),
+      move!,
+    ]);
     const deleted: Record<string, number> = Object.create(null);
-    if (rows.length) for (const r of results[0]!.rows) deleted[String(r.dataset)] = (deleted[String(r.dataset)] ?? 0) + 1;
+    for (const r of results[0]!.rows) deleted[String(r.grp)] = (deleted[String(r.grp)] ?? 0) + 1;
     // libSQL reports no affected rows for a statement with RETURNING: each returned row was one deleted.
-    const written = results.reduce((s, r) => s + r.rowsWritten, 0) + (rows.length ? Math.max(0, results[0]!.rows.length - results[0]!.rowsWritten) : 0);
+    const written = results.reduce((s, r) => s + r.rowsWritten, 0) + Math.max(0, results[0]!.rows.length - results[0]!.rowsWritten);
     return { scanned: rows.length, deleted, rowsWritten: written, done };
   },
 });

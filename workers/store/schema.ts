@@ -381,9 +381,8 @@ export const retention = sqliteTable("retention", {
 });
 
 /**
- * Where the retention sweep of one retention period (keep_ms) has got to: the last events id it scanned.
- * Makes the sweep resumable across cron runs (each run deletes a bounded number of chunks) and bounds
- * what it reads: rows below the cursor were already scanned. Dropped when the policy changes.
+ * Rollup compaction's watermark (key -1: workers/store/rollups.ts). It once held the events sweep's
+ * cursors too; those are in retention_sweeps now.
  */
 export const retentionCursors = sqliteTable("retention_cursors", {
   keepMs: integer("keep_ms").primaryKey(),
@@ -482,3 +481,29 @@ export const searchMeta = sqliteTable("search_meta", {
   key: text("key").primaryKey(),
   value: integer("value").notNull(),
 });
+
+
+// ============================================================================================
+// --- Retention sweeps per table (issue 14: flow_sessions retention, late rows; workers/store/retention.ts)
+// ============================================================================================
+
+/**
+ * Where the retention sweep of one table (`tbl`: store/retention.ts SWEPT_TABLES) and retention period
+ * (`keep_ms`) has got to: the last id it scanned. Makes the sweep resumable across cron runs and bounds
+ * what it reads: rows below the cursor were already scanned. Rows written behind the cursor later widen
+ * the late range (late_from, late_to] (ids; both NULL: none), which the next chunks sweep first.
+ * Dropped when the policy changes.
+ */
+export const retentionSweeps = sqliteTable(
+  "retention_sweeps",
+  {
+    tbl: text("tbl").notNull(),
+    keepMs: integer("keep_ms").notNull(),
+    cursor: text("cursor").notNull(),
+    lateFrom: text("late_from"),
+    lateTo: text("late_to"),
+    /** Wall ms. */
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tbl, t.keepMs] })],
+);

@@ -21,7 +21,7 @@ import { ruleQueries, type RuleStore } from "./rules.ts";
 import { listQueries, type ListStore } from "./lists.ts";
 import { sessionQueries, type SessionStore } from "./sessions.ts";
 import { statsQueries, type StatsStore } from "./stats.ts";
-import { retentionQueries, type RetentionStore } from "./retention.ts";
+import { lateMark, retentionQueries, type RetentionStore } from "./retention.ts";
 import { rollupQueries, rollupStatement, type RollupStore } from "./rollups.ts";
 import { usageQueries, type UsageStore } from "./usage.ts";
 import { probeOf, summariesOf, summaryQueries, summaryStatements, type SummaryStore } from "./summaries.ts";
@@ -29,10 +29,16 @@ import type { BatchRecord, EventRow, ExtractorRow, IngestResponse, PendingBatch,
 
 // --- Settings version
 
-/** Changes whenever a source or extractor is added, changed or removed (count and latest update). */
+/**
+ * Changes whenever a setting ingest caches per isolate is saved (count and latest update of each table):
+ * sources and extractors (the parse context), the retention policy (archive-only datasets; saving
+ * rewrites every row with a new updated_at) and network settings. Small tables: a few rows read.
+ */
 const SETTINGS_VERSION_SQL =
   "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM sources) || '/' || " +
-  "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM extractors) AS v";
+  "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM extractors) || '/' || " +
+  "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM retention) || '/' || " +
+  "(SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM network_settings) AS v";
 
 /**
  * The table families of alerts.ts, rules.ts, sessions.ts, heartbeats.ts, stats.ts, network.ts and notify.ts, mixed in by the
@@ -80,15 +86,18 @@ export class SqlStore implements Store {
     );
   }
 
-  async insertEvents(rows: readonly EventRow[]) {
+  async insertEvents(rows: readonly EventRow[], opts: { restored?: boolean } = {}) {
     if (rows.length === 0) return { stored: 0, rowsWritten: 0 };
     // The hours' search summary parts go in the same transaction: no event is stored without its summary
-    // (summaries.ts: a search may skip an hour only if its summary covers every event of the hour).
-    const events = insertEventStatements(rows);
-    const results = await this.sql.batch([...events, ...summaryStatements(summariesOf(rows))]);
+    // (summaries.ts: a search may skip an hour only if its summary covers every event of the hour). So
+    // does the late mark (store/retention.ts): it writes only for rows behind the sweep.
+    const inserts = insertEventStatements(rows);
+    const extra = summaryStatements(summariesOf(rows));
+    if (!opts.restored) extra.push(lateMark("events", rows, (r) => r.ts, Date.now()));
+    const results = await this.sql.batch([...inserts, ...extra]);
     let stored = 0, rowsWritten = 0;
     for (let i = 0; i < results.length; i++) {
-      if (i < events.length) stored += results[i]!.changes;
+      if (i < inserts.length) stored += results[i]!.changes;
       rowsWritten += results[i]!.rowsWritten;
     }
     return { stored, rowsWritten };

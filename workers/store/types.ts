@@ -146,8 +146,13 @@ export interface Store extends AlertStore, RuleStore, SessionStore, HeartbeatSto
   ingestPreflight(key: string): Promise<{ response: IngestResponse | null; pending: PendingBatch | null; settingsVersion: string }>;
   /** Records an attempt that stored events but did not complete (one written row). */
   markPending(key: string, pending: PendingBatch): Promise<void>;
-  /** INSERT OR IGNORE: a row whose id exists is skipped. `stored` counts the rows actually inserted. */
-  insertEvents(rows: readonly EventRow[]): Promise<{ stored: number; rowsWritten: number }>;
+  /**
+   * INSERT OR IGNORE: a row whose id exists is skipped. `stored` counts the rows actually inserted.
+   * Rows behind a retention sweep's cursor are recorded for it (store/retention.ts) unless `restored`: a
+   * range put back from the archive stays in search until the policy is next saved, even where its time
+   * is past the retention period.
+   */
+  insertEvents(rows: readonly EventRow[], opts?: { restored?: boolean }): Promise<{ stored: number; rowsWritten: number }>;
   /** The batch's idempotency row, counters and relay row, in one statement batch. Returns rows written. */
   recordBatch(rec: BatchRecord): Promise<{ rowsWritten: number }>;
   /** Deletes `batches` rows received before `beforeMs` (each deleted row is a written row). */

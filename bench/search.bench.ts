@@ -29,7 +29,7 @@ import { startWranglerDev } from "./wrangler-dev.ts";
 import { prepareBatch } from "../workers/ingest/batch.ts";
 import { eventId } from "../workers/parse/id.ts";
 import { DEFAULT_CONTEXT } from "../workers/parse/index.ts";
-import { emptyCounts, mergeCounts, rollupsOf, type RollupCounts } from "../workers/store/rollups.ts";
+import { emptyCounts, mergeCounts, rollupsOf, trimHour, type RollupCounts } from "../workers/store/rollups.ts";
 import { summariesOf, SUMMARY_BYTES, toHex } from "../workers/store/summaries.ts";
 import type { EventRow } from "../workers/store/types.ts";
 import { insertEventStatements } from "../workers/store/wire.ts";
@@ -77,7 +77,7 @@ function fill(): Filled {
       summaries.delete(h);
     }
     for (const [h, c] of rollups) if (h < before) {
-      putRollup.run(h, JSON.stringify(c));
+      putRollup.run(h, JSON.stringify(trimHour(c)));
       rollups.delete(h);
     }
   };

@@ -1,7 +1,7 @@
 /** rollupsOf (workers/store/rollups.ts): counts per hour from a batch's rows, bounded, safe with any key. */
 import { describe, expect, it } from "vitest";
 import { eventRow } from "../../workers/store/store.ts";
-import { mergeCounts, rollupsOf, ROLLUP_TOP_ADDRESSES } from "../../workers/store/rollups.ts";
+import { emptyCounts, mergeCounts, rollupsOf, ROLLUP_HOUR_TOP_ADDRESSES, ROLLUP_TOP_ADDRESSES, trimHour } from "../../workers/store/rollups.ts";
 import { makeEvent } from "./store-conformance.suite.ts";
 
 const H = Date.parse("2026-05-01T10:00:00.000Z");
@@ -31,5 +31,21 @@ describe("rollupsOf", () => {
     const sum = mergeCounts(JSON.parse(JSON.stringify(p!.counts)), JSON.parse(JSON.stringify(p!.counts)));
     expect(sum.events).toBe(122);
     expect(sum.host["__proto__"]).toBe(2);
+  });
+
+  it("a merged hour keeps its top ROLLUP_HOUR_TOP_ADDRESSES addresses; totals and other keys unchanged", () => {
+    const c = emptyCounts();
+    c.events = 500;
+    c.auth_failure = 7;
+    c.dataset = { iptables: 500 };
+    for (let i = 0; i < 200; i++) {
+      c.blocked[`203.0.113.${i}`] = i < 5 ? 100 - i : 1;
+      c.src[`198.51.100.${i}`] = 1;
+    }
+    const t = trimHour(c);
+    expect(Object.keys(t.blocked)).toHaveLength(ROLLUP_HOUR_TOP_ADDRESSES);
+    expect(Object.keys(t.src)).toHaveLength(ROLLUP_HOUR_TOP_ADDRESSES);
+    expect(Object.entries(t.blocked).slice(0, 5)).toEqual([100, 99, 98, 97, 96].map((n, i) => [`203.0.113.${i}`, n]));
+    expect({ events: t.events, auth_failure: t.auth_failure, dataset: t.dataset }).toEqual({ events: 500, auth_failure: 7, dataset: { iptables: 500 } });
   });
 });

@@ -7,8 +7,9 @@
  * and `rollupStatement` inserts them in the statement batch that records the ingest batch
  * (sql-store.ts recordBatch), so every batch is counted exactly once, as its events are. One written row
  * per batch and hour (≈ 0.01 rows per event for 100-line batches, 0.001 for 1000-line ones). Addresses
- * keep each batch's top ROLLUP_TOP_ADDRESSES only: an address seen once in each of many batches may be
- * undercounted (the overview's top-N is of heavy hitters); everything else is exact.
+ * keep each batch's top ROLLUP_TOP_ADDRESSES only, and a merged hour its top ROLLUP_HOUR_TOP_ADDRESSES:
+ * an address seen once in each of many batches may be undercounted (the overview's top-N is of heavy
+ * hitters); everything else is exact.
  */
 import { categoryMask, typeMask } from "./search-time.ts";
 import { CURSOR_UPSERT } from "./retention.ts";
@@ -20,6 +21,13 @@ import type { EventRow, Sql, SqlStatement } from "./types.ts";
 export const ROLLUP_TOP_ADDRESSES = 20;
 /** Datasets, hosts and actions kept per batch and hour (a bound against unusual input; homes have few). */
 export const ROLLUP_MAX_KEYS = 100;
+/**
+ * Sources, destinations and blocked sources an hour's merged row keeps, most frequent first. Readers
+ * expand each key with json_each, and D1 bills every expanded key as a row read: untrimmed, an hour
+ * of a router's WAN scanners merged ≈ 500 keys (each batch's top 20), and a 7-day overview read 65,651
+ * rows (bench/search.bench.ts, 10,000,000 events); the overview shows the top 10.
+ */
+export const ROLLUP_HOUR_TOP_ADDRESSES = 50;
 /** Top blocked sources the overview returns. */
 const TOP_BLOCKED = 10;
 const HOUR_MS = 3_600_000;
@@ -216,6 +224,19 @@ export function rollupsOf(rows: readonly EventRow[]): RollupPart[] {
   }));
 }
 
+/** An hour's merged counts as compaction stores them: addresses cut to ROLLUP_HOUR_TOP_ADDRESSES. */
+export function trimHour(c: RollupCounts): RollupCounts {
+  return {
+    ...c,
+    dataset: top(c.dataset, ROLLUP_MAX_KEYS),
+    host: top(c.host, ROLLUP_MAX_KEYS),
+    action: top(c.action, ROLLUP_MAX_KEYS),
+    src: top(c.src, ROLLUP_HOUR_TOP_ADDRESSES),
+    dst: top(c.dst, ROLLUP_HOUR_TOP_ADDRESSES),
+    blocked: top(c.blocked, ROLLUP_HOUR_TOP_ADDRESSES),
+  };
+}
+
 /** Adds `b` into `a`. */
 export function mergeCounts(a: RollupCounts, b: RollupCounts): RollupCounts {
   a.events += b.events;
@@ -293,7 +314,7 @@ export const rollupQueries = (sql: Sql): RollupStore => ({
       for (const x of rows) mergeCounts(merged, JSON.parse(String(x.counts)) as RollupCounts);
       const res = await sql.batch([
         stmt("DELETE FROM rollups_hourly WHERE hour = ?1", hour),
-        stmt("INSERT INTO rollups_hourly (hour, part, counts) VALUES (?1, '*', ?2)", hour, JSON.stringify(merged)),
+        stmt("INSERT INTO rollups_hourly (hour, part, counts) VALUES (?1, '*', ?2)", hour, JSON.stringify(trimHour(merged))),
         mark(from),
       ]);
       rowsWritten += res.reduce((sum, x) => sum + x.rowsWritten, 0);

@@ -972,6 +972,9 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       expect(await search(cidrCond("198.51.100.0/24"))).toEqual([events[0]!.id]);
       expect(await search(textCond("zebracorn"))).toEqual([events[0]!.id]);
       expect(await search(textCond("qqqxyzzy"))).toEqual([]);
+      const userCond = (u: string) => ({ kind: "in" as const, column: "user" as const, values: [u], negate: false });
+      expect(await store.hoursWithout(probeOf([userCond("zebracorn")])!, H, H + 3 * HOUR)).toEqual([H + HOUR, H + 2 * HOUR, H + 3 * HOUR]);
+      expect(await search(userCond("zebracorn"))).toEqual([events[0]!.id]);
       expect(await search(ipCond("192.0.2.99"))).toEqual([]);
       const all = [...events].sort((a, b) => (a.id < b.id ? 1 : -1)).map((e) => e.id);
       expect(await search(textCond("failed password"))).toEqual(all);

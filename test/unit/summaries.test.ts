@@ -87,6 +87,7 @@ describe("search summaries: a matching hour is never skipped", () => {
     for (const r of rows) {
       const bits = parts.find((p) => p.hour === Math.floor(r.ts / HOUR) * HOUR)!.bits;
       if (r.src_ip_key) expect(probeHolds(probeOf([{ kind: "in", column: "src_ip_key", values: [r.src_ip_key], negate: false }])!, bits)).toBe(true);
+      if (r.user) expect(probeHolds(probeOf([{ kind: "in", column: "user", values: [r.user], negate: false }])!, bits)).toBe(true);
       const word = r.message?.split(" ").find((w) => w.length >= 3);
       if (word) expect(probeHolds(probeOf([{ kind: "contains", column: "message", values: [word.toLowerCase()], negate: false }])!, bits)).toBe(true);
     }
@@ -99,6 +100,11 @@ describe("search summaries: they rule out what is absent", () => {
     const hour = Math.floor(rows[0]!.ts / HOUR) * HOUR;
     const bits = bitsOfHour(rows, hour);
     expect(probeHolds(probeOf([{ kind: "contains", column: "message", values: ["zebracorn"], negate: false }])!, bits)).toBe(false);
+    expect(probeHolds(probeOf([{ kind: "in", column: "user", values: ["zebracorn"], negate: false }])!, bits)).toBe(false);
+    const someone = rows.find((r) => r.user !== null)!;
+    const theirs = bitsOfHour(rows, Math.floor(someone.ts / HOUR) * HOUR);
+    expect(probeHolds(probeOf([{ kind: "in", column: "user", values: ["zebracorn"], negate: false }])!, theirs)).toBe(false);
+    expect(probeHolds(probeOf([{ kind: "in", column: "user", values: ["zebracorn", someone.user!], negate: false }])!, theirs)).toBe(true);
     // Of 1000 addresses that are not in the batch, the Bloom filter lets few through.
     const present = new Set(rows.flatMap((r) => [r.src_ip_key, r.dst_ip_key]));
     let passed = 0, tried = 0;

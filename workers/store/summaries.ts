@@ -12,7 +12,7 @@
  * - bits [TRIGRAMS, SUMMARY_BITS): a Bloom filter (ADDRESS_BITS, ADDRESS_HASHES) of the hour's source and
  *   destination addresses (both directions in one set: a superset is still correct), each also as its
  *   /24 and /16 (IPv4) or /64 and /48 (IPv6) prefix, so a CIDR search prunes at the widest prefix level
- *   it contains. A false positive only costs a scan, never a result.
+ *   it contains, and of the hour's user names (`user=`). A false positive only costs a scan, never a result.
  *
  * Invariant (tested: test/unit/summaries.test.ts, test/workers/search-summaries.test.ts): an hour is
  * skipped only when its summary covers every stored event of the hour and fails the probe, so pruning
@@ -134,14 +134,21 @@ function bloom(fnv: number, bits: Uint8Array | null, out: number[] | null): void
   }
 }
 
-/** Bloom positions of a token, absolute bit numbers (a query's probe). */
-export function tokenPositions(token: string): number[] {
+function fnvOf(token: string): number {
   let h = FNV_OFFSET;
   for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/** Bloom positions of a token, absolute bit numbers (a query's probe). */
+export function tokenPositions(token: string): number[] {
   const out: number[] = [];
-  bloom(h, null, out);
+  bloom(fnvOf(token), null, out);
   return out;
 }
+
+/** A user name's token (`user.name`, compared exactly as `user=` is); never 32 hex digits like an address's. */
+export const userToken = (user: string): string => `u:${user}`;
 
 /**
  * Sets the Bloom bits of every token of a key (addressTokens) in one pass: each token is a prefix of
@@ -171,14 +178,14 @@ export interface SummaryPart {
 
 /** One part per UTC hour the rows fall in: the trigrams of their messages and their addresses. */
 export function summariesOf(rows: readonly EventRow[]): SummaryPart[] {
-  const byHour = new Map<number, { part: string; bits: Uint8Array; keys: Set<string> }>();
+  const byHour = new Map<number, { part: string; bits: Uint8Array; keys: Set<string>; users: Set<string> }>();
   let lastHour = NaN;
-  let cur: { part: string; bits: Uint8Array; keys: Set<string> } | undefined;
+  let cur: { part: string; bits: Uint8Array; keys: Set<string>; users: Set<string> } | undefined;
   for (const r of rows) {
     const hour = Math.floor(r.ts / HOUR_MS) * HOUR_MS;
     if (hour !== lastHour || cur === undefined) {
       cur = byHour.get(hour);
-      if (!cur) byHour.set(hour, (cur = { part: r.id, bits: new Uint8Array(SUMMARY_BYTES), keys: new Set() }));
+      if (!cur) byHour.set(hour, (cur = { part: r.id, bits: new Uint8Array(SUMMARY_BYTES), keys: new Set(), users: new Set() }));
       lastHour = hour;
     }
     if (r.id < cur.part) cur.part = r.id;
@@ -186,10 +193,12 @@ export function summariesOf(rows: readonly EventRow[]): SummaryPart[] {
     // A batch repeats its addresses: each distinct one is hashed once.
     if (r.src_ip_key !== null) cur.keys.add(r.src_ip_key);
     if (r.dst_ip_key !== null) cur.keys.add(r.dst_ip_key);
+    if (r.user !== null) cur.users.add(r.user);
   }
   const out: SummaryPart[] = [];
   for (const [hour, c] of byHour) {
     for (const k of c.keys) addAddress(c.bits, k);
+    for (const u of c.users) bloom(fnvOf(userToken(u)), c.bits, null);
     out.push({ hour, part: c.part, bits: c.bits });
   }
   return out;
@@ -286,6 +295,8 @@ export function probeOf(conditions: readonly Condition[]): Probe | null {
     let alts: number[][] | null = null;
     if (c.kind === "contains") {
       alts = c.values.every((v) => v.length >= 3) ? c.values.map(trigramPositions) : null;
+    } else if (c.column === "user") {
+      if (c.kind === "in") alts = c.values.map((v) => tokenPositions(userToken(String(v))));
     } else if (c.column === "src_ip_key" || c.column === "dst_ip_key") {
       if (c.kind === "in") alts = c.values.map((v) => tokenPositions(String(v)));
       else {

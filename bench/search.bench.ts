@@ -20,6 +20,7 @@
  * Run: `node bench/search.bench.ts` (Node >= 22.12; `npm run bench -- search`).
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -46,8 +47,10 @@ const RARE_IP = "192.0.2.77"; // bench/corpus.ts uses 198.51.100.2 and 203.0.113
 const RARE_WORD = "zebracorn";
 const admin = "search-bench-admin-token-0123456789";
 const migrations = readdirSync(join(root, "migrations")).filter((f) => f.endsWith(".sql")).sort();
+/** The summaries' code as filled: a fill made by other code would not be what ingest writes now. */
+const summaryCode = createHash("sha256").update(readFileSync(join(root, "workers/store/summaries.ts"))).update(readFileSync(join(root, "workers/store/rollups.ts"))).digest("hex").slice(0, 16);
 
-interface Filled { events: number; t0: number; t1: number; migrations: string[]; needles: number[]; seconds: number; rowsPerEvent: number }
+interface Filled { events: number; t0: number; t1: number; migrations: string[]; needles: number[]; seconds: number; summaryCode: string }
 
 function sqliteFile(): string {
   const d1 = join(dir, "v3", "d1", "miniflare-D1DatabaseObject");
@@ -120,7 +123,7 @@ function fill(): Filled {
   db.close();
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write("\n");
-  return { events: written, t0, t1, migrations, needles, seconds, rowsPerEvent: 0 };
+  return { events: written, t0, t1, migrations, needles, seconds, summaryCode };
 }
 
 function setComplete(from: number): void {
@@ -152,6 +155,9 @@ async function measure(base: string, name: string, path: string, runs: number): 
 
 const marker = join(dir, "filled.json");
 let filled: Filled | null = existsSync(marker) ? (JSON.parse(readFileSync(marker, "utf8")) as Filled) : null;
+if (filled && filled.summaryCode !== summaryCode) {
+  throw new Error(`${dir} was filled by other summaries or rollups code (workers/store/summaries.ts, rollups.ts changed): delete it to fill again`);
+}
 if (!filled) {
   console.log(`Filling ${N.toLocaleString("en")} events into ${dir} ...`);
   filled = fill();

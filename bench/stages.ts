@@ -1,7 +1,8 @@
 /**
- * Quick Node timing of the two ingest stages the workerd bench includes after prepareBatch: network
+ * Quick Node timing of the ingest stages the workerd bench includes after prepareBatch: network
  * extraction (and its payloads' structuredClone, the RPC stand-in) and the hourly rollups (and their
- * JSON), fast path against its plain reference, on generateCorpus(1000). Milliseconds per call, mean
+ * JSON), fast path against its plain reference, and the search summary parts (and their encoding), on
+ * generateCorpus(1000). Milliseconds per call, mean
  * over 300 calls after 50 warm-up calls. `sh scripts/node.sh bench/stages.ts`. A figure to iterate on;
  * the Worker CPU figure is bench/workerd.bench.ts's.
  */
@@ -9,6 +10,7 @@ import { prepareBatch } from "../workers/ingest/batch.ts";
 import { DEFAULT_CONTEXT } from "../workers/parse/index.ts";
 import { extractNetwork, extractNetworkReference, type NetworkExtract } from "../workers/network/extract.ts";
 import { rollupsOf, rollupsOfReference } from "../workers/store/rollups.ts";
+import { summaryStatements, summariesOf } from "../workers/store/summaries.ts";
 import { generateCorpus } from "./corpus.ts";
 
 const text = generateCorpus(1000).join("\n");
@@ -33,4 +35,5 @@ for (const [name, f] of [
   ["extractNetworkReference + clone", () => cloned(extractNetworkReference(batch.events))],
   ["rollupsOf + JSON", () => JSON.stringify(rollupsOf(batch.rows))],
   ["rollupsOfReference + JSON", () => JSON.stringify(rollupsOfReference(batch.rows))],
+  ["summariesOf + encoding", () => summaryStatements(summariesOf(batch.rows))],
 ] as const) console.log(name.padEnd(34), ms(f), "ms");

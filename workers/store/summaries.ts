@@ -208,21 +208,23 @@ export function summariesOf(rows: readonly EventRow[]): SummaryPart[] {
 
 /** A part's set bits as base64 of LEB128 deltas between ascending positions (parts are sparse). */
 export function encodeSparse(bits: Uint8Array): string {
-  let out = new Uint8Array(8192);
+  let out = new Uint8Array(16384);
   let n = 0;
   let prev = 0;
-  for (let i = 0; i < bits.length; i++) {
-    const byte = bits[i]!;
-    if (byte === 0) continue;
-    // A byte has at most 8 set bits, each delta at most 3 LEB128 bytes (deltas < 2^21).
-    if (n + 24 > out.length) {
+  // Four bytes at a time (most are zero in a part); the set bits of a word lowest first.
+  for (let i = 0; i < bits.length; i += 4) {
+    let w = (bits[i]! | (bits[i + 1]! << 8) | (bits[i + 2]! << 16) | (bits[i + 3]! << 24)) >>> 0;
+    if (w === 0) continue;
+    // A word has at most 32 set bits, each delta at most 3 LEB128 bytes (deltas < 2^21).
+    if (n + 96 > out.length) {
       const grown = new Uint8Array(out.length * 2);
       grown.set(out);
       out = grown;
     }
-    for (let j = 0; j < 8; j++) {
-      if ((byte & (1 << j)) === 0) continue;
-      const p = i * 8 + j;
+    while (w !== 0) {
+      const low = w & -w;
+      const p = i * 8 + 31 - Math.clz32(low);
+      w = (w ^ low) >>> 0;
       let d = p - prev;
       prev = p;
       while (d >= 0x80) {
@@ -235,6 +237,23 @@ export function encodeSparse(bits: Uint8Array): string {
   let s = "";
   for (let i = 0; i < n; i += 8192) s += String.fromCharCode.apply(null, out.subarray(i, Math.min(n, i + 8192)) as unknown as number[]);
   return btoa(s);
+}
+
+/** The plain reference of encodeSparse (bit by bit, a number array): the same text (property test). */
+export function encodeSparseReference(bits: Uint8Array): string {
+  const out: number[] = [];
+  let prev = 0;
+  for (let p = 0; p < bits.length * 8; p++) {
+    if ((bits[p >> 3]! & (1 << (p & 7))) === 0) continue;
+    let d = p - prev;
+    prev = p;
+    while (d >= 0x80) {
+      out.push((d & 0x7f) | 0x80);
+      d >>>= 7;
+    }
+    out.push(d);
+  }
+  return btoa(out.map((c) => String.fromCharCode(c)).join(""));
 }
 
 /** ORs an encodeSparse text into `into`. Throws on a malformed text (a bit beyond the set). */

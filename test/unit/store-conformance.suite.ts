@@ -592,10 +592,40 @@ export function storeConformance(name: string, makeStore: () => Store | Promise<
       // A domain matches its subdomains: device a talked to it twice (once via www.), b once with more bytes.
       expect((await store.destinationTalkers("domain", domain, prefix, 10)).map((t) => [t.device, t.key, t.sessions, t.bytes_out + t.bytes_in])).toEqual([[b, domain, 1, 1000], [a, domain, 2, 100]]);
       expect((await store.destinationTalkers("domain", domain, prefix, 1)).map((t) => t.device)).toEqual([b]);
-      expect(await store.deviceHourly(a, prefix)).toEqual([
+      const hours = [
         { hour: Math.floor(T0 / 3_600_000) * 3_600_000, bytes_out: 40, bytes_in: 60, sessions: 2 },
         { hour: Math.floor((T0 + 61 * 60_000) / 3_600_000) * 3_600_000, bytes_out: 1, bytes_in: 0, sessions: 1 },
-      ]);
+      ];
+      expect(await store.deviceHourly(a, T0)).toEqual(hours);
+      expect(await store.deviceHourly(a, T0 + 61 * 60_000)).toEqual(hours.slice(1));
+    });
+
+    it("keeps a device's hourly bytes once per session (a retried write adds nothing), through folds and after the sessions expire", async () => {
+      const store = await makeStore();
+      const router = unique("rt");
+      const prefix = unique("fh");
+      const ip = unique("dev-ip"), mac = unique("dev-mac");
+      const H = Math.floor(T0 / 3_600_000) * 3_600_000;
+      // Session ids as the objects make them (time-sortable by start), so the sweep finds them.
+      const ids = [0, 1, 2].map((i) => newEventId(T0 + i * 60_000));
+      const write = { devices: [device(ip, router), device(mac, router)], sessions: [flow(prefix, 0, router, ip, { id: ids[0]!, src_bytes: 7, dst_bytes: 3 }), flow(prefix, 1, router, mac, { id: ids[1]!, src_bytes: 100, dst_bytes: 1 })], folds: [] };
+      await store.writeNetwork(write);
+      await store.writeNetwork(write); // the outbox's retry: the sessions exist, nothing is added
+      expect(await store.deviceHourly(ip, T0)).toEqual([{ hour: H, bytes_out: 7, bytes_in: 3, sessions: 1 }]);
+      // The IP-only device folds into the MAC device: its hours are added to the target's.
+      await store.writeNetwork({ devices: [], sessions: [flow(prefix, 2, router, ip, { id: ids[2]!, src_bytes: 1, dst_bytes: 1 })], folds: [{ from: ip, to: mac }] });
+      expect(await store.deviceHourly(ip, T0)).toEqual([]);
+      expect(await store.deviceHourly(mac, T0)).toEqual([{ hour: H, bytes_out: 108, bytes_in: 5, sessions: 3 }]);
+      // Retention deletes the sessions; the hours stay.
+      const onRouter: SessionCondition = { kind: "in", columns: ["router"], values: [router] };
+      expect(await store.querySessions({ conditions: [onRouter], limit: 10 })).toHaveLength(3);
+      const keepMs = 86_400_000 + (seq % 1000); // a cursor of its own
+      for (let i = 0; i < 50; i++) {
+        const c = await store.sweepRetentionChunk({ table: "flow_sessions", keepMs, horizonMs: T0 + 3_600_000 * 3, datasets: [], others: true, exclude: [], scanRows: 1000, now: T0 });
+        if (c.done) break;
+      }
+      expect(await store.querySessions({ conditions: [onRouter], limit: 10 })).toHaveLength(0);
+      expect(await store.deviceHourly(mac, T0)).toEqual([{ hour: H, bytes_out: 108, bytes_in: 5, sessions: 3 }]);
     });
 
     it("keeps network settings as JSON values, replaced on write", async () => {

@@ -84,7 +84,7 @@ export function registerNetworkRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/devices/:id/hourly", requireScope("read"), async (c) => {
     const id = deviceId(c.req.param("id"));
     const from = sinceMs(c.req.query("last"), Date.now(), "7d");
-    return c.json({ hours: await storeOf(c.env).deviceHourly(id, lowerBound(from)) });
+    return c.json({ hours: await storeOf(c.env).deviceHourly(id, from) });
   });
 
   app.get("/v1/destinations/devices", requireScope("read"), async (c) => {

@@ -105,6 +105,32 @@ export function sessionInserts(rows: readonly SessionRow[]): SqlStatement[] {
   return jsonChunks(rows).map((p) => ({ sql: SESSION_INSERT, params: [p] }));
 }
 
+/** Adds an inserted device_hours row into an existing one (the SELECT before it ends in WHERE, as an upsert must). */
+const DEVICE_HOURS_ADD =
+  "AND true ON CONFLICT (device_id, hour) DO UPDATE SET bytes_out = bytes_out + excluded.bytes_out, bytes_in = bytes_in + excluded.bytes_in, sessions = sessions + excluded.sessions";
+
+/**
+ * A batch's sessions added to their devices' hours (device_hours: kept after retention deletes the
+ * sessions). Runs before the sessions' insert in the same transaction and counts only sessions not
+ * stored yet, so a retried write (the outbox's) adds nothing twice, as the sessions' INSERT OR IGNORE
+ * stores nothing twice. One written row per device and hour in the batch.
+ */
+function deviceHourAdds(rows: readonly SessionRow[]): SqlStatement[] {
+  const seen = new Set<string>();
+  const owned = rows
+    .filter((r) => r.device_id !== null && !seen.has(r.id) && seen.add(r.id))
+    .map((r) => ({ id: r.id, device_id: r.device_id, start: r.start, src_bytes: r.src_bytes, dst_bytes: r.dst_bytes }));
+  return jsonChunks(owned).map((p) => ({
+    sql:
+      "INSERT INTO device_hours (device_id, hour, bytes_out, bytes_in, sessions) " +
+      "SELECT json_extract(value, '$.device_id') AS d, (json_extract(value, '$.start') / 3600000) * 3600000 AS h, " +
+      "sum(coalesce(json_extract(value, '$.src_bytes'), 0)), sum(coalesce(json_extract(value, '$.dst_bytes'), 0)), count(*) FROM json_each(?1) " +
+      "WHERE NOT EXISTS (SELECT 1 FROM flow_sessions f WHERE f.id = json_extract(value, '$.id')) GROUP BY d, h HAVING true " +
+      "ON CONFLICT (device_id, hour) DO UPDATE SET bytes_out = bytes_out + excluded.bytes_out, bytes_in = bytes_in + excluded.bytes_in, sessions = sessions + excluded.sessions",
+    params: [p],
+  }));
+}
+
 const DEVICE_COLS = ["id", "router", "mac", "macs", "ips", "hostname", "client_id", "vendor", "randomized", "first_seen", "last_seen", "left", "learned"] as const;
 const DEVICE_UPSERT =
   `INSERT INTO devices (${DEVICE_COLS.map((c) => `"${c}"`).join(", ")}) SELECT ${DEVICE_COLS.map((c) => `json_extract(value, '$.${c}')`).join(", ")} FROM json_each(?1) WHERE true ` +
@@ -125,6 +151,11 @@ function deviceUpserts(rows: readonly DeviceWrite[]): SqlStatement[] {
 function deviceFold(from: string, to: string): SqlStatement[] {
   return [
     { sql: "UPDATE flow_sessions SET device_id = ?2 WHERE device_id = ?1", params: [from, to] },
+    {
+      sql: `INSERT INTO device_hours (device_id, hour, bytes_out, bytes_in, sessions) SELECT ?2, hour, bytes_out, bytes_in, sessions FROM device_hours WHERE device_id = ?1 ${DEVICE_HOURS_ADD}`,
+      params: [from, to],
+    },
+    { sql: "DELETE FROM device_hours WHERE device_id = ?1", params: [from] },
     {
       sql: "UPDATE devices SET name = coalesce(name, (SELECT name FROM devices WHERE id = ?1)), tags = CASE WHEN tags = '[]' THEN coalesce((SELECT tags FROM devices WHERE id = ?1), '[]') ELSE tags END WHERE id = ?2",
       params: [from, to],
@@ -319,13 +350,14 @@ async function destinationTalkers(sql: Sql, by: DestinationBy, key: string | num
   return r!.rows.map((row) => ({ device: String(row.device), ...bucketOf(row) }));
 }
 
-/** Bytes per hour of one device since `fromMs` (ms): [{hour (ms), bytes_out, bytes_in}] ascending. */
-async function deviceHourly(sql: Sql, deviceId: string, fromId: string): Promise<{ hour: number; bytes_out: number; bytes_in: number; sessions: number }[]> {
+/**
+ * Bytes per hour (of session start) of one device, for the hours that start at or after `fromMs`'s hour:
+ * [{hour (ms), bytes_out, bytes_in, sessions}] ascending. From device_hours, so it outlives the sessions.
+ */
+async function deviceHourly(sql: Sql, deviceId: string, fromMs: number): Promise<{ hour: number; bytes_out: number; bytes_in: number; sessions: number }[]> {
   const [r] = await sql.batch([{
-    sql:
-      "SELECT (start / 3600000) * 3600000 AS hour, sum(coalesce(src_bytes, 0)) AS bytes_out, sum(coalesce(dst_bytes, 0)) AS bytes_in, count(*) AS sessions " +
-      "FROM flow_sessions WHERE id >= ?1 AND device_id = ?2 GROUP BY hour ORDER BY hour",
-    params: [fromId, deviceId],
+    sql: "SELECT hour, bytes_out, bytes_in, sessions FROM device_hours WHERE device_id = ?2 AND hour >= ?1 ORDER BY hour",
+    params: [Math.floor(fromMs / 3_600_000) * 3_600_000, deviceId],
   }]);
   return r!.rows.map((x) => ({ hour: Number(x.hour), bytes_out: Number(x.bytes_out), bytes_in: Number(x.bytes_in), sessions: Number(x.sessions) }));
 }
@@ -374,7 +406,7 @@ export interface NetworkStore {
   /** Which devices talked to `key` since `fromId` (a domain matches its subdomains). */
   destinationTalkers(by: DestinationBy, key: string | number, fromId: string, limit: number): Promise<TalkerBucket[]>;
   /** Bytes and sessions per hour of one device since `fromId`, ascending; `hour` in ms. */
-  deviceHourly(deviceId: string, fromId: string): Promise<{ hour: number; bytes_out: number; bytes_in: number; sessions: number }[]>;
+  deviceHourly(deviceId: string, fromMs: number): Promise<{ hour: number; bytes_out: number; bytes_in: number; sessions: number }[]>;
   /** The stored JSON value of a network setting, undefined when never written. */
   readNetworkSetting(key: string): Promise<unknown>;
   writeNetworkSetting(key: string, value: unknown, nowMs: number): Promise<void>;
@@ -382,7 +414,7 @@ export interface NetworkStore {
 
 export const networkQueries = (sql: Sql): NetworkStore => ({
   async writeNetwork(w) {
-    const stmts = [...deviceUpserts(w.devices), ...sessionInserts(w.sessions), ...w.folds.flatMap((f) => deviceFold(f.from, f.to))];
+    const stmts = [...deviceUpserts(w.devices), ...deviceHourAdds(w.sessions), ...sessionInserts(w.sessions), ...w.folds.flatMap((f) => deviceFold(f.from, f.to))];
     // A session is written when it ends, often after the sweep passed its start: retention.ts's late mark.
     if (w.sessions.length) stmts.push(lateMark("flow_sessions", w.sessions, (s) => s.start, Date.now()));
     if (stmts.length) await sql.batch(stmts);
@@ -393,7 +425,7 @@ export const networkQueries = (sql: Sql): NetworkStore => ({
   querySessions: (q) => querySessions(sql, q),
   deviceDestinations: (deviceId, by, fromId, limit) => deviceDestinations(sql, deviceId, by, fromId, limit),
   destinationTalkers: (by, key, fromId, limit) => destinationTalkers(sql, by, key, fromId, limit),
-  deviceHourly: (deviceId, fromId) => deviceHourly(sql, deviceId, fromId),
+  deviceHourly: (deviceId, fromMs) => deviceHourly(sql, deviceId, fromMs),
   readNetworkSetting: (key) => readNetworkSetting(sql, key),
   writeNetworkSetting: (key, value, nowMs) => writeNetworkSetting(sql, key, value, nowMs),
 });

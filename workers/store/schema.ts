@@ -507,3 +507,24 @@ export const retentionSweeps = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tbl, t.keepMs] })],
 );
+
+// ---------------------------------------------------------------- device hours (issue 14: bytes per device per hour)
+
+/**
+ * Bytes and sessions per device and UTC hour of session start, kept after retention deletes the
+ * sessions (flow_sessions): the device page's hourly chart and the upload history read it. Written by
+ * the NetworkState objects with their sessions (store/network.ts writeNetwork: one upsert row per
+ * device and hour in a batch). WITHOUT ROWID (by hand in the migration); never expired, like rollups.
+ */
+export const deviceHours = sqliteTable(
+  "device_hours",
+  {
+    deviceId: text("device_id").notNull(),
+    /** UTC hour start, ms (session start). */
+    hour: integer("hour").notNull(),
+    bytesOut: integer("bytes_out").notNull(),
+    bytesIn: integer("bytes_in").notNull(),
+    sessions: integer("sessions").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.hour] })],
+);

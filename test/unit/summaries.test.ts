@@ -17,9 +17,10 @@ import { ipKey, parseCidr } from "../../workers/parse/ip.ts";
 import type { Condition } from "../../workers/store/events-query.ts";
 import { stretchesBetween } from "../../workers/store/sql-store.ts";
 import {
-  addAddress, addressTokens, encodeSparse, encodeSparseReference, orSparse, probeHolds, tokenPositions, probeOf, probeSql, summariesOf, SUMMARY_BITS, SUMMARY_BYTES, toHex, trigramPositions,
+  addAddress, addressTokens, encodeSparse, encodeSparseReference, MAX_PROBE_BITS, orSparse, probeHolds, tokenPositions, probeOf, probeSql, summariesOf, SUMMARY_BITS, SUMMARY_BYTES, toHex, trigramPositions,
 } from "../../workers/store/summaries.ts";
 import type { EventRow } from "../../workers/store/types.ts";
+import { D1_MAX_STATEMENT_BYTES } from "../../workers/constants.ts";
 
 const H = Date.UTC(2026, 4, 1, 10);
 const HOUR = 3_600_000;
@@ -115,6 +116,23 @@ describe("search summaries: they rule out what is absent", () => {
       if (probeHolds(probeOf([{ kind: "in", column: "src_ip_key", values: [key], negate: false }])!, bits)) passed++;
     }
     expect(passed).toBeLessThan(20);
+  });
+
+  it("a long text or many values make a probe whose SQL stays under D1's statement limit, and it still holds where they match", () => {
+    const long = "failed password for invalid user ".repeat(31).slice(0, 1024);
+    const many = Array.from({ length: 90 }, (_, i) => `word${i}xyz`);
+    const conditions: Condition[] = [
+      { kind: "contains", column: "message", values: [long], negate: false },
+      { kind: "contains", column: "message", values: many, negate: false },
+      { kind: "in", column: "src_ip_key", values: Array.from({ length: 90 }, (_, i) => ipKey(`10.0.0.${i}`)!), negate: false },
+    ];
+    const probe = probeOf(conditions)!;
+    expect(probe.flat(2).length).toBeLessThanOrEqual(MAX_PROBE_BITS);
+    expect(probeSql(probe).length).toBeLessThan(D1_MAX_STATEMENT_BYTES - 1000);
+    // An hour holding the long text, one of the words and one of the addresses passes.
+    const rows = [row(0, H, `x ${long} y`, "10.0.0.7", null), row(1, H + 1, "a word42xyz b", null, null)];
+    expect(probeHolds(probe, bitsOfHour(rows, H))).toBe(true);
+    expect(probeHolds(probe, bitsOfHour([row(0, H, "nothing here", "10.0.0.7", null)], H))).toBe(false);
   });
 
   it("negations, short text and wide CIDRs do not prune", () => {

@@ -307,7 +307,35 @@ function rangeToken(lo: string, hi: string): string | null {
   return null;
 }
 
+/**
+ * Most bit tests one probe renders (≈ 110 bytes of SQL each: 200 stay far under
+ * D1_MAX_STATEMENT_BYTES). Any subset of an alternative's bits is still a condition every matching hour
+ * meets, so a long `q` or many values keep fewer bits each, never a wrong answer.
+ */
+export const MAX_PROBE_BITS = 200;
+
 export function probeOf(conditions: readonly Condition[]): Probe | null {
+  const clauses = probeClauses(conditions);
+  const alts = clauses.reduce((n, c) => n + c.length, 0);
+  if (alts === 0) return null;
+  if (alts > MAX_PROBE_BITS) {
+    // Too many alternatives to keep a bit of each: keep the clauses that fit, whole.
+    const kept: Probe = [];
+    let used = 0;
+    for (const c of clauses) if (used + c.length <= MAX_PROBE_BITS) {
+      kept.push(c.map((ps) => ps.slice(0, 1)));
+      used += c.length;
+    }
+    return kept.length > 0 ? kept : null;
+  }
+  const each = Math.max(1, Math.floor(MAX_PROBE_BITS / alts));
+  return clauses.map((c) => c.map((ps) => (ps.length > each ? spread(ps, each) : ps)));
+}
+
+/** `n` of `ps` spread over its length (a value's trigrams from start to end, not just its start). */
+const spread = (ps: number[], n: number): number[] => Array.from({ length: n }, (_, i) => ps[Math.floor((i * ps.length) / n)]!);
+
+function probeClauses(conditions: readonly Condition[]): Probe {
   const clauses: Probe = [];
   for (const c of conditions) {
     if (c.negate) continue;
@@ -325,7 +353,7 @@ export function probeOf(conditions: readonly Condition[]): Probe | null {
     }
     if (alts && alts.length > 0) clauses.push(alts);
   }
-  return clauses.length > 0 ? clauses : null;
+  return clauses;
 }
 
 /** The probe evaluated on a dense bit set (the reference of probeSql). */

@@ -8,7 +8,7 @@
  * - `/empty`: reads the body and nothing else (the per-request baseline: HTTP, body, response).
  * - `/ingest`: readIngestBody (Content-Type and Content-Encoding as sent: text/plain or NDJSON, gzip)
  *   → prepareBatch → network extraction (workers/network/extract.ts, with each router's NetworkState
- *   payload structuredClone'd as its RPC stand-in) → insertEventStatements → the hourly rollups written
+ *   payload, as workers/network/payload.ts builds it, structuredClone'd as its RPC stand-in) → insertEventStatements → the hourly rollups written
  *   with the batch record → the D1 binding's request encoding → planBatch of the default rule pack: what
  *   POST /v1/ingest runs, minus I/O. Not included: the optional R2 archive's gzip (native
  *   CompressionStream, only with an ARCHIVE binding) and the usage ledger's one small write.
@@ -28,6 +28,8 @@ import type { Firing } from "../../workers/rules/types.ts";
 import { packMatches } from "../../workers/rules/packed.ts";
 import { insertEventStatements } from "../../workers/store/store.ts";
 import { extractNetwork } from "../../workers/network/extract.ts";
+import { networkRpcBatch } from "../../workers/network/payload.ts";
+import { DEFAULT_TIMEOUTS } from "../../workers/network/sessions.ts";
 import { rollupsOf } from "../../workers/store/rollups.ts";
 import { benchRules, STATEFUL } from "../fixtures.ts";
 
@@ -47,7 +49,7 @@ async function ingest(req: Request) {
   const batch = prepareBatch(body.text, body.kind, { ctx: DEFAULT_CONTEXT, batchKey, nowMs: Date.now() });
   // Network visibility: flows, passive DNS and device sightings per router, one RPC payload each.
   let netPayloads = 0;
-  for (const b of extractNetwork(batch.events).routers.values()) netPayloads += structuredClone(b).flows.length >= 0 ? 1 : 0;
+  for (const b of extractNetwork(batch.events).routers.values()) netPayloads += structuredClone(networkRpcBatch(batchKey, b, DEFAULT_TIMEOUTS)).router === b.router ? 1 : 0;
   const statements = insertEventStatements(batch.rows);
   const rollups = JSON.stringify(rollupsOf(batch.rows));
   // The D1 binding JSON-encodes each batch request inside the Worker (workerd's d1-api `_send`), which

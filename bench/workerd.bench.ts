@@ -40,9 +40,13 @@ const WARMUP = 150;
  * stretch of this shared machine falls on all of them alike. /proc/<pid>/stat counts in 10 ms ticks: at
  * most 0.2 ms per request of a block, and these reading errors average out over a round's blocks.
  */
-const BLOCK = 50;
 /** The checkout to compare with (A/B), or undefined. */
 const BASE = process.env.PORCHLIGHT_BENCH_BASE || undefined;
+/**
+ * A/B: each scenario's two sides run next to each other in blocks of 20, so that a pair is measured
+ * within a second or two of each other (other load on this shared machine comes and goes in seconds).
+ */
+const BLOCK = BASE ? 20 : 50;
 const COMMAND = `node bench/workerd.bench.ts${process.argv.length > 2 ? " " + process.argv.slice(2).join(" ") : ""}`;
 
 // --- Measuring
@@ -161,8 +165,14 @@ async function main(): Promise<void> {
       { name: "ndjson + 10 matching", what: "the same with the NDJSON the relay sends: the relay's path with 10 stateful rules matching", path: `/evaluate?stateful=${10 + silent}`, body: ndGz, type: ND },
     ];
     const ours = scenarios.length;
-    // The empty request runs the same code on both sides: measured once.
-    if (baseModule) for (const s of scenarios.slice(1, ours)) scenarios.push({ ...s, name: `base: ${s.name}`, what: `${s.what} (A/B base ${BASE})`, module: baseModule });
+    // The empty request runs the same code on both sides: measured once. Each base scenario right
+    // after its twin, so that the pair is measured back to back.
+    if (baseModule) {
+      for (let i = ours - 1; i >= 1; i--) {
+        const s = scenarios[i]!;
+        scenarios.splice(i + 1, 0, { ...s, name: `base: ${s.name}`, what: `${s.what} (A/B base ${BASE})`, module: baseModule });
+      }
+    }
 
     // The probe's process serves the first scenario; each other scenario gets its own.
     const procs = [first];
@@ -225,7 +235,7 @@ async function main(): Promise<void> {
     }
     if (baseModule) {
       console.log(`A/B against ${BASE} (gross ms, ${ROUNDS} interleaved rounds; diff = this tree − base, per round, then the median):`);
-      for (const s of scenarios.slice(1, ours)) {
+      for (const s of scenarios.filter((x) => x.name !== "empty" && !x.module)) {
         const a = rounds.get(s.name)!, b = rounds.get(`base: ${s.name}`)!;
         const diffs = a.map((x, i) => x - b[i]!);
         console.log(`  ${s.name.padEnd(22)} this ${median(a).toFixed(2).padStart(5)}  base ${median(b).toFixed(2).padStart(5)}  diff ${signed(median(diffs))} ms (per round ${diffs.map(signed).join(", ")}; faster in ${diffs.filter((d) => d < 0).length} of ${diffs.length})`);

@@ -75,6 +75,8 @@ interface Scenario {
   type: string;
   /** The bundled module that serves it (this tree's, or the A/B base's). */
   module?: string;
+  /** Not run on the A/B base (a scenario the base's bench Worker may not have). */
+  noBase?: boolean;
 }
 
 async function post(base: string, s: Scenario): Promise<Record<string, unknown>> {
@@ -163,6 +165,7 @@ async function main(): Promise<void> {
       { name: "ingest + evaluate", what: "text ingest + evaluateBatch's Worker side, rules of bench/evaluate.bench.ts (10 stateful enabled)", path: "/evaluate?stateful=10", body: textGz, type: TEXT },
       { name: "ingest + 10 matching", what: `text ingest + evaluateBatch's Worker side, ${10 + silent} stateful enabled of which 10 match`, path: `/evaluate?stateful=${10 + silent}`, body: textGz, type: TEXT },
       { name: "ndjson + 10 matching", what: "the same with the NDJSON the relay sends: the relay's path with 10 stateful rules matching", path: `/evaluate?stateful=${10 + silent}`, body: ndGz, type: ND },
+      { name: "ndjson + 10 + archive", what: "the same and the R2 archive's object (rows as NDJSON, gzip), which ingest writes when ARCHIVE is bound (wrangler.toml binds it)", path: `/evaluate?stateful=${10 + silent}&archive=1`, body: ndGz, type: ND, noBase: true },
     ];
     const ours = scenarios.length;
     // The empty request runs the same code on both sides: measured once. Each base scenario right
@@ -170,6 +173,7 @@ async function main(): Promise<void> {
     if (baseModule) {
       for (let i = ours - 1; i >= 1; i--) {
         const s = scenarios[i]!;
+        if (s.noBase) continue;
         scenarios.splice(i + 1, 0, { ...s, name: `base: ${s.name}`, what: `${s.what} (A/B base ${BASE})`, module: baseModule });
       }
     }
@@ -229,13 +233,14 @@ async function main(): Promise<void> {
     const text = sum("ingest text"), nd = sum("ingest ndjson");
     console.log(`  batch: ${text.accepted} lines accepted (${text.parseErrors} parse errors), ${text.statements} INSERT statement(s), ${text.d1Bytes} B D1 request JSON; ` +
       `${textGz.length} B gzip text, ${ndGz.length} B gzip NDJSON (${nd.accepted} accepted)`);
+    console.log(`  ndjson + 10 + archive: ${sum("ndjson + 10 + archive").archived} B of gzip NDJSON archived per batch`);
     for (const name of ["ingest + evaluate", "ingest + 10 matching", "ndjson + 10 matching"]) {
       const e = sum(name);
       console.log(`  ${name}: ${e.statefulMatching} of ${e.statefulEnabled} stateful rules match, ${e.calls} RuleState calls carrying ${e.matched} matches, ${e.alertInputs} alert inputs rendered`);
     }
     if (baseModule) {
       console.log(`A/B against ${BASE} (gross ms, ${ROUNDS} interleaved rounds; diff = this tree − base, per round, then the median):`);
-      for (const s of scenarios.filter((x) => x.name !== "empty" && !x.module)) {
+      for (const s of scenarios.filter((x) => x.name !== "empty" && !x.module && !x.noBase)) {
         const a = rounds.get(s.name)!, b = rounds.get(`base: ${s.name}`)!;
         const diffs = a.map((x, i) => x - b[i]!);
         console.log(`  ${s.name.padEnd(22)} this ${median(a).toFixed(2).padStart(5)}  base ${median(b).toFixed(2).padStart(5)}  diff ${signed(median(diffs))} ms (per round ${diffs.map(signed).join(", ")}; faster in ${diffs.filter((d) => d < 0).length} of ${diffs.length})`);

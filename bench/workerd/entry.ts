@@ -10,12 +10,15 @@
  *   → prepareBatch → network extraction (workers/network/extract.ts, with each router's NetworkState
  *   payload, as workers/network/payload.ts builds it, structuredClone'd as its RPC stand-in) → insertEventStatements → the hourly rollups written
  *   with the batch record → the D1 binding's request encoding → planBatch of the default rule pack: what
- *   POST /v1/ingest runs, minus I/O. Not included: the optional R2 archive's gzip (native
- *   CompressionStream, only with an ARCHIVE binding) and the usage ledger's one small write.
+ *   POST /v1/ingest runs, minus I/O. Not included: the R2 archive (see `archive=1`) and the usage
+ *   ledger's one small write.
  * - `/evaluate?stateful=N`: the same ingest, then everything evaluateBatch does in the Worker with the
  *   default pack's enabled rules plus bench thresholds up to N enabled stateful rules (N = 10 is the
  *   rule set of bench/evaluate.bench.ts): planBatch, one RPC payload per (rule, shard) call, one
  *   returned firing per call rendered by toAlertInputs.
+ * - `&archive=1` (with /evaluate): also the R2 archive's objects (workers/archive-objects.ts: the rows as
+ *   NDJSON, gzip), which ingest writes when the ARCHIVE bucket is bound (the root wrangler.toml binds
+ *   it); the R2 write itself is I/O.
  *
  * The rule sets are compiled once per isolate, as workers/rules/plan.ts ruleSets caches them.
  */
@@ -31,6 +34,7 @@ import { extractNetwork } from "../../workers/network/extract.ts";
 import { networkRpcBatch } from "../../workers/network/payload.ts";
 import { DEFAULT_TIMEOUTS } from "../../workers/network/sessions.ts";
 import { rollupsOf } from "../../workers/store/rollups.ts";
+import { archiveObjects } from "../../workers/archive-objects.ts";
 import { benchRules, STATEFUL } from "../fixtures.ts";
 
 const setsByStateful = new Map<number, RuleSets>();
@@ -96,7 +100,10 @@ export default {
       if (url.pathname === "/evaluate") {
         const sets = setsFor(Number(url.searchParams.get("stateful") ?? 10));
         const { batchKey, batch, summary } = await ingest(req);
-        return Response.json({ ...summary, ...evaluate(sets, batchKey, batch.events) });
+        const evaluated = evaluate(sets, batchKey, batch.events);
+        let archived = 0;
+        if (url.searchParams.get("archive") === "1") for (const o of await archiveObjects(batchKey, "bench-relay", batch.rows)) archived += o.body.byteLength;
+        return Response.json({ ...summary, ...evaluated, archived });
       }
       return new Response("no such scenario", { status: 404 });
     } catch (err) {

@@ -1,8 +1,9 @@
 /**
  * The R2 archive's objects of one ingest batch (workers/archive.ts writes them): per UTC event day, the
- * key, the gzip NDJSON body of the day's rows and the metadata a restore filters on. Pure but for the
- * compression stream; apart so that the workerd bench times exactly what ingest does.
+ * key, the gzip NDJSON body of the day's rows and the metadata a restore filters on. Pure; apart so
+ * that the workerd bench times exactly what ingest does.
  */
+import { gzipSync } from "node:zlib";
 import type { EventRow } from "./store/types.ts";
 
 export interface ArchiveObject {
@@ -16,9 +17,14 @@ export const DAY_MS = 86_400_000;
 export const dayText = (ms: number) => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64) || "unknown";
 
-async function gzip(text: string): Promise<Uint8Array> {
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/**
+ * gzip (zlib's default level) in one native call. Byte for byte what CompressionStream("gzip") makes of
+ * the same text in workerd (test/workers/archive.test.ts), without the stream pipeline around it
+ * (≈0.35 ms of a 1000-line batch's CPU). The compression itself is most of the archive's cost.
+ */
+export function gzipText(text: string): Uint8Array {
+  const z = gzipSync(text);
+  return new Uint8Array(z.buffer, z.byteOffset, z.byteLength);
 }
 
 /** `raw/<YYYY-MM-DD>/<source>/<batch key>.ndjson.gz` per event day of the rows, with its body and time range. */
@@ -40,7 +46,7 @@ export async function archiveObjects(batchKey: string, source: string, rows: rea
     }
     out.push({
       key: `raw/${day}/${safe(source)}/${safe(batchKey)}.ndjson.gz`,
-      body: await gzip(list.map((r) => JSON.stringify(r)).join("\n") + "\n"),
+      body: gzipText(list.map((r) => JSON.stringify(r)).join("\n") + "\n"),
       customMetadata: { min_ts: String(min), max_ts: String(max), lines: String(list.length) },
     });
   }

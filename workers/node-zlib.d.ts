@@ -4,8 +4,5 @@
  * programs (tsconfig.node.json) use @types/node's declarations instead.
  */
 declare module "node:zlib" {
-  /** With `info`, returns `{ buffer, engine }`; `engine.bytesWritten` is the input consumed. Throws RangeError past maxOutputLength. */
-  export function inflateRawSync(buffer: ArrayBufferView, options?: { info?: boolean; maxOutputLength?: number }): Uint8Array;
   export function gzipSync(data: ArrayBufferView | string): Uint8Array;
-  export function crc32(data: ArrayBufferView | string, value?: number): number;
 }

@@ -4,7 +4,6 @@
  * buffered whole), and UTF-8 decoding that never throws (invalid bytes become U+FFFD, NULs are kept).
  * Shared by POST /v1/ingest and POST /v1/parse, and by the ingest benchmark.
  */
-import { crc32, inflateRawSync } from "node:zlib";
 import { INGEST_MAX_BYTES } from "../constants.ts";
 import { PorchlightError } from "../errors.ts";
 
@@ -34,134 +33,8 @@ const tooLarge = (max: number) =>
 /**
  * Reads the whole body, decompressing gzip, and stops with 413 as soon as more than `max` bytes came
  * out. Invalid or truncated gzip is 400 `invalid_gzip`.
- *
- * gzip: the compressed bytes are read first and inflated in one native call (node:zlib) when they are
- * one plain gzip member (no optional header fields, its CRC-32 and length checked, nothing after it)
- * of at most `max` bytes; any other body goes through readBodyBytesReference's DecompressionStream,
- * which answers exactly as before. Why: the stream pipeline cost ≈0.2 ms more of the request's CPU per
- * 1000-line batch in workerd. The result is the reference's for every body (bytes, or the same error):
- * test/unit/body-gzip.test.ts.
  */
 export async function readBodyBytes(
-  body: ReadableStream<Uint8Array> | null,
-  encoding: "gzip" | "identity",
-  contentLength: string | undefined | null,
-  max = INGEST_MAX_BYTES,
-): Promise<Uint8Array> {
-  if (encoding !== "gzip") return readBodyBytesReference(body, encoding, contentLength, max);
-  const declared = contentLength ? Number(contentLength) : NaN;
-  if (Number.isFinite(declared) && declared > max) throw tooLarge(max);
-  if (!body) return new Uint8Array(0);
-  // Compressed bytes are fewer than their output but for header fields, so a body past this cap is
-  // handed on, as read so far plus the rest, to the reference (which stops at `max` decompressed).
-  const cap = 2 * max + 65_536;
-  if (Number.isFinite(declared)) {
-    // A declared length (≤ max, checked above) bounds the body: one native read.
-    let zipped: Uint8Array;
-    try {
-      zipped = new Uint8Array(await new Response(body).arrayBuffer());
-    } catch (err) {
-      throw invalidGzip(err);
-    }
-    return gunzipOneMember(zipped, max) ?? readBodyBytesReference(streamOf([zipped], null), "gzip", null, max);
-  }
-  const { reader, read } = readerOf(body);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let done = false;
-  try {
-    while (!done && total <= cap) {
-      const r = await read();
-      if (r.value && r.value.byteLength > 0) {
-        chunks.push(r.value);
-        total += r.value.byteLength;
-      }
-      done = r.done;
-    }
-  } catch (err) {
-    throw invalidGzip(err);
-  }
-  if (done) {
-    const zipped = concat(chunks, total);
-    const fast = gunzipOneMember(zipped, max);
-    if (fast) return fast;
-    return readBodyBytesReference(streamOf([zipped], null), "gzip", null, max);
-  }
-  return readBodyBytesReference(streamOf(chunks, { reader, read }), "gzip", null, max);
-}
-
-/**
- * The output of `bytes` when they are exactly one gzip member with a plain 10-byte header (FLG = 0,
- * deflate) whose CRC-32 and length match, of at most `max` bytes; else null. Such a body is what
- * DecompressionStream accepts, decoded to the same bytes (inflating is deterministic).
- */
-export function gunzipOneMember(bytes: Uint8Array, max: number): Uint8Array | null {
-  if (bytes.length < 18 || bytes[0] !== 0x1f || bytes[1] !== 0x8b || bytes[2] !== 8 || bytes[3] !== 0) return null;
-  let out: Uint8Array, used: number;
-  try {
-    // Stops at the deflate stream's end; bytesWritten is the input it used.
-    const r = inflateRawSync(bytes.subarray(10), { info: true, maxOutputLength: max }) as unknown as { buffer: Uint8Array; engine: { bytesWritten: number } };
-    out = r.buffer;
-    used = r.engine.bytesWritten;
-  } catch {
-    return null; // invalid, or over `max`: the reference says which
-  }
-  const end = 10 + used;
-  if (end + 8 !== bytes.length || out.byteLength > max) return null;
-  const trailer = new DataView(bytes.buffer, bytes.byteOffset + end, 8);
-  if (trailer.getUint32(0, true) !== crc32(out) || trailer.getUint32(4, true) !== out.byteLength >>> 0) return null;
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
-
-const invalidGzip = (err: unknown) =>
-  err instanceof PorchlightError ? err : new PorchlightError("invalid_gzip", `Body is not valid gzip: ${(err as Error)?.message ?? String(err)}`);
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
-}
-
-interface ChunkReader {
-  reader: { cancel(reason?: unknown): Promise<void> };
-  read: () => Promise<{ done: boolean; value?: Uint8Array | undefined }>;
-}
-
-/** workerd: fill READ_BLOCK bytes per read (see readBodyBytesReference); elsewhere the default reader. */
-function readerOf(stream: ReadableStream<Uint8Array>): ChunkReader {
-  const byob = byobReader(stream);
-  if (byob) return { reader: byob, read: () => byob.readAtLeast(READ_BLOCK, new Uint8Array(READ_BLOCK)) };
-  const reader = stream.getReader();
-  return { reader, read: () => reader.read() };
-}
-
-/** A stream of `head`, then (when given) the rest of a body being read. */
-function streamOf(head: Uint8Array[], rest: ChunkReader | null): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (i < head.length) return controller.enqueue(head[i++]!);
-      const r = rest ? await rest.read() : { done: true, value: undefined };
-      if (r.value && r.value.byteLength > 0) controller.enqueue(r.value);
-      if (r.done) controller.close();
-    },
-    cancel(reason) {
-      return rest?.reader.cancel(reason);
-    },
-  });
-}
-
-/**
- * The plain reader: the body through DecompressionStream when gzip, stopping with 413 as soon as more
- * than `max` bytes came out (a gzip bomb is never buffered whole). readBodyBytes' reference, and its
- * path for every body but one plain gzip member.
- */
-export async function readBodyBytesReference(
   body: ReadableStream<Uint8Array> | null,
   encoding: "gzip" | "identity",
   contentLength: string | undefined | null,
@@ -181,9 +54,13 @@ export async function readBodyBytesReference(
     // workerd: fill READ_BLOCK bytes per read. Its DecompressionStream yields 4 KiB chunks, and a read
     // per chunk (44 for a 1000-line batch) cost ≈0.6 ms of the request's CPU more. Elsewhere (Node),
     // the default reader.
-    const { reader, read } = readerOf(stream);
+    const byob = byobReader(stream);
+    const reader: { cancel(): Promise<void> } = byob ?? stream.getReader();
+    const next = byob
+      ? () => byob.readAtLeast(READ_BLOCK, new Uint8Array(READ_BLOCK))
+      : () => (reader as ReadableStreamDefaultReader<Uint8Array>).read();
     for (;;) {
-      const { done, value } = await read();
+      const { done, value } = await next();
       if (value && value.byteLength > 0) {
         total += value.byteLength;
         if (total > max) {
@@ -196,10 +73,17 @@ export async function readBodyBytesReference(
     }
   } catch (err) {
     if (err instanceof PorchlightError) throw err;
-    if (encoding === "gzip") throw invalidGzip(err);
+    if (encoding === "gzip") throw new PorchlightError("invalid_gzip", `Body is not valid gzip: ${(err as Error)?.message ?? String(err)}`);
     throw new PorchlightError("invalid_body", `Could not read the body: ${(err as Error)?.message ?? String(err)}`);
   }
-  return concat(chunks, total);
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
 }
 
 /** Bytes asked for per read when the runtime can fill a buffer (the cap is checked between reads). */

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
   const compat = productionCompat();
   const workerd = workerdBinary();
-  const module = bundle(dir, compat, "bench/workerd/tables-entry.ts");
+  const module = bundle(dir, compat, { entry: "bench/workerd/tables-entry.ts" });
   const port = await freePort();
   const config = writeConfig(dir, "workerd.capnp", module, `127.0.0.1:${port}`, compat, "bench/workerd/tables.capnp", { assets: join(root, "web/public") });
   let log = "";

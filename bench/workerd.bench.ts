@@ -17,6 +17,11 @@
  * requests, interleaved in blocks of BLOCK requests; the median of the rounds is printed.
  * `node bench/workerd.bench.ts [requests] [rounds]` (defaults 300 and 5). Where the time goes inside
  * the isolate: `node bench/workerd/profile.ts` (a CPU profile of one scenario).
+ *
+ * A/B: with PORCHLIGHT_BENCH_BASE=<another checkout of the repository, with node_modules> every scenario
+ * also runs on that checkout's bench Worker ("base: …", its own workerd processes), interleaved block by
+ * block with this tree's, so both sides see the same stretches of a noisy machine; the end of the output
+ * compares each scenario's medians and its paired per-round differences.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -35,7 +40,13 @@ const WARMUP = 150;
  * stretch of this shared machine falls on all of them alike. /proc/<pid>/stat counts in 10 ms ticks: at
  * most 0.2 ms per request of a block, and these reading errors average out over a round's blocks.
  */
-const BLOCK = 50;
+/** The checkout to compare with (A/B), or undefined. */
+const BASE = process.env.PORCHLIGHT_BENCH_BASE || undefined;
+/**
+ * A/B: each scenario's two sides run next to each other in blocks of 20, so that a pair is measured
+ * within a second or two of each other (other load on this shared machine comes and goes in seconds).
+ */
+const BLOCK = BASE ? 20 : 50;
 const COMMAND = `node bench/workerd.bench.ts${process.argv.length > 2 ? " " + process.argv.slice(2).join(" ") : ""}`;
 
 // --- Measuring
@@ -62,6 +73,10 @@ interface Scenario {
   path: string;
   body: Uint8Array<ArrayBuffer>;
   type: string;
+  /** The bundled module that serves it (this tree's, or the A/B base's). */
+  module?: string;
+  /** Not run on the A/B base (a scenario the base's bench Worker may not have). */
+  noBase?: boolean;
 }
 
 async function post(base: string, s: Scenario): Promise<Record<string, unknown>> {
@@ -103,9 +118,10 @@ async function main(): Promise<void> {
      * relay's own path 2 ms slower than it runs alone. Requests still alternate between the processes
      * in blocks, so a busy stretch of the machine falls on every scenario alike.
      */
-    const start = async (i: number) => {
+    const baseModule = BASE ? bundle(dir, compat, { from: BASE, name: "base" }) : undefined;
+    const start = async (i: number, mod = module) => {
       const port = await freePort();
-      const config = writeConfig(dir, `workerd-${i}.capnp`, module, `127.0.0.1:${port}`, compat);
+      const config = writeConfig(dir, `workerd-${i}.capnp`, mod, `127.0.0.1:${port}`, compat);
       const child = spawn(workerd.bin, ["serve", config], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
       children.push(child);
       // Kept for an error report only: workerd warns on every start that nodejs_compat (production's
@@ -149,11 +165,22 @@ async function main(): Promise<void> {
       { name: "ingest + evaluate", what: "text ingest + evaluateBatch's Worker side, rules of bench/evaluate.bench.ts (10 stateful enabled)", path: "/evaluate?stateful=10", body: textGz, type: TEXT },
       { name: "ingest + 10 matching", what: `text ingest + evaluateBatch's Worker side, ${10 + silent} stateful enabled of which 10 match`, path: `/evaluate?stateful=${10 + silent}`, body: textGz, type: TEXT },
       { name: "ndjson + 10 matching", what: "the same with the NDJSON the relay sends: the relay's path with 10 stateful rules matching", path: `/evaluate?stateful=${10 + silent}`, body: ndGz, type: ND },
+      { name: "ndjson + 10 + archive", what: "the same and the R2 archive's object (rows as NDJSON, gzip), which ingest writes when ARCHIVE is bound (wrangler.toml binds it)", path: `/evaluate?stateful=${10 + silent}&archive=1`, body: ndGz, type: ND, noBase: true },
     ];
+    const ours = scenarios.length;
+    // The empty request runs the same code on both sides: measured once. Each base scenario right
+    // after its twin, so that the pair is measured back to back.
+    if (baseModule) {
+      for (let i = ours - 1; i >= 1; i--) {
+        const s = scenarios[i]!;
+        if (s.noBase) continue;
+        scenarios.splice(i + 1, 0, { ...s, name: `base: ${s.name}`, what: `${s.what} (A/B base ${BASE})`, module: baseModule });
+      }
+    }
 
     // The probe's process serves the first scenario; each other scenario gets its own.
     const procs = [first];
-    for (let i = 1; i < scenarios.length; i++) procs.push(await ready(await start(i)));
+    for (let i = 1; i < scenarios.length; i++) procs.push(await ready(await start(i, scenarios[i]!.module)));
     const proc = new Map(scenarios.map((s, i) => [s.name, procs[i]!]));
     const summaries = new Map<string, Record<string, unknown>>();
     // Warm-up in the same interleaved order as the rounds: the scenarios share code (text and NDJSON,
@@ -161,8 +188,10 @@ async function main(): Promise<void> {
     for (let done = 0; done < WARMUP; done += BLOCK) {
       for (const s of scenarios) for (let i = 0; i < BLOCK; i++) summaries.set(s.name, await post(proc.get(s.name)!.base, s));
     }
-    const all = summaries.get("ingest + 10 matching")!;
-    if (all.statefulMatching !== 10) throw new Error(`expected 10 matching stateful rules, got ${JSON.stringify(all)}`);
+    for (const name of ["ingest + 10 matching", ...(baseModule ? ["base: ingest + 10 matching"] : [])]) {
+      const all = summaries.get(name)!;
+      if (all.statefulMatching !== 10) throw new Error(`${name}: expected 10 matching stateful rules, got ${JSON.stringify(all)}`);
+    }
     const clkTck = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
     const rounds = new Map<string, number[]>(scenarios.map((s) => [s.name, []]));
     const mainThread = new Map<string, number[]>(scenarios.map((s) => [s.name, []]));
@@ -194,7 +223,7 @@ async function main(): Promise<void> {
       const net = s.name === "empty" ? "".padEnd(15) : `  net ${(gross - empty).toFixed(2).padStart(5)} ms`;
       const mainNet = s.name === "empty" ? "" : `, net ${(main - emptyMain).toFixed(2)}`;
       // What evaluation adds to the same batch's ingest.
-      const base = s.type === ND ? "ingest ndjson" : "ingest text";
+      const base = (s.module ? "base: " : "") + (s.type === ND ? "ingest ndjson" : "ingest text");
       const over = s.path.startsWith("/evaluate") ? `; ${signed(gross - median(rounds.get(base)!))} ms over ${base}` : "";
       // The least disturbed round too: other load on the machine only ever adds CPU time.
       console.log(`  ${s.name.padEnd(22)} gross ${gross.toFixed(2).padStart(5)} ms${net}   (rounds ${xs.map((x) => x.toFixed(2)).join(", ")}, min ${Math.min(...xs).toFixed(2)}; main thread ${main.toFixed(2)}${mainNet}${over})`);
@@ -204,9 +233,18 @@ async function main(): Promise<void> {
     const text = sum("ingest text"), nd = sum("ingest ndjson");
     console.log(`  batch: ${text.accepted} lines accepted (${text.parseErrors} parse errors), ${text.statements} INSERT statement(s), ${text.d1Bytes} B D1 request JSON; ` +
       `${textGz.length} B gzip text, ${ndGz.length} B gzip NDJSON (${nd.accepted} accepted)`);
+    console.log(`  ndjson + 10 + archive: ${sum("ndjson + 10 + archive").archived} B of gzip NDJSON archived per batch`);
     for (const name of ["ingest + evaluate", "ingest + 10 matching", "ndjson + 10 matching"]) {
       const e = sum(name);
       console.log(`  ${name}: ${e.statefulMatching} of ${e.statefulEnabled} stateful rules match, ${e.calls} RuleState calls carrying ${e.matched} matches, ${e.alertInputs} alert inputs rendered`);
+    }
+    if (baseModule) {
+      console.log(`A/B against ${BASE} (gross ms, ${ROUNDS} interleaved rounds; diff = this tree − base, per round, then the median):`);
+      for (const s of scenarios.filter((x) => x.name !== "empty" && !x.module && !x.noBase)) {
+        const a = rounds.get(s.name)!, b = rounds.get(`base: ${s.name}`)!;
+        const diffs = a.map((x, i) => x - b[i]!);
+        console.log(`  ${s.name.padEnd(22)} this ${median(a).toFixed(2).padStart(5)}  base ${median(b).toFixed(2).padStart(5)}  diff ${signed(median(diffs))} ms (per round ${diffs.map(signed).join(", ")}; faster in ${diffs.filter((d) => d < 0).length} of ${diffs.length})`);
+      }
     }
     console.log(`  RPC payloads are structuredClone'd (serialize + deserialize) as a stand-in for the V8 serialization of a Durable Object RPC: an upper bound for the Worker's share.`);
     console.log(`  gross includes workerd's HTTP handling and V8's background threads (concurrent GC, compilation), which the main thread's figure leaves out; load average ${loadavg()[0]!.toFixed(1)}, node ${process.version}`);

@@ -27,7 +27,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../workers/env.ts";
 import { applySighting, deviceForIp, type Device, type DeviceTable } from "../workers/network/devices.ts";
-import type { DnsAnswer, Sighting } from "../workers/network/extract.ts";
+import { networkBatchOf, type NetworkBatch, type PackedNetworkBatch } from "../workers/network/payload.ts";
 import { lanEnd, sessionRow } from "../workers/network/session-doc.ts";
 import { DESTINATION_LEARNING_MS, INVENTORY_WINDOW_MS, ewma, isUploadAnomaly, type Baseline, type FactDevice, type NetworkFact } from "../workers/network/facts.ts";
 import { DEFAULT_TIMEOUTS, pairFlows, timedOut, type FlowRecord, type FlowTable, type FlowTimeouts, type Session } from "../workers/network/sessions.ts";
@@ -39,15 +39,7 @@ import { loadOuiTable, macVendor, type VendorOf } from "../workers/network/oui.t
 import { assetTables, type TableSource } from "../workers/network/tables.ts";
 import type { DeviceWrite, SessionRow } from "../workers/store/network.ts";
 
-export interface NetworkBatch {
-  /** The ingest batch key: a batch applied before changes nothing. */
-  key: string;
-  router: string;
-  timeouts?: FlowTimeouts | undefined;
-  flows: FlowRecord[];
-  dns: DnsAnswer[];
-  sightings: Sighting[];
-}
+export type { NetworkBatch } from "../workers/network/payload.ts";
 
 export interface NetworkApplyResult {
   duplicate: boolean;
@@ -105,11 +97,13 @@ export class NetworkState extends DurableObject<Env> {
 
   // --- RPC
 
-  async apply(batch: NetworkBatch): Promise<NetworkApplyResult> {
+  /** One router's batch: its records, or packed by the Worker (workers/network/payload.ts; unpacked here, off the request's CPU). */
+  async apply(input: NetworkBatch | PackedNetworkBatch): Promise<NetworkApplyResult> {
     const now = this.clock();
-    if (this.sql.exec("SELECT 1 FROM applied WHERE batch_key = ?", batch.key).toArray().length) {
+    if (this.sql.exec("SELECT 1 FROM applied WHERE batch_key = ?", input.key).toArray().length) {
       return { duplicate: true, sessions: 0, devicesCreated: 0, pending: this.outboxSize(), facts: [] };
     }
+    const batch = networkBatchOf(input);
     // Sessions this batch closes are its own records' five-tuples, so their families are the batch's.
     // A load that fails throws: the hook keeps the batch's lines as raw events (nothing is lost).
     const [ipTables, oui] = await Promise.all([

@@ -11,51 +11,28 @@
  * by batch key, so a retried batch rewrites the same object. The bucket's own lifecycle rule bounds the
  * archive's retention (docs/operations.md).
  */
+import { archiveObjects, DAY_MS, dayText } from "./archive-objects.ts";
 import { ARCHIVE_RESTORE_MAX_OBJECTS } from "./constants.ts";
 import type { Env } from "./env.ts";
 import type { EventRow, Store } from "./store/store.ts";
 import type { Meter } from "./usage.ts";
 
-const DAY_MS = 86_400_000;
-const dayText = (ms: number) => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
-const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64) || "unknown";
-
-async function gzip(text: string): Promise<Uint8Array> {
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 async function gunzipText(body: ReadableStream): Promise<string> {
   return new Response(body.pipeThrough(new DecompressionStream("gzip"))).text();
 }
 
-/** Writes the batch's rows (one object per event day). Returns the keys written. */
+/** Writes the batch's rows (one object per event day: workers/archive-objects.ts). Returns the keys written. */
 export async function archiveBatch(env: Pick<Env, "ARCHIVE">, batchKey: string, source: string, rows: readonly EventRow[], meter?: Meter): Promise<string[]> {
   const bucket = env.ARCHIVE;
   if (!bucket || rows.length === 0) return [];
-  const byDay = new Map<string, EventRow[]>();
-  for (const r of rows) {
-    const d = dayText(r.ts);
-    const list = byDay.get(d);
-    if (list) list.push(r);
-    else byDay.set(d, [r]);
-  }
   const keys: string[] = [];
-  for (const [day, list] of byDay) {
-    const key = `raw/${day}/${safe(source)}/${safe(batchKey)}.ndjson.gz`;
-    let min = Infinity;
-    let max = -Infinity;
-    for (const r of list) {
-      if (r.ts < min) min = r.ts;
-      if (r.ts > max) max = r.ts;
-    }
-    const body = await gzip(list.map((r) => JSON.stringify(r)).join("\n") + "\n");
-    await bucket.put(key, body, {
+  for (const o of await archiveObjects(batchKey, source, rows)) {
+    await bucket.put(o.key, o.body, {
       httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" },
-      customMetadata: { min_ts: String(min), max_ts: String(max), lines: String(list.length) },
+      customMetadata: o.customMetadata,
     });
     meter?.add("r2_class_a");
-    keys.push(key);
+    keys.push(o.key);
   }
   return keys;
 }

@@ -8,14 +8,18 @@
  * - `/empty`: reads the body and nothing else (the per-request baseline: HTTP, body, response).
  * - `/ingest`: readIngestBody (Content-Type and Content-Encoding as sent: text/plain or NDJSON, gzip)
  *   → prepareBatch → network extraction (workers/network/extract.ts, with each router's NetworkState
- *   payload structuredClone'd as its RPC stand-in) → insertEventStatements → the hourly rollups written
+ *   payload, as workers/network/payload.ts builds it, structuredClone'd as its RPC stand-in) → insertEventStatements
+ *   and the search summary parts (workers/store/summaries.ts) → the hourly rollups written
  *   with the batch record → the D1 binding's request encoding → planBatch of the default rule pack: what
- *   POST /v1/ingest runs, minus I/O. Not included: the optional R2 archive's gzip (native
- *   CompressionStream, only with an ARCHIVE binding) and the usage ledger's one small write.
+ *   POST /v1/ingest runs, minus I/O. Not included: the R2 archive (see `archive=1`) and the usage
+ *   ledger's one small write.
  * - `/evaluate?stateful=N`: the same ingest, then everything evaluateBatch does in the Worker with the
  *   default pack's enabled rules plus bench thresholds up to N enabled stateful rules (N = 10 is the
  *   rule set of bench/evaluate.bench.ts): planBatch, one RPC payload per (rule, shard) call, one
  *   returned firing per call rendered by toAlertInputs.
+ * - `&archive=1` (with /evaluate): also the R2 archive's objects (workers/archive-objects.ts: the rows as
+ *   NDJSON, gzip), which ingest writes when the ARCHIVE bucket is bound (the root wrangler.toml binds
+ *   it); the R2 write itself is I/O.
  *
  * The rule sets are compiled once per isolate, as workers/rules/plan.ts ruleSets caches them.
  */
@@ -28,7 +32,11 @@ import type { Firing } from "../../workers/rules/types.ts";
 import { packMatches } from "../../workers/rules/packed.ts";
 import { insertEventStatements } from "../../workers/store/store.ts";
 import { extractNetwork } from "../../workers/network/extract.ts";
+import { networkRpcBatch } from "../../workers/network/payload.ts";
+import { DEFAULT_TIMEOUTS } from "../../workers/network/sessions.ts";
 import { rollupsOf } from "../../workers/store/rollups.ts";
+import { summariesOf, summaryStatements } from "../../workers/store/summaries.ts";
+import { archiveObjects } from "../../workers/archive-objects.ts";
 import { benchRules, STATEFUL } from "../fixtures.ts";
 
 const setsByStateful = new Map<number, RuleSets>();
@@ -47,8 +55,9 @@ async function ingest(req: Request) {
   const batch = prepareBatch(body.text, body.kind, { ctx: DEFAULT_CONTEXT, batchKey, nowMs: Date.now() });
   // Network visibility: flows, passive DNS and device sightings per router, one RPC payload each.
   let netPayloads = 0;
-  for (const b of extractNetwork(batch.events).routers.values()) netPayloads += structuredClone(b).flows.length >= 0 ? 1 : 0;
-  const statements = insertEventStatements(batch.rows);
+  for (const b of extractNetwork(batch.events).routers.values()) netPayloads += structuredClone(networkRpcBatch(batchKey, b, DEFAULT_TIMEOUTS)).router === b.router ? 1 : 0;
+  // The events' INSERT and, in the same statement batch, their hours' search summary parts.
+  const statements = [...insertEventStatements(batch.rows), ...summaryStatements(summariesOf(batch.rows))];
   const rollups = JSON.stringify(rollupsOf(batch.rows));
   // The D1 binding JSON-encodes each batch request inside the Worker (workerd's d1-api `_send`), which
   // re-escapes our JSON parameter: Worker CPU too.
@@ -94,7 +103,10 @@ export default {
       if (url.pathname === "/evaluate") {
         const sets = setsFor(Number(url.searchParams.get("stateful") ?? 10));
         const { batchKey, batch, summary } = await ingest(req);
-        return Response.json({ ...summary, ...evaluate(sets, batchKey, batch.events) });
+        const evaluated = evaluate(sets, batchKey, batch.events);
+        let archived = 0;
+        if (url.searchParams.get("archive") === "1") for (const o of await archiveObjects(batchKey, "bench-relay", batch.rows)) archived += o.body.byteLength;
+        return Response.json({ ...summary, ...evaluated, archived });
       }
       return new Response("no such scenario", { status: 404 });
     } catch (err) {

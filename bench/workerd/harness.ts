@@ -31,11 +31,15 @@ export function productionCompat(): { date: string; flags: string[] } {
   return { date, flags: [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]!) };
 }
 
-/** Bundles a bench entry (default the ingest one) as `wrangler deploy` would; returns the module's file name in `dir`. */
-export function bundle(dir: string, compat: { date: string; flags: string[] }, entry = "bench/workerd/entry.ts"): string {
-  const config = join(dir, "wrangler.json");
-  writeFileSync(config, JSON.stringify({ name: "porchlight-bench", main: join(root, entry), compatibility_date: compat.date, compatibility_flags: compat.flags }));
-  const out = join(dir, "out");
+/**
+ * Bundles a bench entry (default the ingest one) of the checkout at `from` (this one by default) as
+ * `wrangler deploy` would, into `dir`/`name`; returns the module's file name relative to `dir`.
+ */
+export function bundle(dir: string, compat: { date: string; flags: string[] }, opts: { entry?: string; from?: string; name?: string } = {}): string {
+  const { entry = "bench/workerd/entry.ts", from = root, name = "out" } = opts;
+  const config = join(dir, `wrangler-${name}.json`);
+  writeFileSync(config, JSON.stringify({ name: "porchlight-bench", main: join(from, entry), compatibility_date: compat.date, compatibility_flags: compat.flags }));
+  const out = join(dir, name);
   const r = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out, "--config", config], {
     cwd: dir,
     encoding: "utf8",
@@ -44,7 +48,7 @@ export function bundle(dir: string, compat: { date: string; flags: string[] }, e
   if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.stdout}\n${r.stderr}`);
   const modules = readdirSync(out).filter((f) => /\.m?js$/.test(f));
   if (modules.length !== 1) throw new Error(`expected one bundled module in ${out}, got ${modules.join(", ")}`);
-  return join("out", modules[0]!);
+  return join(name, modules[0]!);
 }
 
 /** A port free right now on 127.0.0.1 (the OS picks it; workerd binds it a moment later). */

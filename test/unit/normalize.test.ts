@@ -297,3 +297,33 @@ describe("flow direction from canonical addresses", () => {
     }), { numRuns: 5000 });
   });
 });
+
+describe("normalize: the timezone callback made once per sender (timezoneOf)", () => {
+  it("answers as a callback made for each line would: senders, hosts and contexts interleaved", () => {
+    // Zones by (host, sender), as the sources table gives them; two contexts that disagree.
+    const zoneOf = (flip: boolean) => (h: string | undefined, ip: string | undefined) =>
+      ((h === "nas") !== flip ? "Europe/Paris" : ip === "10.0.0.2" ? "America/New_York" : ip === undefined ? "Asia/Tokyo" : "UTC");
+    const a: ParseContext = { timezoneFor: zoneOf(false), extractors: [] };
+    const b: ParseContext = { timezoneFor: zoneOf(true), extractors: [] };
+    const line = fc.record({
+      host: fc.constantFrom("nas", "router", "cam"),
+      sender: fc.constantFrom("192.168.1.1", "10.0.0.2", undefined),
+      ctx: fc.constantFrom(a, b),
+      form: fc.constantFrom("bsd", "5424"),
+    });
+    fc.assert(fc.property(fc.array(line, { minLength: 1, maxLength: 30 }), (lines) => {
+      const inputs = lines.map(({ host, sender, form }, i) => ({
+        raw: form === "bsd" ? `<13>Nov 22 10:00:0${i % 10} ${host} app: x` : `<13>1 2026-11-22T10:00:00 ${host} app - - - x`,
+        receivedAt: RECEIVED, ...(sender ? { sourceIp: sender } : {}), transport: "udp" as const,
+      }));
+      // The batch as ingest parses it (one context or the other, line after line), then each line
+      // under a context object never seen before, which gets a callback of its own: the reference.
+      const got = inputs.map((input, i) => normalize(input, lines[i]!.ctx, "k", i));
+      const want = inputs.map((input, i) => {
+        const ctx = lines[i]!.ctx;
+        return normalize(input, { timezoneFor: (h, ip) => ctx.timezoneFor(h, ip), extractors: ctx.extractors }, "k", i);
+      });
+      expect(got).toEqual(want);
+    }), { numRuns: 300 });
+  });
+});

@@ -7,6 +7,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { restoreRange } from "../../workers/archive.ts";
+import { gzipText } from "../../workers/archive-objects.ts";
+import { generateCorpus } from "../../bench/corpus.ts";
 import { storeOf } from "../../workers/store/d1.ts";
 import { api, ingest } from "./api-client.ts";
 
@@ -37,6 +39,14 @@ describe("raw archive in R2", () => {
     expect(rows.map((x) => x.raw)).toEqual(lines.slice(0, 2));
     expect(rows[0]).toMatchObject({ host, dataset: "sshd", src_ip: "198.51.100.1", ts: d1 });
     await b!.arrayBuffer();
+  });
+
+  it("gzips as CompressionStream does, byte for byte (node:zlib in one call instead of a stream)", async () => {
+    const texts = ["", "one line\n", generateCorpus(1000).join("\n") + "\n", "é ✓ \u{1f600} \ud800 lone surrogate\n".repeat(500)];
+    for (const text of texts) {
+      const viaStream = new Uint8Array(await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+      expect([...gzipText(text)]).toEqual([...viaStream]);
+    }
   });
 
   it("restores a day that retention deleted back into search, idempotently", async () => {

@@ -15,6 +15,7 @@ import { versionedCache } from "../settings-cache.ts";
 import type { NetworkStore } from "../store/network.ts";
 import { extractNetwork, routerOf } from "./extract.ts";
 import { factEvent } from "./facts.ts";
+import { networkRpcBatch } from "./payload.ts";
 import { DEFAULT_TIMEOUTS, type FlowTimeouts } from "./sessions.ts";
 
 export interface NetworkSettings {
@@ -57,7 +58,8 @@ export async function ingestNetwork(env: Env, batchKey: string, events: readonly
   await Promise.all([...x.routers.values()].map(async (b) => {
     try {
       const stub = env.NETWORK.get(env.NETWORK.idFromName(b.router));
-      const r = await stub.apply({ key: batchKey, router: b.router, timeouts: settings.timeouts, flows: b.flows, dns: b.dns, sightings: b.sightings });
+      // Packed, repeated sightings compacted: the payload's serialization is this request's CPU.
+      const r = await stub.apply(networkRpcBatch(batchKey, b, settings.timeouts));
       out.sessions += r.sessions;
       r.facts.forEach((f, i) => out.events.push(factEvent(b.router, batchKey, i, f)));
       ok.add(b.router);

@@ -55,12 +55,32 @@ export function normalize(input: RawInput, ctx: ParseContext, batchKey?: string,
   }
 }
 
+// Pure cache of timezoneOf: the callback of the last (context, sender).
+let tzCtx: ParseContext | null = null;
+let tzSourceIp: string | undefined;
+let tzFn: (hostname: string | undefined) => string = () => "UTC";
+
+/**
+ * The parser's timezone callback for lines of `sourceIp` under `ctx`: `(host) => ctx.timezoneFor(host,
+ * sourceIp)`, made once per run of lines from one sender instead of once per line (the bundler wraps each
+ * named closure in a call that sets its name, Object.defineProperty, so a closure per line cost ≈0.2 ms
+ * per 1000 lines in workerd). It calls ctx.timezoneFor at each use, so it answers as a fresh one would.
+ */
+export function timezoneOf(ctx: ParseContext, sourceIp: string | undefined): (hostname: string | undefined) => string {
+  if (ctx !== tzCtx || sourceIp !== tzSourceIp) {
+    tzCtx = ctx;
+    tzSourceIp = sourceIp;
+    tzFn = (host) => ctx.timezoneFor(host, sourceIp);
+  }
+  return tzFn;
+}
+
 function build(
   raw: string, receivedAt: number, input: RawInput, ctx: ParseContext, batchKey: string | undefined, index: number | undefined,
   truncated: boolean,
 ): EcsEvent {
   const sourceIp = input.sourceIp;
-  const syslog = parseSyslog(raw, { receivedAt, timezone: (host) => ctx.timezoneFor(host, sourceIp) });
+  const syslog = parseSyslog(raw, { receivedAt, timezone: timezoneOf(ctx, sourceIp) });
   let ts = syslog.timestamp;
   if (ts === undefined || !Number.isFinite(ts) || ts < 0 || ts > MAX_TS) ts = receivedAt;
   ts = Math.floor(ts); // whole ms: a timestamp's µs are not kept

@@ -261,6 +261,16 @@ export const newIsoScan = (): IsoScan => ({ wall: 0, micros: 0, offsetMs: 0, has
 const FRACTION_WEIGHT = [100, 10, 1, 100, 10, 1];
 
 /**
+ * scanIso's failure: records where and answers false. A module function, not a closure made per call:
+ * the bundler wraps each named closure in a call that sets its name (Object.defineProperty), once per
+ * scanned time.
+ */
+function failAt(iso: IsoScan, at: number): boolean {
+  iso.errAt = at;
+  return false;
+}
+
+/**
  * Scans `YYYY-MM-DDThh:mm:ss[.frac][Z|±hh:mm]` at `i`. strict = RFC 5424 §6.2.3 exactly (upper-case T
  * and Z, 1-6 fraction digits, offset required, existing calendar date). Lenient (real-world ISO 8601 of
  * BSD-style lines) also takes lower-case t/z, a space instead of T, up to 9 fraction digits, ±hhmm or
@@ -269,39 +279,35 @@ const FRACTION_WEIGHT = [100, 10, 1, 100, 10, 1];
  */
 export function scanIso(s: string, i: number, strict: boolean, iso: IsoScan): boolean {
   iso.dayOutOfRange = false;
-  const fail = (at: number): boolean => {
-    iso.errAt = at;
-    return false;
-  };
   let p = i;
-  for (let k = 0; k < 4; k++) if (digitAt(s, p + k) < 0) return fail(p + k);
+  for (let k = 0; k < 4; k++) if (digitAt(s, p + k) < 0) return failAt(iso, p + k);
   const y = digitAt(s, p) * 1000 + digitAt(s, p + 1) * 100 + digitAt(s, p + 2) * 10 + digitAt(s, p + 3);
   p += 4;
-  if (s.charCodeAt(p) !== 45 /* - */) return fail(p);
+  if (s.charCodeAt(p) !== 45 /* - */) return failAt(iso, p);
   p++;
   const mo = twoDigits(s, p);
-  if (mo < 1 || mo > 12) return fail(mo < 0 && digitAt(s, p) >= 0 ? p + 1 : p);
+  if (mo < 1 || mo > 12) return failAt(iso, mo < 0 && digitAt(s, p) >= 0 ? p + 1 : p);
   p += 2;
-  if (s.charCodeAt(p) !== 45) return fail(p);
+  if (s.charCodeAt(p) !== 45) return failAt(iso, p);
   p++;
   const d = twoDigits(s, p);
-  if (d < 1 || d > 31) return fail(p);
+  if (d < 1 || d > 31) return failAt(iso, p);
   p += 2;
   const sep = s.charCodeAt(p);
-  if (!(sep === 84 /* T */ || (!strict && (sep === 116 /* t */ || sep === 32)))) return fail(p);
+  if (!(sep === 84 /* T */ || (!strict && (sep === 116 /* t */ || sep === 32)))) return failAt(iso, p);
   p++;
   const h = twoDigits(s, p);
-  if (h < 0 || h > 23) return fail(p);
+  if (h < 0 || h > 23) return failAt(iso, p);
   p += 2;
-  if (s.charCodeAt(p) !== 58 /* : */) return fail(p);
+  if (s.charCodeAt(p) !== 58 /* : */) return failAt(iso, p);
   p++;
   const mi = twoDigits(s, p);
-  if (mi < 0 || mi > 59) return fail(p);
+  if (mi < 0 || mi > 59) return failAt(iso, p);
   p += 2;
-  if (s.charCodeAt(p) !== 58) return fail(p);
+  if (s.charCodeAt(p) !== 58) return failAt(iso, p);
   p++;
   let sec = twoDigits(s, p);
-  if (sec < 0 || sec > (strict ? 59 : 60)) return fail(p);
+  if (sec < 0 || sec > (strict ? 59 : 60)) return failAt(iso, p);
   if (sec === 60) sec = 59; // leap second: keep the instant inside the minute
   p += 2;
   let ms = 0;
@@ -312,7 +318,7 @@ export function scanIso(s: string, i: number, strict: boolean, iso: IsoScan): bo
     // Lenient: any number of digits (syslog-ng accepts 60); only the first 6 count.
     const max = strict ? 6 : 64;
     while (digitAt(s, p) >= 0) {
-      if (p - start >= max) return fail(p);
+      if (p - start >= max) return failAt(iso, p);
       const k = p - start;
       if (k < 6) {
         const w = FRACTION_WEIGHT[k]!;
@@ -321,7 +327,7 @@ export function scanIso(s: string, i: number, strict: boolean, iso: IsoScan): bo
       }
       p++;
     }
-    if (p === start) return fail(p);
+    if (p === start) return failAt(iso, p);
   }
   const z = s.charCodeAt(p);
   let offsetMs = 0;
@@ -330,29 +336,29 @@ export function scanIso(s: string, i: number, strict: boolean, iso: IsoScan): bo
     p++;
   } else if (z === 43 /* + */ || z === 45 /* - */) {
     const oh = twoDigits(s, p + 1);
-    if (oh < 0 || oh > 23) return fail(p + 1 + (digitAt(s, p + 1) >= 0 && oh > 23 ? 1 : 0));
+    if (oh < 0 || oh > 23) return failAt(iso, p + 1 + (digitAt(s, p + 1) >= 0 && oh > 23 ? 1 : 0));
     let q = p + 3;
     let om = 0;
     if (s.charCodeAt(q) === 58) {
       om = twoDigits(s, q + 1);
-      if (om < 0 || om > 59) return fail(q + 1 + (digitAt(s, q + 1) >= 0 && om > 59 ? 1 : 0));
+      if (om < 0 || om > 59) return failAt(iso, q + 1 + (digitAt(s, q + 1) >= 0 && om > 59 ? 1 : 0));
       q += 3;
     } else if (strict) {
-      return fail(q);
+      return failAt(iso, q);
     } else if (twoDigits(s, q) >= 0) {
       om = twoDigits(s, q);
-      if (om > 59) return fail(q);
+      if (om > 59) return failAt(iso, q);
       q += 2;
     }
     offsetMs = (z === 45 ? -1 : 1) * (oh * 60 + om) * 60_000;
     p = q;
   } else {
-    if (strict) return fail(p);
+    if (strict) return failAt(iso, p);
     hasZone = false;
   }
   if (d > daysInMonth(y, mo)) {
     iso.dayOutOfRange = true; // "2003-09-31": well-formed but not a calendar date
-    return fail(p);
+    return failAt(iso, p);
   }
   iso.wall = utcMs(y, mo, d, h, mi, sec, ms);
   iso.micros = us;

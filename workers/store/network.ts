@@ -16,7 +16,8 @@
 import { D1_MAX_BOUND_PARAMS } from "../constants.ts";
 import { PorchlightError } from "../errors.ts";
 import { INSERT_MAX_BYTES } from "./wire.ts";
-import { lateMark } from "./retention.ts";
+import { DEVICE_HOURS_UPSERT, lateMark } from "./retention.ts";
+import { lowerBound } from "../parse/id.ts";
 import type { Sql, SqlStatement } from "./types.ts";
 import type { ApiDevice } from "../api-types.ts";
 export type { ApiDevice };
@@ -106,30 +107,7 @@ export function sessionInserts(rows: readonly SessionRow[]): SqlStatement[] {
 }
 
 /** Adds an inserted device_hours row into an existing one (the SELECT before it ends in WHERE, as an upsert must). */
-const DEVICE_HOURS_ADD =
-  "AND true ON CONFLICT (device_id, hour) DO UPDATE SET bytes_out = bytes_out + excluded.bytes_out, bytes_in = bytes_in + excluded.bytes_in, sessions = sessions + excluded.sessions";
-
-/**
- * A batch's sessions added to their devices' hours (device_hours: kept after retention deletes the
- * sessions). Runs before the sessions' insert in the same transaction and counts only sessions not
- * stored yet, so a retried write (the outbox's) adds nothing twice, as the sessions' INSERT OR IGNORE
- * stores nothing twice. One written row per device and hour in the batch.
- */
-function deviceHourAdds(rows: readonly SessionRow[]): SqlStatement[] {
-  const seen = new Set<string>();
-  const owned = rows
-    .filter((r) => r.device_id !== null && !seen.has(r.id) && seen.add(r.id))
-    .map((r) => ({ id: r.id, device_id: r.device_id, start: r.start, src_bytes: r.src_bytes, dst_bytes: r.dst_bytes }));
-  return jsonChunks(owned).map((p) => ({
-    sql:
-      "INSERT INTO device_hours (device_id, hour, bytes_out, bytes_in, sessions) " +
-      "SELECT json_extract(value, '$.device_id') AS d, (json_extract(value, '$.start') / 3600000) * 3600000 AS h, " +
-      "sum(coalesce(json_extract(value, '$.src_bytes'), 0)), sum(coalesce(json_extract(value, '$.dst_bytes'), 0)), count(*) FROM json_each(?1) " +
-      "WHERE NOT EXISTS (SELECT 1 FROM flow_sessions f WHERE f.id = json_extract(value, '$.id')) GROUP BY d, h HAVING true " +
-      "ON CONFLICT (device_id, hour) DO UPDATE SET bytes_out = bytes_out + excluded.bytes_out, bytes_in = bytes_in + excluded.bytes_in, sessions = sessions + excluded.sessions",
-    params: [p],
-  }));
-}
+const DEVICE_HOURS_ADD = `AND true ${DEVICE_HOURS_UPSERT}`;
 
 const DEVICE_COLS = ["id", "router", "mac", "macs", "ips", "hostname", "client_id", "vendor", "randomized", "first_seen", "last_seen", "left", "learned"] as const;
 const DEVICE_UPSERT =
@@ -352,12 +330,18 @@ async function destinationTalkers(sql: Sql, by: DestinationBy, key: string | num
 
 /**
  * Bytes per hour (of session start) of one device, for the hours that start at or after `fromMs`'s hour:
- * [{hour (ms), bytes_out, bytes_in, sessions}] ascending. From device_hours, so it outlives the sessions.
+ * [{hour (ms), bytes_out, bytes_in, sessions}] ascending. The sessions still stored, plus device_hours,
+ * where the retention sweep adds the sessions it deletes (store/retention.ts): the history outlives them.
  */
 async function deviceHourly(sql: Sql, deviceId: string, fromMs: number): Promise<{ hour: number; bytes_out: number; bytes_in: number; sessions: number }[]> {
+  const hour = Math.floor(fromMs / 3_600_000) * 3_600_000;
   const [r] = await sql.batch([{
-    sql: "SELECT hour, bytes_out, bytes_in, sessions FROM device_hours WHERE device_id = ?2 AND hour >= ?1 ORDER BY hour",
-    params: [Math.floor(fromMs / 3_600_000) * 3_600_000, deviceId],
+    sql:
+      "SELECT hour, sum(bytes_out) AS bytes_out, sum(bytes_in) AS bytes_in, sum(sessions) AS sessions FROM (" +
+      "SELECT hour, bytes_out, bytes_in, sessions FROM device_hours WHERE device_id = ?2 AND hour >= ?1 UNION ALL " +
+      "SELECT (start / 3600000) * 3600000 AS hour, sum(coalesce(src_bytes, 0)), sum(coalesce(dst_bytes, 0)), count(*) " +
+      "FROM flow_sessions WHERE id >= ?3 AND start >= ?1 AND device_id = ?2 GROUP BY 1) GROUP BY hour ORDER BY hour",
+    params: [hour, deviceId, lowerBound(hour)],
   }]);
   return r!.rows.map((x) => ({ hour: Number(x.hour), bytes_out: Number(x.bytes_out), bytes_in: Number(x.bytes_in), sessions: Number(x.sessions) }));
 }
@@ -414,7 +398,7 @@ export interface NetworkStore {
 
 export const networkQueries = (sql: Sql): NetworkStore => ({
   async writeNetwork(w) {
-    const stmts = [...deviceUpserts(w.devices), ...deviceHourAdds(w.sessions), ...sessionInserts(w.sessions), ...w.folds.flatMap((f) => deviceFold(f.from, f.to))];
+    const stmts = [...deviceUpserts(w.devices), ...sessionInserts(w.sessions), ...w.folds.flatMap((f) => deviceFold(f.from, f.to))];
     // A session is written when it ends, often after the sweep passed its start: retention.ts's late mark.
     if (w.sessions.length) stmts.push(lateMark("flow_sessions", w.sessions, (s) => s.start, Date.now()));
     if (stmts.length) await sql.batch(stmts);

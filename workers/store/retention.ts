@@ -25,6 +25,10 @@ import { stmt } from "./sql.ts";
 import type { Sql, SqlStatement } from "./types.ts";
 
 /** Dataset key of the default period. */
+/** Adds an inserted device_hours row into an existing one (store/network.ts folds devices the same way). */
+export const DEVICE_HOURS_UPSERT =
+  "ON CONFLICT (device_id, hour) DO UPDATE SET bytes_out = bytes_out + excluded.bytes_out, bytes_in = bytes_in + excluded.bytes_in, sessions = sessions + excluded.sessions";
+
 export const DEFAULT_DATASET = "*";
 /** Policy key of network sessions (flow_sessions); dataset names cannot start with `@`. */
 export const SESSIONS_KEY = "@sessions";
@@ -174,14 +178,26 @@ export const retentionQueries = (sql: Sql): RetentionStore => ({
     const filter = group === null ? "" : p.others ? ` AND ${group} NOT IN (SELECT value FROM json_each(?4))` : ` AND ${group} IN (SELECT value FROM json_each(?4))`;
     const params: unknown[] = [from, next, p.horizonMs];
     if (group !== null) params.push(JSON.stringify(p.others ? p.exclude : p.datasets));
+    // Sessions leave their bytes per device and hour behind (device_hours, read with the sessions still
+    // stored: store/network.ts deviceHourly), in the transaction that deletes them: counted exactly once.
+    const keep = p.table === "flow_sessions"
+      ? [stmt(
+          "INSERT INTO device_hours (device_id, hour, bytes_out, bytes_in, sessions) SELECT device_id, (start / 3600000) * 3600000 AS h, " +
+            "sum(coalesce(src_bytes, 0)), sum(coalesce(dst_bytes, 0)), count(*) FROM flow_sessions " +
+            `WHERE id > ?1 AND id <= ?2 AND start < ?3 AND device_id IS NOT NULL GROUP BY device_id, h HAVING true ${DEVICE_HOURS_UPSERT}`,
+          from, next, p.horizonMs,
+        )]
+      : [];
     const results = await sql.batch([
+      ...keep,
       stmt(`DELETE FROM ${p.table} WHERE id > ?1 AND id <= ?2 AND "${time}" < ?3${filter} RETURNING ${group ?? `'${p.table}'`} AS grp`, ...params),
       move!,
     ]);
+    const del = results[keep.length]!;
     const deleted: Record<string, number> = Object.create(null);
-    for (const r of results[0]!.rows) deleted[String(r.grp)] = (deleted[String(r.grp)] ?? 0) + 1;
+    for (const r of del.rows) deleted[String(r.grp)] = (deleted[String(r.grp)] ?? 0) + 1;
     // libSQL reports no affected rows for a statement with RETURNING: each returned row was one deleted.
-    const written = results.reduce((s, r) => s + r.rowsWritten, 0) + Math.max(0, results[0]!.rows.length - results[0]!.rowsWritten);
+    const written = results.reduce((s, r) => s + r.rowsWritten, 0) + Math.max(0, del.rows.length - del.rowsWritten);
     return { scanned: rows.length, deleted, rowsWritten: written, done };
   },
 });

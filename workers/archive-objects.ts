@@ -1,54 +1,78 @@
 /**
- * The R2 archive's objects of one ingest batch (workers/archive.ts writes them): per UTC event day, the
- * key, the gzip NDJSON body of the day's rows and the metadata a restore filters on. Pure; apart so
- * that the workerd bench times exactly what ingest does.
+ * The R2 archive's objects of one ingest batch (workers/archive.ts writes them): the request body as it
+ * arrived (the relay's gzip NDJSON, or text), so archiving costs the Worker no compression: gzip of the
+ * rows' NDJSON was ≈ 8.7 ms of CPU per 1000 lines, over the Free plan's 10 ms with the rest of ingest.
+ *
+ *   raw/<YYYY-MM-DD>/<source>/<batch key>.<ndjson|txt>[.gz]   the body; its day is the day of the
+ *                                                             batch's earliest event
+ *   raw/<YYYY-MM-DD>/<source>/<batch key>.ref                 empty, one per other event day of the
+ *                                                             batch, pointing at the body (`ref`)
+ *
+ * Each object's customMetadata holds the time range of the batch's events on that day (`min_ts`,
+ * `max_ts`: a restore skips what misses its range) and what re-parsing needs: the exact batch key (event
+ * ids are derived from it), the receive time ingest used for lines without a time, the sender's address
+ * and the body's kind. Pure; apart so that the workerd bench times exactly what ingest does.
  */
-import { gzipSync } from "node:zlib";
+import type { BodyKind } from "./ingest/body.ts";
 import type { EventRow } from "./store/types.ts";
-
-export interface ArchiveObject {
-  key: string;
-  body: Uint8Array;
-  customMetadata: { min_ts: string; max_ts: string; lines: string };
-}
 
 export const DAY_MS = 86_400_000;
 /** The UTC day of a time (ms), YYYY-MM-DD: the archive's day prefix. */
 export const dayText = (ms: number) => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64) || "unknown";
 
-/**
- * gzip (zlib's default level) in one native call. Byte for byte what CompressionStream("gzip") makes of
- * the same text in workerd (test/workers/archive.test.ts), without the stream pipeline around it
- * (≈0.35 ms of a 1000-line batch's CPU). The compression itself is most of the archive's cost.
- */
-export function gzipText(text: string): Uint8Array {
-  const z = gzipSync(text);
-  return new Uint8Array(z.buffer, z.byteOffset, z.byteLength);
+/** How to parse an archived body again (customMetadata values are strings). */
+export interface ArchiveMeta {
+  min_ts: string;
+  max_ts: string;
+  lines: string;
+  kind: BodyKind;
+  batch_key: string;
+  now_ms: string;
+  client_ip: string;
 }
 
-/** `raw/<YYYY-MM-DD>/<source>/<batch key>.ndjson.gz` per event day of the rows, with its body and time range. */
-export async function archiveObjects(batchKey: string, source: string, rows: readonly EventRow[]): Promise<ArchiveObject[]> {
-  const byDay = new Map<string, EventRow[]>();
+export interface ArchiveObject {
+  key: string;
+  /** The body object, or a pointer (`ref`: the body's key) for another event day. */
+  ref: string | null;
+  gzip: boolean;
+  customMetadata: ArchiveMeta & { ref?: string };
+}
+
+/** The batch as it arrived: what archiveObjects needs besides its rows. */
+export interface ArchivedBody {
+  kind: BodyKind;
+  gzip: boolean;
+  batchKey: string;
+  nowMs: number;
+  clientIp: string | null;
+}
+
+/** The objects of one batch: its body under the day of its earliest event, a pointer for each other day. */
+export function archiveObjects(source: string, body: ArchivedBody, rows: readonly EventRow[]): ArchiveObject[] {
+  const byDay = new Map<string, { min: number; max: number; n: number }>();
   for (const r of rows) {
     const d = dayText(r.ts);
-    const list = byDay.get(d);
-    if (list) list.push(r);
-    else byDay.set(d, [r]);
-  }
-  const out: ArchiveObject[] = [];
-  for (const [day, list] of byDay) {
-    let min = Infinity;
-    let max = -Infinity;
-    for (const r of list) {
-      if (r.ts < min) min = r.ts;
-      if (r.ts > max) max = r.ts;
+    const x = byDay.get(d);
+    if (!x) byDay.set(d, { min: r.ts, max: r.ts, n: 1 });
+    else {
+      if (r.ts < x.min) x.min = r.ts;
+      if (r.ts > x.max) x.max = r.ts;
+      x.n++;
     }
-    out.push({
-      key: `raw/${day}/${safe(source)}/${safe(batchKey)}.ndjson.gz`,
-      body: gzipText(list.map((r) => JSON.stringify(r)).join("\n") + "\n"),
-      customMetadata: { min_ts: String(min), max_ts: String(max), lines: String(list.length) },
-    });
   }
-  return out;
+  const days = [...byDay].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  if (days.length === 0) return [];
+  const name = `${safe(source)}/${safe(body.batchKey)}`;
+  const bodyKey = `raw/${days[0]![0]}/${name}.${body.kind === "ndjson" ? "ndjson" : "txt"}${body.gzip ? ".gz" : ""}`;
+  return days.map(([day, x], i) => {
+    const meta: ArchiveMeta = {
+      min_ts: String(x.min), max_ts: String(x.max), lines: String(x.n), kind: body.kind,
+      batch_key: body.batchKey, now_ms: String(body.nowMs), client_ip: body.clientIp ?? "",
+    };
+    return i === 0
+      ? { key: bodyKey, ref: null, gzip: body.gzip, customMetadata: meta }
+      : { key: `raw/${day}/${name}.ref`, ref: bodyKey, gzip: false, customMetadata: { ...meta, ref: bodyKey } };
+  });
 }

@@ -1,35 +1,40 @@
 /**
  * The raw archive in R2 (binding ARCHIVE; optional: without it nothing is archived). Every accepted
- * ingest batch is written as gzip NDJSON of its stored rows (the EventRow: typed columns, `raw` and
- * `doc`, so a restore is the same row again), one object per UTC event day of the batch:
- *
- *   raw/<YYYY-MM-DD>/<source>/<batch key>.ndjson.gz   customMetadata {min_ts, max_ts, lines}
- *
- * `source` is the relay's name (sanitised). The object listing of a day prefix, with its metadata, is
- * the index: a restore lists the days of its range, skips objects whose [min_ts, max_ts] misses it, and
- * inserts the rows inside it (INSERT OR IGNORE: restoring twice stores nothing twice). Objects are keyed
- * by batch key, so a retried batch rewrites the same object. The bucket's own lifecycle rule bounds the
- * archive's retention (docs/operations.md).
+ * ingest batch is kept as it arrived, its request body unchanged (the relay's gzip NDJSON), under the
+ * day of its earliest event, with a pointer object for each other day its events fall on
+ * (workers/archive-objects.ts has the layout). The object listing of a day prefix, with its metadata,
+ * is the index: a restore lists the days of its range, skips objects whose [min_ts, max_ts] misses it,
+ * parses each body again as ingest did (same batch key, receive time and sender, so the same event ids;
+ * parse settings as they are now) and inserts the events inside the range (INSERT OR IGNORE: restoring
+ * twice stores nothing twice). Objects are keyed by batch key, so a retried batch rewrites the same
+ * objects. The bucket's own lifecycle rule bounds the archive's retention (docs/operations.md).
+ * Objects of earlier builds (the rows as gzip NDJSON, no `kind` in their metadata) still restore.
  */
-import { archiveObjects, DAY_MS, dayText } from "./archive-objects.ts";
+import { archiveObjects, DAY_MS, dayText, type ArchivedBody } from "./archive-objects.ts";
 import { ARCHIVE_RESTORE_MAX_OBJECTS } from "./constants.ts";
 import type { Env } from "./env.ts";
+import { prepareBatch } from "./ingest/batch.ts";
+import { decodeUtf8, type BodyKind } from "./ingest/body.ts";
+import { parseContextFor } from "./ingest/context.ts";
 import type { EventRow, Store } from "./store/store.ts";
 import type { Meter } from "./usage.ts";
 
-async function gunzipText(body: ReadableStream): Promise<string> {
-  return new Response(body.pipeThrough(new DecompressionStream("gzip"))).text();
+async function gunzipBytes(bytes: ArrayBuffer): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
 }
 
-/** Writes the batch's rows (one object per event day: workers/archive-objects.ts). Returns the keys written. */
-export async function archiveBatch(env: Pick<Env, "ARCHIVE">, batchKey: string, source: string, rows: readonly EventRow[], meter?: Meter): Promise<string[]> {
+/**
+ * Writes the batch's body as it arrived (`bytes`, gzip or not as `body.gzip` says) and a pointer for each
+ * other event day of its rows. Returns the keys written.
+ */
+export async function archiveBatch(env: Pick<Env, "ARCHIVE">, source: string, body: ArchivedBody, bytes: ArrayBuffer, rows: readonly EventRow[], meter?: Meter): Promise<string[]> {
   const bucket = env.ARCHIVE;
   if (!bucket || rows.length === 0) return [];
   const keys: string[] = [];
-  for (const o of await archiveObjects(batchKey, source, rows)) {
-    await bucket.put(o.key, o.body, {
-      httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" },
-      customMetadata: o.customMetadata,
+  for (const o of archiveObjects(source, body, rows)) {
+    await bucket.put(o.key, o.ref === null ? bytes : new Uint8Array(0), {
+      httpMetadata: o.ref === null ? { contentType: body.kind === "ndjson" ? "application/x-ndjson" : "text/plain; charset=utf-8", ...(o.gzip ? { contentEncoding: "gzip" } : {}) } : {},
+      customMetadata: { ...o.customMetadata },
     });
     meter?.add("r2_class_a");
     keys.push(o.key);
@@ -57,6 +62,8 @@ export interface RestoreReport {
  */
 export async function restoreRange(bucket: R2Bucket, store: Store, from: number, to: number, cursor: string | null, meter?: Meter, maxObjects = ARCHIVE_RESTORE_MAX_OBJECTS): Promise<RestoreReport> {
   const report: RestoreReport = { from: new Date(from).toISOString(), to: new Date(to).toISOString(), objects: 0, rows: 0, restored: 0, already_stored: 0, complete: true, cursor: null };
+  const read = new Set<string>();
+  let ctx: ReturnType<typeof parseContextFor> | undefined;
   for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= to; day += DAY_MS) {
     const prefix = `raw/${dayText(day)}/`;
     if (cursor && cursor.slice(0, prefix.length) > prefix) continue; // days before the cursor's are done
@@ -72,15 +79,16 @@ export async function restoreRange(bucket: R2Bucket, store: Store, from: number,
           report.complete = false;
           return report;
         }
-        const got = await bucket.get(obj.key);
+        // A pointer names the body; a body reached from two days of one range is read once per call.
+        const bodyKey = obj.customMetadata?.ref ?? obj.key;
+        report.cursor = obj.key;
+        if (read.has(bodyKey)) continue;
+        read.add(bodyKey);
+        const got = await bucket.get(bodyKey);
         meter?.add("r2_class_b");
         report.objects++;
-        report.cursor = obj.key;
         if (!got) continue; // deleted meanwhile (lifecycle)
-        const rows = (await gunzipText(got.body))
-          .split("\n")
-          .filter((l) => l)
-          .map((l) => JSON.parse(l) as EventRow)
+        const rows = (await archivedRows(got, () => (ctx ??= store.settingsVersion().then((v) => parseContextFor(store, v)))))
           .filter((r) => r.ts >= from && r.ts <= to);
         report.rows += rows.length;
         if (rows.length) {
@@ -95,4 +103,20 @@ export async function restoreRange(bucket: R2Bucket, store: Store, from: number,
   }
   report.cursor = null;
   return report;
+}
+
+/** The rows of one archived object: its body parsed again as ingest did, or an earlier build's rows. */
+async function archivedRows(got: R2ObjectBody, context: () => ReturnType<typeof parseContextFor>): Promise<EventRow[]> {
+  const meta = got.customMetadata ?? {};
+  const raw = await got.arrayBuffer();
+  const gzip = got.httpMetadata?.contentEncoding === "gzip";
+  const text = decodeUtf8(gzip ? await gunzipBytes(raw) : new Uint8Array(raw));
+  if (meta.kind === undefined) return text.split("\n").filter((l) => l).map((l) => JSON.parse(l) as EventRow);
+  const batch = prepareBatch(text, meta.kind as BodyKind, {
+    ctx: await context(),
+    batchKey: meta.batch_key ?? "",
+    nowMs: Number(meta.now_ms),
+    ...(meta.client_ip ? { clientIp: meta.client_ip } : {}),
+  });
+  return batch.rows;
 }

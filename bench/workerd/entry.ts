@@ -17,9 +17,9 @@
  *   default pack's enabled rules plus bench thresholds up to N enabled stateful rules (N = 10 is the
  *   rule set of bench/evaluate.bench.ts): planBatch, one RPC payload per (rule, shard) call, one
  *   returned firing per call rendered by toAlertInputs.
- * - `&archive=1` (with /evaluate): also the R2 archive's objects (workers/archive-objects.ts: the rows as
- *   NDJSON, gzip), which ingest writes when the ARCHIVE bucket is bound (the root wrangler.toml binds
- *   it); the R2 write itself is I/O.
+ * - `&archive=1` (with /evaluate): also what ingest does for the R2 archive when the ARCHIVE bucket is
+ *   bound (the root wrangler.toml binds it): a copy of the request body read as it arrived and the
+ *   objects' metadata (workers/archive-objects.ts); the R2 write itself is I/O.
  *
  * The rule sets are compiled once per isolate, as workers/rules/plan.ts ruleSets caches them.
  */
@@ -102,10 +102,15 @@ export default {
       }
       if (url.pathname === "/evaluate") {
         const sets = setsFor(Number(url.searchParams.get("stateful") ?? 10));
+        const copy = url.searchParams.get("archive") === "1" ? req.clone() : null;
         const { batchKey, batch, summary } = await ingest(req);
         const evaluated = evaluate(sets, batchKey, batch.events);
         let archived = 0;
-        if (url.searchParams.get("archive") === "1") for (const o of await archiveObjects(batchKey, "bench-relay", batch.rows)) archived += o.body.byteLength;
+        if (copy) {
+          const bytes = await copy.arrayBuffer();
+          const meta = { kind: summary.kind, gzip: req.headers.get("content-encoding") === "gzip", batchKey, nowMs: Date.now(), clientIp: null };
+          for (const o of archiveObjects("bench-relay", meta, batch.rows)) archived += o.ref === null ? bytes.byteLength : 0;
+        }
         return Response.json({ ...summary, ...evaluated, archived });
       }
       return new Response("no such scenario", { status: 404 });

@@ -1,16 +1,18 @@
 /**
  * The raw archive with wrangler's local R2 (binding ARCHIVE from wrangler.toml) and real D1: an ingest
- * batch lands as gzip NDJSON under raw/<day>/<source>/, one object per event day with its time range in
- * the metadata; a day deleted from search by retention comes back with POST /v1/archive/restore, twice
- * without duplicates, and a budget-limited restore continues from its cursor.
+ * batch lands as it arrived (the relay's gzip NDJSON byte for byte, or text) under raw/<day of its
+ * earliest event>/<source>/, with a pointer object for each other event day and the time ranges in the
+ * metadata; a day deleted from search by retention comes back with POST /v1/archive/restore (the body
+ * parsed again: the same event ids), twice without duplicates, also through a pointer; an earlier
+ * build's object (the rows as gzip NDJSON) still restores; a budget-limited restore continues from its
+ * cursor.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { restoreRange } from "../../workers/archive.ts";
-import { gzipText } from "../../workers/archive-objects.ts";
-import { generateCorpus } from "../../bench/corpus.ts";
+import { relayNdjson } from "../../bench/corpus.ts";
 import { storeOf } from "../../workers/store/d1.ts";
-import { api, ingest } from "./api-client.ts";
+import { api, gzip, ingest } from "./api-client.ts";
 
 const DAY = 86_400_000;
 const line = (ms: number, host: string, i: number) => `<38>1 ${new Date(ms).toISOString()} ${host} sshd 1 - - Failed password for root from 198.51.100.${i % 200} port ${40000 + i} ssh2`;
@@ -25,28 +27,58 @@ async function gunzip(body: ReadableStream): Promise<string> {
 }
 
 describe("raw archive in R2", () => {
-  it("writes each accepted batch as gzip NDJSON per event day and source, with its time range as metadata", async () => {
+  it("keeps a text batch as it arrived under the day of its earliest event, a pointer for the next day, the time ranges as metadata", async () => {
     const host = `arch-${Date.now().toString(36)}`;
     const d1 = Date.UTC(2026, 0, 10, 23, 59, 58);
     const lines = [line(d1, host, 1), line(d1 + 1000, host, 2), line(d1 + 3000, host, 3)]; // the last is on 11 January
-    const r = await ingest(lines, { headers: { "idempotency-key": `arch-${host}`, "x-porchlight-relay": "nas-arch" } });
+    const key = `arch-${host}`;
+    const r = await ingest(lines, { headers: { "idempotency-key": key, "x-porchlight-relay": "nas-arch" } });
     expect(r.status).toBe(200);
-    const a = await env.ARCHIVE!.get(`raw/2026-01-10/nas-arch/arch-${host}.ndjson.gz`);
-    const b = await env.ARCHIVE!.get(`raw/2026-01-11/nas-arch/arch-${host}.ndjson.gz`);
-    expect(a && b).toBeTruthy();
-    expect(a!.customMetadata).toEqual({ min_ts: String(d1), max_ts: String(d1 + 1000), lines: "2" });
-    const rows = (await gunzip(a!.body)).trim().split("\n").map((l) => JSON.parse(l));
-    expect(rows.map((x) => x.raw)).toEqual(lines.slice(0, 2));
-    expect(rows[0]).toMatchObject({ host, dataset: "sshd", src_ip: "198.51.100.1", ts: d1 });
-    await b!.arrayBuffer();
+    const body = await env.ARCHIVE!.get(`raw/2026-01-10/nas-arch/${key}.txt`);
+    const ref = await env.ARCHIVE!.get(`raw/2026-01-11/nas-arch/${key}.ref`);
+    expect(body && ref).toBeTruthy();
+    expect(await body!.text()).toBe(lines.join("\n") + "\n");
+    expect(body!.customMetadata).toMatchObject({ min_ts: String(d1), max_ts: String(d1 + 1000), lines: "2", kind: "text", batch_key: key });
+    expect(ref!.customMetadata).toMatchObject({ min_ts: String(d1 + 3000), max_ts: String(d1 + 3000), lines: "1", ref: `raw/2026-01-10/nas-arch/${key}.txt` });
+    await ref!.arrayBuffer();
   });
 
-  it("gzips as CompressionStream does, byte for byte (node:zlib in one call instead of a stream)", async () => {
-    const texts = ["", "one line\n", generateCorpus(1000).join("\n") + "\n", "é ✓ \u{1f600} \ud800 lone surrogate\n".repeat(500)];
-    for (const text of texts) {
-      const viaStream = new Uint8Array(await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
-      expect([...gzipText(text)]).toEqual([...viaStream]);
-    }
+  it("keeps the relay's gzip NDJSON byte for byte, and restores it through the pointer of a later day", async () => {
+    const host = `gz-${Date.now().toString(36)}`;
+    const d = Date.UTC(2026, 0, 20, 23, 59, 59);
+    const text = relayNdjson([line(d, host, 1), line(d + 2000, host, 2)]);
+    const gz = await gzip(text);
+    const key = `gz-${host}`;
+    const res = await api("/v1/ingest", { method: "POST", headers: { "content-type": "application/x-ndjson", "content-encoding": "gzip", "idempotency-key": key, "x-porchlight-relay": "nas-gz" }, body: gz });
+    expect(res.status).toBe(200);
+    const body = await env.ARCHIVE!.get(`raw/2026-01-20/nas-gz/${key}.ndjson.gz`);
+    expect(new Uint8Array(await body!.arrayBuffer())).toEqual(gz);
+    const ids = (await (await api(`/v1/events?host=${host}&from=2026-01-20T00:00:00Z&to=2026-01-22T00:00:00Z`)).json() as { events: { event: { id: string } }[] }).events.map((e) => e.event.id);
+    expect(ids).toHaveLength(2);
+    await env.DB.prepare("DELETE FROM events WHERE host = ?1").bind(host).run();
+    // Only 21 January: the pointer leads to the body, whose line of that day comes back with its id.
+    const day2 = { from: "2026-01-21T00:00:00Z", to: "2026-01-21T23:59:59Z" };
+    const rep = (await (await api("/v1/archive/restore", { method: "POST", json: day2 })).json()) as any;
+    expect(rep).toMatchObject({ objects: 1, rows: 1, restored: 1, complete: true });
+    const back = (await (await api(`/v1/events?host=${host}&from=2026-01-20T00:00:00Z&to=2026-01-22T00:00:00Z`)).json() as { events: { event: { id: string } }[] }).events.map((e) => e.event.id);
+    expect(back).toEqual([ids[0]]);
+  });
+
+  it("restores an earlier build's object: the rows as gzip NDJSON", async () => {
+    const host = `old-${Date.now().toString(36)}`;
+    const d = Date.UTC(2026, 0, 25, 12);
+    const r = await ingest([line(d, host, 5)], { headers: { "idempotency-key": `old-${host}` } });
+    expect(r.status).toBe(200);
+    const row = await env.DB.prepare("SELECT * FROM events WHERE host = ?1").bind(host).first<Record<string, unknown>>();
+    const stored = await storeOf(env).getEvent(String(row!.id));
+    await env.DB.prepare("DELETE FROM events WHERE host = ?1").bind(host).run();
+    await env.ARCHIVE!.put(`raw/2026-01-25/old-build/${host}.ndjson.gz`, await gzip(JSON.stringify(stored) + "\n"), {
+      httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" },
+      customMetadata: { min_ts: String(d), max_ts: String(d), lines: "1" },
+    });
+    const rep = (await (await api("/v1/archive/restore", { method: "POST", json: { from: "2026-01-25T00:00:00Z", to: "2026-01-25T23:59:59Z" } })).json()) as any;
+    expect(rep.restored).toBeGreaterThanOrEqual(1);
+    expect(await storeOf(env).getEvent(String(row!.id))).toEqual(stored);
   });
 
   it("restores a day that retention deleted back into search, idempotently", async () => {

@@ -12,7 +12,7 @@ import { requireScope, type AppEnv } from "../auth.ts";
 import { INGEST_IDEMPOTENCY_MS, INGEST_PRUNE_EVERY } from "../constants.ts";
 import { PorchlightError } from "../errors.ts";
 import { batchKeyOf, prepareBatch } from "../ingest/batch.ts";
-import { readIngestBody } from "../ingest/body.ts";
+import { bodyEncoding, readIngestBody } from "../ingest/body.ts";
 import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
 import { storeOf } from "../store/d1.ts";
@@ -47,6 +47,9 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     // timestamp of their own take it as event time, and ids start with the event time.
     const nowMs = pre.pending?.received_at ?? Date.now();
 
+    // The archive keeps the body as it arrived (compressed, no work of ours): a copy of the stream,
+    // read only when the archive is written.
+    const archiveCopy = c.env.ARCHIVE ? c.req.raw.clone() : null;
     const body = await readIngestBody(c.req.raw);
     const ctx = await parseContextFor(store, pre.settingsVersion);
     const clientIp = c.req.header("cf-connecting-ip");
@@ -129,7 +132,10 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     });
     // The raw archive (when ARCHIVE is bound) after the batch is recorded; a failed write is logged and
     // counted, never a failed ingest: the events are stored.
-    await archiveBatch(c.env, key, relay, batch.rows, meterOf(c)).catch((err: unknown) => {
+    const archived = archiveCopy
+      ? archiveCopy.arrayBuffer().then((bytes) => archiveBatch(c.env, relay, { kind: body.kind, gzip: bodyEncoding(c.req.header("content-encoding")) === "gzip", batchKey: key, nowMs, clientIp: clientIp ?? null }, bytes, batch.rows, meterOf(c)))
+      : Promise.resolve([]);
+    await archived.catch((err: unknown) => {
       console.error(JSON.stringify({ level: "error", where: "archive", requestId: c.get("requestId"), error: String(err) }));
       return store.addCounters({ archive_errors: 1 }).catch(() => {});
     });

@@ -178,18 +178,18 @@ export interface SummaryPart {
 
 /** One part per UTC hour the rows fall in: the trigrams of their messages and their addresses. */
 export function summariesOf(rows: readonly EventRow[]): SummaryPart[] {
-  const byHour = new Map<number, { part: string; bits: Uint8Array; keys: Set<string>; users: Set<string> }>();
+  const byHour = new Map<number, { part: string; bits: Uint8Array; keys: Set<string>; users: Set<string>; messages: string[] }>();
   let lastHour = NaN;
-  let cur: { part: string; bits: Uint8Array; keys: Set<string>; users: Set<string> } | undefined;
+  let cur: { part: string; bits: Uint8Array; keys: Set<string>; users: Set<string>; messages: string[] } | undefined;
   for (const r of rows) {
     const hour = Math.floor(r.ts / HOUR_MS) * HOUR_MS;
     if (hour !== lastHour || cur === undefined) {
       cur = byHour.get(hour);
-      if (!cur) byHour.set(hour, (cur = { part: r.id, bits: new Uint8Array(SUMMARY_BYTES), keys: new Set(), users: new Set() }));
+      if (!cur) byHour.set(hour, (cur = { part: r.id, bits: new Uint8Array(SUMMARY_BYTES), keys: new Set(), users: new Set(), messages: [] }));
       lastHour = hour;
     }
     if (r.id < cur.part) cur.part = r.id;
-    if (r.message !== null) addTrigrams(cur.bits, r.message);
+    if (r.message !== null) cur.messages.push(r.message);
     // A batch repeats its addresses: each distinct one is hashed once.
     if (r.src_ip_key !== null) cur.keys.add(r.src_ip_key);
     if (r.dst_ip_key !== null) cur.keys.add(r.dst_ip_key);
@@ -197,6 +197,9 @@ export function summariesOf(rows: readonly EventRow[]): SummaryPart[] {
   }
   const out: SummaryPart[] = [];
   for (const [hour, c] of byHour) {
+    // One pass over the hour's messages joined by newlines (one UTF-8 encoding, not one per message):
+    // the trigrams that span two messages only add bits, which never hides a match.
+    addTrigrams(c.bits, c.messages.join("\n"));
     for (const k of c.keys) addAddress(c.bits, k);
     for (const u of c.users) bloom(fnvOf(userToken(u)), c.bits, null);
     out.push({ hour, part: c.part, bits: c.bits });

@@ -14,14 +14,10 @@ import { archiveObjects, DAY_MS, dayText, type ArchivedBody } from "./archive-ob
 import { ARCHIVE_RESTORE_MAX_OBJECTS } from "./constants.ts";
 import type { Env } from "./env.ts";
 import { prepareBatch } from "./ingest/batch.ts";
-import { decodeUtf8, type BodyKind } from "./ingest/body.ts";
+import { decodeUtf8, readBodyBytes, type BodyKind } from "./ingest/body.ts";
 import { parseContextFor } from "./ingest/context.ts";
 import type { EventRow, Store } from "./store/store.ts";
 import type { Meter } from "./usage.ts";
-
-async function gunzipBytes(bytes: ArrayBuffer): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
-}
 
 /**
  * Writes the batch's body as it arrived (`bytes`, gzip or not as `body.gzip` says) and a pointer for each
@@ -108,9 +104,9 @@ export async function restoreRange(bucket: R2Bucket, store: Store, from: number,
 /** The rows of one archived object: its body parsed again as ingest did, or an earlier build's rows. */
 async function archivedRows(got: R2ObjectBody, context: () => ReturnType<typeof parseContextFor>): Promise<EventRow[]> {
   const meta = got.customMetadata ?? {};
-  const raw = await got.arrayBuffer();
-  const gzip = got.httpMetadata?.contentEncoding === "gzip";
-  const text = decodeUtf8(gzip ? await gunzipBytes(raw) : new Uint8Array(raw));
+  // Ingest's own body reader; no size cap: an earlier build's rows of a 5000-line batch exceed ingest's.
+  const bytes = await readBodyBytes(got.body, got.httpMetadata?.contentEncoding === "gzip" ? "gzip" : "identity", null, Infinity);
+  const text = decodeUtf8(bytes);
   if (meta.kind === undefined) return text.split("\n").filter((l) => l).map((l) => JSON.parse(l) as EventRow);
   const batch = prepareBatch(text, meta.kind as BodyKind, {
     ctx: await context(),

@@ -114,9 +114,9 @@ const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 export const decodeUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);
 
 /** Reads and decodes a request body for ingest/parse (kind checked first so a 415 reads nothing). */
-export async function readIngestBody(req: Request): Promise<{ kind: BodyKind; text: string; bytes: number }> {
+export async function readIngestBody(req: Request): Promise<{ kind: BodyKind; encoding: "gzip" | "identity"; text: string; bytes: number }> {
   const kind = bodyKind(req.headers.get("content-type"));
   const encoding = bodyEncoding(req.headers.get("content-encoding"));
   const bytes = await readBodyBytes(req.body, encoding, req.headers.get("content-length"));
-  return { kind, text: decodeUtf8(bytes), bytes: bytes.byteLength };
+  return { kind, encoding, text: decodeUtf8(bytes), bytes: bytes.byteLength };
 }

@@ -12,7 +12,7 @@ import { requireScope, type AppEnv } from "../auth.ts";
 import { INGEST_IDEMPOTENCY_MS, INGEST_PRUNE_EVERY } from "../constants.ts";
 import { PorchlightError } from "../errors.ts";
 import { batchKeyOf, prepareBatch } from "../ingest/batch.ts";
-import { bodyEncoding, readIngestBody } from "../ingest/body.ts";
+import { readIngestBody } from "../ingest/body.ts";
 import { parseContextFor } from "../ingest/context.ts";
 import { evaluateBatch } from "../rules/evaluate.ts";
 import { storeOf } from "../store/d1.ts";
@@ -133,7 +133,7 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
     // The raw archive (when ARCHIVE is bound) after the batch is recorded; a failed write is logged and
     // counted, never a failed ingest: the events are stored.
     const archived = archiveCopy
-      ? archiveCopy.arrayBuffer().then((bytes) => archiveBatch(c.env, relay, { kind: body.kind, gzip: bodyEncoding(c.req.header("content-encoding")) === "gzip", batchKey: key, nowMs, clientIp: clientIp ?? null }, bytes, batch.rows, meterOf(c)))
+      ? archiveCopy.arrayBuffer().then((bytes) => archiveBatch(c.env, relay, { kind: body.kind, gzip: body.encoding === "gzip", batchKey: key, nowMs, clientIp: clientIp ?? null }, bytes, batch.rows, meterOf(c)))
       : Promise.resolve([]);
     await archived.catch((err: unknown) => {
       console.error(JSON.stringify({ level: "error", where: "archive", requestId: c.get("requestId"), error: String(err) }));

@@ -48,8 +48,6 @@ export const ADDRESS_BITS = 1 << 19;
 const ADDRESS_HASHES = 4;
 export const SUMMARY_BITS = TRIGRAMS + ADDRESS_BITS;
 export const SUMMARY_BYTES = SUMMARY_BITS / 8;
-/** The merged row of an hour. */
-export const MERGED = "*";
 
 /**
  * UTF-8 byte → trigram letter: ASCII letters folded as SQLite's lower() does, digits, space, '.', '-';
